@@ -1,0 +1,56 @@
+#include "app/Conformance.hpp"
+
+#include "engineio/Session.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace parley::app {
+
+namespace {
+
+// /engine.io/: every message goes back to its sender unchanged, text as text, binary as binary.
+class EchoSession final : public engineio::SessionHandler {
+public:
+    explicit EchoSession(std::shared_ptr<engineio::Session> session) : session_(std::move(session)) {}
+    void onMessage(std::string_view text) override {
+        std::string packet = "4";
+        packet.append(text);
+        session_->send(net::Frame{net::makeSharedBuffer(std::move(packet)), false});
+    }
+    void onBinary(std::string_view bytes) override {
+        session_->send(net::Frame{net::makeSharedBuffer(std::string(bytes)), true});
+    }
+    void onClose(engineio::CloseReason) override { session_.reset(); }
+
+private:
+    std::shared_ptr<engineio::Session> session_;
+};
+
+class EchoEngine final : public engineio::Handler {
+public:
+    std::shared_ptr<engineio::SessionHandler> onOpen(const std::shared_ptr<engineio::Session>& session) override {
+        return std::make_shared<EchoSession>(session);
+    }
+};
+
+void installEchoNamespace(socketio::Namespace& nsp) {
+    nsp.onConnection([](const std::shared_ptr<socketio::Socket>& socket) {
+        socket->emitRaw("auth", boost::json::serialize(socket->auth()));
+    });
+    nsp.on("message", [](const std::shared_ptr<socketio::Socket>& socket, const socketio::Event& event, socketio::Ack) {
+        socket->emitRaw("message-back", event.rawArgs, event.buffers);
+    });
+    nsp.on("message-with-ack", [](const std::shared_ptr<socketio::Socket>&, const socketio::Event& event,
+                                  socketio::Ack ack) { ack.sendRaw(event.rawArgs, event.buffers); });
+}
+
+} // namespace
+
+void installConformance(Runtime& runtime) {
+    installEchoNamespace(runtime.io().of("/"));
+    installEchoNamespace(runtime.io().of("/custom"));
+    static EchoEngine echo;
+    runtime.mountEngine(runtime.engineConfig("/engine.io/"), echo);
+}
+
+} // namespace parley::app

@@ -1,0 +1,94 @@
+#include "app/Runtime.hpp"
+
+#include "cluster/LocalAdapter.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <sodium.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <stdexcept>
+
+namespace parley::app {
+
+void initLogging(const std::string& level) {
+    const auto lvl = spdlog::level::from_str(level);
+    if (lvl == spdlog::level::off && level != "off") throw std::invalid_argument("--log-level: unknown level " + level);
+    auto logger = spdlog::stdout_logger_mt("parley");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    spdlog::set_level(lvl);
+    // Lines reach a pipe (tests, systemd) as they happen.
+    spdlog::flush_on(spdlog::level::trace);
+}
+
+Runtime::Runtime(Config config) : config_(std::move(config)), threads_(config_.effectiveThreads()) {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    socketio::Config sio;
+    sio.connectTimeout = config_.connectTimeout;
+    io_ = std::make_unique<socketio::Server>(threads_, sio, [](const std::string&, net::IoThreads& threads) {
+        return std::make_unique<cluster::LocalAdapter>(threads);
+    });
+    engines_.emplace_back(engineConfig("/socket.io/"), *io_, threads_);
+    router_.mount(engines_.back());
+}
+
+Runtime::~Runtime() {
+    threads_.stop();
+    threads_.join();
+}
+
+engineio::Config Runtime::engineConfig(std::string path) const {
+    engineio::Config c;
+    c.path = std::move(path);
+    c.pingInterval = config_.pingInterval;
+    c.pingTimeout = config_.pingTimeout;
+    c.maxPayload = config_.maxPayload;
+    c.corsOrigins = config_.corsOrigins;
+    return c;
+}
+
+engineio::Server& Runtime::mountEngine(engineio::Config config, engineio::Handler& handler) {
+    engines_.emplace_back(std::move(config), handler, threads_);
+    router_.mount(engines_.back());
+    return engines_.back();
+}
+
+int Runtime::run() {
+    net::HttpLimits limits;
+    limits.bodyLimit = config_.maxPayload;
+    limits.requestTimeout = config_.requestTimeout;
+    listener_ = std::make_shared<net::Listener>(threads_, router_, limits);
+    const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(config_.host), config_.effectivePort());
+    const unsigned short port = listener_->listen(endpoint);
+
+    std::promise<int> stopped;
+    boost::asio::signal_set signals(threads_.context(0), SIGINT, SIGTERM);
+    signals.async_wait([&stopped](boost::system::error_code ec, int signo) {
+        if (!ec) stopped.set_value(signo);
+    });
+
+    listener_->start();
+    threads_.start();
+    spdlog::info("listening on {}:{} ({} io threads{})", config_.host, port, threads_.size(),
+                 config_.conformance ? ", conformance profile" : "");
+
+    const int signo = stopped.get_future().get();
+    spdlog::info("signal {}: shutting down", signo);
+    listener_->stop();
+    for (auto& engine : engines_) engine.closeAll();
+    // Give the close frames and last polling answers a moment to leave.
+    std::promise<void> drained;
+    boost::asio::steady_timer grace(threads_.context(0), std::chrono::milliseconds(200));
+    grace.async_wait([&drained](boost::system::error_code) { drained.set_value(); });
+    drained.get_future().wait();
+    threads_.stop();
+    threads_.join();
+    spdlog::info("stopped");
+    return 0;
+}
+
+} // namespace parley::app

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "app/Config.hpp"
+#include "engineio/Server.hpp"
+#include "http/Router.hpp"
+#include "net/IoThreads.hpp"
+#include "net/Listener.hpp"
+#include "socketio/Server.hpp"
+
+#include <deque>
+#include <memory>
+
+namespace parley::app {
+
+/// Wires the layers of one process: io threads, the HTTP router, the Socket.IO server on
+/// /socket.io/, any extra Engine.IO endpoints, the listener and signal handling.
+class Runtime {
+public:
+    explicit Runtime(Config config);
+    ~Runtime();
+
+    const Config& config() const noexcept { return config_; }
+    net::IoThreads& threads() noexcept { return threads_; }
+    socketio::Server& io() noexcept { return *io_; }
+    http::Router& router() noexcept { return router_; }
+
+    /// The Engine.IO settings of this configuration for an endpoint at `path`.
+    engineio::Config engineConfig(std::string path) const;
+    /// Adds a bare Engine.IO endpoint (e.g. the conformance echo on /engine.io/).
+    engineio::Server& mountEngine(engineio::Config config, engineio::Handler& handler);
+
+    /// Listens, logs "listening on HOST:PORT", serves until SIGINT/SIGTERM, then shuts down
+    /// gracefully. Returns the process exit code. Throws if the address cannot be bound.
+    int run();
+
+private:
+    Config config_;
+    net::IoThreads threads_;
+    std::unique_ptr<socketio::Server> io_;
+    std::deque<engineio::Server> engines_;
+    http::Router router_;
+    std::shared_ptr<net::Listener> listener_;
+};
+
+/// Sets up spdlog with `level` (throws std::invalid_argument on an unknown level).
+void initLogging(const std::string& level);
+
+} // namespace parley::app

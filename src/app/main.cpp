@@ -1,0 +1,51 @@
+// The `parley` command.
+#include "app/Config.hpp"
+#include "app/Conformance.hpp"
+#include "app/Runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <exception>
+#include <string_view>
+
+namespace {
+
+int serve(int argc, char** argv) {
+    using namespace parley::app;
+    Config config = parseConfig(argc, argv);
+    if (config.conformance) {
+        config.pingInterval = std::chrono::milliseconds(300);
+        config.pingTimeout = std::chrono::milliseconds(200);
+        config.maxPayload = 1'000'000;
+        config.connectTimeout = std::chrono::milliseconds(1000);
+    }
+    initLogging(config.logLevel);
+    Runtime runtime(config);
+    if (config.conformance) {
+        installConformance(runtime);
+    } else {
+        // Until the chat contract lands, "/" accepts every connection.
+        runtime.io().of("/");
+    }
+    return runtime.run();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const std::string_view command = argc > 1 ? argv[1] : "";
+    try {
+        if (command == "serve") return serve(argc - 2, argv + 2);
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::fputs(parley::app::usage().c_str(), stdout);
+            return 0;
+        }
+        std::fprintf(stderr, "parley: unknown command '%.*s'\n\n%s", static_cast<int>(command.size()), command.data(),
+                     parley::app::usage().c_str());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "parley: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,192 @@
+#include "engineio/Server.hpp"
+
+#include "engineio/codec/OpenPacket.hpp"
+#include "net/WsConnection.hpp"
+
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace parley::engineio {
+
+namespace http = boost::beast::http;
+
+namespace {
+constexpr std::string_view kSidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+class ErrorCategory final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "engineio"; }
+    std::string message(int ev) const override {
+        switch (static_cast<Errc>(ev)) {
+        case Errc::UnknownTransport: return "Transport unknown";
+        case Errc::UnknownSid: return "Session ID unknown";
+        case Errc::BadHandshakeMethod: return "Bad handshake method";
+        case Errc::BadRequest: return "Bad request";
+        case Errc::Forbidden: return "Forbidden";
+        case Errc::UnsupportedProtocolVersion: return "Unsupported protocol version";
+        }
+        return "Unknown error";
+    }
+};
+} // namespace
+
+const boost::system::error_category& errorCategory() noexcept {
+    static const ErrorCategory category;
+    return category;
+}
+
+net::Response toHttpResponse(Errc e) {
+    net::Response res{e == Errc::Forbidden ? http::status::forbidden : http::status::bad_request, 11};
+    res.set(http::field::content_type, "application/json");
+    res.body() = "{\"code\":" + std::to_string(static_cast<int>(e)) + ",\"message\":\"" +
+                 make_error_code(e).message() + "\"}";
+    return res;
+}
+
+Server::Server(Config config, Handler& handler, net::IoThreads& threads)
+    : config_(std::move(config)), handler_(handler), threads_(threads), shards_(threads.size()) {}
+
+net::Response Server::errorResponse(Errc e, net::Response&& templ) const {
+    net::Response res = toHttpResponse(e);
+    for (const auto& field : templ) res.set(field.name_string(), field.value());
+    return res;
+}
+
+// CORS: any origin by default ("*"); with an allow-list, only listed origins are echoed back.
+net::Response Server::responseTemplate(const net::Request& req) const {
+    net::Response res{http::status::ok, req.version()};
+    if (config_.corsOrigins.empty()) {
+        res.set(http::field::access_control_allow_origin, "*");
+    } else if (auto origin = req.find(http::field::origin); origin != req.end()) {
+        const auto value = origin->value();
+        if (std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), value) != config_.corsOrigins.end()) {
+            res.set(http::field::access_control_allow_origin, value);
+            res.set(http::field::access_control_allow_credentials, "true");
+            res.set(http::field::vary, "Origin");
+        }
+    }
+    return res;
+}
+
+void Server::preflight(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req) {
+    net::Response res = responseTemplate(req);
+    res.result(http::status::no_content);
+    res.set(http::field::access_control_allow_methods, "GET,POST,OPTIONS");
+    if (auto h = req.find(http::field::access_control_request_headers); h != req.end())
+        res.set(http::field::access_control_allow_headers, h->value());
+    res.set(http::field::access_control_max_age, "86400");
+    conn->respond(std::move(res));
+}
+
+std::string Server::newSid(std::size_t thread) const {
+    unsigned char bytes[15];
+    randombytes_buf(bytes, sizeof bytes);
+    std::string sid(20, '\0');
+    sodium_bin2base64(sid.data(), 21, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sid.resize(20);
+    // The first character names the owner thread, so any thread can route a request to it.
+    sid[0] = kSidAlphabet[thread % kSidAlphabet.size()];
+    return sid;
+}
+
+std::size_t Server::ownerOf(const std::string& sid) const {
+    const auto pos = kSidAlphabet.find(sid.front());
+    return pos == std::string_view::npos || pos >= threads_.size() ? net::IoThreads::kNotAnIoThread : pos;
+}
+
+Handshake Server::makeHandshake(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn) const {
+    Handshake h;
+    h.url = std::string(req.target());
+    h.remoteAddress = conn->remoteAddress();
+    for (const auto& field : req) h.headers.emplace_back(field.name_string(), field.value());
+    h.issued = std::chrono::system_clock::now();
+    return h;
+}
+
+void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
+    if (req.method() == http::verb::options) return preflight(conn, req);
+
+    const bool isUpgrade = boost::beast::websocket::is_upgrade(req);
+    auto info = RequestInfo::parse(req.target(), req.method(), isUpgrade);
+    if (!info) return conn->respond(errorResponse(static_cast<Errc>(info.error().value()), responseTemplate(req)));
+
+    if (info->sid.empty()) return handshake(conn, std::move(req), *info, responseTemplate(req));
+
+    const std::size_t owner = ownerOf(info->sid);
+    if (owner == net::IoThreads::kNotAnIoThread)
+        return conn->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
+    const std::size_t here = net::IoThreads::currentIndex();
+    if (owner != here) return conn->migrate(threads_, owner, std::move(req));
+
+    auto& sessions = shards_[here].sessions;
+    auto it = sessions.find(info->sid);
+    if (it == sessions.end()) return conn->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
+    auto session = it->second;
+
+    if (info->transport == TransportType::WebSocket)
+        return session->onUpgradeRequest(conn, std::move(req), responseTemplate(req));
+    if (session->transport() != TransportType::Polling)
+        return conn->respond(errorResponse(Errc::BadRequest, responseTemplate(req)));
+    session->onPollingRequest(conn, req, responseTemplate(req));
+}
+
+void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info,
+                       net::Response&& templ) {
+    const std::size_t here = net::IoThreads::currentIndex();
+    codec::OpenPacket open;
+    open.sid = newSid(here);
+    open.pingInterval = static_cast<std::uint32_t>(config_.pingInterval.count());
+    open.pingTimeout = static_cast<std::uint32_t>(config_.pingTimeout.count());
+    open.maxPayload = config_.maxPayload;
+
+    if (info.transport == TransportType::Polling) {
+        auto session = std::make_shared<Session>(*this, open.sid, TransportType::Polling, makeHandshake(req, conn),
+                                                 threads_.context(here));
+        shards_[here].sessions.emplace(open.sid, session);
+        templ.result(http::status::ok);
+        templ.set(http::field::content_type, "text/plain; charset=UTF-8");
+        open.upgradeToWebSocket = true;
+        templ.body() = open.serialize();
+        conn->respond(std::move(templ));
+        session->start(handler_.onOpen(session));
+        return;
+    }
+
+    auto handshakeInfo = makeHandshake(req, conn);
+    auto ws = conn->upgrade();
+    ws->accept(std::move(req), config_.maxPayload,
+               [this, ws, here, open, handshakeInfo = std::move(handshakeInfo)](boost::system::error_code ec) mutable {
+                   if (ec) return;
+                   auto session = std::make_shared<Session>(*this, open.sid, TransportType::WebSocket,
+                                                            std::move(handshakeInfo), threads_.context(here));
+                   shards_[here].sessions.emplace(open.sid, session);
+                   session->attachWebSocket(ws);
+                   open.upgradeToWebSocket = false;
+                   ws->send(net::Frame{net::makeSharedBuffer(open.serialize()), false});
+                   session->start(handler_.onOpen(session));
+               });
+}
+
+void Server::remove(const std::string& sid) {
+    const std::size_t here = net::IoThreads::currentIndex();
+    if (here < shards_.size()) shards_[here].sessions.erase(sid);
+}
+
+std::size_t Server::localSessionCount() const {
+    const std::size_t here = net::IoThreads::currentIndex();
+    return here < shards_.size() ? shards_[here].sessions.size() : 0;
+}
+
+void Server::closeAll() {
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        threads_.postTo(i, [this, i] {
+            auto sessions = shards_[i].sessions; // close() erases from the map
+            for (auto& [sid, session] : sessions) session->close(CloseReason::Shutdown);
+        });
+    }
+}
+
+} // namespace parley::engineio

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "engineio/Config.hpp"
+#include "engineio/Errc.hpp"
+#include "engineio/Handler.hpp"
+#include "engineio/Session.hpp"
+#include "net/HttpConnection.hpp"
+#include "net/IoThreads.hpp"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace parley::engineio {
+
+/// One Engine.IO endpoint. Sessions are sharded by owner thread: the sid names its thread,
+/// and a request that arrives on another thread is moved to the owner before it is handled.
+class Server {
+public:
+    Server(Config config, Handler& handler, net::IoThreads& threads);
+
+    const Config& config() const noexcept { return config_; }
+
+    /// Handles a request whose path starts with config().path, on the connection's thread.
+    void handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req);
+
+    /// Closes every session with CloseReason::Shutdown (posted to each thread).
+    void closeAll();
+
+    /// Number of open sessions on the calling io thread.
+    std::size_t localSessionCount() const;
+
+    // --- For Session ---------------------------------------------------------------------------
+    void remove(const std::string& sid);
+    net::Response errorResponse(Errc e, net::Response&& templ) const;
+
+private:
+    struct Shard {
+        std::unordered_map<std::string, std::shared_ptr<Session>> sessions;
+    };
+
+    void handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info,
+                   net::Response&& templ);
+    net::Response responseTemplate(const net::Request& req) const;
+    void preflight(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
+    std::string newSid(std::size_t thread) const;
+    std::size_t ownerOf(const std::string& sid) const;
+    Handshake makeHandshake(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn) const;
+
+    Config config_;
+    Handler& handler_;
+    net::IoThreads& threads_;
+    std::deque<Shard> shards_; // shards_[i] is touched only by io thread i
+};
+
+} // namespace parley::engineio

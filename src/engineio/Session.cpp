@@ -1,0 +1,357 @@
+#include "engineio/Session.hpp"
+
+#include "engineio/Server.hpp"
+#include "engineio/codec/Payload.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace parley::engineio {
+
+namespace http = boost::beast::http;
+using codec::PacketType;
+
+namespace {
+// Control packets are the same bytes for everyone: build them once.
+const net::SharedBuffer kPing = net::makeSharedBuffer("2");
+const net::SharedBuffer kNoop = net::makeSharedBuffer("6");
+const net::SharedBuffer kProbeReply = net::makeSharedBuffer("3probe");
+// How long a closed polling session waits for the GET that takes its last packets.
+constexpr std::chrono::seconds kDrainGrace{5};
+} // namespace
+
+std::string_view toString(CloseReason reason) noexcept {
+    switch (reason) {
+    case CloseReason::TransportClose: return "transport close";
+    case CloseReason::TransportError: return "transport error";
+    case CloseReason::PingTimeout: return "ping timeout";
+    case CloseReason::ClientClose: return "transport close";
+    case CloseReason::ServerClose: return "forced close";
+    case CloseReason::ParseError: return "parse error";
+    case CloseReason::PayloadTooLarge: return "transport error";
+    case CloseReason::Shutdown: return "server shutting down";
+    }
+    return "transport close";
+}
+
+Session::Session(Server& server, std::string sid, TransportType transport, Handshake handshake,
+                 boost::asio::io_context& context)
+    : server_(server), sid_(std::move(sid)), transport_(transport), handshake_(std::move(handshake)),
+      context_(context), pingTimer_(context), upgradeTimer_(context), drainTimer_(context) {}
+
+void Session::start(std::shared_ptr<SessionHandler> handler) {
+    handler_ = std::move(handler);
+    schedulePing();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------------------------
+
+void Session::send(net::Frame frame) {
+    if (closed_) return;
+    if (transport_ == TransportType::WebSocket) {
+        ws_->send(std::move(frame));
+        return;
+    }
+    outbox_.push_back(std::move(frame));
+    scheduleFlush();
+}
+
+void Session::sendControl(const net::SharedBuffer& packet) { send(net::Frame{packet, false}); }
+
+// Several sends in one loop turn leave in one polling response.
+void Session::scheduleFlush() {
+    if (flushScheduled_ || !pendingGet_ || upgrading_) return;
+    flushScheduled_ = true;
+    boost::asio::post(context_, [self = shared_from_this()] {
+        self->flushScheduled_ = false;
+        self->flushPoll();
+    });
+}
+
+void Session::flushPoll() {
+    if (!pendingGet_ || outbox_.empty() || upgrading_) return;
+    answerPendingGet(drainOutbox());
+}
+
+std::string Session::drainOutbox() {
+    std::size_t size = 0;
+    for (const auto& f : outbox_) size += f.bytes->size() + 1;
+    std::string payload;
+    payload.reserve(size);
+    for (const auto& f : outbox_) codec::appendToPayload(payload, *f.bytes, f.binary);
+    outbox_.clear();
+    return payload;
+}
+
+void Session::answerPendingGet(std::string body) {
+    auto conn = std::move(pendingGet_);
+    pendingGet_.reset();
+    net::Response res = std::move(pendingTemplate_);
+    res.result(http::status::ok);
+    res.set(http::field::content_type, "text/plain; charset=UTF-8");
+    res.body() = std::move(body);
+    conn->respond(std::move(res));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling
+// ---------------------------------------------------------------------------------------------
+
+void Session::onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
+                               net::Response&& templ) {
+    if (closed_ && !draining_) return conn->respond(server_.errorResponse(Errc::UnknownSid, std::move(templ)));
+    if (req.method() == http::verb::get) return onPollingGet(conn, std::move(templ));
+    if (draining_) return conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));
+    if (req.method() == http::verb::post) return onPollingPost(conn, req, std::move(templ));
+    conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));
+}
+
+void Session::onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ) {
+    if (draining_) {
+        // Closed with packets still queued: hand them over with the close packet, then go.
+        std::string body = drainOutbox();
+        codec::appendToPayload(body, "1", false);
+        pendingGet_ = conn;
+        pendingTemplate_ = std::move(templ);
+        answerPendingGet(std::move(body));
+        draining_ = false;
+        drainTimer_.cancel();
+        server_.remove(sid_);
+        return;
+    }
+    if (pendingGet_) {
+        // Two GETs at once is a broken client: refuse the second and end the session.
+        conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));
+        close(CloseReason::TransportError);
+        return;
+    }
+    pendingGet_ = conn;
+    pendingTemplate_ = std::move(templ);
+    if (upgrading_) return answerPendingGet("6");
+    if (!outbox_.empty()) flushPoll();
+}
+
+void Session::onPollingPost(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
+                            net::Response&& templ) {
+    const auto& body = req.body();
+    if (body.size() > server_.config().maxPayload) {
+        net::Response res = std::move(templ);
+        res.result(http::status::payload_too_large);
+        res.set(http::field::content_type, "text/plain; charset=UTF-8");
+        res.body() = "Payload Too Large";
+        conn->respond(std::move(res));
+        close(CloseReason::PayloadTooLarge);
+        return;
+    }
+    auto packets = codec::decodePayload(body);
+    if (!packets) {
+        conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));
+        close(CloseReason::ParseError);
+        return;
+    }
+    net::Response res = std::move(templ);
+    res.result(http::status::ok);
+    res.set(http::field::content_type, "text/html");
+    res.body() = "ok";
+    conn->respond(std::move(res));
+    auto self = shared_from_this(); // a packet may close us
+    for (auto& p : *packets) {
+        if (closed_) break;
+        onPacket(std::move(p));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packets from the client, whatever the transport
+// ---------------------------------------------------------------------------------------------
+
+void Session::onPacket(codec::Packet&& packet) {
+    switch (packet.type) {
+    case PacketType::Pong:
+        awaitingPong_ = false;
+        schedulePing();
+        break;
+    case PacketType::Message:
+        if (!handler_) break;
+        if (packet.binary)
+            handler_->onBinary(packet.data);
+        else
+            handler_->onMessage(packet.data);
+        break;
+    case PacketType::Close: close(CloseReason::ClientClose); break;
+    case PacketType::Open:
+    case PacketType::Ping:
+    case PacketType::Upgrade:
+    case PacketType::Noop: break; // nothing a v4 client sends here; the reference ignores them too
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket, and the polling -> WebSocket upgrade
+// ---------------------------------------------------------------------------------------------
+
+void Session::attachWebSocket(std::shared_ptr<net::WsConnection> ws) {
+    ws_ = std::move(ws);
+    const net::WsConnection* raw = ws_.get();
+    ws_->start([self = shared_from_this(), raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
+               [self = shared_from_this(), raw](boost::system::error_code ec) {
+                   if (self->ws_.get() != raw || self->closed_) return;
+                   self->close(ec == boost::beast::websocket::error::message_too_big ? CloseReason::PayloadTooLarge
+                                                                                     : CloseReason::TransportClose);
+               });
+}
+
+void Session::onWsMessage(const net::WsConnection* from, std::string_view data, bool binary) {
+    if (closed_) return;
+    if (probe_ && from == probe_.get()) return onProbeMessage(data, binary);
+    if (from != ws_.get()) return;
+    if (binary) return onPacket(codec::Packet{PacketType::Message, true, std::string(data)});
+    auto packet = codec::parseText(data);
+    if (!packet) return close(CloseReason::ParseError);
+    onPacket(std::move(*packet));
+}
+
+void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req,
+                               net::Response&& refusal) {
+    if (transport_ != TransportType::Polling || probe_ || closed_) {
+        conn->respond(server_.errorResponse(Errc::BadRequest, std::move(refusal)));
+        return;
+    }
+    auto ws = conn->upgrade();
+    probe_ = ws;
+    ws->accept(std::move(req), server_.config().maxPayload,
+               [self = shared_from_this(), ws](boost::system::error_code ec) {
+                   if (ec || self->closed_ || self->probe_ != ws) {
+                       if (self->probe_ == ws) self->probe_.reset();
+                       ws->close();
+                       return;
+                   }
+                   const net::WsConnection* raw = ws.get();
+                   ws->start([self, raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
+                             [self, raw](boost::system::error_code) {
+                                 if (self->probe_.get() == raw) self->abortUpgrade();
+                                 else if (self->ws_.get() == raw && !self->closed_)
+                                     self->close(CloseReason::TransportClose);
+                             });
+                   self->upgradeTimer_.expires_after(self->server_.config().upgradeTimeout);
+                   self->upgradeTimer_.async_wait([self, raw](boost::system::error_code tec) {
+                       if (!tec && self->probe_.get() == raw) self->abortUpgrade();
+                   });
+               });
+}
+
+void Session::onProbeMessage(std::string_view data, bool binary) {
+    if (!binary && data == "2probe") {
+        probe_->send(net::Frame{kProbeReply, false});
+        // The client pauses polling now; release its held GET so it can.
+        upgrading_ = true;
+        if (pendingGet_) answerPendingGet("6");
+        return;
+    }
+    if (!binary && data == "5" && upgrading_) return completeUpgrade();
+    // Anything else on a probe is a broken upgrade.
+    abortUpgrade();
+}
+
+void Session::completeUpgrade() {
+    upgradeTimer_.cancel();
+    transport_ = TransportType::WebSocket;
+    ws_ = std::move(probe_);
+    probe_.reset();
+    upgrading_ = false;
+    if (pendingGet_) answerPendingGet("6");
+    for (auto& f : outbox_) ws_->send(std::move(f));
+    outbox_.clear();
+}
+
+void Session::abortUpgrade() {
+    upgradeTimer_.cancel();
+    if (probe_) {
+        probe_->detach();
+        probe_->close();
+        probe_.reset();
+    }
+    upgrading_ = false;
+    if (pendingGet_ && !outbox_.empty()) scheduleFlush();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heartbeat: ping every pingInterval; the pong timeout starts when the ping is queued.
+// ---------------------------------------------------------------------------------------------
+
+void Session::schedulePing() {
+    if (closed_) return;
+    pingTimer_.expires_after(server_.config().pingInterval);
+    pingTimer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->onPingTimer();
+    });
+}
+
+void Session::onPingTimer() {
+    if (closed_) return;
+    if (awaitingPong_) return close(CloseReason::PingTimeout);
+    awaitingPong_ = true;
+    sendControl(kPing);
+    pingTimer_.expires_after(server_.config().pingTimeout);
+    pingTimer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->onPingTimer();
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Close
+// ---------------------------------------------------------------------------------------------
+
+void Session::close(CloseReason reason) {
+    if (closed_) return;
+    closed_ = true;
+    pingTimer_.cancel();
+    upgradeTimer_.cancel();
+    if (probe_) {
+        probe_->detach();
+        probe_->close();
+        probe_.reset();
+    }
+    upgrading_ = false;
+
+    bool keepForDrain = false;
+    if (transport_ == TransportType::Polling) {
+        if (pendingGet_) {
+            // A client's own close gets a noop (it is gone); anything else gets the close packet.
+            std::string body = drainOutbox();
+            codec::appendToPayload(body, reason == CloseReason::ClientClose ? "6" : "1", false);
+            answerPendingGet(std::move(body));
+        } else if (!outbox_.empty() && reason != CloseReason::ClientClose && reason != CloseReason::PingTimeout &&
+                   reason != CloseReason::ParseError && reason != CloseReason::TransportError) {
+            keepForDrain = true;
+        }
+    } else if (ws_) {
+        ws_->detach();
+        ws_->close(reason == CloseReason::PayloadTooLarge ? boost::beast::websocket::close_code::too_big
+                                                          : boost::beast::websocket::close_code::normal);
+    }
+
+    if (keepForDrain) {
+        draining_ = true;
+        drainTimer_.expires_after(kDrainGrace);
+        drainTimer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec || !self->draining_) return;
+            self->draining_ = false;
+            self->outbox_.clear();
+            self->server_.remove(self->sid_);
+        });
+    } else {
+        outbox_.clear();
+        server_.remove(sid_);
+    }
+    finishClose(reason);
+}
+
+void Session::finishClose(CloseReason reason) {
+    auto handler = std::move(handler_);
+    handler_.reset();
+    if (handler) handler->onClose(reason);
+}
+
+} // namespace parley::engineio

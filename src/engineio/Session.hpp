@@ -1,0 +1,106 @@
+#pragma once
+
+#include "engineio/Config.hpp"
+#include "engineio/Handler.hpp"
+#include "engineio/RequestInfo.hpp"
+#include "engineio/codec/Packet.hpp"
+#include "net/HttpConnection.hpp"
+#include "net/SharedBuffer.hpp"
+#include "net/WsConnection.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace parley::engineio {
+
+class Server;
+
+/// What the handshake request carried, kept for the layers above (auth, logging).
+struct Handshake {
+    std::string url;           ///< request target of the handshake, query included
+    std::string remoteAddress; ///< "ip:port"
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::chrono::system_clock::time_point issued;
+};
+
+/// One Engine.IO session (one sid): its transport (polling, WebSocket, or polling being
+/// upgraded), outbound queue, heartbeat and close. Lives on one io thread for its whole life.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(Server& server, std::string sid, TransportType transport, Handshake handshake,
+            boost::asio::io_context& context);
+
+    const std::string& id() const noexcept { return sid_; }
+    TransportType transport() const noexcept { return transport_; }
+    const Handshake& handshake() const noexcept { return handshake_; }
+    boost::asio::io_context& context() noexcept { return context_; }
+    bool isOpen() const noexcept { return !closed_; }
+
+    /// Queues one message: a full text packet ("4..." built once and shared), or raw bytes
+    /// when `frame.binary`. Dropped once the session is closed.
+    void send(net::Frame frame);
+
+    /// Closes the session after flushing what is queued. Safe to call more than once.
+    void close(CloseReason reason = CloseReason::ServerClose);
+
+    // --- Called by Server on the owner thread -------------------------------------------------
+    void start(std::shared_ptr<SessionHandler> handler);
+    void onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
+                          net::Response&& templ);
+    void attachWebSocket(std::shared_ptr<net::WsConnection> ws);
+    void onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req,
+                          net::Response&& refusal);
+
+private:
+    void onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ);
+    void onPollingPost(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
+                       net::Response&& templ);
+    void onPacket(codec::Packet&& packet);
+    void onWsMessage(const net::WsConnection* from, std::string_view data, bool binary);
+    void onProbeMessage(std::string_view data, bool binary);
+    void completeUpgrade();
+    void abortUpgrade();
+
+    void sendControl(const net::SharedBuffer& packet);
+    void scheduleFlush();
+    void flushPoll();
+    void answerPendingGet(std::string body);
+    std::string drainOutbox();
+
+    void schedulePing();
+    void onPingTimer();
+    void finishClose(CloseReason reason);
+
+    Server& server_;
+    std::string sid_;
+    TransportType transport_;
+    Handshake handshake_;
+    boost::asio::io_context& context_;
+    std::shared_ptr<SessionHandler> handler_;
+
+    // Polling transport
+    std::vector<net::Frame> outbox_;
+    std::shared_ptr<net::HttpConnection> pendingGet_;
+    net::Response pendingTemplate_;
+    bool flushScheduled_ = false;
+
+    // WebSocket transport, and the probe during an upgrade
+    std::shared_ptr<net::WsConnection> ws_;
+    std::shared_ptr<net::WsConnection> probe_;
+    bool upgrading_ = false;
+
+    boost::asio::steady_timer pingTimer_;
+    boost::asio::steady_timer upgradeTimer_;
+    boost::asio::steady_timer drainTimer_;
+    bool awaitingPong_ = false;
+    bool closed_ = false;
+    bool draining_ = false; ///< closed, waiting for one more GET to take the last packets
+};
+
+} // namespace parley::engineio

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "engineio/Server.hpp"
+#include "net/HttpConnection.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace parley::http {
+
+using RouteHandler = std::function<void(const std::shared_ptr<net::HttpConnection>&, net::Request&&)>;
+
+/// Routes each request: Engine.IO endpoints by path prefix, other handlers by method and
+/// exact path, everything else 404 in the JSON error envelope.
+class Router : public net::HttpHandler {
+public:
+    /// Hands every request under `server.config().path` to `server`.
+    void mount(engineio::Server& server) { engines_.push_back(&server); }
+    void add(boost::beast::http::verb method, std::string path, RouteHandler handler);
+
+    void onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) override;
+
+private:
+    struct Route {
+        boost::beast::http::verb method;
+        std::string path;
+        RouteHandler handler;
+    };
+    std::vector<engineio::Server*> engines_;
+    std::vector<Route> routes_;
+};
+
+/// A JSON response with the given status.
+net::Response jsonResponse(boost::beast::http::status status, std::string body, unsigned version = 11);
+
+} // namespace parley::http

@@ -1,0 +1,126 @@
+#include "net/HttpConnection.hpp"
+
+#include "net/WsConnection.hpp"
+
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+namespace parley::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+HttpConnection::HttpConnection(tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
+                               beast::flat_buffer buffer)
+    : stream_(std::move(socket)), buffer_(std::move(buffer)), handler_(handler), limits_(limits),
+      owner_(IoThreads::currentIndex()) {}
+
+void HttpConnection::start() { doRead(); }
+
+void HttpConnection::doRead() {
+    parser_.emplace();
+    parser_->header_limit(limits_.headerLimit);
+    parser_->body_limit(limits_.bodyLimit);
+    // One deadline for the whole request: a client that sends half a request is dropped.
+    stream_.expires_after(limits_.requestTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onRead(ec, n); });
+}
+
+void HttpConnection::onRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        return;
+    }
+    if (ec == http::error::body_limit) return respondAndClose(413, "Payload Too Large");
+    if (ec == http::error::header_limit) return respondAndClose(431, "Request Header Fields Too Large");
+    if (ec == beast::error::timeout) return fail(ec, "read");
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
+        return respondAndClose(400, "Bad Request");
+    if (ec) return fail(ec, "read");
+
+    // The request is in; a long-poll may now be held for as long as the handler likes.
+    stream_.expires_never();
+    Request req = parser_->release();
+    keepAlive_ = req.keep_alive();
+    handler_.onRequest(shared_from_this(), std::move(req));
+}
+
+void HttpConnection::respond(Response&& res) {
+    if (!stream_.socket().is_open()) return;
+    res.keep_alive(keepAlive_);
+    res.prepare_payload();
+    response_ = std::make_shared<Response>(std::move(res));
+    const bool keepAlive = response_->keep_alive();
+    stream_.expires_after(limits_.requestTimeout);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), keepAlive](beast::error_code ec, std::size_t) {
+                          self->onWrite(ec, keepAlive);
+                      });
+}
+
+void HttpConnection::onWrite(beast::error_code ec, bool keepAlive) {
+    response_.reset();
+    if (ec) return fail(ec, "write");
+    if (!keepAlive) {
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        return;
+    }
+    doRead();
+}
+
+void HttpConnection::respondAndClose(unsigned status, const char* body) {
+    Response res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "text/plain");
+    res.body() = body;
+    keepAlive_ = false;
+    respond(std::move(res));
+}
+
+void HttpConnection::fail(beast::error_code ec, const char* what) {
+    if (ec == boost::asio::error::operation_aborted || ec == beast::error::timeout) return;
+    spdlog::debug("http {}: {}", what, ec.message());
+}
+
+void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& req) {
+    // Only the descriptor crosses threads: the new owner wraps it in a socket of its own context.
+    beast::error_code ec;
+    tcp::socket socket = stream_.release_socket();
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    if (ec) return;
+    const int fd = socket.release(ec);
+    if (ec) return;
+    auto& context = threads.context(index);
+    threads.postTo(index, [&context, fd, protocol, req = std::move(req), buffer = std::move(buffer_),
+                           &handler = handler_, limits = limits_, keepAlive = keepAlive_]() mutable {
+        tcp::socket moved(context);
+        beast::error_code assignEc;
+        moved.assign(protocol, fd, assignEc);
+        if (assignEc) {
+            ::close(fd);
+            return;
+        }
+        auto conn = std::make_shared<HttpConnection>(std::move(moved), handler, limits, std::move(buffer));
+        conn->keepAlive_ = keepAlive;
+        handler.onRequest(conn, std::move(req));
+    });
+}
+
+std::shared_ptr<WsConnection> HttpConnection::upgrade() {
+    stream_.expires_never();
+    return std::make_shared<WsConnection>(std::move(stream_), std::move(buffer_));
+}
+
+std::string HttpConnection::remoteAddress() const {
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (ec) return {};
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+} // namespace parley::net

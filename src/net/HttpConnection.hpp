@@ -1,0 +1,82 @@
+#pragma once
+
+#include "net/IoThreads.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace parley::net {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// Bounds on what one HTTP request may cost the server.
+struct HttpLimits {
+    std::uint32_t headerLimit = 16 * 1024;      // room for cookies and long query strings, no more
+    std::uint64_t bodyLimit = 1'000'000;        // the Engine.IO maxPayload by default
+    std::chrono::milliseconds requestTimeout{30'000}; // idle keep-alive and slow senders (slowloris)
+};
+
+class HttpConnection;
+class WsConnection;
+
+/// The seam between the HTTP layer and whatever routes requests.
+class HttpHandler {
+public:
+    virtual ~HttpHandler() = default;
+    /// One complete request; answer it with conn->respond() now or later (long-polling).
+    virtual void onRequest(const std::shared_ptr<HttpConnection>& conn, Request&& req) = 0;
+};
+
+/// One HTTP/1.1 connection: reads a request, hands it to the handler, writes the response,
+/// repeats. At most one request is in progress at a time (no pipelining).
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+public:
+    HttpConnection(boost::asio::ip::tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
+                   boost::beast::flat_buffer buffer = {});
+
+    /// Starts reading requests.
+    void start();
+
+    /// Answers the current request. Must be called once per request, on this connection's thread.
+    void respond(Response&& res);
+
+    /// Index of the io thread that owns this connection.
+    std::size_t owner() const noexcept { return owner_; }
+
+    /// Moves the connection to io thread `index` and delivers `req` to the handler there.
+    void migrate(IoThreads& threads, std::size_t index, Request&& req);
+
+    /// Turns the connection into a WebSocket (the caller then calls accept(req) on it).
+    std::shared_ptr<WsConnection> upgrade();
+
+    /// "address:port" of the peer, or "" if the socket is already gone.
+    std::string remoteAddress() const;
+
+private:
+    void doRead();
+    void onRead(boost::system::error_code ec, std::size_t bytes);
+    void onWrite(boost::system::error_code ec, bool keepAlive);
+    void fail(boost::system::error_code ec, const char* what);
+    void respondAndClose(unsigned status, const char* body);
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    HttpHandler& handler_;
+    HttpLimits limits_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::shared_ptr<Response> response_;
+    bool keepAlive_ = false;
+    std::size_t owner_;
+};
+
+} // namespace parley::net

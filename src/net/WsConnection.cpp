@@ -1,0 +1,101 @@
+#include "net/WsConnection.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <spdlog/spdlog.h>
+
+namespace parley::net {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&&) : ws_(std::move(stream)) {
+    // Engine.IO runs its own heartbeat, so only the handshake and close get Beast's timeouts.
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.auto_fragment(false);
+}
+
+void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<void(beast::error_code)> done) {
+    ws_.read_message_max(maxMessage);
+    auto request = std::make_shared<Request>(std::move(req));
+    ws_.async_accept(*request, [self = shared_from_this(), request, done = std::move(done)](beast::error_code ec) {
+        done(ec);
+    });
+}
+
+void WsConnection::start(MessageFn onMessage, CloseFn onClose) {
+    onMessage_ = std::move(onMessage);
+    onClose_ = std::move(onClose);
+    doRead();
+}
+
+void WsConnection::doRead() {
+    ws_.async_read(readBuffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onRead(ec, n); });
+}
+
+void WsConnection::onRead(beast::error_code ec, std::size_t) {
+    if (ec) return finish(ec);
+    const auto data = readBuffer_.cdata();
+    const std::string_view message(static_cast<const char*>(data.data()), data.size());
+    // Keep ourselves alive: the callback may drop the last outside reference.
+    auto self = shared_from_this();
+    if (onMessage_ && !closing_) onMessage_(message, !ws_.got_text());
+    readBuffer_.consume(readBuffer_.size());
+    if (!finished_) doRead();
+}
+
+void WsConnection::send(Frame frame) {
+    if (closing_ || finished_) return;
+    queue_.push_back(std::move(frame));
+    if (!writing_) doWrite();
+}
+
+void WsConnection::doWrite() {
+    writing_ = true;
+    const Frame& frame = queue_.front();
+    ws_.binary(frame.binary);
+    ws_.async_write(boost::asio::buffer(*frame.bytes),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onWrite(ec); });
+}
+
+void WsConnection::onWrite(beast::error_code ec) {
+    writing_ = false;
+    if (ec) return finish(ec);
+    queue_.pop_front();
+    if (!queue_.empty()) return doWrite();
+    if (closing_) doClose();
+}
+
+void WsConnection::close(websocket::close_code code) {
+    if (closing_ || finished_) return;
+    closing_ = true;
+    closeCode_ = code;
+    if (!writing_) doClose();
+}
+
+void WsConnection::doClose() {
+    if (closeSent_ || finished_) return;
+    closeSent_ = true;
+    ws_.async_close(closeCode_, [self = shared_from_this()](beast::error_code ec) { self->finish(ec); });
+}
+
+void WsConnection::detach() {
+    onMessage_ = nullptr;
+    onClose_ = nullptr;
+}
+
+void WsConnection::finish(beast::error_code ec) {
+    if (finished_) return;
+    finished_ = true;
+    queue_.clear();
+    if (ec && ec != websocket::error::closed && ec != boost::asio::error::operation_aborted &&
+        ec != beast::error::timeout)
+        spdlog::debug("websocket: {}", ec.message());
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    auto onClose = std::move(onClose_);
+    detach();
+    if (onClose) onClose(ec);
+}
+
+} // namespace parley::net

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "socketio/Types.hpp"
+
+#include <string>
+#include <vector>
+
+namespace parley::socketio {
+
+/// Who a broadcast reaches: sockets in any of `rooms` (every socket when empty), minus
+/// sockets in any of `except`, minus the socket `exceptSid`.
+struct BroadcastOptions {
+    std::vector<std::string> rooms;
+    std::vector<std::string> except;
+    std::string exceptSid;
+    bool local = false;    ///< this process only (cluster adapters skip the network)
+    bool isVolatile = false; ///< may be dropped under backpressure
+};
+
+/// The room registry and fan-out of one namespace. Every broadcast goes through it, so that
+/// a cluster adapter can take it to other processes. Room changes are made on the socket's
+/// owner thread; broadcast() may be called from any io thread.
+class Adapter {
+public:
+    virtual ~Adapter() = default;
+    /// Registers a connected socket (it is then in the room named by its id).
+    virtual void addSocket(Socket& socket) = 0;
+    /// Puts the socket in `room`. Returns false if it already was.
+    virtual bool join(Socket& socket, const std::string& room) = 0;
+    /// Takes the socket out of `room`. Returns false if it was not in it.
+    virtual bool leave(Socket& socket, const std::string& room) = 0;
+    /// Forgets the socket and all its rooms (on disconnect).
+    virtual void removeSocket(Socket& socket) = 0;
+    /// Hands `packet` to every socket that `opts` selects, on every thread.
+    virtual void broadcast(const EncodedPacket& packet, const BroadcastOptions& opts) = 0;
+    /// Makes every selected socket join (or leave) `rooms`.
+    virtual void addSockets(const BroadcastOptions& opts, std::vector<std::string> rooms) = 0;
+    virtual void delSockets(const BroadcastOptions& opts, std::vector<std::string> rooms) = 0;
+    /// Disconnects every selected socket (and its whole connection when `close`).
+    virtual void disconnectSockets(const BroadcastOptions& opts, bool close) = 0;
+};
+
+} // namespace parley::socketio

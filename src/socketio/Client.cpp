@@ -1,0 +1,139 @@
+#include "socketio/Client.hpp"
+
+#include "socketio/Encode.hpp"
+#include "socketio/Server.hpp"
+#include "socketio/Socket.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace parley::socketio {
+
+using codec::PacketType;
+
+Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
+    : server_(server), session_(std::move(session)), handshake_(session_->handshake()),
+      context_(session_->context()), connectTimer_(context_) {}
+
+void Client::start() {
+    // A connection that joins no namespace in time is closed (it holds resources for nothing).
+    connectTimer_.expires_after(server_.config().connectTimeout);
+    connectTimer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (ec) return;
+        if (auto self = weak.lock(); self && self->sockets_.empty()) self->close();
+    });
+}
+
+void Client::send(const EncodedPacket& packet) {
+    if (closed_) return;
+    session_->send(net::Frame{packet.text, false});
+    for (const auto& b : packet.binaries) session_->send(net::Frame{b, true});
+}
+
+void Client::close() {
+    if (closed_) return;
+    session_->close(engineio::CloseReason::ServerClose);
+}
+
+std::shared_ptr<Socket> Client::find(std::string_view nsp) const {
+    for (const auto& [name, socket] : sockets_)
+        if (name == nsp) return socket;
+    return nullptr;
+}
+
+void Client::removeSocket(const std::string& nsp) {
+    std::erase_if(sockets_, [&](const auto& entry) { return entry.first == nsp; });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incoming
+// ---------------------------------------------------------------------------------------------
+
+void Client::onMessage(std::string_view text) {
+    if (closed_) return;
+    auto packet = codec::decode(text);
+    // A packet that is not Socket.IO, or text while attachments are awaited: the peer is broken.
+    if (!packet || reassembler_.pending()) {
+        spdlog::debug("socket.io: closing {}: {}", session_->id(),
+                      packet ? "text frame while binary attachments pending" : packet.error().message());
+        session_->close(engineio::CloseReason::ParseError);
+        return;
+    }
+    if (packet->attachments > 0) {
+        reassembler_.start(std::move(*packet));
+        return;
+    }
+    onPacket(std::move(*packet));
+}
+
+void Client::onBinary(std::string_view bytes) {
+    if (closed_) return;
+    auto done = reassembler_.add(std::string(bytes));
+    if (!done) {
+        session_->close(engineio::CloseReason::ParseError);
+        return;
+    }
+    if (*done) onPacket(std::move(**done));
+}
+
+void Client::onPacket(codec::Packet&& packet) {
+    auto self = shared_from_this();
+    switch (packet.type) {
+    case PacketType::Connect: return onConnect(std::move(packet));
+    case PacketType::Disconnect:
+        if (auto socket = find(packet.nsp)) {
+            socket->onDisconnect("client namespace disconnect");
+            removeSocket(packet.nsp);
+        }
+        return;
+    case PacketType::Event:
+    case PacketType::BinaryEvent:
+        if (auto socket = find(packet.nsp)) socket->onEvent(std::move(packet));
+        return;
+    case PacketType::Ack:
+    case PacketType::BinaryAck:
+        if (auto socket = find(packet.nsp)) socket->onAck(std::move(packet));
+        return;
+    case PacketType::ConnectError:
+        // Only a server sends CONNECT_ERROR.
+        session_->close(engineio::CloseReason::ParseError);
+        return;
+    }
+}
+
+void Client::onConnect(codec::Packet&& packet) {
+    Namespace* nsp = server_.find(packet.nsp);
+    if (!nsp) {
+        send(encodeConnectError(packet.nsp, ConnectError{"Invalid namespace", nullptr}));
+        return;
+    }
+    if (find(packet.nsp)) return; // already connected there: nothing to do
+    boost::json::object auth;
+    if (auto* obj = packet.json.if_object()) auth = std::move(*obj);
+    auto socket = std::make_shared<Socket>(*nsp, shared_from_this(), newSocketId(), std::move(auth));
+    nsp->runMiddlewares(socket, [weak = weak_from_this(), socket, nsp](std::optional<ConnectError> error) {
+        auto self = weak.lock();
+        if (!self || self->closed_) return;
+        if (error) {
+            self->send(encodeConnectError(nsp->name(), *error));
+            return;
+        }
+        if (self->find(nsp->name())) return;
+        self->sockets_.emplace_back(nsp->name(), socket);
+        self->connectTimer_.cancel();
+        socket->onConnected();
+        self->send(encodeConnect(nsp->name(), socket->id()));
+        nsp->notifyConnection(socket);
+    });
+}
+
+void Client::onClose(engineio::CloseReason reason) {
+    closed_ = true;
+    connectTimer_.cancel();
+    reassembler_.reset();
+    auto sockets = std::move(sockets_);
+    sockets_.clear();
+    for (auto& [name, socket] : sockets) socket->onDisconnect(engineio::toString(reason));
+    session_.reset();
+}
+
+} // namespace parley::socketio

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "socketio/Adapter.hpp"
+#include "socketio/Operators.hpp"
+#include "socketio/Socket.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::socketio {
+
+using Next = std::function<void(std::optional<ConnectError>)>;
+/// Runs before a socket connects; call `next()` to let it in or `next(error)` to refuse it.
+/// May complete later (e.g. after a store lookup), on the socket's thread.
+using Middleware = std::function<void(const std::shared_ptr<Socket>&, Next next)>;
+using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>&)>;
+using EventHandler = std::function<void(const std::shared_ptr<Socket>&, const Event&, Ack)>;
+using DisconnectHandler = std::function<void(const std::shared_ptr<Socket>&, std::string_view reason)>;
+
+/// A namespace: its middlewares and handlers (registered before the server starts, then
+/// read-only, so every thread may read them) and its adapter.
+class Namespace {
+public:
+    Namespace(std::string name, std::unique_ptr<Adapter> adapter);
+
+    const std::string& name() const noexcept { return name_; }
+    Adapter& adapter() noexcept { return *adapter_; }
+
+    void use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
+    void onConnection(ConnectionHandler handler) { onConnection_ = std::move(handler); }
+    void on(std::string event, EventHandler handler) { events_[std::move(event)] = std::move(handler); }
+    void onDisconnect(DisconnectHandler handler) { onDisconnect_ = std::move(handler); }
+
+    BroadcastOperator to(std::string room) { return BroadcastOperator(*this, {}).to(std::move(room)); }
+    BroadcastOperator except(std::string room) { return BroadcastOperator(*this, {}).except(std::move(room)); }
+    void emit(std::string_view event, const boost::json::array& args = {}) { BroadcastOperator(*this, {}).emit(event, args); }
+
+    // --- For Client and Socket ------------------------------------------------------------------
+    void runMiddlewares(const std::shared_ptr<Socket>& socket, Next done, std::size_t index = 0) const;
+    const EventHandler* findEvent(std::string_view name) const;
+    void notifyConnection(const std::shared_ptr<Socket>& socket) const;
+    void notifyDisconnect(const std::shared_ptr<Socket>& socket, std::string_view reason) const;
+
+private:
+    std::string name_;
+    std::unique_ptr<Adapter> adapter_;
+    std::vector<Middleware> middlewares_;
+    ConnectionHandler onConnection_;
+    DisconnectHandler onDisconnect_;
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, EventHandler, StringHash, std::equal_to<>> events_;
+};
+
+} // namespace parley::socketio

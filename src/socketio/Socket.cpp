@@ -1,0 +1,158 @@
+#include "socketio/Socket.hpp"
+
+#include "socketio/Client.hpp"
+#include "socketio/Encode.hpp"
+#include "socketio/Namespace.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/json/array.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace parley::socketio {
+
+// ---------------------------------------------------------------------------------------------
+// Ack
+// ---------------------------------------------------------------------------------------------
+
+void Ack::send(const boost::json::array& args) const { sendRaw(argsText(args)); }
+
+void Ack::sendRaw(std::string_view text, const std::vector<std::string>& buffers) const {
+    if (!id_) return;
+    auto socket = socket_.lock();
+    if (!socket || !socket->connected()) return;
+    socket->send(encodeAck(socket->nsp().name(), *id_, text, buffers));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket
+// ---------------------------------------------------------------------------------------------
+
+Socket::Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, boost::json::object auth)
+    : nsp_(nsp), client_(std::move(client)), id_(std::move(id)), auth_(std::move(auth)) {}
+
+const engineio::Handshake& Socket::handshake() const { return client_->handshake(); }
+
+void Socket::send(const EncodedPacket& packet) {
+    if (connected_) client_->send(packet);
+}
+
+void Socket::emit(std::string_view event, const boost::json::array& args) { emitRaw(event, argsText(args)); }
+
+void Socket::emitRaw(std::string_view event, std::string_view text, const std::vector<std::string>& buffers) {
+    send(encodeEvent(nsp_.name(), event, text, std::nullopt, buffers));
+}
+
+void Socket::emitWithAck(std::string_view event, const boost::json::array& args, std::chrono::milliseconds timeout,
+                         AckCallback callback) {
+    emitRawWithAck(event, argsText(args), {}, timeout, std::move(callback));
+}
+
+void Socket::emitRawWithAck(std::string_view event, std::string_view text, const std::vector<std::string>& buffers,
+                            std::chrono::milliseconds timeout, AckCallback callback) {
+    static const boost::json::array kNoArgs;
+    if (!connected_) {
+        callback(boost::asio::error::not_connected, kNoArgs, {});
+        return;
+    }
+    const std::uint64_t id = nextAckId_++;
+    auto& pending = pendingAcks_[id];
+    pending.callback = std::move(callback);
+    pending.timer = std::make_unique<boost::asio::steady_timer>(client_->context());
+    pending.timer->expires_after(timeout);
+    pending.timer->async_wait([weak = weak_from_this(), id](boost::system::error_code ec) {
+        if (ec) return;
+        auto self = weak.lock();
+        if (!self) return;
+        auto it = self->pendingAcks_.find(id);
+        if (it == self->pendingAcks_.end()) return;
+        auto cb = std::move(it->second.callback);
+        self->pendingAcks_.erase(it);
+        cb(boost::asio::error::timed_out, kNoArgs, {});
+    });
+    send(encodeEvent(nsp_.name(), event, text, id, buffers));
+}
+
+void Socket::onAck(codec::Packet&& packet) {
+    auto it = pendingAcks_.find(*packet.id);
+    if (it == pendingAcks_.end()) return; // late (timed out) or unknown: the reference ignores it too
+    auto callback = std::move(it->second.callback);
+    pendingAcks_.erase(it);
+    callback({}, packet.json.as_array(), packet.buffers);
+}
+
+void Socket::onEvent(codec::Packet&& packet) {
+    auto view = codec::splitEvent(packet);
+    if (!view) return;
+    const EventHandler* handler = nsp_.findEvent(view->name);
+    if (!handler) return;
+    const auto& arr = packet.json.get_array();
+    Event event{view->name, std::span<const boost::json::value>(arr.data() + 1, arr.size() - 1), view->args,
+                packet.buffers};
+    Ack ack = packet.id ? Ack(weak_from_this(), *packet.id) : Ack();
+    (*handler)(shared_from_this(), event, std::move(ack));
+}
+
+void Socket::join(const std::string& room) {
+    if (!connected_) return;
+    nsp_.adapter().join(*this, room);
+}
+
+void Socket::leave(const std::string& room) {
+    if (!connected_) return;
+    nsp_.adapter().leave(*this, room);
+}
+
+bool Socket::inRoom(std::string_view room) const noexcept {
+    return room == id_ || std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
+}
+
+BroadcastOperator Socket::to(std::string room) {
+    BroadcastOptions opts;
+    opts.rooms.push_back(std::move(room));
+    opts.exceptSid = id_;
+    return BroadcastOperator(nsp_, std::move(opts));
+}
+
+BroadcastOperator Socket::broadcast() {
+    BroadcastOptions opts;
+    opts.exceptSid = id_;
+    return BroadcastOperator(nsp_, std::move(opts));
+}
+
+void Socket::onConnected() {
+    connected_ = true;
+    nsp_.adapter().addSocket(*this);
+}
+
+void Socket::disconnect(bool closeTransport) {
+    if (!connected_) return;
+    send(encodeDisconnect(nsp_.name()));
+    auto client = client_;
+    onDisconnect("server namespace disconnect");
+    client->removeSocket(nsp_.name());
+    if (closeTransport) client->close();
+}
+
+void Socket::closeConnection() {
+    if (connected_) client_->close();
+}
+
+void Socket::onDisconnect(std::string_view reason) {
+    if (!connected_) return;
+    auto self = shared_from_this();
+    nsp_.adapter().removeSocket(*this);
+    connected_ = false;
+    // Acks that can no longer arrive fail now rather than at their timeout.
+    auto pending = std::move(pendingAcks_);
+    pendingAcks_.clear();
+    static const boost::json::array kNoArgs;
+    for (auto& [id, ack] : pending) {
+        if (ack.timer) ack.timer->cancel();
+        ack.callback(boost::asio::error::connection_aborted, kNoArgs, {});
+    }
+    nsp_.notifyDisconnect(self, reason);
+}
+
+} // namespace parley::socketio

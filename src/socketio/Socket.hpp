@@ -1,0 +1,109 @@
+#pragma once
+
+#include "engineio/Session.hpp"
+#include "socketio/Operators.hpp"
+#include "socketio/Types.hpp"
+#include "socketio/codec/Packet.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::socketio {
+
+class Client;
+class Namespace;
+
+/// The answer to one client event that asked for an acknowledgement.
+class Ack {
+public:
+    Ack() = default;
+    Ack(std::weak_ptr<Socket> socket, std::uint64_t id) : socket_(std::move(socket)), id_(id) {}
+
+    /// True if the client asked for an ack.
+    bool requested() const noexcept { return id_.has_value(); }
+    /// Sends `args` as the ack. Does nothing if no ack was requested or the socket is gone.
+    void send(const boost::json::array& args) const;
+    /// Sends already-serialized arguments (the text inside the brackets) and attachments.
+    void sendRaw(std::string_view argsText, const std::vector<std::string>& buffers = {}) const;
+
+private:
+    std::weak_ptr<Socket> socket_;
+    std::optional<std::uint64_t> id_;
+};
+
+/// The reply to a server->client emit with ack: an error (timeout, disconnected) or the
+/// client's arguments and attachments.
+using AckCallback =
+    std::function<void(boost::system::error_code ec, const boost::json::array& args, const std::vector<std::string>& buffers)>;
+
+/// One client's connection to one namespace. Owned by the session's thread; every method
+/// must be called there.
+class Socket : public std::enable_shared_from_this<Socket> {
+public:
+    Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, boost::json::object auth);
+
+    const std::string& id() const noexcept { return id_; }
+    Namespace& nsp() noexcept { return nsp_; }
+    const boost::json::object& auth() const noexcept { return auth_; }
+    const engineio::Handshake& handshake() const;
+    /// Application state (e.g. the authenticated user id), like socket.data in Node.
+    boost::json::object& data() noexcept { return data_; }
+    bool connected() const noexcept { return connected_; }
+
+    void emit(std::string_view event, const boost::json::array& args = {});
+    void emitRaw(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers = {});
+    void emitWithAck(std::string_view event, const boost::json::array& args, std::chrono::milliseconds timeout,
+                     AckCallback callback);
+    void emitRawWithAck(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers,
+                        std::chrono::milliseconds timeout, AckCallback callback);
+
+    void join(const std::string& room);
+    void leave(const std::string& room);
+    /// The rooms this socket is in, its own id room excluded.
+    const std::vector<std::string>& rooms() const noexcept { return rooms_; }
+    bool inRoom(std::string_view room) const noexcept;
+
+    /// to(room) from this socket: the room, without this socket.
+    BroadcastOperator to(std::string room);
+    /// Every socket of the namespace but this one.
+    BroadcastOperator broadcast();
+
+    /// Leaves the namespace (sends DISCONNECT); with `closeTransport`, closes the whole connection.
+    void disconnect(bool closeTransport = false);
+    /// Closes the whole connection without a DISCONNECT packet: the client sees a transport
+    /// close and, if it wants, reconnects.
+    void closeConnection();
+
+    // --- For Client and the adapter -------------------------------------------------------------
+    void send(const EncodedPacket& packet);
+    void onConnected();
+    void onEvent(codec::Packet&& packet);
+    void onAck(codec::Packet&& packet);
+    /// The socket is gone; `reason` as Node names it ("client namespace disconnect", ...).
+    void onDisconnect(std::string_view reason);
+    std::vector<std::string>& roomsMutable() noexcept { return rooms_; }
+
+private:
+    struct PendingAck {
+        std::unique_ptr<boost::asio::steady_timer> timer;
+        AckCallback callback;
+    };
+
+    Namespace& nsp_;
+    std::shared_ptr<Client> client_;
+    std::string id_;
+    boost::json::object auth_;
+    boost::json::object data_;
+    std::vector<std::string> rooms_;
+    std::unordered_map<std::uint64_t, PendingAck> pendingAcks_;
+    std::uint64_t nextAckId_ = 0;
+    bool connected_ = false;
+};
+
+} // namespace parley::socketio

@@ -1,0 +1,241 @@
+// Helpers to run a Parley binary for end-to-end tests.
+//
+//   const server = await startServer({ bin: 'parley-testbed', args: ['--ping-interval', '300'] });
+//   ... server.url, server.port, server.logs() ...
+//   await server.stop();
+//
+// The binary is looked up in $PARLEY_BUILD_DIR (default: <repo>/build/release).
+// `--port 0 --host 127.0.0.1` is appended to the given args; the helper waits for the
+// server to print "listening on <ip>:<port>" on stdout or stderr.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url)); // <repo>/tests/e2e/helpers
+export const repoRoot = path.resolve(here, '..', '..', '..');
+
+export function buildDir() {
+  return path.resolve(process.env.PARLEY_BUILD_DIR ?? path.join(repoRoot, 'build', 'release'));
+}
+
+export function binaryPath(bin = 'parley') {
+  return path.join(buildDir(), bin);
+}
+
+const LISTENING_RE = /listening on [0-9.]+:(\d+)/;
+const START_TIMEOUT_MS = 10_000;
+const STOP_GRACE_MS = 3_000;
+const MAX_LOG_CHARS = 2_000_000;
+
+// Safety net: never leave a spawned server behind if the test process exits early.
+const live = new Set();
+process.on('exit', () => {
+  for (const proc of live) {
+    try { proc.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
+export async function startServer({ bin = 'parley', args = [], env = {} } = {}) {
+  const file = binaryPath(bin);
+  if (!existsSync(file)) {
+    throw new Error(
+      `Parley binary not found: ${file}\n` +
+      `Build it first (e.g. into build/release) or set PARLEY_BUILD_DIR to the directory holding '${bin}'.`);
+  }
+
+  const fullArgs = [...args, '--port', '0', '--host', '127.0.0.1'];
+  const proc = spawn(file, fullArgs, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(proc);
+
+  let log = '';
+  let stopping = false;
+  let exitInfo = null; // { code, signal } once exited
+  const exited = new Promise((resolve) => {
+    proc.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      live.delete(proc);
+      resolve(exitInfo);
+    });
+  });
+
+  const append = (chunk) => {
+    log += chunk.toString('utf8');
+    if (log.length > MAX_LOG_CHARS) log = '[...log truncated...]\n' + log.slice(-MAX_LOG_CHARS / 2);
+  };
+  const logs = () => log;
+  const describeCmd = () => `${file} ${fullArgs.join(' ')}`;
+
+  const port = await new Promise((resolve, reject) => {
+    let settled = false;
+    let scanned = ''; // unterminated tail of each stream is handled by scanning the whole log
+    const finish = (err, value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      proc.stdout.off('data', onData);
+      proc.stderr.off('data', onData);
+      proc.off('exit', onExit);
+      proc.off('error', onError);
+      if (err) reject(err); else resolve(value);
+    };
+    const onData = () => {
+      scanned = log;
+      const m = LISTENING_RE.exec(scanned);
+      if (m) finish(null, Number(m[1]));
+    };
+    const onExit = (code, signal) => {
+      finish(new Error(
+        `${describeCmd()} exited before listening (code=${code}, signal=${signal}). Logs:\n${logs()}`));
+    };
+    const onError = (err) => {
+      finish(new Error(`failed to spawn ${describeCmd()}: ${err.message}. Logs:\n${logs()}`));
+    };
+    const timer = setTimeout(() => {
+      try { proc.kill('SIGKILL'); } catch { /* ignore */ }
+      finish(new Error(
+        `${describeCmd()} did not print "listening on <ip>:<port>" within ${START_TIMEOUT_MS} ms. Logs:\n${logs()}`));
+    }, START_TIMEOUT_MS);
+    // Keep capturing logs for the whole life of the process (these listeners are never removed).
+    proc.stdout.on('data', append);
+    proc.stderr.on('data', append);
+    // The scanning listeners are added after the capturing ones, so `log` is already updated.
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.once('exit', onExit);
+    proc.once('error', onError);
+  });
+
+  /**
+   * Stops the server: SIGTERM, then SIGKILL after 3 s. Resolves with { code, signal }.
+   * Throws if the server had already exited on its own before stop() was called (a crash),
+   * with its logs, so a crashing server fails the test file instead of going unnoticed.
+   */
+  const stop = async () => {
+    if (stopping) return exited;
+    stopping = true;
+    if (exitInfo) {
+      throw new Error(
+        `${describeCmd()} exited unexpectedly during the tests (code=${exitInfo.code}, signal=${exitInfo.signal}). Logs:\n${logs()}`);
+    }
+    proc.kill('SIGTERM');
+    let killTimer;
+    const killed = new Promise((resolve) => {
+      killTimer = setTimeout(() => {
+        try { proc.kill('SIGKILL'); } catch { /* ignore */ }
+        resolve();
+      }, STOP_GRACE_MS);
+    });
+    await Promise.race([exited, killed]);
+    clearTimeout(killTimer);
+    return exited;
+  };
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    logs,
+    /** true while the process has not exited */
+    get alive() { return exitInfo === null; },
+    stop,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Event helpers. They work with Node EventEmitters, socket.io-client sockets/managers,
+// engine.io-client sockets and 'ws' WebSockets (anything with on/once + off/removeListener).
+// ---------------------------------------------------------------------------------------
+
+function removeListener(emitter, event, fn) {
+  if (typeof emitter.off === 'function') emitter.off(event, fn);
+  else if (typeof emitter.removeListener === 'function') emitter.removeListener(event, fn);
+}
+
+function emitterName(emitter) {
+  return emitter?.constructor?.name ?? typeof emitter;
+}
+
+/**
+ * Resolves with the argument array of the next `event` emitted by `emitter`.
+ * Rejects after timeoutMs with a message naming the event.
+ */
+export function waitFor(emitter, event, timeoutMs = 3000) {
+  return waitForAny(emitter, [event], timeoutMs).then(({ args }) => args);
+}
+
+/**
+ * Resolves with { event, args } for whichever of `events` fires first.
+ */
+export function waitForAny(emitter, events, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const handlers = new Map();
+    const cleanup = () => {
+      clearTimeout(timer);
+      for (const [ev, fn] of handlers) removeListener(emitter, ev, fn);
+    };
+    for (const ev of events) {
+      const fn = (...args) => { cleanup(); resolve({ event: ev, args }); };
+      handlers.set(ev, fn);
+      emitter.on(ev, fn);
+    }
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(
+        `timed out after ${timeoutMs} ms waiting for ${events.map((e) => `'${e}'`).join(' or ')} on ${emitterName(emitter)}`));
+    }, timeoutMs);
+  });
+}
+
+/**
+ * Resolves with the args of the first `event` whose args satisfy `predicate(...args)`.
+ */
+export function waitForMatch(emitter, event, predicate, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const fn = (...args) => {
+      let ok = false;
+      try { ok = predicate(...args); } catch { ok = false; }
+      if (ok) { cleanup(); resolve(args); }
+    };
+    const cleanup = () => { clearTimeout(timer); removeListener(emitter, event, fn); };
+    emitter.on(event, fn);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for a matching '${event}' on ${emitterName(emitter)}`));
+    }, timeoutMs);
+  });
+}
+
+/**
+ * Collects `count` emissions of `event` (each as an args array), in arrival order.
+ */
+export function collect(emitter, event, count, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const got = [];
+    const fn = (...args) => {
+      got.push(args);
+      if (got.length >= count) { cleanup(); resolve(got); }
+    };
+    const cleanup = () => { clearTimeout(timer); removeListener(emitter, event, fn); };
+    emitter.on(event, fn);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out after ${timeoutMs} ms: got ${got.length}/${count} '${event}' events on ${emitterName(emitter)}`));
+    }, timeoutMs);
+  });
+}
+
+/** Rejects if `promise` does not settle within timeoutMs. */
+export function withTimeout(promise, timeoutMs, what = 'operation') {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
