@@ -1,0 +1,29 @@
+# Two entry points: `make run` and `make test`. Everything else is a step of those.
+PRESET ?= release
+BUILD := build/$(PRESET)
+ARGS ?=
+E2E ?= conformance protocol
+
+.PHONY: run test deps build unit e2e clean
+
+run: build
+	./$(BUILD)/parley serve $(ARGS)
+
+test: build unit e2e
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET)
+
+unit:
+	ctest --preset $(PRESET) --output-on-failure
+
+# Node's test runner, one file at a time, against the real binaries of this build.
+e2e:
+	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) node --test --test-concurrency=1 $(E2E)
+
+clean:
+	rm -rf build
