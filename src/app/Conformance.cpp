@@ -2,7 +2,6 @@
 
 #include "engineio/Session.hpp"
 
-#include <boost/json/serialize.hpp>
 
 namespace parley::app {
 
@@ -35,7 +34,7 @@ public:
 
 void installEchoNamespace(socketio::Namespace& nsp) {
     nsp.onConnection([](const std::shared_ptr<socketio::Socket>& socket) {
-        socket->emitRaw("auth", boost::json::serialize(socket->auth()));
+        socket->emitRaw("auth", socket->authText());
     });
     nsp.on("message", [](const std::shared_ptr<socketio::Socket>& socket, const socketio::Event& event, socketio::Ack) {
         socket->emitRaw("message-back", event.rawArgs, event.buffers);

@@ -133,6 +133,17 @@ void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Reque
     session->onPollingRequest(conn, req, responseTemplate(req));
 }
 
+void Server::onOversized(const net::Request& header) {
+    auto info = RequestInfo::parse(header.target(), header.method(), false);
+    if (!info || info->sid.empty()) return;
+    const std::size_t owner = ownerOf(info->sid);
+    if (owner == net::IoThreads::kNotAnIoThread) return;
+    threads_.postTo(owner, [this, owner, sid = info->sid] {
+        auto& sessions = shards_[owner].sessions;
+        if (auto it = sessions.find(sid); it != sessions.end()) it->second->close(CloseReason::PayloadTooLarge);
+    });
+}
+
 void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info,
                        net::Response&& templ) {
     const std::size_t here = net::IoThreads::currentIndex();

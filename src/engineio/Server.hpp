@@ -25,6 +25,9 @@ public:
     /// Handles a request whose path starts with config().path, on the connection's thread.
     void handle(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req);
 
+    /// A request under config().path whose body was over the limit: its session (if any) ends.
+    void onOversized(const net::Request& header);
+
     /// Closes every session with CloseReason::Shutdown (posted to each thread).
     void closeAll();
 

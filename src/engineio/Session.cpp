@@ -109,12 +109,11 @@ void Session::onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn,
 
 void Session::onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ) {
     if (draining_) {
-        // Closed with packets still queued: hand them over with the close packet, then go.
-        std::string body = drainOutbox();
-        codec::appendToPayload(body, "1", false);
+        // Closed with packets still queued: they go first, the close packet on the GET after.
         pendingGet_ = conn;
         pendingTemplate_ = std::move(templ);
-        answerPendingGet(std::move(body));
+        if (!outbox_.empty()) return answerPendingGet(drainOutbox());
+        answerPendingGet("1");
         draining_ = false;
         drainTimer_.cancel();
         server_.remove(sid_);
@@ -128,6 +127,13 @@ void Session::onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net
     }
     pendingGet_ = conn;
     pendingTemplate_ = std::move(templ);
+    // A client that drops its held GET is gone (the reference closes the session too).
+    conn->onAbort([weak = weak_from_this(), raw = conn.get()] {
+        auto self = weak.lock();
+        if (!self || self->pendingGet_.get() != raw) return;
+        self->pendingGet_.reset();
+        self->close(CloseReason::TransportClose);
+    });
     if (upgrading_) return answerPendingGet("6");
     if (!outbox_.empty()) flushPoll();
 }
@@ -317,14 +323,17 @@ void Session::close(CloseReason reason) {
 
     bool keepForDrain = false;
     if (transport_ == TransportType::Polling) {
-        if (pendingGet_) {
+        const bool graceful = reason == CloseReason::ServerClose || reason == CloseReason::Shutdown;
+        if (graceful && !outbox_.empty()) {
+            // The last packets (e.g. a DISCONNECT) must reach the client before the close packet,
+            // which a client acts on at once: send them now, the close on the next GET.
+            if (pendingGet_) answerPendingGet(drainOutbox());
+            keepForDrain = true;
+        } else if (pendingGet_) {
             // A client's own close gets a noop (it is gone); anything else gets the close packet.
             std::string body = drainOutbox();
             codec::appendToPayload(body, reason == CloseReason::ClientClose ? "6" : "1", false);
             answerPendingGet(std::move(body));
-        } else if (!outbox_.empty() && reason != CloseReason::ClientClose && reason != CloseReason::PingTimeout &&
-                   reason != CloseReason::ParseError && reason != CloseReason::TransportError) {
-            keepForDrain = true;
         }
     } else if (ws_) {
         ws_->detach();

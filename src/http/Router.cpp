@@ -15,15 +15,26 @@ void Router::add(bhttp::verb method, std::string path, RouteHandler handler) {
     routes_.push_back(Route{method, std::move(path), std::move(handler)});
 }
 
-void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
-    const std::string_view target = req.target();
-    const std::string_view path = target.substr(0, target.find('?'));
+namespace {
+std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+} // namespace
+
+engineio::Server* Router::engineFor(std::string_view path) const {
     for (engineio::Server* engine : engines_) {
-        const std::string& prefix = engine->config().path;
+        const std::string_view prefix = engine->config().path;
         // "/socket.io/" also matches "/socket.io" (no trailing slash), as the reference does.
-        if (path.starts_with(prefix) || path == std::string_view(prefix).substr(0, prefix.size() - 1))
-            return engine->handle(conn, std::move(req));
+        if (path.starts_with(prefix) || path == prefix.substr(0, prefix.size() - 1)) return engine;
     }
+    return nullptr;
+}
+
+void Router::onOversizedRequest(const net::Request& header) {
+    if (auto* engine = engineFor(pathOf(header.target()))) engine->onOversized(header);
+}
+
+void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
+    const std::string_view path = pathOf(req.target());
+    if (auto* engine = engineFor(path)) return engine->handle(conn, std::move(req));
     for (auto& route : routes_)
         if (route.path == path && route.method == req.method()) return route.handler(conn, std::move(req));
     conn->respond(jsonResponse(bhttp::status::not_found,

@@ -21,8 +21,11 @@ public:
     void add(boost::beast::http::verb method, std::string path, RouteHandler handler);
 
     void onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) override;
+    void onOversizedRequest(const net::Request& header) override;
 
 private:
+    engineio::Server* engineFor(std::string_view path) const;
+
     struct Route {
         boost::beast::http::verb method;
         std::string path;

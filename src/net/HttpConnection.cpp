@@ -37,7 +37,10 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         return;
     }
-    if (ec == http::error::body_limit) return respondAndClose(413, "Payload Too Large");
+    if (ec == http::error::body_limit) {
+        handler_.onOversizedRequest(parser_->get());
+        return respondAndClose(413, "Payload Too Large");
+    }
     if (ec == http::error::header_limit) return respondAndClose(431, "Request Header Fields Too Large");
     if (ec == beast::error::timeout) return fail(ec, "read");
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
@@ -48,10 +51,38 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
     stream_.expires_never();
     Request req = parser_->release();
     keepAlive_ = req.keep_alive();
-    handler_.onRequest(shared_from_this(), std::move(req));
+    awaitingResponse_ = true;
+    auto self = shared_from_this();
+    handler_.onRequest(self, std::move(req));
+    // Not answered at once (a long-poll): keep a read pending so that a peer leaving is noticed.
+    if (awaitingResponse_ && !watching_ && stream_.socket().is_open()) doWatch();
+}
+
+void HttpConnection::doWatch() {
+    watching_ = true;
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->onWatch(ec, n);
+    });
+}
+
+void HttpConnection::onWatch(beast::error_code ec, std::size_t bytes) {
+    watching_ = false;
+    if (ec) {
+        auto onAbort = std::move(onAbort_);
+        onAbort_ = nullptr;
+        if (awaitingResponse_ && onAbort) onAbort();
+        beast::error_code ignored;
+        stream_.socket().close(ignored);
+        return;
+    }
+    // The next request started early: keep its bytes for the parser.
+    buffer_.commit(bytes);
+    if (!awaitingResponse_ && !response_) doRead();
 }
 
 void HttpConnection::respond(Response&& res) {
+    awaitingResponse_ = false;
+    onAbort_ = nullptr;
     if (!stream_.socket().is_open()) return;
     res.keep_alive(keepAlive_);
     res.prepare_payload();
@@ -71,7 +102,8 @@ void HttpConnection::onWrite(beast::error_code ec, bool keepAlive) {
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         return;
     }
-    doRead();
+    // With a watch read pending, its completion starts the next request's read.
+    if (!watching_) doRead();
 }
 
 void HttpConnection::respondAndClose(unsigned status, const char* body) {

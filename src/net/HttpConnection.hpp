@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -35,6 +36,9 @@ public:
     virtual ~HttpHandler() = default;
     /// One complete request; answer it with conn->respond() now or later (long-polling).
     virtual void onRequest(const std::shared_ptr<HttpConnection>& conn, Request&& req) = 0;
+    /// A request whose body is over the limit (only its header is here). The connection
+    /// answers 413 and closes itself; this lets the handler act on it (e.g. end a session).
+    virtual void onOversizedRequest(const Request& header) { (void)header; }
 };
 
 /// One HTTP/1.1 connection: reads a request, hands it to the handler, writes the response,
@@ -49,6 +53,9 @@ public:
 
     /// Answers the current request. Must be called once per request, on this connection's thread.
     void respond(Response&& res);
+
+    /// Called if the peer goes away while a response is still owed (e.g. a held long-poll).
+    void onAbort(std::function<void()> fn) { onAbort_ = std::move(fn); }
 
     /// Index of the io thread that owns this connection.
     std::size_t owner() const noexcept { return owner_; }
@@ -67,6 +74,8 @@ private:
     void onRead(boost::system::error_code ec, std::size_t bytes);
     void onWrite(boost::system::error_code ec, bool keepAlive);
     void fail(boost::system::error_code ec, const char* what);
+    void doWatch();
+    void onWatch(boost::system::error_code ec, std::size_t bytes);
     void respondAndClose(unsigned status, const char* body);
 
     boost::beast::tcp_stream stream_;
@@ -75,7 +84,10 @@ private:
     HttpLimits limits_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::shared_ptr<Response> response_;
+    std::function<void()> onAbort_;
     bool keepAlive_ = false;
+    bool awaitingResponse_ = false; ///< a request was handed over and not answered yet
+    bool watching_ = false;         ///< a read is pending to notice the peer leaving
     std::size_t owner_;
 };
 

@@ -1,6 +1,7 @@
 #include "net/Listener.hpp"
 
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::net {
@@ -36,9 +37,14 @@ void Listener::doAccept() {
                                                                                         tcp::socket socket) {
         if (ec == boost::asio::error::operation_aborted) return;
         if (ec) {
-            // Out of descriptors, most likely: say so and keep accepting.
+            // Out of descriptors, most likely: say so, and retry after a pause instead of spinning.
             spdlog::warn("accept: {}", ec.message());
-        } else {
+            auto timer = std::make_shared<boost::asio::steady_timer>(self->acceptor_.get_executor(),
+                                                                     std::chrono::milliseconds(50));
+            timer->async_wait([self, timer](boost::system::error_code) { self->doAccept(); });
+            return;
+        }
+        {
             boost::system::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
             self->threads_.postTo(index, [self, socket = std::move(socket)]() mutable {

@@ -16,7 +16,10 @@ WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&&) : w
 }
 
 void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<void(beast::error_code)> done) {
-    ws_.read_message_max(maxMessage);
+    // We bound messages ourselves (see onRead): Beast's own limit tears the connection down
+    // with unread bytes in it, which resets it, and the peer never sees the 1009 close frame.
+    maxMessage_ = maxMessage;
+    ws_.read_message_max(0);
     auto request = std::make_shared<Request>(std::move(req));
     ws_.async_accept(*request, [self = shared_from_this(), request, done = std::move(done)](beast::error_code ec) {
         done(ec);
@@ -30,11 +33,21 @@ void WsConnection::start(MessageFn onMessage, CloseFn onClose) {
 }
 
 void WsConnection::doRead() {
-    ws_.async_read(readBuffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onRead(ec, n); });
+    ws_.async_read_some(readBuffer_, kReadChunk,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onRead(ec, n); });
 }
 
 void WsConnection::onRead(beast::error_code ec, std::size_t) {
     if (ec) return finish(ec);
+    if (readBuffer_.size() > maxMessage_) {
+        // Too big: say so at once, then close with 1009; the close handshake drains the rest.
+        auto onClose = std::move(onClose_);
+        detach();
+        close(websocket::close_code::too_big);
+        if (onClose) onClose(websocket::error::message_too_big);
+        return;
+    }
+    if (!ws_.is_message_done()) return doRead();
     const auto data = readBuffer_.cdata();
     const std::string_view message(static_cast<const char*>(data.data()), data.size());
     // Keep ourselves alive: the callback may drop the last outside reference.

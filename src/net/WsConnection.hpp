@@ -51,7 +51,11 @@ private:
     void doClose();
     void finish(boost::system::error_code ec);
 
+    // Bytes asked of the socket per read: large messages arrive in a few steps, small ones in one.
+    static constexpr std::size_t kReadChunk = 64 * 1024;
+
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    std::uint64_t maxMessage_ = 1'000'000;
     boost::beast::flat_buffer readBuffer_;
     std::deque<Frame> queue_;
     MessageFn onMessage_;

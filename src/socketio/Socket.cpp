@@ -29,8 +29,10 @@ void Ack::sendRaw(std::string_view text, const std::vector<std::string>& buffers
 // Socket
 // ---------------------------------------------------------------------------------------------
 
-Socket::Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, boost::json::object auth)
-    : nsp_(nsp), client_(std::move(client)), id_(std::move(id)), auth_(std::move(auth)) {}
+Socket::Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, boost::json::object auth,
+               std::string authText)
+    : nsp_(nsp), client_(std::move(client)), id_(std::move(id)), auth_(std::move(auth)),
+      authText_(authText.empty() ? "{}" : std::move(authText)) {}
 
 const engineio::Handshake& Socket::handshake() const { return client_->handshake(); }
 

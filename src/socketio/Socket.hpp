@@ -46,11 +46,14 @@ using AckCallback =
 /// must be called there.
 class Socket : public std::enable_shared_from_this<Socket> {
 public:
-    Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, boost::json::object auth);
+    Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, boost::json::object auth,
+           std::string authText);
 
     const std::string& id() const noexcept { return id_; }
     Namespace& nsp() noexcept { return nsp_; }
     const boost::json::object& auth() const noexcept { return auth_; }
+    /// The CONNECT payload as the client sent it ("{}" when it sent none).
+    const std::string& authText() const noexcept { return authText_; }
     const engineio::Handshake& handshake() const;
     /// Application state (e.g. the authenticated user id), like socket.data in Node.
     boost::json::object& data() noexcept { return data_; }
@@ -99,6 +102,7 @@ private:
     std::shared_ptr<Client> client_;
     std::string id_;
     boost::json::object auth_;
+    std::string authText_;
     boost::json::object data_;
     std::vector<std::string> rooms_;
     std::unordered_map<std::uint64_t, PendingAck> pendingAcks_;

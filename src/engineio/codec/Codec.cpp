@@ -82,6 +82,12 @@ std::string base64Encode(std::string_view bytes) {
 }
 
 boost::system::result<std::string> base64Decode(std::string_view text) {
+    // libsodium 1.0.18 reads bytes >= 0x80 as '/': check the alphabet ourselves first.
+    for (char c : text) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                        c == '/' || c == '=';
+        if (!ok) return Errc::BadBase64;
+    }
     std::string out(text.size() / 4 * 3 + 3, '\0');
     std::size_t len = 0;
     const char* end = nullptr;

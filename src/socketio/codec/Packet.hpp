@@ -26,6 +26,10 @@ enum class PacketType : std::uint8_t {
 /// Upper bound on attachments of one packet; a larger count is refused as BadAttachments.
 inline constexpr std::size_t kMaxAttachments = 256;
 
+/// Deepest JSON nesting accepted in a packet (Boost.JSON's default of 32 is tight for
+/// real payloads; the parser keeps its own stack, so this bounds memory, not recursion).
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
 /// One decoded packet. `data` keeps the JSON text exactly as the peer sent it, so that an
 /// echo can return it byte for byte; `json` is the same data parsed (null when absent).
 struct Packet {

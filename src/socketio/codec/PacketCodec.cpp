@@ -64,7 +64,13 @@ bool payloadValid(const Packet& p) {
     case PacketType::Event:
     case PacketType::BinaryEvent: {
         const auto* arr = p.json.if_array();
-        return arr && !arr->empty() && (*arr)[0].is_string();
+        if (!arr || arr->empty() || !(*arr)[0].is_string()) return false;
+        // Names the client library uses for its own events can't be emitted (as the reference).
+        const std::string_view name = (*arr)[0].get_string();
+        for (std::string_view reserved :
+             {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"})
+            if (name == reserved) return false;
+        return true;
     }
     case PacketType::Ack:
     case PacketType::BinaryAck: return p.id.has_value() && p.json.is_array();
@@ -125,12 +131,15 @@ boost::system::result<Packet> decode(std::string_view s) {
     if (i < s.size()) {
         p.data.assign(s.substr(i));
         boost::system::error_code ec;
-        p.json = boost::json::parse(p.data, ec);
+        boost::json::parse_options options;
+        options.max_depth = kMaxJsonDepth;
+        p.json = boost::json::parse(p.data, ec, {}, options);
         if (ec) return Errc::InvalidJson;
     }
 
     if (!payloadValid(p)) return Errc::InvalidPayload;
-    if (!placeholdersValid(p.json, p.attachments)) return Errc::BadPlaceholder;
+    // Placeholders mean something only in binary packets; elsewhere they are plain data.
+    if (p.attachments > 0 && !placeholdersValid(p.json, p.attachments)) return Errc::BadPlaceholder;
     return p;
 }
 

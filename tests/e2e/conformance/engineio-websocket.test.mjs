@@ -79,7 +79,9 @@ for (const path of ENDPOINTS) {
 
     it(`a frame over maxPayload (${MAX_PAYLOAD + 1} bytes) closes the WebSocket with code 1009`, T, async () => {
       const c = await openWs(base, path);
-      await c.send('4' + 'a'.repeat(MAX_PAYLOAD));
+      // The server may close as soon as it has read the frame header; the rest of our write
+      // can then fail (EPIPE / ECONNRESET), which is fine: only the close matters.
+      await c.send('4' + 'a'.repeat(MAX_PAYLOAD)).catch(() => {});
       const info = await c.waitClosed(WAIT);
       assert.equal(info.code, 1009, `close info ${JSON.stringify(info)}`);
     });

@@ -68,13 +68,22 @@ describe('A.4 CONNECT over WebSocket', () => {
     });
   }
 
-  it('the auth payload is echoed as compact text, key order and unicode preserved', T, async () => {
+  it('the auth payload is echoed as compact text: key order, strings, unicode, integers', T, async () => {
     const c = await openWs(base, PATH);
-    const auth = '{"token":"t😀k","z":{"b":[1,2.5,true,null,"\u2028"],"a":"é"},"n":-7}';
+    const auth = '{"token":"t😀k","z":{"b":[1,-2,true,null,"\u2028","",{}],"a":"é"},"n":123456789012}';
     await c.send(`40/custom,${auth}`);
     const [reply, ev] = await texts(c, 2);
     assert.match(reply, /^40\/custom,\{"sid":"[^"]+"\}$/);
     assert.equal(ev, `42/custom,["auth",${auth}]`);
+  });
+
+  it('the auth payload keeps non-integer numbers as given (2.5, 0.1, -0.25)', T, async () => {
+    const c = await openWs(base, PATH);
+    const auth = '{"a":2.5,"b":[0.1,-0.25],"c":3.14159}';
+    await c.send(`40${auth}`);
+    const [reply, ev] = await texts(c, 2);
+    assert.match(reply, /^40\{"sid":"[^"]+"\}$/);
+    assert.equal(ev, `42["auth",${auth}]`);
   });
 
   it('each namespace connection gets a sid; two namespaces on one connection', T, async () => {
@@ -251,7 +260,7 @@ describe('A.4 binary over WebSocket', () => {
 
   it('a placeholder nested in objects and mixed with JSON round-trips', T, async () => {
     const c = await sioWs(base);
-    const head = `["message",{"meta":"é😀","file":${PH0},"list":[1,{"blob":${PH1}}]},"tail"]`;
+    const head = `["message",{"meta":"é😀\u2028","ratio":0.5,"file":${PH0},"list":[1,-2.25,{"blob":${PH1}}]},"tail"]`;
     await c.sendAll([`452-${head}`, Buffer.from('hello'), Buffer.from([0, 1, 2, 3, 4])]);
     const [h, a, b] = await c.take(3);
     assert.equal(h, `452-${head.replace('"message"', '"message-back"')}`);

@@ -72,7 +72,6 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
 
   const port = await new Promise((resolve, reject) => {
     let settled = false;
-    let scanned = ''; // unterminated tail of each stream is handled by scanning the whole log
     const finish = (err, value) => {
       if (settled) return;
       settled = true;
@@ -84,8 +83,8 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
       if (err) reject(err); else resolve(value);
     };
     const onData = () => {
-      scanned = log;
-      const m = LISTENING_RE.exec(scanned);
+      // scan the whole log so a line split across chunks (or streams) is still found
+      const m = LISTENING_RE.exec(log);
       if (m) finish(null, Number(m[1]));
     };
     const onExit = (code, signal) => {

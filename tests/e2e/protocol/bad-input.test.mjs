@@ -75,6 +75,39 @@ describe('bad input, raw', () => {
     assert.equal(await bystander.timeout(3000).emitWithAck('echo', 'ok'), 'ok');
   });
 
+  it('an ACK for an unknown ack id is ignored; the connection keeps working', async () => {
+    const raw = pool.raw(new RawWs(server.url));
+    await raw.connectMain();
+    raw.send('43999["nobody asked"]');
+    raw.send('421["echo","after-bogus-ack"]');
+    assert.equal(await raw.nextNonPing(), '42["echo-back","after-bogus-ack"]');
+    assert.equal(await raw.nextNonPing(), '431["after-bogus-ack"]');
+    assert.equal(raw.closed, null);
+  });
+
+  it('polling: a held GET dropped by the client does not leave a session that silently loses packets', async () => {
+    // A proxy or browser may drop a held long-poll. The server must notice: either it closes
+    // the session (the reference does: later requests get 400) or it keeps it and delivers later
+    // packets on the next GET. Writing them into the dropped connection loses them silently.
+    const raw = new RawPolling(server.url);
+    await raw.open();
+    assert.equal((await raw.send(['40'])).status, 200);
+    assert.match((await raw.poll()).packets[0], /^40\{/);
+    // hold a GET, then drop it from the client side (the socket is destroyed on timeout)
+    await assert.rejects(raw.poll(300), /no response within 300 ms/);
+    const post = await raw.send(['42["echo","after-dropped-poll"]']);
+    const seen = [`POST ${post.status} ${JSON.stringify(post.text)}`];
+    if (post.status === 200) {
+      let g;
+      try { g = await raw.poll(2000); } catch (e) { seen.push(`GET failed: ${e.message}`); }
+      if (g) seen.push(`GET ${g.status} ${JSON.stringify(g.text.slice(0, 80))}`);
+      const ok = g && (g.status === 400 || (g.status === 200 && g.packets.includes('42["echo-back","after-dropped-poll"]')));
+      assert.ok(ok, `echo-back lost after the client dropped its long-poll: ${seen.join(' / ')}`);
+    } else {
+      assert.equal(post.status, 400, seen.join(' / '));
+    }
+  });
+
   it('unknown sid is rejected with 400 (polling) and does not disturb others', async () => {
     const bystander = await connectClient(pool, server.url, SETUPS[0]);
     const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling&sid=does-not-exist`);

@@ -107,6 +107,13 @@ for (const setup of SETUPS) {
       assert.deepEqual(toArgs, []);
       assert.equal(answered, false);
       assert.ok(elapsed >= 1500, `answer-timeout came too early (${elapsed} ms; server timeout is 2000 ms)`);
+
+      // a late ack after the timeout is ignored by the server (no 'answer', connection fine);
+      // the echo round trip afterwards is the sentinel
+      qArgs.at(-1)('too late');
+      assert.equal(await socket.timeout(3000).emitWithAck('echo', 'sentinel'), 'sentinel');
+      assert.equal(answered, false, 'server must not answer a timed-out ack');
+      assert.equal(socket.connected, true);
     });
 
     it('100 events arrive in order', async () => {

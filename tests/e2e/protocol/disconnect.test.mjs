@@ -3,9 +3,9 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, waitForAny } from '../helpers/server.mjs';
+import { startServer, waitFor } from '../helpers/server.mjs';
 import {
-  SETUPS, ClientPool, connectClient, makeManager, waitConnected, waitUpgraded, clientOptions, io, RawWs,
+  SETUPS, ClientPool, connectClient, makeManager, waitConnected, waitUpgraded, RawWs,
 } from '../helpers/clients.mjs';
 
 let server;

@@ -46,6 +46,30 @@ for (const setup of SETUPS) {
       assert.equal(root.connected && admin.connected, true);
     });
 
+    it('io(url) and io(url + "/admin") without forceNew multiplex over one engine', async () => {
+      // socket.io-client caches Managers by host:port for the whole process, so this test uses a
+      // server of its own (fresh port => fresh cache entry, unaffected by the other setups)
+      const own = await startServer({ bin: 'parley-testbed' });
+      try {
+        const opts = { reconnection: false, transports: setup.transports, timeout: 5000 };
+        const root = pool.socket(io(own.url, opts));
+        const admin = pool.socket(io(`${own.url}/admin`, { ...opts, auth: { token: 'secret' } }));
+        await Promise.all([waitConnected(root), waitConnected(admin)]);
+        assert.equal(root.io, admin.io, 'io() reused the cached Manager');
+        await waitUpgraded(root.io.engine, setup);
+        assert.equal(root.io.engine, admin.io.engine, 'one engine');
+        const echoed = waitFor(root, 'echo-back');
+        root.emit('echo', 1, 'two');
+        assert.deepEqual(await echoed, [1, 'two']);
+        assert.deepEqual(await admin.timeout(3000).emitWithAck('whoami'), { token: 'secret' });
+        root.disconnect();
+        admin.disconnect();
+      } finally {
+        pool.closeAll();
+        await own.stop();
+      }
+    });
+
     it('whoami returns the complete auth object', async () => {
       const manager = makeManager(pool, server.url, setup);
       const auth = { token: 'secret', user: 'ann', roles: ['a', 'b'], n: 3 };

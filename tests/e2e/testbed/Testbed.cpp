@@ -85,7 +85,7 @@ void installAdmin(socketio::Namespace& nsp) {
         next(socketio::ConnectError{"not authorized", boost::json::object{{"code", "E_AUTH"}, {"reason", "bad token"}}});
     });
     nsp.on("whoami", [](const SocketPtr& s, const Event&, Ack ack) {
-        ack.sendRaw(boost::json::serialize(s->auth()));
+        ack.sendRaw(s->authText());
     });
 }
 
