@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD := build/$(PRESET)
 ARGS ?=
-E2E ?= conformance protocol
+E2E ?= conformance protocol chat
 
 .PHONY: run test deps build unit e2e clean
 
@@ -23,7 +23,7 @@ unit:
 
 # Node's test runner, one file at a time, against the real binaries of this build.
 e2e:
-	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) node --test --test-concurrency=1 $(E2E)
+	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
 
 clean:
 	rm -rf build

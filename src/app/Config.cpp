@@ -39,12 +39,19 @@ void apply(Config& c, const std::string& flag, const std::string& value) {
     else if (flag == "request-timeout") c.requestTimeout = std::chrono::milliseconds(toNumber(name, value));
     else if (flag == "cors-origin") c.corsOrigins.push_back(value);
     else if (flag == "log-level") c.logLevel = value;
+    else if (flag == "data-dir") c.dataDir = value;
+    else if (flag == "store") c.store = value;
+    else if (flag == "jwt-secret") c.jwtSecret = value;
+    else if (flag == "jwt-public-key") c.jwtPublicKey = value;
+    else if (flag == "jwt-issuer") c.jwtIssuer = value;
+    else if (flag == "jwt-audience") c.jwtAudience = value;
     else throw std::invalid_argument("unknown flag " + name);
 }
 
 constexpr const char* kValueFlags[] = {"host",         "port",        "threads",         "ping-interval",
                                        "ping-timeout", "max-payload", "connect-timeout", "request-timeout",
-                                       "cors-origin",  "log-level"};
+                                       "cors-origin",  "log-level",   "data-dir",        "store",
+                                       "jwt-secret",   "jwt-public-key", "jwt-issuer",   "jwt-audience"};
 
 } // namespace
 
@@ -52,6 +59,12 @@ std::size_t Config::effectiveThreads() const {
     if (threads) return threads;
     const auto n = std::thread::hardware_concurrency();
     return n ? n : 1;
+}
+
+std::string Config::sqlitePath() const {
+    if (store.empty()) return dataDir + "/parley.db";
+    if (store.starts_with("sqlite:")) return store.substr(7);
+    throw std::invalid_argument("--store: only sqlite:PATH is supported in this build, got '" + store + "'");
 }
 
 Config parseConfig(int argc, char** argv) {
@@ -100,6 +113,10 @@ Config parseConfig(int argc, char** argv) {
 
 std::string usage() {
     return R"(usage: parley serve [flags]
+       parley user add --email E --password P [--name N] [flags]
+       parley token --user ID [--ttl SECONDS] [flags]
+       parley chat create --type dm|group --created-by ID [--title T] [--member ID]... [flags]
+       parley migrate [flags]
 
   --host ADDR            address to listen on (127.0.0.1)            PARLEY_HOST
   --port N               port; 0 picks a free one (3001)             PARLEY_PORT
@@ -111,6 +128,12 @@ std::string usage() {
   --request-timeout MS   HTTP idle / slow-request deadline (30000)   PARLEY_REQUEST_TIMEOUT
   --cors-origin ORIGIN   allowed origin, repeatable (any)            PARLEY_CORS_ORIGIN (comma list)
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL
+  --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
+  --store URL            sqlite:PATH (sqlite:DIR/parley.db)          PARLEY_STORE
+  --jwt-secret S         HS256 secret (generated into DIR)           PARLEY_JWT_SECRET
+  --jwt-public-key FILE  PEM key for RS256/ES256 tokens              PARLEY_JWT_PUBLIC_KEY
+  --jwt-issuer ISS       required iss of tokens                      PARLEY_JWT_ISSUER
+  --jwt-audience AUD     required aud of tokens                      PARLEY_JWT_AUDIENCE
   --conformance          protocol conformance profile (port 3000, ping 300/200 ms, echo handlers)
 )";
 }

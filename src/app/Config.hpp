@@ -21,10 +21,18 @@ struct Config {
     std::chrono::milliseconds requestTimeout{30'000}; // HTTP: idle keep-alive and slow senders
     std::vector<std::string> corsOrigins;             // empty: any origin
     std::string logLevel = "info";                    // trace, debug, info, warn, error, off
+    std::string dataDir = "./data";                   // the SQLite file and a generated JWT secret live here
+    std::string store;                                // "sqlite:PATH"; empty: sqlite:<dataDir>/parley.db
+    std::string jwtSecret;                            // HS256 secret; empty: read or create <dataDir>/jwt-secret
+    std::string jwtPublicKey;                         // PEM file for RS256/ES256 tokens (instead of a secret)
+    std::string jwtIssuer;                            // when set, tokens must carry this iss
+    std::string jwtAudience;                          // when set, tokens must carry this aud
     bool conformance = false;                         // the protocol test profile of CONFORMANCE.md
 
     unsigned short effectivePort() const { return port.value_or(conformance ? 3000 : 3001); }
     std::size_t effectiveThreads() const;
+    /// The SQLite file path of `store` (or the default under dataDir). Throws for other schemes.
+    std::string sqlitePath() const;
 };
 
 /// Parses flags (argv from the first flag on) over PARLEY_* environment variables.

@@ -1,4 +1,6 @@
 // The `parley` command.
+#include "app/ChatStack.hpp"
+#include "app/Cli.hpp"
 #include "app/Config.hpp"
 #include "app/Conformance.hpp"
 #include "app/Runtime.hpp"
@@ -22,12 +24,11 @@ int serve(int argc, char** argv) {
     }
     initLogging(config.logLevel);
     Runtime runtime(config);
-    if (config.conformance) {
+    std::unique_ptr<ChatStack> chat;
+    if (config.conformance)
         installConformance(runtime);
-    } else {
-        // Until the chat contract lands, "/" accepts every connection.
-        runtime.io().of("/");
-    }
+    else
+        chat = std::make_unique<ChatStack>(runtime);
     return runtime.run();
 }
 
@@ -36,7 +37,13 @@ int serve(int argc, char** argv) {
 int main(int argc, char** argv) {
     const std::string_view command = argc > 1 ? argv[1] : "";
     try {
+        using namespace parley::app;
+        const std::string_view sub = argc > 2 ? argv[2] : "";
         if (command == "serve") return serve(argc - 2, argv + 2);
+        if (command == "user" && sub == "add") return runUserAdd(argc - 3, argv + 3);
+        if (command == "token") return runToken(argc - 2, argv + 2);
+        if (command == "chat" && sub == "create") return runChatCreate(argc - 3, argv + 3);
+        if (command == "migrate") return runMigrate(argc - 2, argv + 2);
         if (command == "--help" || command == "-h" || command == "help") {
             std::fputs(parley::app::usage().c_str(), stdout);
             return 0;

@@ -1,5 +1,9 @@
 #include "http/Router.hpp"
 
+#include "core/Uuid.hpp"
+
+#include <spdlog/spdlog.h>
+
 namespace parley::http {
 
 namespace bhttp = boost::beast::http;
@@ -11,8 +15,25 @@ net::Response jsonResponse(bhttp::status status, std::string body, unsigned vers
     return res;
 }
 
-void Router::add(bhttp::verb method, std::string path, RouteHandler handler) {
-    routes_.push_back(Route{method, std::move(path), std::move(handler)});
+namespace {
+std::vector<std::string> splitPath(std::string_view path) {
+    std::vector<std::string> out;
+    while (!path.empty()) {
+        if (path.front() == '/') {
+            path.remove_prefix(1);
+            continue;
+        }
+        const auto slash = path.find('/');
+        out.emplace_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash);
+    }
+    return out;
+}
+} // namespace
+
+void Router::add(bhttp::verb method, std::string pattern, RouteHandler handler) {
+    routes_.push_back(Route{method, splitPath(pattern), std::move(handler)});
 }
 
 namespace {
@@ -35,10 +56,40 @@ void Router::onOversizedRequest(const net::Request& header) {
 void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
     const std::string_view path = pathOf(req.target());
     if (auto* engine = engineFor(path)) return engine->handle(conn, std::move(req));
-    for (auto& route : routes_)
-        if (route.path == path && route.method == req.method()) return route.handler(conn, std::move(req));
-    conn->respond(jsonResponse(bhttp::status::not_found,
-                               R"({"ok":false,"error":"NOT_FOUND","message":"No such route"})", req.version()));
+    if (req.method() == bhttp::verb::options) {
+        for (const auto& prefix : corsPrefixes_) {
+            if (!path.starts_with(prefix)) continue;
+            net::Response res{bhttp::status::no_content, req.version()};
+            res.set(bhttp::field::access_control_allow_origin, "*");
+            res.set(bhttp::field::access_control_allow_methods, "GET,POST,PATCH,DELETE,OPTIONS");
+            res.set(bhttp::field::access_control_allow_headers, "Authorization,Content-Type");
+            res.set(bhttp::field::access_control_max_age, "86400");
+            return conn->respond(std::move(res));
+        }
+    }
+    const auto segments = splitPath(path);
+    bool pathMatched = false;
+    for (auto& route : routes_) {
+        if (route.segments.size() != segments.size()) continue;
+        PathParams params;
+        bool match = true;
+        for (std::size_t i = 0; i < segments.size() && match; ++i) {
+            if (!route.segments[i].empty() && route.segments[i][0] == ':')
+                params.push_back(segments[i]);
+            else
+                match = route.segments[i] == segments[i];
+        }
+        if (!match) continue;
+        pathMatched = true;
+        if (route.method == req.method()) return route.handler(conn, std::move(req), std::move(params));
+    }
+    const std::string id = core::newUuid();
+    const char* message = pathMatched ? "Method not allowed" : "No such route";
+    spdlog::info("NOT_FOUND correlationId={} {} {}: {}", id, std::string_view(req.method_string()), path, message);
+    conn->respond(jsonResponse(pathMatched ? bhttp::status::method_not_allowed : bhttp::status::not_found,
+                               std::string(R"({"ok":false,"error":"NOT_FOUND","message":")") + message +
+                                   R"(","correlationId":")" + id + "\"}",
+                               req.version()));
 }
 
 } // namespace parley::http

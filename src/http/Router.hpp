@@ -10,7 +10,9 @@
 
 namespace parley::http {
 
-using RouteHandler = std::function<void(const std::shared_ptr<net::HttpConnection>&, net::Request&&)>;
+/// Values of the `:name` segments of the matched pattern, in order.
+using PathParams = std::vector<std::string>;
+using RouteHandler = std::function<void(const std::shared_ptr<net::HttpConnection>&, net::Request&&, PathParams&&)>;
 
 /// Routes each request: Engine.IO endpoints by path prefix, other handlers by method and
 /// exact path, everything else 404 in the JSON error envelope.
@@ -18,7 +20,10 @@ class Router : public net::HttpHandler {
 public:
     /// Hands every request under `server.config().path` to `server`.
     void mount(engineio::Server& server) { engines_.push_back(&server); }
-    void add(boost::beast::http::verb method, std::string path, RouteHandler handler);
+    /// `pattern` is a path whose segments may be `:name` placeholders ("/v1/chats/:chatId").
+    void add(boost::beast::http::verb method, std::string pattern, RouteHandler handler);
+    /// Answers OPTIONS (CORS preflight) for every path under `prefix`.
+    void allowCors(std::string prefix) { corsPrefixes_.push_back(std::move(prefix)); }
 
     void onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) override;
     void onOversizedRequest(const net::Request& header) override;
@@ -28,9 +33,10 @@ private:
 
     struct Route {
         boost::beast::http::verb method;
-        std::string path;
+        std::vector<std::string> segments;
         RouteHandler handler;
     };
+    std::vector<std::string> corsPrefixes_;
     std::vector<engineio::Server*> engines_;
     std::vector<Route> routes_;
 };

@@ -51,6 +51,10 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
     stream_.expires_never();
     Request req = parser_->release();
     keepAlive_ = req.keep_alive();
+    dispatch(std::move(req));
+}
+
+void HttpConnection::dispatch(Request&& req) {
     awaitingResponse_ = true;
     auto self = shared_from_this();
     handler_.onRequest(self, std::move(req));
@@ -139,7 +143,7 @@ void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& re
         }
         auto conn = std::make_shared<HttpConnection>(std::move(moved), handler, limits, std::move(buffer));
         conn->keepAlive_ = keepAlive;
-        handler.onRequest(conn, std::move(req));
+        conn->dispatch(std::move(req));
     });
 }
 

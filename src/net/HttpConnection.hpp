@@ -71,6 +71,7 @@ public:
 
 private:
     void doRead();
+    void dispatch(Request&& req);
     void onRead(boost::system::error_code ec, std::size_t bytes);
     void onWrite(boost::system::error_code ec, bool keepAlive);
     void fail(boost::system::error_code ec, const char* what);

@@ -36,6 +36,8 @@ Socket::Socket(Namespace& nsp, std::shared_ptr<Client> client, std::string id, b
 
 const engineio::Handshake& Socket::handshake() const { return client_->handshake(); }
 
+boost::asio::io_context& Socket::context() { return client_->context(); }
+
 void Socket::send(const EncodedPacket& packet) {
     if (connected_) client_->send(packet);
 }

@@ -55,6 +55,8 @@ public:
     /// The CONNECT payload as the client sent it ("{}" when it sent none).
     const std::string& authText() const noexcept { return authText_; }
     const engineio::Handshake& handshake() const;
+    /// The io_context of the owner thread: completions for this socket are posted there.
+    boost::asio::io_context& context();
     /// Application state (e.g. the authenticated user id), like socket.data in Node.
     boost::json::object& data() noexcept { return data_; }
     bool connected() const noexcept { return connected_; }

@@ -1,0 +1,81 @@
+#include "app/ChatStack.hpp"
+
+#include "store/sqlite/SqliteStore.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <sys/stat.h>
+
+namespace parley::app {
+
+namespace {
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument("cannot read " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+} // namespace
+
+std::string resolveJwtSecret(const Config& config, bool createIfMissing) {
+    if (!config.jwtSecret.empty()) return config.jwtSecret;
+    if (!config.jwtPublicKey.empty()) return {};
+    const std::string path = config.dataDir + "/jwt-secret";
+    if (std::filesystem::exists(path)) return trim(readFile(path));
+    if (!createIfMissing) throw std::invalid_argument("no JWT secret: pass --jwt-secret or start the server once");
+    std::filesystem::create_directories(config.dataDir);
+    unsigned char bytes[32];
+    randombytes_buf(bytes, sizeof bytes);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+    {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << hex << "\n";
+        if (!out) throw std::runtime_error("cannot write " + path);
+    }
+    ::chmod(path.c_str(), 0600);
+    spdlog::warn("no JWT secret configured: generated one in {} (set --jwt-secret in production)", path);
+    return hex;
+}
+
+std::unique_ptr<store::Store> openStore(const Config& config) {
+    return std::make_unique<store::SqliteStore>(config.sqlitePath());
+}
+
+ChatStack::ChatStack(Runtime& runtime) {
+    const Config& config = runtime.config();
+    auth::JwtConfig jwt;
+    jwt.secret = resolveJwtSecret(config, true);
+    if (!config.jwtPublicKey.empty()) jwt.publicKeyPem = readFile(config.jwtPublicKey);
+    jwt.issuer = config.jwtIssuer;
+    jwt.audience = config.jwtAudience;
+    jwt_ = std::make_unique<auth::JwtVerifier>(jwt);
+
+    store_ = std::make_unique<store::StoreExecutor>(openStore(config));
+    spdlog::info("store: sqlite {}", config.sqlitePath());
+
+    chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_);
+    chat_->install();
+
+    http::RestConfig rest;
+    rest.jwtSecret = jwt.secret;
+    rest.jwtIssuer = config.jwtIssuer;
+    rest.jwtAudience = config.jwtAudience;
+    rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
+}
+
+ChatStack::~ChatStack() = default;
+
+} // namespace parley::app

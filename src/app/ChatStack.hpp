@@ -1,0 +1,35 @@
+#pragma once
+
+#include "app/Runtime.hpp"
+#include "auth/Jwt.hpp"
+#include "chat/ChatService.hpp"
+#include "http/RestApi.hpp"
+#include "store/StoreExecutor.hpp"
+
+#include <memory>
+
+namespace parley::app {
+
+/// The chat product wired onto a Runtime: the store, token verification, the chat handlers
+/// on "/", and the REST API.
+class ChatStack {
+public:
+    /// Opens the store (running migrations) and installs everything. Throws on bad config.
+    explicit ChatStack(Runtime& runtime);
+    ~ChatStack();
+
+private:
+    std::unique_ptr<store::StoreExecutor> store_;
+    std::unique_ptr<auth::JwtVerifier> jwt_;
+    std::unique_ptr<chat::ChatService> chat_;
+    std::unique_ptr<http::RestApi> rest_;
+};
+
+/// The HS256 secret of this configuration: --jwt-secret, else <dataDir>/jwt-secret, created
+/// (32 random bytes, hex, mode 0600) when missing. Empty when a public key is configured.
+std::string resolveJwtSecret(const Config& config, bool createIfMissing);
+
+/// Opens the configured SQLite store (creating the folder, running migrations).
+std::unique_ptr<store::Store> openStore(const Config& config);
+
+} // namespace parley::app

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "auth/Errc.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace parley::auth {
+
+/// What a JwtVerifier accepts. At least one of `secret` and `publicKeyPem` must be set.
+struct JwtConfig {
+    std::string secret;       ///< HS256 shared secret; empty disables HS256
+    std::string publicKeyPem; ///< SPKI PEM of an RSA (>= 2048 bit, RS256) or P-256 (ES256) key; empty disables both
+    std::string issuer;       ///< if non-empty, `iss` must equal it
+    std::string audience;     ///< if non-empty, `aud` (a string or an array of strings) must contain it
+    std::chrono::seconds leeway{30}; ///< clock skew tolerated on `exp`/`nbf`; clamped to [0, 1 year]
+};
+
+/// The claims a verified token vouches for.
+struct Claims {
+    std::string subject;        ///< `sub`: a user's ObjectId (24 lowercase hex)
+    std::int64_t expiresAt = 0; ///< `exp` in Unix seconds, or 0 if the token has no `exp`
+};
+
+/// Verifies compact JWS tokens against one configuration. The allowed algorithms follow from the
+/// configured keys alone (HS256 for a secret, RS256 for an RSA key, ES256 for an EC key), never
+/// from the token, so `none` and algorithm-confusion tokens are refused before any crypto runs.
+class JwtVerifier {
+public:
+    /// Throws std::invalid_argument when neither a secret nor a key is given, or when the PEM is
+    /// not an RSA (>= 2048 bit) or P-256 EC public key.
+    explicit JwtVerifier(JwtConfig config);
+
+    /// Checks, in order: shape (Malformed), `alg` (AlgorithmNotAllowed), signature (BadSignature),
+    /// `exp` (Expired), `nbf` (NotYetValid), `iss` (WrongIssuer), `aud` (WrongAudience), `sub`
+    /// (BadSubject). Returns the claims if every check passes. Thread-safe; never throws.
+    boost::system::result<Claims> verify(std::string_view token) const;
+
+private:
+    enum class KeyType { None, Rsa, Ec };
+
+    std::string secret_;
+    std::string publicKeyPem_;
+    KeyType keyType_ = KeyType::None;
+    std::string issuer_;
+    std::string audience_;
+    std::int64_t leewaySeconds_ = 0;
+};
+
+/// An HS256-signed token with `sub`, `iat`, `exp` (now + ttl) and, when non-empty, `iss` and `aud`.
+/// For `parley token` and login. Throws std::invalid_argument for an empty secret or a subject,
+/// issuer or audience containing a NUL byte, std::runtime_error if libjwt fails (out of memory).
+std::string signJwt(std::string_view secret, std::string_view subject, std::chrono::seconds ttl,
+                    std::string_view issuer = {}, std::string_view audience = {});
+
+/// True if `token` is three non-empty base64url segments separated by two dots. Shape only: says
+/// nothing of the content; use it to tell a JWT from a session token before picking a verifier.
+bool looksLikeJwt(std::string_view token);
+
+} // namespace parley::auth

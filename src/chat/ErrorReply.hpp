@@ -1,0 +1,25 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace parley::chat {
+
+/// The contract's error codes.
+enum class ErrorCode { ValidationError, Forbidden, Unauthorized, RateLimited, NotFound, Internal };
+
+/// "VALIDATION_ERROR", "FORBIDDEN", ...
+std::string_view toString(ErrorCode code) noexcept;
+/// 400, 403, 401, 429, 404, 500.
+unsigned httpStatus(ErrorCode code) noexcept;
+
+/// A random UUID v4 ("8-4-4-4-12" lowercase hex).
+std::string newCorrelationId();
+
+/// `{ok:false,error,message,correlationId}` with a new correlation id, which is also written
+/// to the log with `context` (e.g. "message:send user=...") so a report can be traced.
+boost::json::object errorReply(ErrorCode code, std::string_view message, std::string_view context);
+
+} // namespace parley::chat

@@ -1,0 +1,390 @@
+#include "http/RestApi.hpp"
+
+#include "auth/Jwt.hpp"
+#include "auth/PasswordHash.hpp"
+#include "auth/SessionTokens.hpp"
+#include "chat/ErrorReply.hpp"
+#include "chat/Validation.hpp"
+#include "core/ObjectId.hpp"
+#include "core/Time.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace parley::http {
+
+namespace bhttp = boost::beast::http;
+using chat::ErrorCode;
+using ConnPtr = std::shared_ptr<net::HttpConnection>;
+using core::ObjectId;
+
+namespace {
+
+constexpr std::string_view kNotMember = "Not a member of this chat";
+
+// Everything a handler needs to answer its request, on its own io thread.
+struct Call {
+    ConnPtr conn;
+    unsigned version = 11;
+    std::string context; // for error logs: "POST /v1/chats"
+
+    void reply(bhttp::status status, const boost::json::value& body) const {
+        net::Response res{status, version};
+        res.set(bhttp::field::content_type, "application/json");
+        res.set(bhttp::field::access_control_allow_origin, "*");
+        res.body() = boost::json::serialize(body);
+        conn->respond(std::move(res));
+    }
+    void ok(boost::json::value data, bhttp::status status = bhttp::status::ok) const {
+        reply(status, boost::json::object{{"ok", true}, {"data", std::move(data)}});
+    }
+    void fail(ErrorCode code, std::string_view message) const {
+        reply(static_cast<bhttp::status>(chat::httpStatus(code)), chat::errorReply(code, message, context));
+    }
+    void internal(const std::string& error) const {
+        chat::errorReply(ErrorCode::Internal, error, context); // logged with its id
+        fail(ErrorCode::Internal, "Internal error");
+    }
+};
+
+Call makeCall(const ConnPtr& conn, const net::Request& req) {
+    return Call{conn, req.version(), std::string(req.method_string()) + " " + std::string(req.target())};
+}
+
+std::optional<boost::json::object> parseBody(const net::Request& req) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(req.body(), ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+}
+
+std::string bearerOf(const net::Request& req) {
+    auto it = req.find(bhttp::field::authorization);
+    if (it == req.end()) return {};
+    std::string_view v = it->value();
+    if (v.size() < 7 || !(v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) return {};
+    return std::string(v.substr(7));
+}
+
+std::optional<std::string> queryParam(std::string_view target, std::string_view key) {
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return std::nullopt;
+    auto params = url->params();
+    auto it = params.find(key);
+    if (it == params.end() || !(*it).has_value) return std::nullopt;
+    return std::string((*it).value);
+}
+
+boost::asio::io_context& here(net::IoThreads& threads) { return threads.context(net::IoThreads::currentIndex()); }
+
+} // namespace
+
+RestApi::RestApi(Router& router, chat::ChatService& chat, net::IoThreads& threads, RestConfig config)
+    : chat_(chat), threads_(threads), config_(std::move(config)) {
+    install(router);
+}
+
+RestApi::~RestApi() { passwordPool_.join(); }
+
+void RestApi::install(Router& router) {
+    using Params = PathParams;
+    router.allowCors("/v1/");
+
+    // Authenticated route: resolves the bearer token, then runs fn(call, userId, req, params).
+    auto authed = [this](auto fn) {
+        return [this, fn](const ConnPtr& conn, net::Request&& req, Params&& params) {
+            auto call = makeCall(conn, req);
+            auto request = std::make_shared<net::Request>(std::move(req));
+            chat_.authenticate(here(threads_), bearerOf(*request),
+                               [fn, call, request, params = std::move(params)](std::optional<std::string> userId,
+                                                                               std::string reason) mutable {
+                                   if (!userId) return call.fail(ErrorCode::Unauthorized, reason);
+                                   fn(call, *userId, *request, params);
+                               });
+        };
+    };
+    // Loads the chat and checks membership before fn(call, userId, chat).
+    auto memberOf = [this](const Call& call, const std::string& userId, const std::string& chatId, auto fn) {
+        if (!ObjectId::isValid(chatId))
+            return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
+        chat_.store().read<std::optional<store::Chat>>(
+            here(threads_), [chatId](store::Store& s) { return s.findChat(chatId); },
+            [call, userId, fn](std::string error, std::optional<store::Chat> c) {
+                if (!error.empty()) return call.internal(error);
+                if (!c || std::find(c->memberIds.begin(), c->memberIds.end(), userId) == c->memberIds.end())
+                    return call.fail(ErrorCode::Forbidden, kNotMember);
+                fn(*c);
+            });
+    };
+
+    // --- Health ------------------------------------------------------------------------------
+    router.add(bhttp::verb::get, "/healthz", [](const ConnPtr& conn, net::Request&& req, Params&&) {
+        makeCall(conn, req).ok(boost::json::object{{"status", "ok"}});
+    });
+    router.add(bhttp::verb::get, "/readyz", [this](const ConnPtr& conn, net::Request&& req, Params&&) {
+        auto call = makeCall(conn, req);
+        // Ready when the store answers.
+        chat_.store().read<bool>(
+            here(threads_), [](store::Store& s) { s.findChat("000000000000000000000000"); return true; },
+            [call](std::string error, bool) {
+                if (!error.empty()) return call.fail(ErrorCode::Internal, "store unavailable");
+                call.ok(boost::json::object{{"status", "ready"}});
+            });
+    });
+
+    // --- Login -------------------------------------------------------------------------------
+    router.add(bhttp::verb::post, "/v1/auth/login", [this](const ConnPtr& conn, net::Request&& req, Params&&) {
+        auto call = makeCall(conn, req);
+        auto body = parseBody(req);
+        if (!body) return call.fail(ErrorCode::ValidationError, "Body must be a JSON object");
+        auto email = chat::stringField(*body, "email");
+        auto password = chat::stringField(*body, "password");
+        if (!email || email->empty() || !password || password->empty())
+            return call.fail(ErrorCode::ValidationError, "email and password are required");
+        std::string lower(*email);
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        auto& ctx = here(threads_);
+        chat_.store().read<std::optional<store::User>>(
+            ctx, [lower](store::Store& s) { return s.findUserByEmail(lower); },
+            [this, call, &ctx, password = std::string(*password)](std::string error, std::optional<store::User> user) {
+                if (!error.empty()) return call.internal(error);
+                if (!user) return call.fail(ErrorCode::Unauthorized, "Wrong email or password");
+                boost::asio::post(passwordPool_, [this, call, &ctx, password, user = *user] {
+                    const bool good = auth::verifyPassword(user.passwordHash, password);
+                    boost::asio::post(ctx, [this, call, &ctx, good, user] {
+                        if (!good) return call.fail(ErrorCode::Unauthorized, "Wrong email or password");
+                        const std::string sessionToken = auth::newSessionToken();
+                        const auto now = core::nowMs();
+                        store::SessionRow row{auth::hashSessionToken(sessionToken), user.id, now,
+                                              now + std::chrono::duration_cast<std::chrono::milliseconds>(config_.sessionTtl).count()};
+                        chat_.store().write<bool>(
+                            ctx, [row](store::Store& s) { s.insertSession(row); return true; },
+                            [this, call, user, sessionToken](std::string err, bool) {
+                                if (!err.empty()) return call.internal(err);
+                                boost::json::value token = nullptr;
+                                if (!config_.jwtSecret.empty())
+                                    token = auth::signJwt(config_.jwtSecret, user.id, config_.tokenTtl,
+                                                          config_.jwtIssuer, config_.jwtAudience);
+                                call.ok(boost::json::object{
+                                    {"token", token},
+                                    {"sessionToken", sessionToken},
+                                    {"user", boost::json::object{{"_id", user.id},
+                                                                 {"email", user.email},
+                                                                 {"displayName", user.displayName}}}});
+                            });
+                    });
+                });
+            });
+    });
+
+    // --- Chats -------------------------------------------------------------------------------
+    router.add(bhttp::verb::get, "/v1/chats", authed([this](const Call& call, const std::string& userId,
+                                                             const net::Request&, const Params&) {
+        struct Row {
+            store::Chat chat;
+            std::int64_t unread = 0;
+        };
+        chat_.store().read<std::vector<Row>>(
+            here(threads_),
+            [userId](store::Store& s) {
+                std::vector<Row> rows;
+                for (auto& c : s.chatsOfUser(userId)) {
+                    const auto unread = s.unreadCount(c.id, userId);
+                    rows.push_back(Row{std::move(c), unread});
+                }
+                return rows;
+            },
+            [call](std::string error, std::vector<Row> rows) {
+                if (!error.empty()) return call.internal(error);
+                boost::json::array out;
+                for (const auto& r : rows) {
+                    auto o = chat::ChatService::chatJson(r.chat);
+                    o["unreadCount"] = r.unread;
+                    out.push_back(std::move(o));
+                }
+                call.ok(std::move(out));
+            });
+    }));
+
+    router.add(bhttp::verb::post, "/v1/chats", authed([this](const Call& call, const std::string& userId,
+                                                              const net::Request& req, const Params&) {
+        auto body = parseBody(req);
+        if (!body) return call.fail(ErrorCode::ValidationError, "Body must be a JSON object");
+        auto type = chat::stringField(*body, "type");
+        if (!type || (*type != "dm" && *type != "group"))
+            return call.fail(ErrorCode::ValidationError, "type must be \"dm\" or \"group\"");
+        store::Chat c;
+        c.type = std::string(*type);
+        if (const auto* t = body->if_contains("title"); t && !t->is_null()) {
+            if (!t->is_string() || chat::utf16Length(t->get_string()) > chat::kMaxTitleLength)
+                return call.fail(ErrorCode::ValidationError, "title must be a string of at most 200 characters or null");
+            c.title = std::string(t->get_string());
+        }
+        const auto* members = body->if_contains("memberIds");
+        if (!members || !members->is_array())
+            return call.fail(ErrorCode::ValidationError, "memberIds must be an array of ObjectIds");
+        c.memberIds.push_back(userId); // the creator is always a member
+        for (const auto& m : members->get_array()) {
+            if (!m.is_string() || !ObjectId::isValid(m.get_string()))
+                return call.fail(ErrorCode::ValidationError, "memberIds must be an array of ObjectIds");
+            std::string id(m.get_string());
+            if (std::find(c.memberIds.begin(), c.memberIds.end(), id) == c.memberIds.end()) c.memberIds.push_back(id);
+        }
+        if (c.memberIds.size() > 1000) return call.fail(ErrorCode::ValidationError, "at most 1000 members");
+        if (c.type == "dm" && c.memberIds.size() != 2)
+            return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
+        c.id = ObjectId::generate();
+        c.createdBy = userId;
+        c.createdAt = c.updatedAt = core::nowMs();
+        chat_.store().write<bool>(
+            here(threads_), [c](store::Store& s) { s.insertChat(c); return true; },
+            [this, call, c](std::string error, bool) {
+                if (!error.empty()) return call.internal(error);
+                chat_.emitChatUpdate(c);
+                call.ok(chat::ChatService::chatJson(c), bhttp::status::created);
+            });
+    }));
+
+    router.add(bhttp::verb::get, "/v1/chats/:chatId",
+               authed([memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
+                   memberOf(call, userId, p[0], [call](const store::Chat& c) { call.ok(chat::ChatService::chatJson(c)); });
+               }));
+
+    router.add(bhttp::verb::patch, "/v1/chats/:chatId", authed([this, memberOf](const Call& call, const std::string& userId,
+                                                                                 const net::Request& req, const Params& p) {
+        auto body = parseBody(req);
+        if (!body || !body->contains("title"))
+            return call.fail(ErrorCode::ValidationError, "Body must be an object with a title");
+        std::optional<std::string> title;
+        const auto& t = body->at("title");
+        if (!t.is_null()) {
+            if (!t.is_string() || chat::utf16Length(t.get_string()) > chat::kMaxTitleLength)
+                return call.fail(ErrorCode::ValidationError, "title must be a string of at most 200 characters or null");
+            title = std::string(t.get_string());
+        }
+        memberOf(call, userId, p[0], [this, call, title](store::Chat c) {
+            c.title = title;
+            c.updatedAt = core::nowMs();
+            chat_.store().write<bool>(
+                here(threads_), [c](store::Store& s) { s.setTitle(c.id, c.title, c.updatedAt); return true; },
+                [this, call, c](std::string error, bool) {
+                    if (!error.empty()) return call.internal(error);
+                    chat_.emitChatUpdate(c);
+                    call.ok(chat::ChatService::chatJson(c));
+                });
+        });
+    }));
+
+    router.add(bhttp::verb::post, "/v1/chats/:chatId/members", authed([this, memberOf](const Call& call,
+                                                                                        const std::string& userId,
+                                                                                        const net::Request& req,
+                                                                                        const Params& p) {
+        auto body = parseBody(req);
+        auto newMember = body ? chat::stringField(*body, "userId") : std::nullopt;
+        if (!newMember || !ObjectId::isValid(*newMember))
+            return call.fail(ErrorCode::ValidationError, "userId must be a 24-character hex ObjectId");
+        memberOf(call, userId, p[0], [this, call, newMember = std::string(*newMember)](store::Chat c) {
+            if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
+            if (std::find(c.memberIds.begin(), c.memberIds.end(), newMember) != c.memberIds.end())
+                return call.ok(chat::ChatService::chatJson(c));
+            c.memberIds.push_back(newMember);
+            c.updatedAt = core::nowMs();
+            chat_.store().write<bool>(
+                here(threads_), [c, newMember](store::Store& s) { return s.addMember(c.id, newMember, c.updatedAt); },
+                [this, call, c](std::string error, bool) {
+                    if (!error.empty()) return call.internal(error);
+                    chat_.emitChatUpdate(c);
+                    call.ok(chat::ChatService::chatJson(c));
+                });
+        });
+    }));
+
+    router.add(bhttp::verb::delete_, "/v1/chats/:chatId/members/:userId",
+               authed([this, memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
+                   const std::string removed = p[1];
+                   if (!ObjectId::isValid(removed))
+                       return call.fail(ErrorCode::ValidationError, "userId must be a 24-character hex ObjectId");
+                   memberOf(call, userId, p[0], [this, call, removed](store::Chat c) {
+                       auto it = std::find(c.memberIds.begin(), c.memberIds.end(), removed);
+                       if (it == c.memberIds.end()) return call.fail(ErrorCode::NotFound, "Not a member of this chat");
+                       if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
+                       c.memberIds.erase(it);
+                       c.updatedAt = core::nowMs();
+                       chat_.store().write<bool>(
+                           here(threads_), [c, removed](store::Store& s) { return s.removeMember(c.id, removed, c.updatedAt); },
+                           [this, call, c, removed](std::string error, bool) {
+                               if (!error.empty()) return call.internal(error);
+                               chat_.leaveChatRoom(c.id, removed);
+                               chat_.emitChatUpdate(c, {removed});
+                               call.ok(chat::ChatService::chatJson(c));
+                           });
+                   });
+               }));
+
+    // --- Messages ----------------------------------------------------------------------------
+    router.add(bhttp::verb::get, "/v1/chats/:chatId/messages", authed([this, memberOf](const Call& call,
+                                                                                        const std::string& userId,
+                                                                                        const net::Request& req,
+                                                                                        const Params& p) {
+        const std::string_view target = req.target();
+        auto before = queryParam(target, "before");
+        auto after = queryParam(target, "after");
+        if (before && after) return call.fail(ErrorCode::ValidationError, "use before or after, not both");
+        if ((before && !ObjectId::isValid(*before)) || (after && !ObjectId::isValid(*after)))
+            return call.fail(ErrorCode::ValidationError, "before/after must be a message id");
+        int limit = 50;
+        if (auto l = queryParam(target, "limit")) {
+            auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+            if (ec != std::errc{} || ptr != l->data() + l->size() || limit < 1 || limit > 100)
+                return call.fail(ErrorCode::ValidationError, "limit must be 1..100");
+        }
+        memberOf(call, userId, p[0], [this, call, before, after, limit](const store::Chat& c) {
+            chat_.store().read<store::MessagePage>(
+                here(threads_), [id = c.id, before, after, limit](store::Store& s) { return s.messages(id, before, after, limit); },
+                [call](std::string error, store::MessagePage page) {
+                    if (!error.empty()) return call.internal(error);
+                    boost::json::array messages;
+                    for (const auto& m : page.messages) messages.push_back(chat::ChatService::messageJson(m));
+                    call.ok(boost::json::object{{"messages", std::move(messages)}, {"hasMore", page.hasMore}});
+                });
+        });
+    }));
+
+    router.add(bhttp::verb::post, "/v1/chats/:chatId/messages", authed([this](const Call& call, const std::string& userId,
+                                                                               const net::Request& req, const Params& p) {
+        if (!ObjectId::isValid(p[0]))
+            return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
+        auto body = parseBody(req);
+        chat_.sendMessage(here(threads_), userId, body ? &*body : nullptr, std::string_view(p[0]),
+                          [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {
+                              if (failure) return call.fail(failure->code, failure->message);
+                              call.ok(boost::json::object{{"clientId", out.message.clientId},
+                                                          {"serverId", out.message.id}},
+                                      out.created ? bhttp::status::created : bhttp::status::ok);
+                          });
+    }));
+
+    router.add(bhttp::verb::get, "/v1/chats/:chatId/read-cursors",
+               authed([this, memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
+                   memberOf(call, userId, p[0], [this, call](const store::Chat& c) {
+                       chat_.store().read<std::vector<store::ReadCursor>>(
+                           here(threads_), [id = c.id](store::Store& s) { return s.readCursors(id); },
+                           [call](std::string error, std::vector<store::ReadCursor> cursors) {
+                               if (!error.empty()) return call.internal(error);
+                               boost::json::array out;
+                               for (const auto& rc : cursors)
+                                   out.push_back(boost::json::object{{"userId", rc.userId},
+                                                                     {"messageId", rc.messageId},
+                                                                     {"readAt", core::isoTime(rc.readAt)}});
+                               call.ok(std::move(out));
+                           });
+                   });
+               }));
+}
+
+} // namespace parley::http

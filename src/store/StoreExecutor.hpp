@@ -1,0 +1,74 @@
+#pragma once
+
+#include "store/Store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace parley::store {
+
+/// Runs store work on a dedicated thread and posts each result back to the caller's
+/// io_context, so no network thread ever blocks on the database.
+///
+/// Writes are group-committed: the thread takes every write queued so far, runs them in ONE
+/// transaction (each inside its own savepoint, so one failing write does not undo the
+/// others), commits, and only then completes them. A completed write is therefore durable.
+/// Reads run outside write transactions, in queue order with the writes.
+class StoreExecutor {
+public:
+    /// `error` is empty on success, else the StoreError's text.
+    template <class T>
+    using Callback = std::function<void(std::string error, T value)>;
+
+    explicit StoreExecutor(std::unique_ptr<Store> store);
+    ~StoreExecutor(); ///< finishes queued work, then stops
+    StoreExecutor(const StoreExecutor&) = delete;
+    StoreExecutor& operator=(const StoreExecutor&) = delete;
+
+    /// Runs fn(store) on the store thread; `done(error, result)` runs on `ctx`.
+    template <class T>
+    void read(boost::asio::io_context& ctx, std::function<T(Store&)> fn, Callback<T> done) {
+        enqueue(makeJob<T>(false, ctx, std::move(fn), std::move(done)));
+    }
+    template <class T>
+    void write(boost::asio::io_context& ctx, std::function<T(Store&)> fn, Callback<T> done) {
+        enqueue(makeJob<T>(true, ctx, std::move(fn), std::move(done)));
+    }
+
+    /// Runs fn(store) on the store thread and waits for it (start-up and CLI only).
+    template <class T>
+    T runSync(std::function<T(Store&)> fn);
+
+private:
+    // execute() runs on the store thread (inside a savepoint for writes); complete() runs there
+    // after the transaction's outcome is known and posts the caller's callback.
+    struct Job {
+        bool isWrite = false;
+        std::function<void(Store&)> execute;
+        std::function<void(const std::string& commitError)> complete;
+    };
+
+    template <class T>
+    Job makeJob(bool isWrite, boost::asio::io_context& ctx, std::function<T(Store&)> fn, Callback<T> done);
+    void enqueue(Job job);
+    void loop();
+    void runBatch(std::deque<Job>& batch);
+
+    std::unique_ptr<Store> store_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<Job> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+} // namespace parley::store
+
+#include "store/StoreExecutor.ipp"

@@ -1,0 +1,602 @@
+#include "store/sqlite/SqliteStore.hpp"
+
+#include "core/Time.hpp"
+#include "store/sqlite/Migrations.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+namespace parley::store {
+
+namespace {
+
+// Every bound value outlives the step that reads it (bindings are cleared before the bound
+// argument goes out of scope), so SQLite need not copy it. This is SQLITE_STATIC, spelled
+// without the macro's old-style cast.
+const sqlite3_destructor_type kNoCopy = nullptr;
+
+// Store callers wait on the database; five seconds covers a checkpoint or another process's
+// commit without letting a stuck lock hang the store thread forever.
+constexpr int kBusyTimeoutMs = 5000;
+
+std::string lowerAscii(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+    return out;
+}
+
+std::string describe(sqlite3* db, int code, std::string_view sql) {
+    const char* message = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+    return std::string("sqlite: ") + message + " (code " + std::to_string(code) + ") in: " + std::string(sql);
+}
+
+} // namespace
+
+// =============================================================================================
+// Statement: one use of a cached prepared statement
+// =============================================================================================
+
+// Borrows a cached statement for one execution. The destructor resets it and clears its
+// bindings, so the next user starts clean even when this one threw halfway through.
+class SqliteStore::Statement {
+  public:
+    Statement(SqliteStore& store, std::string_view sql) : db_(store.db_), sql_(sql), stmt_(store.prepared(sql)) {}
+    ~Statement() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    // Parameters are numbered from 1, as the ?N in the SQL text.
+    Statement& bind(int index, std::string_view text) {
+        // An empty string_view may have a null data(), which SQLite would store as NULL.
+        const char* data = text.data() ? text.data() : "";
+        return check(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), kNoCopy));
+    }
+    Statement& bind(int index, std::int64_t value) { return check(sqlite3_bind_int64(stmt_, index, value)); }
+    // A separate name: a std::string converts to both string_view and optional, ambiguously.
+    Statement& bindOptional(int index, const std::optional<std::string>& text) {
+        if (!text) return check(sqlite3_bind_null(stmt_, index));
+        return bind(index, std::string_view(*text));
+    }
+
+    // Returns SQLITE_ROW, SQLITE_DONE or the (extended) error code, for callers that map a
+    // particular error themselves.
+    int stepCode() { return sqlite3_step(stmt_); }
+    // Returns true when a row is ready, false when the statement is done; throws on error.
+    bool step() {
+        int code = stepCode();
+        if (code == SQLITE_ROW) return true;
+        if (code == SQLITE_DONE) return false;
+        fail(code);
+    }
+    // Runs a statement that returns no rows.
+    void run() {
+        while (step()) {
+        }
+    }
+    [[noreturn]] void fail(int code) { throw StoreError(describe(db_, code, sql_)); }
+    std::string errorText(int code) const { return describe(db_, code, sql_); }
+
+    // Rows changed by this statement, when it was an INSERT, UPDATE or DELETE.
+    int changes() const { return sqlite3_changes(db_); }
+
+    // Columns are numbered from 0, in SELECT order.
+    bool isNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+    std::string text(int column) const {
+        const auto* data = sqlite3_column_text(stmt_, column);
+        // Ask for the size after the text: the conversion to text can change it.
+        int size = sqlite3_column_bytes(stmt_, column);
+        return data ? std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size)) : std::string();
+    }
+    std::optional<std::string> optionalText(int column) const {
+        if (isNull(column)) return std::nullopt;
+        return text(column);
+    }
+
+  private:
+    Statement& check(int code) {
+        if (code != SQLITE_OK) fail(code);
+        return *this;
+    }
+
+    sqlite3* db_;
+    std::string_view sql_;
+    sqlite3_stmt* stmt_;
+};
+
+// =============================================================================================
+// Open, close, migrations
+// =============================================================================================
+
+SqliteStore::SqliteStore(const std::string& path) {
+    // ":memory:" and "file:" URIs name no folder to create.
+    if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+        auto parent = std::filesystem::path(path).parent_path();
+        std::error_code ec;
+        if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+        if (ec) throw StoreError("cannot create the folder " + parent.string() + ": " + ec.message());
+    }
+
+    // NOMUTEX: one thread at a time uses the store (the executor's), so SQLite's own locking
+    // would be pure overhead.
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    int code = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (code != SQLITE_OK) {
+        std::string message = "cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw StoreError(message);
+    }
+
+    // The destructor does not run when a constructor throws, so close here on failure.
+    try {
+        // Extended codes tell a UNIQUE violation (a duplicate) from other constraint failures.
+        sqlite3_extended_result_codes(db_, 1);
+        sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+        {
+            // WAL lets readers (another process, `sqlite3` on the shell) run during writes.
+            Statement walMode(*this, "PRAGMA journal_mode = WAL");
+            if (walMode.step() && walMode.text(0) != "wal")
+                spdlog::warn("sqlite: {} stays in journal mode {} (WAL unavailable)", path, walMode.text(0));
+        }
+        // FULL syncs the WAL at every commit: the executor acknowledges a write only after its
+        // commit, and an acknowledged message must survive a crash or power loss.
+        execute("PRAGMA synchronous = FULL");
+        execute("PRAGMA foreign_keys = ON");
+        migrationsRunAtOpen_ = migrate();
+    } catch (...) {
+        for (auto& entry : statements_)
+            sqlite3_finalize(entry.second);
+        statements_.clear();
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw;
+    }
+}
+
+SqliteStore::~SqliteStore() {
+    for (auto& entry : statements_)
+        sqlite3_finalize(entry.second);
+    // close_v2 also checkpoints the WAL when this is the last connection.
+    sqlite3_close_v2(db_);
+}
+
+sqlite3_stmt* SqliteStore::prepared(std::string_view sql) {
+    auto found = statements_.find(sql);
+    if (found != statements_.end()) return found->second;
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    // PERSISTENT: the statement lives as long as the store, so SQLite allocates it accordingly.
+    int code =
+        sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+    if (code != SQLITE_OK) throw StoreError(describe(db_, code, sql));
+    if (stmt == nullptr || tail != sql.data() + sql.size()) {
+        sqlite3_finalize(stmt);
+        throw StoreError("sqlite: expected exactly one statement in: " + std::string(sql));
+    }
+    statements_.emplace(sql, stmt);
+    return stmt;
+}
+
+void SqliteStore::execute(std::string_view sql) {
+    Statement statement(*this, sql);
+    statement.run();
+}
+
+std::int64_t SqliteStore::appliedMigrationVersion() {
+    Statement statement(*this, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    statement.step();
+    return statement.integer(0);
+}
+
+int SqliteStore::migrate() {
+    // The bookkeeping table itself cannot be a numbered migration: it says which ones ran.
+    execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    int ran = 0;
+    for (const auto& migration : kSqliteMigrations) {
+        // Checked without a lock first, so that a read-only, up-to-date file opens fine.
+        if (migration.version <= appliedMigrationVersion()) continue;
+        execute("BEGIN IMMEDIATE");
+        try {
+            // Another process may have applied it while this one waited for the write lock.
+            if (migration.version <= appliedMigrationVersion()) {
+                execute("COMMIT");
+                continue;
+            }
+            // The migration is SQL text from this binary, never values: exec runs its statements.
+            std::string sql(migration.sql);
+            char* error = nullptr;
+            int code = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+            if (code != SQLITE_OK) {
+                std::string message = error ? error : sqlite3_errstr(code);
+                sqlite3_free(error);
+                throw StoreError("sqlite: " + message + " (code " + std::to_string(code) + ")");
+            }
+            Statement record(*this, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)");
+            record.bind(1, std::int64_t{migration.version}).bind(2, migration.name).bind(3, core::nowMs()).run();
+            execute("COMMIT");
+            spdlog::info("sqlite: applied migration {}", migration.name);
+            ++ran;
+        } catch (const std::exception& e) {
+            try {
+                execute("ROLLBACK");
+            } catch (const std::exception&) {
+                // The failure may already have ended the transaction; the first error matters.
+            }
+            throw StoreError("migration " + std::string(migration.name) + " failed: " + e.what());
+        }
+    }
+    return ran;
+}
+
+// =============================================================================================
+// Transactions (driven by the StoreExecutor)
+// =============================================================================================
+
+// IMMEDIATE takes the write lock now, so a group commit never fails halfway with SQLITE_BUSY
+// when another connection wrote first (busy_timeout only helps at lock acquisition).
+void SqliteStore::begin() {
+    execute("BEGIN IMMEDIATE");
+}
+void SqliteStore::commit() {
+    execute("COMMIT");
+}
+void SqliteStore::rollback() {
+    execute("ROLLBACK");
+}
+void SqliteStore::savepoint() {
+    execute("SAVEPOINT w");
+}
+void SqliteStore::releaseSavepoint() {
+    execute("RELEASE w");
+}
+void SqliteStore::rollbackToSavepoint() {
+    execute("ROLLBACK TO w");
+}
+
+// =============================================================================================
+// Users and sessions
+// =============================================================================================
+
+void SqliteStore::insertUser(const User& user) {
+    // Lower-case on the way in and on lookup: emails compare case-insensitively. Declared
+    // before the statement so that it outlives the binding.
+    std::string email = lowerAscii(user.email);
+    Statement statement(*this, "INSERT INTO users (id, email, display_name, password_hash, created_at) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)");
+    statement.bind(1, user.id).bind(2, email).bind(3, user.displayName).bind(4, user.passwordHash);
+    statement.bind(5, user.createdAt);
+    int code = statement.stepCode();
+    // The only UNIQUE constraint on users is the email (the id is the PRIMARY KEY, its own code).
+    if (code == SQLITE_CONSTRAINT_UNIQUE) throw StoreError("email already registered");
+    if (code != SQLITE_DONE) statement.fail(code);
+}
+
+std::optional<User> SqliteStore::findUser(std::string_view id) {
+    Statement statement(*this, "SELECT id, email, display_name, password_hash, created_at FROM users WHERE id = ?1");
+    statement.bind(1, id);
+    if (!statement.step()) return std::nullopt;
+    return User{statement.text(0), statement.text(1), statement.text(2), statement.text(3), statement.integer(4)};
+}
+
+std::optional<User> SqliteStore::findUserByEmail(std::string_view email) {
+    std::string lowered = lowerAscii(email);
+    Statement statement(*this, "SELECT id, email, display_name, password_hash, created_at FROM users WHERE email = ?1");
+    statement.bind(1, lowered);
+    if (!statement.step()) return std::nullopt;
+    return User{statement.text(0), statement.text(1), statement.text(2), statement.text(3), statement.integer(4)};
+}
+
+void SqliteStore::insertSession(const SessionRow& session) {
+    Statement statement(*this,
+                        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
+    statement.bind(1, session.tokenHash).bind(2, session.userId).bind(3, session.createdAt);
+    statement.bind(4, session.expiresAt).run();
+}
+
+std::optional<SessionRow> SqliteStore::findSession(std::string_view tokenHash) {
+    Statement statement(*this,
+                        "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = ?1");
+    statement.bind(1, tokenHash);
+    if (!statement.step()) return std::nullopt;
+    return SessionRow{statement.text(0), statement.text(1), statement.integer(2), statement.integer(3)};
+}
+
+void SqliteStore::deleteSession(std::string_view tokenHash) {
+    Statement statement(*this, "DELETE FROM sessions WHERE token_hash = ?1");
+    statement.bind(1, tokenHash).run();
+}
+
+void SqliteStore::touchLastSeen(std::string_view userId, std::int64_t at) {
+    Statement statement(*this, "UPDATE users SET last_seen_at = ?2 WHERE id = ?1");
+    statement.bind(1, userId).bind(2, at).run();
+}
+
+// =============================================================================================
+// Chats and memberships
+// =============================================================================================
+
+// Multi-statement writes below (insertChat, addMember, removeMember) are atomic under the
+// executor's per-write savepoint; called bare, outside a transaction, they are not.
+
+void SqliteStore::insertChat(const Chat& chat) {
+    {
+        Statement statement(*this, "INSERT INTO chats (id, type, title, created_by, created_at, updated_at) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        statement.bind(1, chat.id).bind(2, chat.type).bindOptional(3, chat.title).bind(4, chat.createdBy);
+        statement.bind(5, chat.createdAt).bind(6, chat.updatedAt).run();
+    }
+    for (const auto& memberId : chat.memberIds) {
+        // A member listed twice is one member, not a database failure.
+        Statement statement(*this, "INSERT INTO memberships (chat_id, user_id, joined_at) VALUES (?1, ?2, ?3) "
+                                   "ON CONFLICT (chat_id, user_id) DO NOTHING");
+        statement.bind(1, chat.id).bind(2, memberId).bind(3, chat.createdAt).run();
+    }
+}
+
+std::vector<std::string> SqliteStore::memberIds(std::string_view chatId) {
+    Statement statement(*this, "SELECT user_id FROM memberships WHERE chat_id = ?1 ORDER BY joined_at, rowid");
+    statement.bind(1, chatId);
+    std::vector<std::string> ids;
+    while (statement.step())
+        ids.push_back(statement.text(0));
+    return ids;
+}
+
+std::optional<Chat> SqliteStore::findChat(std::string_view chatId) {
+    std::optional<Chat> chat;
+    {
+        Statement statement(*this,
+                            "SELECT id, type, title, created_by, created_at, updated_at FROM chats WHERE id = ?1");
+        statement.bind(1, chatId);
+        if (!statement.step()) return std::nullopt;
+        chat = Chat{statement.text(0), statement.text(1),    statement.optionalText(2), {},
+                    statement.text(3), statement.integer(4), statement.integer(5)};
+    }
+    chat->memberIds = memberIds(chatId);
+    return chat;
+}
+
+std::vector<Chat> SqliteStore::chatsOfUser(std::string_view userId) {
+    std::vector<Chat> chats;
+    std::unordered_map<std::string, std::size_t> indexById;
+    {
+        Statement statement(*this, "SELECT c.id, c.type, c.title, c.created_by, c.created_at, c.updated_at "
+                                   "FROM memberships AS m JOIN chats AS c ON c.id = m.chat_id "
+                                   "WHERE m.user_id = ?1 ORDER BY c.updated_at DESC, c.id DESC");
+        statement.bind(1, userId);
+        while (statement.step()) {
+            chats.push_back(Chat{statement.text(0),
+                                 statement.text(1),
+                                 statement.optionalText(2),
+                                 {},
+                                 statement.text(3),
+                                 statement.integer(4),
+                                 statement.integer(5)});
+            indexById.emplace(chats.back().id, chats.size() - 1);
+        }
+    }
+    // All members of all those chats in one query rather than one query per chat.
+    Statement statement(*this, "SELECT other.chat_id, other.user_id "
+                               "FROM memberships AS mine JOIN memberships AS other ON other.chat_id = mine.chat_id "
+                               "WHERE mine.user_id = ?1 ORDER BY other.chat_id, other.joined_at, other.rowid");
+    statement.bind(1, userId);
+    while (statement.step()) {
+        auto found = indexById.find(statement.text(0));
+        if (found != indexById.end()) chats[found->second].memberIds.push_back(statement.text(1));
+    }
+    return chats;
+}
+
+void SqliteStore::setTitle(std::string_view chatId, const std::optional<std::string>& title, std::int64_t updatedAt) {
+    Statement statement(*this, "UPDATE chats SET title = ?2, updated_at = ?3 WHERE id = ?1");
+    statement.bind(1, chatId).bindOptional(2, title).bind(3, updatedAt).run();
+}
+
+bool SqliteStore::addMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) {
+    {
+        Statement statement(*this, "INSERT INTO memberships (chat_id, user_id, joined_at) VALUES (?1, ?2, ?3) "
+                                   "ON CONFLICT (chat_id, user_id) DO NOTHING");
+        statement.bind(1, chatId).bind(2, userId).bind(3, updatedAt).run();
+        if (statement.changes() == 0) return false;
+    }
+    Statement touch(*this, "UPDATE chats SET updated_at = ?2 WHERE id = ?1");
+    touch.bind(1, chatId).bind(2, updatedAt).run();
+    return true;
+}
+
+bool SqliteStore::removeMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) {
+    {
+        // The member's read cursor lives in the row and goes with it.
+        Statement statement(*this, "DELETE FROM memberships WHERE chat_id = ?1 AND user_id = ?2");
+        statement.bind(1, chatId).bind(2, userId).run();
+        if (statement.changes() == 0) return false;
+    }
+    Statement touch(*this, "UPDATE chats SET updated_at = ?2 WHERE id = ?1");
+    touch.bind(1, chatId).bind(2, updatedAt).run();
+    return true;
+}
+
+bool SqliteStore::isMember(std::string_view chatId, std::string_view userId) {
+    Statement statement(*this, "SELECT 1 FROM memberships WHERE chat_id = ?1 AND user_id = ?2");
+    statement.bind(1, chatId).bind(2, userId);
+    return statement.step();
+}
+
+std::vector<std::string> SqliteStore::contactsOf(std::string_view userId) {
+    Statement statement(*this, "SELECT DISTINCT other.user_id "
+                               "FROM memberships AS mine JOIN memberships AS other ON other.chat_id = mine.chat_id "
+                               "WHERE mine.user_id = ?1 AND other.user_id <> ?1 ORDER BY other.user_id");
+    statement.bind(1, userId);
+    std::vector<std::string> contacts;
+    while (statement.step())
+        contacts.push_back(statement.text(0));
+    return contacts;
+}
+
+// =============================================================================================
+// Messages
+// =============================================================================================
+
+namespace {
+
+// Reads the six columns every message query selects, in this order:
+// id, chat_id, sender_id, body, client_id, created_at.
+template <class Row> Message messageFrom(const Row& row) {
+    return Message{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.integer(5)};
+}
+
+} // namespace
+
+void SqliteStore::insertMessage(const Message& message) {
+    Statement statement(*this, "INSERT INTO messages (id, chat_id, sender_id, body, client_id, created_at) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    statement.bind(1, message.id).bind(2, message.chatId).bind(3, message.senderId).bind(4, message.body);
+    statement.bind(5, message.clientId).bind(6, message.createdAt);
+    int code = statement.stepCode();
+    // The only UNIQUE constraint on messages is (chat_id, sender_id, client_id): the id is the
+    // PRIMARY KEY and fails with its own code.
+    if (code == SQLITE_CONSTRAINT_UNIQUE) throw DuplicateMessage(statement.errorText(code));
+    if (code != SQLITE_DONE) statement.fail(code);
+}
+
+std::optional<Message> SqliteStore::findMessage(std::string_view messageId) {
+    Statement statement(*this,
+                        "SELECT id, chat_id, sender_id, body, client_id, created_at FROM messages WHERE id = ?1");
+    statement.bind(1, messageId);
+    if (!statement.step()) return std::nullopt;
+    return messageFrom(statement);
+}
+
+std::optional<Message> SqliteStore::findByClientId(std::string_view chatId, std::string_view senderId,
+                                                   std::string_view clientId) {
+    Statement statement(*this, "SELECT id, chat_id, sender_id, body, client_id, created_at FROM messages "
+                               "WHERE chat_id = ?1 AND sender_id = ?2 AND client_id = ?3");
+    statement.bind(1, chatId).bind(2, senderId).bind(3, clientId);
+    if (!statement.step()) return std::nullopt;
+    return messageFrom(statement);
+}
+
+MessagePage SqliteStore::messages(std::string_view chatId, std::optional<std::string> before,
+                                  std::optional<std::string> after, int limit) {
+    // Each query asks for one row more than the page: its presence is hasMore.
+    const std::int64_t fetch = std::int64_t{std::max(limit, 0)} + 1;
+
+    // A cursor is the (created_at, id) of a message of this chat; any other id pages nothing.
+    struct Cursor {
+        std::int64_t createdAt;
+        std::string id;
+    };
+    auto cursorOf = [&](const std::string& messageId) -> std::optional<Cursor> {
+        Statement statement(*this, "SELECT created_at FROM messages WHERE id = ?1 AND chat_id = ?2");
+        statement.bind(1, messageId).bind(2, chatId);
+        if (!statement.step()) return std::nullopt;
+        return Cursor{statement.integer(0), messageId};
+    };
+    std::optional<Cursor> lower;
+    std::optional<Cursor> upper;
+    if (after && !(lower = cursorOf(*after))) return {};
+    if (before && !(upper = cursorOf(*before))) return {};
+
+    MessagePage page;
+    // Backward pages (before, or the newest) read newest first and are reversed at the end.
+    bool newestFirst = !lower;
+    auto collect = [&](Statement& statement) {
+        while (statement.step())
+            page.messages.push_back(messageFrom(statement));
+    };
+    if (lower && upper) {
+        // Both cursors: the window strictly between them, paged forward from `after`.
+        Statement statement(*this, "SELECT id, chat_id, sender_id, body, client_id, created_at FROM messages "
+                                   "WHERE chat_id = ?1 AND (created_at, id) > (?2, ?3) AND (created_at, id) < (?4, ?5) "
+                                   "ORDER BY created_at, id LIMIT ?6");
+        statement.bind(1, chatId).bind(2, lower->createdAt).bind(3, lower->id);
+        statement.bind(4, upper->createdAt).bind(5, upper->id).bind(6, fetch);
+        collect(statement);
+    } else if (lower) {
+        Statement statement(*this, "SELECT id, chat_id, sender_id, body, client_id, created_at FROM messages "
+                                   "WHERE chat_id = ?1 AND (created_at, id) > (?2, ?3) "
+                                   "ORDER BY created_at, id LIMIT ?4");
+        statement.bind(1, chatId).bind(2, lower->createdAt).bind(3, lower->id).bind(4, fetch);
+        collect(statement);
+    } else if (upper) {
+        Statement statement(*this, "SELECT id, chat_id, sender_id, body, client_id, created_at FROM messages "
+                                   "WHERE chat_id = ?1 AND (created_at, id) < (?2, ?3) "
+                                   "ORDER BY created_at DESC, id DESC LIMIT ?4");
+        statement.bind(1, chatId).bind(2, upper->createdAt).bind(3, upper->id).bind(4, fetch);
+        collect(statement);
+    } else {
+        Statement statement(*this, "SELECT id, chat_id, sender_id, body, client_id, created_at FROM messages "
+                                   "WHERE chat_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2");
+        statement.bind(1, chatId).bind(2, fetch);
+        collect(statement);
+    }
+
+    // The extra row is the farthest one in the paging direction, so it is always the last read.
+    if (static_cast<std::int64_t>(page.messages.size()) == fetch) {
+        page.hasMore = true;
+        page.messages.pop_back();
+    }
+    if (newestFirst) std::reverse(page.messages.begin(), page.messages.end());
+    return page;
+}
+
+// =============================================================================================
+// Read cursors
+// =============================================================================================
+
+std::optional<ReadCursor> SqliteStore::readCursor(std::string_view chatId, std::string_view userId) {
+    Statement statement(*this, "SELECT user_id, last_read_message_id, last_read_message_created_at, last_read_at "
+                               "FROM memberships "
+                               "WHERE chat_id = ?1 AND user_id = ?2 AND last_read_message_id IS NOT NULL");
+    statement.bind(1, chatId).bind(2, userId);
+    if (!statement.step()) return std::nullopt;
+    return ReadCursor{statement.text(0), statement.text(1), statement.integer(2), statement.integer(3)};
+}
+
+void SqliteStore::setReadCursor(std::string_view chatId, const ReadCursor& cursor) {
+    // Sets, not advances: moving only forward is the chat layer's rule. A non-member has no
+    // row, so nothing changes for them.
+    Statement statement(*this, "UPDATE memberships SET last_read_message_id = ?3, last_read_message_created_at = ?4, "
+                               "last_read_at = ?5 WHERE chat_id = ?1 AND user_id = ?2");
+    statement.bind(1, chatId).bind(2, cursor.userId).bind(3, cursor.messageId).bind(4, cursor.messageCreatedAt);
+    statement.bind(5, cursor.readAt).run();
+}
+
+std::vector<ReadCursor> SqliteStore::readCursors(std::string_view chatId) {
+    Statement statement(*this, "SELECT user_id, last_read_message_id, last_read_message_created_at, last_read_at "
+                               "FROM memberships WHERE chat_id = ?1 AND last_read_message_id IS NOT NULL "
+                               "ORDER BY joined_at, rowid");
+    statement.bind(1, chatId);
+    std::vector<ReadCursor> cursors;
+    while (statement.step())
+        cursors.push_back(ReadCursor{statement.text(0), statement.text(1), statement.integer(2), statement.integer(3)});
+    return cursors;
+}
+
+std::int64_t SqliteStore::unreadCount(std::string_view chatId, std::string_view userId) {
+    auto cursor = readCursor(chatId, userId);
+    if (!cursor) {
+        Statement statement(*this, "SELECT COUNT(*) FROM messages WHERE chat_id = ?1 AND sender_id <> ?2");
+        statement.bind(1, chatId).bind(2, userId);
+        statement.step();
+        return statement.integer(0);
+    }
+    Statement statement(*this, "SELECT COUNT(*) FROM messages "
+                               "WHERE chat_id = ?1 AND sender_id <> ?2 AND (created_at, id) > (?3, ?4)");
+    statement.bind(1, chatId).bind(2, userId).bind(3, cursor->messageCreatedAt).bind(4, cursor->messageId);
+    statement.step();
+    return statement.integer(0);
+}
+
+} // namespace parley::store

@@ -1,0 +1,90 @@
+#pragma once
+
+#include "store/Store.hpp"
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+// Kept out of the header so that users of the store never see the SQLite C API.
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace parley::store {
+
+/// The default Store: one SQLite file in WAL mode. Every statement is prepared once and cached;
+/// no SQL text is ever built from values.
+class SqliteStore final : public Store {
+  public:
+    /// Opens (creating if needed) the database file and its parent folder, sets WAL,
+    /// synchronous=FULL (an acknowledged write must survive kill -9 and power loss),
+    /// foreign_keys=ON and a 5000 ms busy timeout, then runs pending migrations.
+    /// Throws StoreError on failure.
+    explicit SqliteStore(const std::string& path);
+    ~SqliteStore() override;
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+
+    /// Runs the numbered migrations not yet applied (tracked in the schema_migrations table),
+    /// each in its own transaction. Returns how many ran: 0 when the schema is current.
+    /// Called by the constructor; public for `parley migrate`. Must not be called inside a
+    /// transaction. Throws StoreError if a migration fails (that migration is rolled back).
+    int migrate();
+
+    /// How many migrations the constructor ran (what `parley migrate` reports, since by the
+    /// time it can call migrate() the constructor has already brought the schema up to date).
+    int migrationsRunAtOpen() const { return migrationsRunAtOpen_; }
+
+    void begin() override;
+    void commit() override;
+    void rollback() override;
+    void savepoint() override;
+    void releaseSavepoint() override;
+    void rollbackToSavepoint() override;
+
+    void insertUser(const User& user) override;
+    std::optional<User> findUser(std::string_view id) override;
+    std::optional<User> findUserByEmail(std::string_view email) override;
+    void insertSession(const SessionRow& session) override;
+    std::optional<SessionRow> findSession(std::string_view tokenHash) override;
+    void deleteSession(std::string_view tokenHash) override;
+    void touchLastSeen(std::string_view userId, std::int64_t at) override;
+
+    void insertChat(const Chat& chat) override;
+    std::optional<Chat> findChat(std::string_view chatId) override;
+    std::vector<Chat> chatsOfUser(std::string_view userId) override;
+    void setTitle(std::string_view chatId, const std::optional<std::string>& title, std::int64_t updatedAt) override;
+    bool addMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
+    bool removeMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
+    bool isMember(std::string_view chatId, std::string_view userId) override;
+    std::vector<std::string> contactsOf(std::string_view userId) override;
+
+    void insertMessage(const Message& message) override;
+    std::optional<Message> findMessage(std::string_view messageId) override;
+    std::optional<Message> findByClientId(std::string_view chatId, std::string_view senderId,
+                                          std::string_view clientId) override;
+    MessagePage messages(std::string_view chatId, std::optional<std::string> before, std::optional<std::string> after,
+                         int limit) override;
+
+    std::optional<ReadCursor> readCursor(std::string_view chatId, std::string_view userId) override;
+    void setReadCursor(std::string_view chatId, const ReadCursor& cursor) override;
+    std::vector<ReadCursor> readCursors(std::string_view chatId) override;
+    std::int64_t unreadCount(std::string_view chatId, std::string_view userId) override;
+
+  private:
+    class Statement;
+
+    // Returns the cached statement for `sql`, preparing it on first use. `sql` must be a string
+    // literal: the cache is keyed by its text and the key's storage must outlive the store.
+    sqlite3_stmt* prepared(std::string_view sql);
+    // Runs a statement that returns no rows (transaction control, pragmas' side effects).
+    void execute(std::string_view sql);
+    std::int64_t appliedMigrationVersion();
+    std::vector<std::string> memberIds(std::string_view chatId);
+
+    sqlite3* db_ = nullptr;
+    std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+    int migrationsRunAtOpen_ = 0;
+};
+
+} // namespace parley::store

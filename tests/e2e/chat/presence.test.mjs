@@ -1,0 +1,177 @@
+// presence:ping and presence:update.
+//
+// presence:update {userId,status,timestamp} goes to the user's contacts (users sharing a chat)
+// through their user:<id> room, at most one per 2 s per user: the first transition at once;
+// if the state at the end of the window differs from the last one sent, exactly one trailing
+// update. These rules are about time, so these tests wait (with generous bounds).
+
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, sleep,
+} from '../helpers/chat.mjs';
+import { RawWs } from '../helpers/clients.mjs';
+
+let srv;
+before(async () => { srv = await startChatServer(); });
+after(async () => { await srv?.stop(); });
+afterEach(() => closeAllSockets());
+
+const THROTTLE_MS = 2000;
+
+function updatesFor(watcher, userId) {
+  return recorded(watcher, 'presence:update', (p) => p?.userId === userId);
+}
+
+/** Waits for the client-side 'disconnect' of a socket we close. */
+async function closeSocket(s) {
+  s.disconnect();
+}
+
+describe('presence:ping', () => {
+  it('acks {ok:true,data:{serverTime}} with the server time in ISO format', async () => {
+    const s = await srv.connect(srv.user());
+    const before = Date.now();
+    const ack = await emitAck(s, 'presence:ping', {});
+    const data = assertOk(ack);
+    assert.deepEqual(Object.keys(data), ['serverTime']);
+    assertIso(data.serverTime, 'serverTime');
+    const t = Date.parse(data.serverTime);
+    assert.ok(t >= before - 2000 && t <= Date.now() + 2000, `serverTime ${data.serverTime} is about now`);
+  });
+
+  it('works repeatedly and over polling', async () => {
+    const s = await srv.connect(srv.user(), { transports: ['polling'] });
+    for (let i = 0; i < 3; i++) assertIso(assertOk(await emitAck(s, 'presence:ping', {})).serverTime);
+  });
+});
+
+describe('presence:update', () => {
+  it('a contact gets online at once and offline when the user leaves; a non-contact gets nothing', async () => {
+    const a = srv.user(); const contact = srv.user(); const stranger = srv.user();
+    await groupOf(srv, contact, [a]); // a and contact share a chat
+    const sc = await srv.connect(contact); const ss = await srv.connect(stranger);
+
+    const t0 = Date.now();
+    const sa = await srv.connect(a);
+    const on = await nextEvent(sc, 'presence:update', (p) => p.userId === a.id, 1500);
+    assert.deepEqual(Object.keys(on).sort(), ['status', 'timestamp', 'userId']);
+    assert.equal(on.status, 'online');
+    assertIso(on.timestamp, 'timestamp');
+    assert.ok(Date.now() - t0 < 1500, 'first transition goes out at once');
+
+    // sentinel for the stranger: a chat:update sent to it after the presence broadcast
+    await groupOf(srv, a, [stranger]);
+    await nextEvent(ss, 'chat:update');
+    assert.deepEqual(updatesFor(ss, a.id), [], 'a non-contact got presence:update');
+
+    await sleep(THROTTLE_MS + 300); // let the throttle window pass
+    const t1 = Date.now();
+    await closeSocket(sa);
+    const off = await nextEvent(sc, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', 1500);
+    assert.ok(Date.now() - t1 < 1500, 'offline after a quiet window goes out at once');
+    assertIso(off.timestamp);
+    assert.ok(Date.parse(off.timestamp) >= Date.parse(on.timestamp));
+    // the stranger became a contact (shares a chat now), so it hears the offline
+    await nextEvent(ss, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', 1500);
+  });
+
+  it('multi-device: offline only after ALL sockets of the user disconnect', async () => {
+    const a = srv.user(); const b = srv.user();
+    await groupOf(srv, a, [b]);
+    const sb = await srv.connect(b);
+    const a1 = await srv.connect(a);
+    await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'online', 1500);
+    const a2 = await srv.connect(a, { transports: ['polling'] });
+    await sleep(THROTTLE_MS + 200);
+    await closeSocket(a1);
+    await sleep(THROTTLE_MS + 500); // a trailing/leading update would have gone out by now
+    assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online'], 'offline while a device is still connected');
+    const t = Date.now();
+    await closeSocket(a2);
+    await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', 2000);
+    assert.ok(Date.now() - t < 2000);
+    assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online', 'offline']);
+  });
+
+  it('rapid cycles ending offline: one update at once, exactly one trailing update at the end of the window', async () => {
+    const a = srv.user(); const b = srv.user();
+    await groupOf(srv, a, [b]);
+    const sb = await srv.connect(b);
+
+    const t0 = Date.now();
+    const a1 = await srv.connect(a);
+    await closeSocket(a1);
+    const a2 = await srv.connect(a);
+    await closeSocket(a2);
+    const a3 = await srv.connect(a);
+    await closeSocket(a3); // final state: offline
+
+    const first = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
+    const tFirst = Date.now();
+    assert.equal(first.status, 'online');
+    assert.ok(tFirst - t0 < 1500, 'first transition at once');
+    const last = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', THROTTLE_MS + 2500);
+    const tLast = Date.now();
+    assert.ok(tLast - tFirst >= THROTTLE_MS - 300, `trailing update came ${tLast - tFirst} ms after the first (throttle ${THROTTLE_MS})`);
+    assertIso(last.timestamp);
+    await sleep(Math.max(0, tFirst + 2 * THROTTLE_MS + 700 - Date.now()));
+    assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online', 'offline'], 'exactly one leading and one trailing update');
+  });
+
+  it('rapid cycles ending online: just the one immediate update (final state = last sent)', async () => {
+    const a = srv.user(); const b = srv.user();
+    await groupOf(srv, a, [b]);
+    const sb = await srv.connect(b);
+
+    const a1 = await srv.connect(a);
+    await closeSocket(a1);
+    const a2 = await srv.connect(a);
+    await closeSocket(a2);
+    await srv.connect(a); // stays connected
+    await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
+    const tFirst = Date.now();
+    await sleep(Math.max(0, tFirst + THROTTLE_MS + 1200 - Date.now()));
+    assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online']);
+  });
+
+  it("every device of a contact gets the update through user:<id> without joining any room", async () => {
+    const a = srv.user(); const b = srv.user();
+    await groupOf(srv, a, [b]);
+    const b1 = await srv.connect(b); const b2 = await srv.connect(b, { transports: ['polling'] });
+    await srv.connect(a);
+    const u1 = await nextEvent(b1, 'presence:update', (p) => p.userId === a.id, 1500);
+    const u2 = await nextEvent(b2, 'presence:update', (p) => p.userId === a.id, 1500);
+    assert.deepEqual(u1, u2);
+    assert.equal(u1.status, 'online');
+  });
+});
+
+describe('presence with a dead connection (heartbeat timeout)', () => {
+  let fast;
+  before(async () => { fast = await startChatServer({ args: ['--ping-interval', '300', '--ping-timeout', '200'] }); });
+  after(async () => { await fast?.stop(); });
+
+  it('a client that stops answering pings is dropped and its contacts see it go offline', async () => {
+    const a = fast.user(); const b = fast.user();
+    await groupOf(fast, a, [b]);
+    const sb = await fast.connect(b); // socket.io-client answers pings: stays online
+    const raw = new RawWs(fast.url);
+    try {
+      await raw.open();
+      raw.send(`40${JSON.stringify({ token: a.token })}`);
+      let m;
+      do { m = await raw.next(2000); } while (m === '2'); // never answer pings
+      assert.match(m, /^40\{/, `CONNECT accepted (got ${m})`);
+      const on = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
+      assert.equal(on.status, 'online');
+      await raw.waitClose(3000); // the server gives up after pingInterval + pingTimeout
+      // offline: at the end of the 2 s window at the latest
+      const off = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', THROTTLE_MS + 2500);
+      assertIso(off.timestamp);
+      assert.equal(sb.connected, true, 'the healthy client is still connected');
+    } finally {
+      raw.close();
+    }
+  });
+});
