@@ -8,7 +8,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, sleep,
+  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, sleep, arrivedAt,
 } from '../helpers/chat.mjs';
 import { RawWs } from '../helpers/clients.mjs';
 
@@ -85,7 +85,7 @@ describe('presence:update', () => {
     const a2 = await srv.connect(a, { transports: ['polling'] });
     await sleep(THROTTLE_MS + 200);
     await closeSocket(a1);
-    await sleep(THROTTLE_MS + 500); // a trailing/leading update would have gone out by now
+    await sleep(1200); // the window has long passed: a (wrong) offline would go out at once
     assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online'], 'offline while a device is still connected');
     const t = Date.now();
     await closeSocket(a2);
@@ -108,11 +108,11 @@ describe('presence:update', () => {
     await closeSocket(a3); // final state: offline
 
     const first = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
-    const tFirst = Date.now();
+    const tFirst = arrivedAt(sb, first);
     assert.equal(first.status, 'online');
     assert.ok(tFirst - t0 < 1500, 'first transition at once');
     const last = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', THROTTLE_MS + 2500);
-    const tLast = Date.now();
+    const tLast = arrivedAt(sb, last);
     assert.ok(tLast - tFirst >= THROTTLE_MS - 300, `trailing update came ${tLast - tFirst} ms after the first (throttle ${THROTTLE_MS})`);
     assertIso(last.timestamp);
     await sleep(Math.max(0, tFirst + 2 * THROTTLE_MS + 700 - Date.now()));
@@ -129,8 +129,8 @@ describe('presence:update', () => {
     const a2 = await srv.connect(a);
     await closeSocket(a2);
     await srv.connect(a); // stays connected
-    await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
-    const tFirst = Date.now();
+    const first = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
+    const tFirst = arrivedAt(sb, first);
     await sleep(Math.max(0, tFirst + THROTTLE_MS + 1200 - Date.now()));
     assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online']);
   });

@@ -173,6 +173,8 @@ export function openSocket(url, token, { transports = ['websocket'], auth, query
   if (query !== undefined) options.query = query;
   const socket = io(url, options);
   socket.rec = new Recorder(socket);
+  socket.arrivals = []; // { event, payload, at } — arrival times, for the time-based rules
+  socket.onAny((event, payload) => { socket.arrivals.push({ event, payload, at: Date.now() }); });
   liveSockets.add(socket);
   return socket;
 }
@@ -219,6 +221,13 @@ export async function nextEvent(socket, event, match = () => true, timeoutMs = 3
 /** All recorded payloads of `event` on `socket` (matching `match`). */
 export function recorded(socket, event, match = () => true) {
   return socket.rec.all(event).map((a) => a[0]).filter((p) => match(p));
+}
+
+/** When (Date.now()) did this exact payload object arrive on `socket`? */
+export function arrivedAt(socket, payload) {
+  const hit = socket.arrivals?.find((a) => a.payload === payload);
+  if (!hit) throw new Error('arrivedAt: payload not recorded on this socket');
+  return hit.at;
 }
 
 /** Joins `chatId`, asserting {ok:true}. */
