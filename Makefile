@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 ARGS ?=
 E2E ?= conformance protocol chat
 
-.PHONY: run test deps build unit e2e clean
+.PHONY: run test deps build unit e2e bench clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
@@ -24,6 +24,12 @@ unit:
 # Node's test runner, one file at a time, against the real binaries of this build.
 e2e:
 	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
+
+# Parley vs the Node peer under the same load (reports; never fails on a figure).
+BENCH_ARGS ?=
+bench: build
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	node bench/compare.mjs $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <future>
 #include <stdexcept>
 
@@ -75,6 +76,11 @@ int Runtime::run() {
     threads_.start();
     spdlog::info("listening on {}:{} ({} io threads{})", config_.host, port, threads_.size(),
                  config_.conformance ? ", conformance profile" : "");
+    // Scripts learn the port (--port 0) from this line: it is printed whatever the log level.
+    if (!spdlog::should_log(spdlog::level::info)) {
+        std::printf("listening on %s:%u\n", config_.host.c_str(), static_cast<unsigned>(port));
+        std::fflush(stdout);
+    }
 
     const int signo = stopped.get_future().get();
     spdlog::info("signal {}: shutting down", signo);

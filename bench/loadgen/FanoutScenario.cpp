@@ -1,0 +1,199 @@
+// fanout (WebSocket) and polling (HTTP long-polling): chats whose members all send at a fixed
+// rate; ack latency, deliveries per second, exactly-once and the REST history.
+
+#include "Clock.hpp"
+#include "DeliveryCheck.hpp"
+#include "Fleet.hpp"
+#include "HistoryCheck.hpp"
+#include "RestClient.hpp"
+#include "Roster.hpp"
+#include "Scenarios.hpp"
+#include "SendScheduler.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace parley::bench {
+
+namespace {
+
+// Once the window has started, fail() must not skip the clean-up: everything below goes on to
+// close the clients and stop the threads, and reports what it could measure.
+void addDeliveryFailures(Report& report, const DeliveryFigures& d) {
+    if (d.lost) report.fail(format("%llu deliveries lost", static_cast<unsigned long long>(d.lost)));
+    if (d.duplicated) report.fail(format("%llu deliveries duplicated", static_cast<unsigned long long>(d.duplicated)));
+    if (d.outOfOrder)
+        report.fail(format("%llu deliveries out of per-sender order", static_cast<unsigned long long>(d.outOfOrder)));
+    if (d.refusedDelivered)
+        report.fail(format("%llu deliveries of refused sends", static_cast<unsigned long long>(d.refusedDelivered)));
+    if (d.idMismatch)
+        report.fail(format("%llu deliveries whose _id differs from the ack's serverId",
+                           static_cast<unsigned long long>(d.idMismatch)));
+    if (d.unknownSeq || d.foreign || d.misrouted || d.wrongFields)
+        report.fail(
+            format("unexpected message:new: %llu unknown, %llu foreign, %llu from another chat, %llu with wrong fields",
+                   static_cast<unsigned long long>(d.unknownSeq), static_cast<unsigned long long>(d.foreign),
+                   static_cast<unsigned long long>(d.misrouted), static_cast<unsigned long long>(d.wrongFields)));
+    if (d.ackMismatch)
+        report.fail(
+            format("%llu ok acks with a wrong clientId/serverId", static_cast<unsigned long long>(d.ackMismatch)));
+    if (d.ackOutOfOrder)
+        report.fail(format("%llu acks out of send order", static_cast<unsigned long long>(d.ackOutOfOrder)));
+    if (d.unacked) report.fail(format("%llu sends never acknowledged", static_cast<unsigned long long>(d.unacked)));
+    if (d.drops)
+        report.fail(format("%llu connections dropped during the run", static_cast<unsigned long long>(d.drops)));
+}
+
+} // namespace
+
+void runFanout(const Options& o, Report& report) {
+    const bool polling = o.scenario == Scenario::Polling;
+    const std::size_t chatCount = polling ? (o.clients + o.members - 1) / o.members : o.chats;
+    ensureDescriptors(o.clients * (polling ? 2 : 1) + 64);
+
+    // Set-up (not measured): users, chats over REST, connections, joins.
+    const std::int64_t setupStart = nowNs();
+    Roster roster = makeRoster(o.secret, o.clients, tokenTtl(o));
+    planChats(roster, chatCount);
+    RestClient rest(o.endpoint, o.hostHeader);
+    createChats(rest, roster);
+    const double chatsMs = static_cast<double>(nowNs() - setupStart) / 1e6;
+
+    RunShared shared{o, roster, polling ? TransportKind::Polling : TransportKind::WebSocket, makeRunTag(), {}};
+    Progress& p = shared.progress;
+    const ServerProbe server(o.serverPid);
+    Workers workers(o.threads);
+    Fleet fleet(workers, shared);
+    fleet.startAll(o.connectConcurrency);
+    const bool allReady = fleet.waitSettled(nowNs() + secondsToNs(o.connectTimeoutSec));
+    const double connectMs = static_cast<double>(nowNs() - setupStart) / 1e6 - chatsMs;
+    auto& j = report.json();
+    j["setup"] = boost::json::object{
+        {"chatsMs", chatsMs}, {"connectMs", connectMs}, {"chats", roster.chats.size()}, {"runTag", shared.runTag}};
+    if (!allReady) {
+        fleet.closeAll(std::chrono::seconds(5));
+        workers.finish(std::chrono::seconds(2));
+        report.fail(format("%zu of %zu clients did not connect and join (%s): no window run",
+                           o.clients - p.ready.load(), o.clients, firstError(fleet).c_str()));
+        return;
+    }
+    report.line(format("set-up: %zu chats of ~%zu over REST in %.0f ms; %zu clients connected and joined in %.0f ms",
+                       roster.chats.size(), o.members, chatsMs, o.clients, connectMs));
+    sleepUntilNs(nowNs() + secondsToNs(o.settleSec));
+
+    // The window: every member sends at its phase; deliveries counted as they arrive.
+    std::vector<std::unique_ptr<SendScheduler>> schedulers;
+    std::vector<std::vector<Member*>> byThread(workers.size());
+    for (const auto& m : fleet.members())
+        byThread[workers.ownerOf(m->index())].push_back(m.get());
+    for (std::size_t t = 0; t < workers.size(); ++t)
+        schedulers.push_back(
+            std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate, p.sendersRunning));
+    p.sendersRunning = workers.size();
+    const std::int64_t t0 = nowNs() + 50000000;
+    const std::int64_t tEnd = t0 + secondsToNs(o.durationSec);
+    p.windowStartNs = t0;
+    p.windowEndNs = tEnd;
+    for (std::size_t t = 0; t < workers.size(); ++t)
+        boost::asio::post(workers.context(t), [s = schedulers[t].get(), t0, tEnd] { s->start(t0, tEnd); });
+    sleepUntilNs(t0);
+    const Edge start = takeEdge(server, workers);
+    sleepUntilNs(tEnd);
+    const Edge end = takeEdge(server, workers);
+
+    // Drain: the last sends (a late timer may still owe some), then the acks and deliveries on
+    // their way.
+    waitUntil(
+        [&] {
+            return p.sendersRunning.load() == 0 && p.acksOutstanding.load() <= 0 &&
+                   p.deliveriesReceived.load() >= p.deliveriesExpected.load();
+        },
+        tEnd + secondsToNs(o.drainSec));
+    const double drainMs = static_cast<double>(nowNs() - tEnd) / 1e6;
+    for (std::size_t t = 0; t < workers.size(); ++t)
+        boost::asio::post(workers.context(t), [s = schedulers[t].get()] { s->stop(); });
+    const std::size_t cut = fleet.closeAll(std::chrono::seconds(5));
+    workers.finish(std::chrono::seconds(2));
+
+    // Figures (the io threads have stopped: the ledgers are ours to read).
+    const WindowFigures w = measure(start, end);
+    const DeliveryFigures d = checkDeliveries(roster, fleet.members());
+    std::vector<std::int64_t> ackUs;
+    std::uint64_t windowDeliveries = 0;
+    for (const auto& m : fleet.members()) {
+        windowDeliveries += m->windowDeliveries;
+        for (const auto& rec : m->sent)
+            if (rec.status == SendStatus::Acked) ackUs.push_back((rec.ackNs - rec.sentNs) / 1000);
+    }
+    std::int64_t maxLagNs = 0;
+    for (const auto& s : schedulers)
+        maxLagNs = std::max(maxLagNs, s->maxLagNs());
+    auto latency = latencyJson(ackUs);
+    const double windowSec = w.wallUs / 1e6;
+    const double deliveriesPerSec = static_cast<double>(windowDeliveries) / windowSec;
+    const double offered = static_cast<double>(o.clients) * o.rate;
+
+    j["counts"] = toJson(d);
+    j["ackLatencyUs"] = latency;
+    j["deliveriesInWindow"] = windowDeliveries;
+    j["deliveriesPerSec"] = std::round(deliveriesPerSec * 10) / 10;
+    j["sendsPerSec"] = std::round(static_cast<double>(d.sent) / windowSec * 10) / 10;
+    j["offeredSendsPerSec"] = offered;
+    j["lost"] = d.lost;
+    j["duplicated"] = d.duplicated;
+    j["exactlyOnce"] = d.exact();
+    j["serverCpuUs"] = w.serverSampled ? boost::json::value(w.serverCpuUs) : nullptr;
+    j["serverRssKb"] = w.serverSampled ? boost::json::value(w.serverRssKbEnd) : nullptr;
+    j["serverCpuUsPerDeliveredMessage"] =
+        ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(windowDeliveries), w.serverSampled);
+    j["serverCpuUsPerSentMessage"] =
+        ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(d.sent), w.serverSampled);
+    j["serverCpuUsPerConnectionPerSec"] =
+        ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(o.clients) * windowSec, w.serverSampled);
+    j["drainMs"] = drainMs;
+    j["maxSendLagUs"] = maxLagNs / 1000;
+    j["cutAtClose"] = cut;
+    j["generatorBound"] = false;
+    addWindow(report, "send", w);
+
+    report.line(format("%zu clients in %zu chats, %.2f msgs/s each (offered %.0f sends/s, %.0f deliveries/s)",
+                       o.clients, roster.chats.size(), o.rate, offered,
+                       offered * static_cast<double>(o.clients) / static_cast<double>(roster.chats.size())));
+    report.line(format("sent %llu: acked %llu, rate-limited %llu, refused %llu, unacked %llu; skipped %llu",
+                       static_cast<unsigned long long>(d.sent), static_cast<unsigned long long>(d.acked),
+                       static_cast<unsigned long long>(d.rateLimited), static_cast<unsigned long long>(d.refused),
+                       static_cast<unsigned long long>(d.unacked), static_cast<unsigned long long>(d.skippedSends)));
+    report.line("ack latency: " + latencyLine(latency));
+    report.line(format("deliveries: %.0f/s in the window; %llu expected, %llu received, lost %llu, duplicated %llu, "
+                       "out of order %llu",
+                       deliveriesPerSec, static_cast<unsigned long long>(d.expected),
+                       static_cast<unsigned long long>(d.delivered), static_cast<unsigned long long>(d.lost),
+                       static_cast<unsigned long long>(d.duplicated), static_cast<unsigned long long>(d.outOfOrder)));
+    if (w.serverSampled && windowDeliveries > 0)
+        report.line(format("server: %.2f us CPU per delivered message, %.2f us per sent message",
+                           static_cast<double>(w.serverCpuUs) / static_cast<double>(windowDeliveries),
+                           d.sent ? static_cast<double>(w.serverCpuUs) / static_cast<double>(d.sent) : 0.0));
+    report.line(format("drain %.0f ms; worst send lag %.2f ms", drainMs, static_cast<double>(maxLagNs) / 1e6));
+    addDeliveryFailures(report, d);
+
+    if (o.historyCheck) {
+        const HistoryFigures h = checkHistory(rest, roster, fleet.members(), shared.runTag);
+        j["history"] = toJson(h);
+        report.line(format(
+            "REST history: %llu messages in %llu chats (%llu requests); missing %llu, extra %llu, "
+            "unacked stored %llu, duplicates %llu, field mismatches %llu, order violations %llu, "
+            "paging mismatches %llu",
+            static_cast<unsigned long long>(h.messages), static_cast<unsigned long long>(h.chats),
+            static_cast<unsigned long long>(h.requests), static_cast<unsigned long long>(h.missing),
+            static_cast<unsigned long long>(h.extra), static_cast<unsigned long long>(h.unackedStored),
+            static_cast<unsigned long long>(h.duplicates), static_cast<unsigned long long>(h.fieldMismatch),
+            static_cast<unsigned long long>(h.orderViolations), static_cast<unsigned long long>(h.pagingMismatch)));
+        if (!h.equal()) report.fail("the REST history differs from the acknowledged set");
+    } else {
+        j["history"] = nullptr;
+    }
+}
+
+} // namespace parley::bench

@@ -1,0 +1,237 @@
+#include "Options.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace parley::bench {
+
+namespace {
+
+constexpr std::string_view kUsage =
+    R"(parley-bench: load generator for Parley (and any server with the same Socket.IO chat contract)
+
+usage: parley-bench <scenario> --url http://127.0.0.1:PORT --secret SECRET [options]
+
+scenarios
+  hold             connect --clients idle authenticated WebSocket clients, hold them --duration s;
+                   server RSS and CPU per connection
+  fanout           --chats chats of --members members; every member sends message:send at --rate
+                   msgs/s for --duration s; ack latency, deliveries/s, exactly-once check (every
+                   acknowledged message reaches every member once, in per-sender order, nothing for
+                   refused sends) and the REST history compared with the acknowledged set
+  churn            --clients concurrent loops of connect, authenticate, room:join, presence:ping,
+                   close; --cycles cycles in all; cycles/s and server CPU per cycle
+  polling          a small fanout over HTTP long-polling: --clients clients in chats of --members
+  reconnect-storm  connect --clients clients (joined to chats of --members), drop them all at once,
+                   reconnect them all; ms until every one is connected and joined again
+
+options
+  --url URL                 the server, http://HOST:PORT; loopback addresses only
+  --secret S                the server's HS256 JWT secret (parley serve --jwt-secret)
+  --clients N               hold 1000, churn 50, polling 20, reconnect-storm 1000
+  --chats C                 fanout: number of chats (default 2)
+  --members M               members per chat (default 10; fanout's chats may be larger than 1000:
+                            members beyond the first 1000 are added one by one over REST)
+  --rate R                  messages/s per member (default 0.95: the limit is 10 per 10 s)
+  --duration S              the measured window and hard cap of its loops: hold 10, fanout 10,
+                            polling 10, churn 60 (cap), reconnect-storm 60 (cap)
+  --cycles K                churn: total cycles (default 500)
+  --threads T               io threads of the generator (default 1: one io_context)
+  --server-pid PID          sample the server's CPU (/proc/PID/stat, all threads) and RSS
+                            (/proc/PID/status) at the window edges
+  --connect-concurrency K   handshakes in flight during set-up (default 256)
+  --storm-concurrency K     reconnect-storm: reconnects in flight (default 0 = all at once)
+  --body-bytes B            message body length (default 64)
+  --drain S                 after the window, longest wait for acks and deliveries (default 10)
+  --settle S                pause between set-up and the window (default 1)
+  --connect-timeout S       longest set-up wait for all clients (default 60)
+  --max-clients N           safety cap on clients per process (default 9000)
+  --no-history-check        skip the REST history comparison
+  --deadline S              hard cap on the whole run, set-up and checks included; when it passes,
+                            the run is abandoned with exit status 3 (default: connect-timeout +
+                            settle + duration + drain + 300)
+  --help
+
+limits
+  This machine allows 20,000 file descriptors per process (ulimit -n). A WebSocket client uses
+  one, a polling client two, so one parley-bench process is capped at 9000 clients by default;
+  for more, run several processes (or raise --max-clients when the fd limit allows it).
+  The server needs one descriptor per client as well. Loopback only.
+
+output
+  A human-readable summary on stderr and one JSON object, with every figure, on the last line of
+  stdout. Latencies are in microseconds. "generatorBound": true means a generator thread used more
+  than 90% of a core during the window: the figures then measure the generator, not the server.
+  Exit status: 0 ran and every correctness check passed, 1 ran but a check failed (lost,
+  duplicated, out of order, history mismatch, clients that could not connect), 2 could not run,
+  3 the --deadline passed.
+  Server CPU comes from /proc in clock ticks (10 ms here): windows shorter than a few seconds
+  carry that much uncertainty (serverCpuResolutionUs in the JSON).
+)";
+
+double toDouble(std::string_view flag, std::string_view text) {
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(v) || v < 0)
+        throw std::invalid_argument(std::string(flag) + ": not a non-negative number: " + std::string(text));
+    return v;
+}
+
+std::size_t toCount(std::string_view flag, std::string_view text) {
+    std::size_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || ptr != text.data() + text.size())
+        throw std::invalid_argument(std::string(flag) + ": not a count: " + std::string(text));
+    return v;
+}
+
+// http://HOST:PORT[/] with HOST a loopback address or "localhost".
+void parseUrl(Options& o) {
+    std::string_view u = o.url;
+    constexpr std::string_view kScheme = "http://";
+    if (u.substr(0, kScheme.size()) != kScheme) throw std::invalid_argument("--url must start with http://");
+    u.remove_prefix(kScheme.size());
+    if (!u.empty() && u.back() == '/') u.remove_suffix(1);
+    const auto colon = u.rfind(':');
+    if (colon == std::string_view::npos) throw std::invalid_argument("--url needs a port: http://127.0.0.1:PORT");
+    std::string host(u.substr(0, colon));
+    const auto port = toCount("--url port", u.substr(colon + 1));
+    if (port == 0 || port > 65535) throw std::invalid_argument("--url: bad port");
+    if (host == "localhost") host = "127.0.0.1";
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) throw std::invalid_argument("--url: host must be an IP address or localhost: " + host);
+    if (!address.is_loopback()) throw std::invalid_argument("--url: loopback addresses only (got " + host + ")");
+    o.endpoint = {address, static_cast<unsigned short>(port)};
+    o.hostHeader = std::string(u);
+}
+
+} // namespace
+
+std::string usage() {
+    return std::string(kUsage);
+}
+
+std::optional<Options> parseOptions(int argc, char** argv) {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    for (auto a : args)
+        if (a == "--help" || a == "-h") return std::nullopt;
+    if (args.empty()) throw std::invalid_argument("missing scenario");
+
+    Options o;
+    o.scenarioName = std::string(args[0]);
+    if (o.scenarioName == "hold")
+        o.scenario = Scenario::Hold;
+    else if (o.scenarioName == "fanout")
+        o.scenario = Scenario::Fanout;
+    else if (o.scenarioName == "churn")
+        o.scenario = Scenario::Churn;
+    else if (o.scenarioName == "polling")
+        o.scenario = Scenario::Polling;
+    else if (o.scenarioName == "reconnect-storm")
+        o.scenario = Scenario::ReconnectStorm;
+    else
+        throw std::invalid_argument("unknown scenario: " + o.scenarioName);
+
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string_view flag = args[i];
+        if (flag == "--no-history-check") {
+            o.historyCheck = false;
+            continue;
+        }
+        if (i + 1 >= args.size()) throw std::invalid_argument(std::string(flag) + " needs a value");
+        const std::string_view v = args[++i];
+        if (flag == "--url")
+            o.url = std::string(v);
+        else if (flag == "--secret")
+            o.secret = std::string(v);
+        else if (flag == "--clients")
+            o.clients = toCount(flag, v);
+        else if (flag == "--chats")
+            o.chats = toCount(flag, v);
+        else if (flag == "--members")
+            o.members = toCount(flag, v);
+        else if (flag == "--rate")
+            o.rate = toDouble(flag, v);
+        else if (flag == "--duration")
+            o.durationSec = toDouble(flag, v);
+        else if (flag == "--cycles")
+            o.cycles = toCount(flag, v);
+        else if (flag == "--threads")
+            o.threads = toCount(flag, v);
+        else if (flag == "--server-pid")
+            o.serverPid = static_cast<int>(toCount(flag, v));
+        else if (flag == "--connect-concurrency")
+            o.connectConcurrency = toCount(flag, v);
+        else if (flag == "--storm-concurrency")
+            o.stormConcurrency = toCount(flag, v);
+        else if (flag == "--body-bytes")
+            o.bodyBytes = toCount(flag, v);
+        else if (flag == "--drain")
+            o.drainSec = toDouble(flag, v);
+        else if (flag == "--settle")
+            o.settleSec = toDouble(flag, v);
+        else if (flag == "--connect-timeout")
+            o.connectTimeoutSec = toDouble(flag, v);
+        else if (flag == "--max-clients")
+            o.maxClients = toCount(flag, v);
+        else if (flag == "--deadline")
+            o.deadlineSec = toDouble(flag, v);
+        else
+            throw std::invalid_argument("unknown option: " + std::string(flag));
+    }
+
+    if (o.url.empty()) throw std::invalid_argument("--url is required");
+    if (o.secret.empty()) throw std::invalid_argument("--secret is required");
+    parseUrl(o);
+
+    // Per-scenario defaults.
+    if (o.members == 0) o.members = 10;
+    switch (o.scenario) {
+    case Scenario::Hold:
+        if (o.clients == 0) o.clients = 1000;
+        if (o.durationSec == 0) o.durationSec = 10;
+        break;
+    case Scenario::Fanout:
+        if (o.chats == 0) o.chats = 2;
+        o.clients = o.chats * o.members;
+        if (o.durationSec == 0) o.durationSec = 10;
+        break;
+    case Scenario::Polling:
+        if (o.clients == 0) o.clients = 20;
+        if (o.durationSec == 0) o.durationSec = 10;
+        break;
+    case Scenario::Churn:
+        if (o.clients == 0) o.clients = 50;
+        if (o.cycles == 0) o.cycles = 500;
+        if (o.durationSec == 0) o.durationSec = 60;
+        break;
+    case Scenario::ReconnectStorm:
+        if (o.clients == 0) o.clients = 1000;
+        if (o.durationSec == 0) o.durationSec = 60;
+        break;
+    }
+
+    if (o.threads == 0 || o.threads > 64) throw std::invalid_argument("--threads must be 1..64");
+    if (o.clients == 0) throw std::invalid_argument("no clients");
+    if (o.clients > o.maxClients)
+        throw std::invalid_argument(std::to_string(o.clients) + " clients exceed --max-clients " +
+                                    std::to_string(o.maxClients) +
+                                    " (20,000 fds per process here: run several generators instead)");
+    if (o.durationSec <= 0 || o.durationSec > 24 * 3600)
+        throw std::invalid_argument("--duration must be in (0, 86400]");
+    if ((o.scenario == Scenario::Fanout || o.scenario == Scenario::Polling) && o.rate <= 0)
+        throw std::invalid_argument("--rate must be > 0");
+    if (o.bodyBytes < 32 || o.bodyBytes > 8000) throw std::invalid_argument("--body-bytes must be 32..8000");
+    if (o.connectConcurrency == 0) throw std::invalid_argument("--connect-concurrency must be > 0");
+    if (o.deadlineSec == 0) o.deadlineSec = o.connectTimeoutSec + o.settleSec + o.durationSec + o.drainSec + 300;
+    return o;
+}
+
+} // namespace parley::bench

@@ -1,0 +1,119 @@
+#include "ProcProbe.hpp"
+
+#include "Clock.hpp"
+#include "Workers.hpp"
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace parley::bench {
+
+ServerProbe::ServerProbe(int pid) : pid_(pid) {
+    const long ticks = sysconf(_SC_CLK_TCK);
+    usPerTick_ = ticks > 0 ? 1000000 / ticks : 10000;
+}
+
+ProcSample ServerProbe::sample() const {
+    ProcSample s;
+    if (pid_ <= 0) return s;
+    const std::string dir = "/proc/" + std::to_string(pid_);
+    {
+        std::ifstream stat(dir + "/stat");
+        std::string line;
+        if (!std::getline(stat, line)) return s;
+        // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) return s;
+        std::istringstream rest(line.substr(close + 2));
+        std::string field;
+        std::int64_t utime = 0, stime = 0;
+        // After ')' comes field 3 (state); utime and stime are fields 14 and 15.
+        for (int index = 3; index <= 15 && rest >> field; ++index) {
+            if (index == 14) utime = std::stoll(field);
+            if (index == 15) stime = std::stoll(field);
+        }
+        s.cpuUs = (utime + stime) * usPerTick_;
+    }
+    {
+        std::ifstream status(dir + "/status");
+        std::string line;
+        while (std::getline(status, line)) {
+            if (line.rfind("VmRSS:", 0) == 0) {
+                s.rssKb = std::stoll(line.substr(6));
+                s.ok = true;
+                break;
+            }
+        }
+    }
+    return s;
+}
+
+std::int64_t processCpuUs() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (std::int64_t{ru.ru_utime.tv_sec} + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+           ru.ru_stime.tv_usec;
+}
+
+std::int64_t threadCpuUs(pthread_t thread) {
+    clockid_t clock{};
+    if (pthread_getcpuclockid(thread, &clock) != 0) return 0;
+    timespec ts{};
+    if (clock_gettime(clock, &ts) != 0) return 0;
+    return std::int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+}
+
+Edge takeEdge(const ServerProbe& server, const Workers& workers) {
+    Edge e;
+    // The server first: it is what the window edge is about.
+    e.server = server.sample();
+    e.ns = nowNs();
+    e.generatorCpuUs = processCpuUs();
+    e.workerCpuUs = workers.cpuUs();
+    return e;
+}
+
+WindowFigures measure(const Edge& start, const Edge& end) {
+    WindowFigures w;
+    w.wallUs = static_cast<double>(end.ns - start.ns) / 1000.0;
+    w.serverSampled = start.server.ok && end.server.ok;
+    if (w.serverSampled) {
+        w.serverCpuUs = end.server.cpuUs - start.server.cpuUs;
+        w.serverRssKbStart = start.server.rssKb;
+        w.serverRssKbEnd = end.server.rssKb;
+    }
+    w.generatorCpuUs = end.generatorCpuUs - start.generatorCpuUs;
+    std::int64_t busiest = 0;
+    for (std::size_t i = 0; i < std::min(start.workerCpuUs.size(), end.workerCpuUs.size()); ++i)
+        busiest = std::max(busiest, end.workerCpuUs[i] - start.workerCpuUs[i]);
+    w.generatorCoreShare = w.wallUs > 0 ? static_cast<double>(busiest) / w.wallUs : 0;
+    w.generatorBound = w.generatorCoreShare > 0.9;
+    return w;
+}
+
+boost::json::object toJson(const WindowFigures& w) {
+    boost::json::object o;
+    o["windowMs"] = w.wallUs / 1000.0;
+    if (w.serverSampled) {
+        o["serverCpuUs"] = w.serverCpuUs;
+        o["serverRssKbStart"] = w.serverRssKbStart;
+        o["serverRssKbEnd"] = w.serverRssKbEnd;
+    } else {
+        o["serverCpuUs"] = nullptr;
+        o["serverRssKbStart"] = nullptr;
+        o["serverRssKbEnd"] = nullptr;
+    }
+    o["generatorCpuUs"] = w.generatorCpuUs;
+    o["generatorCoreShare"] = std::round(w.generatorCoreShare * 1000.0) / 1000.0;
+    o["generatorBound"] = w.generatorBound;
+    return o;
+}
+
+} // namespace parley::bench

@@ -1,0 +1,67 @@
+#include "SendScheduler.hpp"
+
+#include "Clock.hpp"
+#include "Member.hpp"
+
+#include <algorithm>
+
+namespace parley::bench {
+
+SendScheduler::SendScheduler(boost::asio::io_context& ctx, const std::vector<Member*>& members,
+                             std::size_t totalMembers, double rate, std::atomic<std::size_t>& running)
+    : timer_(ctx), periodNs_(static_cast<std::int64_t>(1e9 / rate)), running_(running) {
+    for (Member* m : members) {
+        const auto phase = static_cast<std::int64_t>(static_cast<double>(periodNs_) * static_cast<double>(m->index()) /
+                                                     static_cast<double>(totalMembers));
+        slots_.push_back(Slot{phase, m});
+    }
+    std::sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) { return a.phaseNs < b.phaseNs; });
+}
+
+std::int64_t SendScheduler::dueNs() const noexcept {
+    return startNs_ + round_ * periodNs_ + slots_[cursor_].phaseNs;
+}
+
+void SendScheduler::start(std::int64_t startNs, std::int64_t endNs) {
+    startNs_ = startNs;
+    endNs_ = endNs;
+    cursor_ = 0;
+    round_ = 0;
+    if (slots_.empty()) return done();
+    arm();
+}
+
+void SendScheduler::stop() {
+    stopped_ = true;
+    timer_.cancel();
+    done();
+}
+
+void SendScheduler::done() {
+    if (done_) return;
+    done_ = true;
+    --running_;
+}
+
+void SendScheduler::arm() {
+    if (stopped_ || dueNs() >= endNs_) return done();
+    timer_.expires_at(toTimePoint(dueNs()));
+    timer_.async_wait([this](boost::system::error_code ec) { onTimer(ec); });
+}
+
+void SendScheduler::onTimer(boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    const std::int64_t now = nowNs();
+    for (std::int64_t due = dueNs(); due <= now && due < endNs_; due = dueNs()) {
+        maxLagNs_ = std::max(maxLagNs_, now - due);
+        slots_[cursor_].member->sendMessage();
+        ++sends_;
+        if (++cursor_ == slots_.size()) {
+            cursor_ = 0;
+            ++round_;
+        }
+    }
+    arm();
+}
+
+} // namespace parley::bench
