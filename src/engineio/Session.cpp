@@ -271,7 +271,8 @@ void Session::completeUpgrade() {
     outbox_.clear();
 }
 
-void Session::abortUpgrade() {
+// Ends a pending upgrade: the probe WebSocket is closed and forgotten; polling goes on.
+void Session::dropProbe() {
     upgradeTimer_.cancel();
     if (probe_) {
         probe_->detach();
@@ -279,6 +280,10 @@ void Session::abortUpgrade() {
         probe_.reset();
     }
     upgrading_ = false;
+}
+
+void Session::abortUpgrade() {
+    dropProbe();
     if (pendingGet_ && !outbox_.empty()) scheduleFlush();
 }
 
@@ -313,13 +318,7 @@ void Session::close(CloseReason reason) {
     if (closed_) return;
     closed_ = true;
     pingTimer_.cancel();
-    upgradeTimer_.cancel();
-    if (probe_) {
-        probe_->detach();
-        probe_->close();
-        probe_.reset();
-    }
-    upgrading_ = false;
+    dropProbe();
 
     bool keepForDrain = false;
     if (transport_ == TransportType::Polling) {

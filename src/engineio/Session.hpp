@@ -66,6 +66,7 @@ private:
     void onProbeMessage(std::string_view data, bool binary);
     void completeUpgrade();
     void abortUpgrade();
+    void dropProbe();
 
     void sendControl(const net::SharedBuffer& packet);
     void scheduleFlush();
