@@ -97,12 +97,12 @@ std::size_t Server::ownerOf(const std::string& sid) const {
     return pos == std::string_view::npos || pos >= threads_.size() ? net::IoThreads::kNotAnIoThread : pos;
 }
 
-Handshake Server::makeHandshake(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn) const {
-    Handshake h;
-    h.url = std::string(req.target());
-    h.remoteAddress = conn->remoteAddress();
-    for (const auto& field : req) h.headers.emplace_back(field.name_string(), field.value());
-    h.issued = std::chrono::system_clock::now();
+std::shared_ptr<const Handshake> Server::makeHandshake(const net::Request& req,
+                                                       const std::shared_ptr<net::HttpConnection>& conn) const {
+    auto h = std::make_shared<Handshake>();
+    h->url = std::string(req.target());
+    h->remoteAddress = conn->remoteAddress();
+    h->issued = std::chrono::system_clock::now();
     return h;
 }
 

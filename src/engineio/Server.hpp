@@ -49,7 +49,8 @@ private:
     void preflight(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
     std::string newSid(std::size_t thread) const;
     std::size_t ownerOf(const std::string& sid) const;
-    Handshake makeHandshake(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn) const;
+    std::shared_ptr<const Handshake> makeHandshake(const net::Request& req,
+                                                   const std::shared_ptr<net::HttpConnection>& conn) const;
 
     Config config_;
     Handler& handler_;

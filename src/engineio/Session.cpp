@@ -33,7 +33,7 @@ std::string_view toString(CloseReason reason) noexcept {
     return "transport close";
 }
 
-Session::Session(Server& server, std::string sid, TransportType transport, Handshake handshake,
+Session::Session(Server& server, std::string sid, TransportType transport, std::shared_ptr<const Handshake> handshake,
                  boost::asio::io_context& context)
     : server_(server), sid_(std::move(sid)), transport_(transport), handshake_(std::move(handshake)),
       context_(context), pingTimer_(context), upgradeTimer_(context), drainTimer_(context) {}

@@ -21,11 +21,11 @@ namespace parley::engineio {
 
 class Server;
 
-/// What the handshake request carried, kept for the layers above (auth, logging).
+/// What the handshake request carried, kept for the layers above (auth, logging). Headers
+/// are not kept: they cost about a kilobyte per connection and nothing above reads them.
 struct Handshake {
     std::string url;           ///< request target of the handshake, query included
     std::string remoteAddress; ///< "ip:port"
-    std::vector<std::pair<std::string, std::string>> headers;
     std::chrono::system_clock::time_point issued;
 };
 
@@ -33,12 +33,14 @@ struct Handshake {
 /// upgraded), outbound queue, heartbeat and close. Lives on one io thread for its whole life.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(Server& server, std::string sid, TransportType transport, Handshake handshake,
+    Session(Server& server, std::string sid, TransportType transport, std::shared_ptr<const Handshake> handshake,
             boost::asio::io_context& context);
 
     const std::string& id() const noexcept { return sid_; }
     TransportType transport() const noexcept { return transport_; }
-    const Handshake& handshake() const noexcept { return handshake_; }
+    const Handshake& handshake() const noexcept { return *handshake_; }
+    /// Shared, so that the layers above can keep it past the session without a copy.
+    const std::shared_ptr<const Handshake>& handshakePtr() const noexcept { return handshake_; }
     boost::asio::io_context& context() noexcept { return context_; }
     bool isOpen() const noexcept { return !closed_; }
 
@@ -81,7 +83,7 @@ private:
     Server& server_;
     std::string sid_;
     TransportType transport_;
-    Handshake handshake_;
+    std::shared_ptr<const Handshake> handshake_;
     boost::asio::io_context& context_;
     std::shared_ptr<SessionHandler> handler_;
 

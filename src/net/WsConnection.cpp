@@ -54,6 +54,8 @@ void WsConnection::onRead(beast::error_code ec, std::size_t) {
     auto self = shared_from_this();
     if (onMessage_ && !closing_) onMessage_(message, !ws_.got_text());
     readBuffer_.consume(readBuffer_.size());
+    // Most connections sit idle between small messages: give back what a large one grew.
+    if (readBuffer_.capacity() > kIdleReadCapacity) readBuffer_.shrink_to_fit();
     if (!finished_) doRead();
 }
 
@@ -65,7 +67,7 @@ void WsConnection::send(Frame frame) {
 
 void WsConnection::doWrite() {
     writing_ = true;
-    const Frame& frame = queue_.front();
+    const Frame& frame = queue_[head_];
     ws_.binary(frame.binary);
     ws_.async_write(boost::asio::buffer(*frame.bytes),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onWrite(ec); });
@@ -74,8 +76,10 @@ void WsConnection::doWrite() {
 void WsConnection::onWrite(beast::error_code ec) {
     writing_ = false;
     if (ec) return finish(ec);
-    queue_.pop_front();
-    if (!queue_.empty()) return doWrite();
+    queue_[head_].bytes.reset();
+    if (++head_ < queue_.size()) return doWrite();
+    queue_.clear();
+    head_ = 0;
     if (closing_) doClose();
 }
 
@@ -101,6 +105,7 @@ void WsConnection::finish(beast::error_code ec) {
     if (finished_) return;
     finished_ = true;
     queue_.clear();
+    head_ = 0;
     if (ec && ec != websocket::error::closed && ec != boost::asio::error::operation_aborted &&
         ec != beast::error::timeout)
         spdlog::debug("websocket: {}", ec.message());

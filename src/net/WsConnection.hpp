@@ -7,7 +7,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <deque>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -53,11 +53,16 @@ private:
 
     // Bytes asked of the socket per read: large messages arrive in a few steps, small ones in one.
     static constexpr std::size_t kReadChunk = 64 * 1024;
+    // Read capacity an idle connection may keep: Beast asks for 512 bytes per read anyway.
+    static constexpr std::size_t kIdleReadCapacity = 1024;
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     std::uint64_t maxMessage_ = 1'000'000;
     boost::beast::flat_buffer readBuffer_;
-    std::deque<Frame> queue_;
+    // A vector and a read index rather than a deque: libstdc++'s deque allocates half a
+    // kilobyte even when empty, for every idle connection.
+    std::vector<Frame> queue_;
+    std::size_t head_ = 0; ///< queue_[head_] is the frame being written
     MessageFn onMessage_;
     CloseFn onClose_;
     boost::beast::websocket::close_code closeCode_ = boost::beast::websocket::close_code::normal;

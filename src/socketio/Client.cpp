@@ -11,7 +11,7 @@ namespace parley::socketio {
 using codec::PacketType;
 
 Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
-    : server_(server), session_(std::move(session)), handshake_(session_->handshake()),
+    : server_(server), session_(std::move(session)), handshake_(session_->handshakePtr()),
       context_(session_->context()), connectTimer_(context_) {}
 
 void Client::start() {

@@ -24,7 +24,7 @@ public:
     Client(Server& server, std::shared_ptr<engineio::Session> session);
 
     void start();
-    const engineio::Handshake& handshake() const { return handshake_; }
+    const engineio::Handshake& handshake() const { return *handshake_; }
     boost::asio::io_context& context() { return context_; }
 
     /// Sends an encoded packet (text, then its attachments).
@@ -45,7 +45,7 @@ private:
 
     Server& server_;
     std::shared_ptr<engineio::Session> session_;
-    engineio::Handshake handshake_;
+    std::shared_ptr<const engineio::Handshake> handshake_; // shared with the session, outlives it
     boost::asio::io_context& context_;
     // A connection rarely joins more than two or three namespaces: a vector beats a map.
     std::vector<std::pair<std::string, std::shared_ptr<Socket>>> sockets_;
