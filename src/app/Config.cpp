@@ -36,6 +36,7 @@ void apply(Config& c, const std::string& flag, const std::string& value) {
     else if (flag == "ping-timeout") c.pingTimeout = std::chrono::milliseconds(toNumber(name, value));
     else if (flag == "connect-timeout") c.connectTimeout = std::chrono::milliseconds(toNumber(name, value));
     else if (flag == "max-payload") c.maxPayload = toNumber(name, value);
+    else if (flag == "max-outbound-bytes") c.maxOutboundBytes = toNumber(name, value);
     else if (flag == "request-timeout") c.requestTimeout = std::chrono::milliseconds(toNumber(name, value));
     else if (flag == "cors-origin") c.corsOrigins.push_back(value);
     else if (flag == "log-level") c.logLevel = value;
@@ -50,7 +51,7 @@ void apply(Config& c, const std::string& flag, const std::string& value) {
 
 constexpr const char* kValueFlags[] = {"host",         "port",        "threads",         "ping-interval",
                                        "ping-timeout", "max-payload", "connect-timeout", "request-timeout",
-                                       "cors-origin",  "log-level",   "data-dir",        "store",
+                                       "cors-origin",  "log-level",   "max-outbound-bytes",   "data-dir",        "store",
                                        "jwt-secret",   "jwt-public-key", "jwt-issuer",   "jwt-audience"};
 
 } // namespace
@@ -125,6 +126,8 @@ std::string usage() {
   --ping-timeout MS      Engine.IO pong timeout (20000)              PARLEY_PING_TIMEOUT
   --connect-timeout MS   Socket.IO CONNECT deadline (45000)          PARLEY_CONNECT_TIMEOUT
   --max-payload BYTES    largest message / polling body (1000000)    PARLEY_MAX_PAYLOAD
+  --max-outbound-bytes N bytes queued per client before a slow reader
+                         is disconnected (8388608)                   PARLEY_MAX_OUTBOUND_BYTES
   --request-timeout MS   HTTP idle / slow-request deadline (30000)   PARLEY_REQUEST_TIMEOUT
   --cors-origin ORIGIN   allowed origin, repeatable (any)            PARLEY_CORS_ORIGIN (comma list)
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL

@@ -18,6 +18,7 @@ struct Config {
     std::chrono::milliseconds pingTimeout{20'000};
     std::chrono::milliseconds connectTimeout{45'000}; // Socket.IO reference default
     std::uint64_t maxPayload = 1'000'000;             // bytes per message / polling body
+    std::uint64_t maxOutboundBytes = 8 * 1024 * 1024; // queued for one client before it is cut off as too slow
     std::chrono::milliseconds requestTimeout{30'000}; // HTTP: idle keep-alive and slow senders
     std::vector<std::string> corsOrigins;             // empty: any origin
     std::string logLevel = "info";                    // trace, debug, info, warn, error, off

@@ -48,6 +48,7 @@ engineio::Config Runtime::engineConfig(std::string path) const {
     c.pingInterval = config_.pingInterval;
     c.pingTimeout = config_.pingTimeout;
     c.maxPayload = config_.maxPayload;
+    c.maxOutboundBytes = config_.maxOutboundBytes;
     c.corsOrigins = config_.corsOrigins;
     return c;
 }

@@ -14,6 +14,7 @@ struct Config {
     std::chrono::milliseconds pingTimeout{20'000};      // generous for mobile networks
     std::chrono::milliseconds upgradeTimeout{10'000};   // a probe that never sends "5" is dropped
     std::uint64_t maxPayload = 1'000'000;               // bytes per message / polling body, as the reference
+    std::uint64_t maxOutboundBytes = 8 * 1024 * 1024;   // queued for one client; a slower reader is cut off
     std::vector<std::string> corsOrigins;               // empty: any origin ("*"); else an allow-list
 };
 

@@ -16,6 +16,7 @@ enum class CloseReason {
     ServerClose,     ///< the application closed it
     ParseError,      ///< the client sent bytes that are not Engine.IO packets
     PayloadTooLarge, ///< a message or polling body over maxPayload
+    SlowConsumer,    ///< more than maxOutboundBytes queued for a client that does not read
     Shutdown,        ///< the server is stopping
 };
 

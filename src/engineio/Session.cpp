@@ -28,6 +28,7 @@ std::string_view toString(CloseReason reason) noexcept {
     case CloseReason::ServerClose: return "forced close";
     case CloseReason::ParseError: return "parse error";
     case CloseReason::PayloadTooLarge: return "transport error";
+    case CloseReason::SlowConsumer: return "transport error";
     case CloseReason::Shutdown: return "server shutting down";
     }
     return "transport close";
@@ -53,7 +54,15 @@ void Session::send(net::Frame frame) {
         ws_->send(std::move(frame));
         return;
     }
+    outboxBytes_ += frame.bytes->size();
     outbox_.push_back(std::move(frame));
+    // A client that stops polling must not make us hold its messages without bound.
+    if (outboxBytes_ > server_.config().maxOutboundBytes && !slowConsumer_) {
+        // Closed on the next turn, not inside send(): the caller may be mid-broadcast.
+        slowConsumer_ = true;
+        boost::asio::post(context_, [self = shared_from_this()] { self->close(CloseReason::SlowConsumer); });
+        return;
+    }
     scheduleFlush();
 }
 
@@ -81,6 +90,7 @@ std::string Session::drainOutbox() {
     payload.reserve(size);
     for (const auto& f : outbox_) codec::appendToPayload(payload, *f.bytes, f.binary);
     outbox_.clear();
+    outboxBytes_ = 0;
     return payload;
 }
 
@@ -197,14 +207,21 @@ void Session::onPacket(codec::Packet&& packet) {
 // WebSocket, and the polling -> WebSocket upgrade
 // ---------------------------------------------------------------------------------------------
 
+// What a WebSocket's close callback means for the session.
+static CloseReason closeReasonOf(boost::system::error_code ec) {
+    if (ec == boost::beast::websocket::error::message_too_big) return CloseReason::PayloadTooLarge;
+    if (ec == boost::asio::error::no_buffer_space) return CloseReason::SlowConsumer;
+    return CloseReason::TransportClose;
+}
+
 void Session::attachWebSocket(std::shared_ptr<net::WsConnection> ws) {
     ws_ = std::move(ws);
+    ws_->setMaxQueuedBytes(server_.config().maxOutboundBytes);
     const net::WsConnection* raw = ws_.get();
     ws_->start([self = shared_from_this(), raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
                [self = shared_from_this(), raw](boost::system::error_code ec) {
                    if (self->ws_.get() != raw || self->closed_) return;
-                   self->close(ec == boost::beast::websocket::error::message_too_big ? CloseReason::PayloadTooLarge
-                                                                                     : CloseReason::TransportClose);
+                   self->close(closeReasonOf(ec));
                });
 }
 
@@ -235,10 +252,10 @@ void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn,
                    }
                    const net::WsConnection* raw = ws.get();
                    ws->start([self, raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
-                             [self, raw](boost::system::error_code) {
+                             [self, raw](boost::system::error_code closeEc) {
                                  if (self->probe_.get() == raw) self->abortUpgrade();
                                  else if (self->ws_.get() == raw && !self->closed_)
-                                     self->close(CloseReason::TransportClose);
+                                     self->close(closeReasonOf(closeEc));
                              });
                    self->upgradeTimer_.expires_after(self->server_.config().upgradeTimeout);
                    self->upgradeTimer_.async_wait([self, raw](boost::system::error_code tec) {
@@ -265,10 +282,12 @@ void Session::completeUpgrade() {
     transport_ = TransportType::WebSocket;
     ws_ = std::move(probe_);
     probe_.reset();
+    ws_->setMaxQueuedBytes(server_.config().maxOutboundBytes);
     upgrading_ = false;
     if (pendingGet_) answerPendingGet("6");
     for (auto& f : outbox_) ws_->send(std::move(f));
     outbox_.clear();
+    outboxBytes_ = 0;
 }
 
 // Ends a pending upgrade: the probe WebSocket is closed and forgotten; polling goes on.
@@ -317,6 +336,9 @@ void Session::onPingTimer() {
 void Session::close(CloseReason reason) {
     if (closed_) return;
     closed_ = true;
+    if (reason == CloseReason::SlowConsumer)
+        spdlog::info("session {} from {}: closed, more than {} bytes queued for a client that does not read", sid_,
+                     handshake_->remoteAddress, server_.config().maxOutboundBytes);
     pingTimer_.cancel();
     dropProbe();
 

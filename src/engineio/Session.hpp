@@ -89,6 +89,7 @@ private:
 
     // Polling transport
     std::vector<net::Frame> outbox_;
+    std::uint64_t outboxBytes_ = 0;
     std::shared_ptr<net::HttpConnection> pendingGet_;
     net::Response pendingTemplate_;
     bool flushScheduled_ = false;
@@ -103,6 +104,7 @@ private:
     boost::asio::steady_timer drainTimer_;
     bool awaitingPong_ = false;
     bool closed_ = false;
+    bool slowConsumer_ = false; ///< over maxOutboundBytes: closing on the next turn
     bool draining_ = false; ///< closed, waiting for one more GET to take the last packets
 };
 

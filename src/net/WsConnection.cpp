@@ -1,6 +1,7 @@
 #include "net/WsConnection.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <spdlog/spdlog.h>
 
@@ -61,7 +62,17 @@ void WsConnection::onRead(beast::error_code ec, std::size_t) {
 
 void WsConnection::send(Frame frame) {
     if (closing_ || finished_) return;
+    queuedBytes_ += frame.bytes->size();
     queue_.push_back(std::move(frame));
+    // The peer does not read: waiting for it would only grow our memory. No close frame either
+    // (it would queue behind the rest): the connection is dropped.
+    if (maxQueuedBytes_ && queuedBytes_ > maxQueuedBytes_) {
+        // Not from inside send(): the caller may be in the middle of a broadcast loop.
+        closing_ = true;
+        boost::asio::post(ws_.get_executor(),
+                          [self = shared_from_this()] { self->finish(boost::asio::error::no_buffer_space); });
+        return;
+    }
     if (!writing_) doWrite();
 }
 
@@ -76,6 +87,7 @@ void WsConnection::doWrite() {
 void WsConnection::onWrite(beast::error_code ec) {
     writing_ = false;
     if (ec) return finish(ec);
+    queuedBytes_ -= queue_[head_].bytes->size();
     queue_[head_].bytes.reset();
     if (++head_ < queue_.size()) return doWrite();
     queue_.clear();
@@ -106,6 +118,7 @@ void WsConnection::finish(beast::error_code ec) {
     finished_ = true;
     queue_.clear();
     head_ = 0;
+    queuedBytes_ = 0;
     if (ec && ec != websocket::error::closed && ec != boost::asio::error::operation_aborted &&
         ec != beast::error::timeout)
         spdlog::debug("websocket: {}", ec.message());

@@ -38,6 +38,10 @@ public:
     /// Sends what is queued, then a close frame with `code`.
     void close(boost::beast::websocket::close_code code = boost::beast::websocket::close_code::normal);
 
+    /// Bytes that may wait in the send queue; beyond that the connection is dropped at once
+    /// and onClose gets boost::asio::error::no_buffer_space (0: no limit).
+    void setMaxQueuedBytes(std::uint64_t limit) noexcept { maxQueuedBytes_ = limit; }
+
     /// Drops the callbacks, so that nothing is reported to the previous owner any more.
     void detach();
 
@@ -63,6 +67,8 @@ private:
     // kilobyte even when empty, for every idle connection.
     std::vector<Frame> queue_;
     std::size_t head_ = 0; ///< queue_[head_] is the frame being written
+    std::uint64_t queuedBytes_ = 0;
+    std::uint64_t maxQueuedBytes_ = 0;
     MessageFn onMessage_;
     CloseFn onClose_;
     boost::beast::websocket::close_code closeCode_ = boost::beast::websocket::close_code::normal;
