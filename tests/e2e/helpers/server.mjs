@@ -110,7 +110,8 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
   });
 
   /**
-   * Stops the server: SIGTERM, then SIGKILL after 3 s. Resolves with { code, signal }.
+   * Stops the server: SIGTERM, then SIGKILL after 3 s. Resolves with { code, signal }; throws
+   * unless it exited with code 0.
    * Throws if the server had already exited on its own before stop() was called (a crash),
    * with its logs, so a crashing server fails the test file instead of going unnoticed.
    */
@@ -131,7 +132,14 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
     });
     await Promise.race([exited, killed]);
     clearTimeout(killTimer);
-    return exited;
+    const info = await exited;
+    // A clean shutdown exits 0: anything else (a crash while stopping, a hang that needed
+    // SIGKILL, a sanitizer's leak report) fails the test file, with the logs.
+    if (info.code !== 0) {
+      throw new Error(
+        `${describeCmd()} did not stop cleanly on SIGTERM (code=${info.code}, signal=${info.signal}). Logs:\n${logs()}`);
+    }
+    return info;
   };
 
   return {
