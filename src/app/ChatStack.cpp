@@ -66,7 +66,8 @@ ChatStack::ChatStack(Runtime& runtime) {
     store_ = std::make_unique<store::StoreExecutor>(openStore(config));
     spdlog::info("store: sqlite {}", config.sqlitePath());
 
-    chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_);
+    chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_,
+                                                chat::ChatConfig{}, &runtime.metrics());
     chat_->install();
 
     http::RestConfig rest;

@@ -33,8 +33,17 @@ Runtime::Runtime(Config config) : config_(std::move(config)), threads_(config_.e
     io_ = std::make_unique<socketio::Server>(threads_, sio, [](const std::string&, net::IoThreads& threads) {
         return std::make_unique<cluster::LocalAdapter>(threads);
     });
+    io_->setMetrics(&metrics_);
     engines_.emplace_back(engineConfig("/socket.io/"), *io_, threads_);
+    engines_.back().setMetrics(&metrics_);
     router_.mount(engines_.back());
+    router_.add(boost::beast::http::verb::get, "/metrics",
+                [this](const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, http::PathParams&&) {
+                    net::Response res{boost::beast::http::status::ok, req.version()};
+                    res.set(boost::beast::http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+                    res.body() = metrics_.render();
+                    conn->respond(std::move(res));
+                });
 }
 
 Runtime::~Runtime() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "app/Config.hpp"
+#include "core/Metrics.hpp"
 #include "engineio/Server.hpp"
 #include "http/Router.hpp"
 #include "net/IoThreads.hpp"
@@ -23,6 +24,7 @@ public:
     net::IoThreads& threads() noexcept { return threads_; }
     socketio::Server& io() noexcept { return *io_; }
     http::Router& router() noexcept { return router_; }
+    core::Metrics& metrics() noexcept { return metrics_; }
 
     /// The Engine.IO settings of this configuration for an endpoint at `path`.
     engineio::Config engineConfig(std::string path) const;
@@ -35,6 +37,7 @@ public:
 
 private:
     Config config_;
+    core::Metrics metrics_;
     net::IoThreads threads_;
     std::unique_ptr<socketio::Server> io_;
     std::deque<engineio::Server> engines_;

@@ -69,9 +69,9 @@ std::optional<std::string> tokenOf(const SocketPtr& s) {
 } // namespace
 
 ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
-                         const auth::JwtVerifier& jwt, ChatConfig config)
+                         const auth::JwtVerifier& jwt, ChatConfig config, core::Metrics* metrics)
     : threads_(threads), nsp_(nsp), store_(store), jwt_(jwt), config_(config),
-      limiter_(config.messagesPerWindow, config.rateWindowMs), presence_(config.presenceWindowMs) {}
+      limiter_(config.messagesPerWindow, config.rateWindowMs), presence_(config.presenceWindowMs), metrics_(metrics) {}
 
 // ---------------------------------------------------------------------------------------------
 // JSON shapes of the contract
@@ -187,6 +187,7 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
             if (r.status == 2) return done(Failure{ErrorCode::Forbidden, std::string(kNotMember)}, {});
             if (r.status == 3) return done(Failure{ErrorCode::RateLimited, "Maximum 10 messages per 10 seconds"}, {});
             SendOutcome out{r.status == 0, std::move(r.message)};
+            if (out.created && metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
             if (out.created)
                 nsp_.to("chat:" + out.message.chatId)
                     .emit("message:new", boost::json::array{messageJson(out.message)});

@@ -4,6 +4,7 @@
 #include "chat/ErrorReply.hpp"
 #include "chat/PresenceTracker.hpp"
 #include "chat/RateLimiter.hpp"
+#include "core/Metrics.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
 #include "store/StoreExecutor.hpp"
@@ -43,7 +44,7 @@ struct SendOutcome {
 class ChatService {
 public:
     ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
-                const auth::JwtVerifier& jwt, ChatConfig config = {});
+                const auth::JwtVerifier& jwt, ChatConfig config = {}, core::Metrics* metrics = nullptr);
 
     /// Registers the middleware and the event handlers. Call once, before serving.
     void install();
@@ -83,6 +84,7 @@ private:
     RateLimiter limiter_;      // store thread only
     PresenceTracker presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
+    core::Metrics* metrics_;
 };
 
 } // namespace parley::chat

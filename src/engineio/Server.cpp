@@ -157,6 +157,7 @@ void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Re
         auto session = std::make_shared<Session>(*this, open.sid, TransportType::Polling, makeHandshake(req, conn),
                                                  threads_.context(here));
         shards_[here].sessions.emplace(open.sid, session);
+        counted(true);
         templ.result(http::status::ok);
         templ.set(http::field::content_type, "text/plain; charset=UTF-8");
         open.upgradeToWebSocket = true;
@@ -174,6 +175,7 @@ void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Re
                    auto session = std::make_shared<Session>(*this, open.sid, TransportType::WebSocket,
                                                             std::move(handshakeInfo), threads_.context(here));
                    shards_[here].sessions.emplace(open.sid, session);
+                   counted(true);
                    session->attachWebSocket(ws);
                    open.upgradeToWebSocket = false;
                    ws->send(net::Frame{net::makeSharedBuffer(open.serialize()), false});
@@ -183,7 +185,17 @@ void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Re
 
 void Server::remove(const std::string& sid) {
     const std::size_t here = net::IoThreads::currentIndex();
-    if (here < shards_.size()) shards_[here].sessions.erase(sid);
+    if (here < shards_.size() && shards_[here].sessions.erase(sid)) counted(false);
+}
+
+void Server::counted(bool opened) {
+    if (!metrics_) return;
+    if (opened) {
+        metrics_->sessionsOpen.fetch_add(1, std::memory_order_relaxed);
+        metrics_->sessionsOpened.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        metrics_->sessionsOpen.fetch_sub(1, std::memory_order_relaxed);
+    }
 }
 
 std::size_t Server::localSessionCount() const {

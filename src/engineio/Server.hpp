@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/Metrics.hpp"
 #include "engineio/Config.hpp"
 #include "engineio/Errc.hpp"
 #include "engineio/Handler.hpp"
@@ -31,6 +32,9 @@ public:
     /// Closes every session with CloseReason::Shutdown (posted to each thread).
     void closeAll();
 
+    /// Counts sessions into `metrics` (optional; set before serving).
+    void setMetrics(core::Metrics* metrics) noexcept { metrics_ = metrics; }
+
     /// Number of open sessions on the calling io thread.
     std::size_t localSessionCount() const;
 
@@ -56,6 +60,8 @@ private:
     Handler& handler_;
     net::IoThreads& threads_;
     std::deque<Shard> shards_; // shards_[i] is touched only by io thread i
+    core::Metrics* metrics_ = nullptr;
+    void counted(bool opened);
 };
 
 } // namespace parley::engineio

@@ -26,6 +26,7 @@ public:
     void start();
     const engineio::Handshake& handshake() const { return *handshake_; }
     boost::asio::io_context& context() { return context_; }
+    Server& server() noexcept { return server_; }
 
     /// Sends an encoded packet (text, then its attachments).
     void send(const EncodedPacket& packet);

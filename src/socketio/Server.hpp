@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/Metrics.hpp"
 #include "engineio/Handler.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
@@ -26,6 +27,9 @@ public:
     Namespace* find(std::string_view name);
 
     const Config& config() const noexcept { return config_; }
+    /// Counts sockets into `metrics` (optional; set before serving).
+    void setMetrics(core::Metrics* metrics) noexcept { metrics_ = metrics; }
+    core::Metrics* metrics() const noexcept { return metrics_; }
     net::IoThreads& threads() noexcept { return threads_; }
 
     std::shared_ptr<engineio::SessionHandler> onOpen(const std::shared_ptr<engineio::Session>& session) override;
@@ -35,6 +39,7 @@ private:
     Config config_;
     AdapterFactory adapterFactory_;
     std::map<std::string, std::unique_ptr<Namespace>, std::less<>> namespaces_;
+    core::Metrics* metrics_ = nullptr;
 };
 
 /// A new random socket id (20 URL-safe characters).

@@ -3,6 +3,7 @@
 #include "socketio/Client.hpp"
 #include "socketio/Encode.hpp"
 #include "socketio/Namespace.hpp"
+#include "socketio/Server.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/json/array.hpp>
@@ -127,6 +128,7 @@ BroadcastOperator Socket::broadcast() {
 
 void Socket::onConnected() {
     connected_ = true;
+    if (auto* m = client_->server().metrics()) m->socketsConnected.fetch_add(1, std::memory_order_relaxed);
     nsp_.adapter().addSocket(*this);
 }
 
@@ -148,6 +150,7 @@ void Socket::onDisconnect(std::string_view reason) {
     auto self = shared_from_this();
     nsp_.adapter().removeSocket(*this);
     connected_ = false;
+    if (auto* m = client_->server().metrics()) m->socketsConnected.fetch_sub(1, std::memory_order_relaxed);
     // Acks that can no longer arrive fail now rather than at their timeout.
     auto pending = std::move(pendingAcks_);
     pendingAcks_.clear();

@@ -1,0 +1,64 @@
+// GET /metrics: Prometheus text with the live counts of sessions, sockets and stored messages.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startChatServer, emitAck } from '../helpers/chat.mjs';
+
+let srv;
+before(async () => { srv = await startChatServer(); });
+after(async () => { await srv?.stop(); });
+
+async function metrics() {
+  const res = await fetch(`${srv.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/plain/);
+  const text = await res.text();
+  const values = {};
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+) (-?\d+)$/.exec(line);
+    if (m) values[m[1]] = Number(m[2]);
+  }
+  return { text, values };
+}
+
+// Polls /metrics until `pred` holds: the counts change when the server has processed a close,
+// which the client cannot observe directly.
+async function metricsUntil(pred, timeoutMs = 3000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await metrics();
+    if (pred(m.values)) return m.values;
+    if (Date.now() > deadline) throw new Error(`metrics never matched: ${JSON.stringify(m.values)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('GET /metrics', () => {
+  it('is Prometheus text with HELP and TYPE lines', async () => {
+    const { text, values } = await metrics();
+    for (const name of ['parley_engineio_sessions', 'parley_engineio_sessions_opened_total', 'parley_socketio_sockets',
+      'parley_chat_messages_stored_total']) {
+      assert.match(text, new RegExp(`^# HELP ${name} `, 'm'));
+      assert.match(text, new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
+      assert.equal(typeof values[name], 'number', name);
+    }
+  });
+
+  it('counts sessions, sockets and stored messages, and goes back down on disconnect', async () => {
+    const before = (await metrics()).values;
+    const alice = srv.user();
+    const chat = await srv.createChat(alice, { memberIds: [] });
+    const s = await srv.connect(alice);
+    await metricsUntil((v) => v.parley_engineio_sessions === before.parley_engineio_sessions + 1 &&
+      v.parley_socketio_sockets === before.parley_socketio_sockets + 1);
+    assert.equal((await emitAck(s, 'room:join', { chatId: chat._id })).ok, true);
+    const payload = { chatId: chat._id, body: 'counted', clientId: 'metrics-1' };
+    assert.equal((await emitAck(s, 'message:send', payload)).ok, true);
+    assert.equal((await emitAck(s, 'message:send', payload)).ok, true); // a retry: not counted again
+    const during = (await metrics()).values;
+    assert.equal(during.parley_chat_messages_stored_total, before.parley_chat_messages_stored_total + 1);
+    assert.ok(during.parley_engineio_sessions_opened_total >= before.parley_engineio_sessions_opened_total + 1);
+    s.close();
+    await metricsUntil((v) => v.parley_engineio_sessions === before.parley_engineio_sessions &&
+      v.parley_socketio_sockets === before.parley_socketio_sockets);
+  });
+});
