@@ -16,8 +16,6 @@ using SocketPtr = std::shared_ptr<socketio::Socket>;
 
 namespace {
 
-// One message for a non-member and for a chat that does not exist: no probing.
-constexpr std::string_view kNotMember = "Not a member of this chat";
 
 void ackError(const socketio::Ack& ack, ErrorCode code, std::string_view message, std::string_view context) {
     ack.send(boost::json::array{errorReply(code, message, context)});
@@ -184,7 +182,7 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
         },
         [this, done = std::move(done)](std::string error, Result r) {
             if (!error.empty()) return done(Failure{ErrorCode::Internal, "Could not store the message"}, {});
-            if (r.status == 2) return done(Failure{ErrorCode::Forbidden, std::string(kNotMember)}, {});
+            if (r.status == 2) return done(Failure{ErrorCode::Forbidden, std::string(kNotMemberMessage)}, {});
             if (r.status == 3) return done(Failure{ErrorCode::RateLimited, "Maximum 10 messages per 10 seconds"}, {});
             SendOutcome out{r.status == 0, std::move(r.message)};
             if (out.created && metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
@@ -313,7 +311,7 @@ void ChatService::installHandlers() {
             [s, ack, chatId = *chatId, userId](std::string err, bool member) {
                 if (!err.empty())
                     return ackError(ack, ErrorCode::Internal, "Could not check membership", context("room:join", userId));
-                if (!member) return ackError(ack, ErrorCode::Forbidden, kNotMember, context("room:join", userId));
+                if (!member) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
                 s->join("chat:" + chatId);
                 ackOk(ack);
             });
@@ -406,7 +404,7 @@ void ChatService::installHandlers() {
                 if (!err.empty())
                     return ackError(ack, ErrorCode::Internal, "Could not store the read cursor",
                                     context("receipt:read", userId));
-                if (r.status == 2) return ackError(ack, ErrorCode::Forbidden, kNotMember, context("receipt:read", userId));
+                if (r.status == 2) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("receipt:read", userId));
                 if (r.status == 3)
                     return ackError(ack, ErrorCode::NotFound, "No such message in this chat", context("receipt:read", userId));
                 const std::string readAt = core::isoTime(r.cursor.readAt);

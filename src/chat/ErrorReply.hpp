@@ -10,6 +10,9 @@ namespace parley::chat {
 /// The contract's error codes.
 enum class ErrorCode { ValidationError, Forbidden, Unauthorized, RateLimited, NotFound, Internal };
 
+/// The FORBIDDEN text for a non-member and for a chat that does not exist alike (no probing).
+inline constexpr std::string_view kNotMemberMessage = "Not a member of this chat";
+
 /// "VALIDATION_ERROR", "FORBIDDEN", ...
 std::string_view toString(ErrorCode code) noexcept;
 /// 400, 403, 401, 429, 404, 500.

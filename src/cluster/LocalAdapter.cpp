@@ -114,14 +114,4 @@ void LocalAdapter::disconnectSockets(const socketio::BroadcastOptions& opts, boo
     });
 }
 
-std::size_t LocalAdapter::localSocketCount() const {
-    const std::size_t here = net::IoThreads::currentIndex();
-    return here < shards_.size() ? shards_[here].sockets.size() : 0;
-}
-
-std::size_t LocalAdapter::localRoomCount() const {
-    const std::size_t here = net::IoThreads::currentIndex();
-    return here < shards_.size() ? shards_[here].rooms.size() : 0;
-}
-
 } // namespace parley::cluster

@@ -31,10 +31,6 @@ public:
     void delSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void disconnectSockets(const socketio::BroadcastOptions& opts, bool close) override;
 
-    /// Sockets and rooms of the calling thread's shard (for tests and metrics).
-    std::size_t localSocketCount() const;
-    std::size_t localRoomCount() const;
-
 private:
     // Sockets are held by raw pointer: a socket removes itself, on this same thread, before it
     // can be destroyed, so a shard never sees a dangling one.

@@ -198,11 +198,6 @@ void Server::counted(bool opened) {
     }
 }
 
-std::size_t Server::localSessionCount() const {
-    const std::size_t here = net::IoThreads::currentIndex();
-    return here < shards_.size() ? shards_[here].sessions.size() : 0;
-}
-
 void Server::closeAll() {
     for (std::size_t i = 0; i < threads_.size(); ++i) {
         threads_.postTo(i, [this, i] {

@@ -35,8 +35,6 @@ public:
     /// Counts sessions into `metrics` (optional; set before serving).
     void setMetrics(core::Metrics* metrics) noexcept { metrics_ = metrics; }
 
-    /// Number of open sessions on the calling io thread.
-    std::size_t localSessionCount() const;
 
     // --- For Session ---------------------------------------------------------------------------
     void remove(const std::string& sid);

@@ -25,7 +25,7 @@ using core::ObjectId;
 
 namespace {
 
-constexpr std::string_view kNotMember = "Not a member of this chat";
+using chat::kNotMemberMessage;
 
 // Everything a handler needs to answer its request, on its own io thread.
 struct Call {
@@ -117,7 +117,7 @@ void RestApi::install(Router& router) {
             [call, userId, fn](std::string error, std::optional<store::Chat> c) {
                 if (!error.empty()) return call.internal(error);
                 if (!c || std::find(c->memberIds.begin(), c->memberIds.end(), userId) == c->memberIds.end())
-                    return call.fail(ErrorCode::Forbidden, kNotMember);
+                    return call.fail(ErrorCode::Forbidden, kNotMemberMessage);
                 fn(*c);
             });
     };

@@ -13,6 +13,11 @@
 
 namespace parley::socketio {
 
+namespace {
+// The arguments handed to an ack callback that failed (timeout, disconnect).
+const boost::json::array kNoArgs;
+} // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Ack
 // ---------------------------------------------------------------------------------------------
@@ -56,7 +61,6 @@ void Socket::emitWithAck(std::string_view event, const boost::json::array& args,
 
 void Socket::emitRawWithAck(std::string_view event, std::string_view text, const std::vector<std::string>& buffers,
                             std::chrono::milliseconds timeout, AckCallback callback) {
-    static const boost::json::array kNoArgs;
     if (!connected_) {
         callback(boost::asio::error::not_connected, kNoArgs, {});
         return;
@@ -154,7 +158,6 @@ void Socket::onDisconnect(std::string_view reason) {
     // Acks that can no longer arrive fail now rather than at their timeout.
     auto pending = std::move(pendingAcks_);
     pendingAcks_.clear();
-    static const boost::json::array kNoArgs;
     for (auto& [id, ack] : pending) {
         if (ack.timer) ack.timer->cancel();
         ack.callback(boost::asio::error::connection_aborted, kNoArgs, {});

@@ -2,6 +2,7 @@
 // Flags are those of `parley serve`.
 #include "app/Config.hpp"
 #include "app/Runtime.hpp"
+#include "socketio/Encode.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -65,12 +66,7 @@ void installRoot(socketio::Namespace& nsp) {
                               auto socket = weak.lock();
                               if (!socket) return;
                               if (ec) return socket->emit("answer-timeout");
-                              std::string text;
-                              for (std::size_t i = 0; i < args.size(); ++i) {
-                                  if (i) text.push_back(',');
-                                  text += boost::json::serialize(args[i]);
-                              }
-                              socket->emitRaw("answer", text, buffers);
+                              socket->emitRaw("answer", socketio::argsText(args), buffers);
                           });
     });
     nsp.on("disconnect-me", [](const SocketPtr& s, const Event&, Ack) { s->disconnect(false); });
