@@ -24,35 +24,66 @@ std::string envName(std::string_view flag) {
     return out;
 }
 
-void apply(Config& c, const std::string& flag, const std::string& value) {
-    const std::string name = "--" + flag;
-    if (flag == "host") c.host = value;
-    else if (flag == "port") {
-        auto n = toNumber(name, value);
-        if (n > 65535) throw std::invalid_argument(name + ": out of range");
-        c.port = static_cast<unsigned short>(n);
-    } else if (flag == "threads") c.threads = toNumber(name, value);
-    else if (flag == "ping-interval") c.pingInterval = std::chrono::milliseconds(toNumber(name, value));
-    else if (flag == "ping-timeout") c.pingTimeout = std::chrono::milliseconds(toNumber(name, value));
-    else if (flag == "connect-timeout") c.connectTimeout = std::chrono::milliseconds(toNumber(name, value));
-    else if (flag == "max-payload") c.maxPayload = toNumber(name, value);
-    else if (flag == "max-outbound-bytes") c.maxOutboundBytes = toNumber(name, value);
-    else if (flag == "request-timeout") c.requestTimeout = std::chrono::milliseconds(toNumber(name, value));
-    else if (flag == "cors-origin") c.corsOrigins.push_back(value);
-    else if (flag == "log-level") c.logLevel = value;
-    else if (flag == "data-dir") c.dataDir = value;
-    else if (flag == "store") c.store = value;
-    else if (flag == "jwt-secret") c.jwtSecret = value;
-    else if (flag == "jwt-public-key") c.jwtPublicKey = value;
-    else if (flag == "jwt-issuer") c.jwtIssuer = value;
-    else if (flag == "jwt-audience") c.jwtAudience = value;
-    else throw std::invalid_argument("unknown flag " + name);
+template <class T>
+T bounded(const std::string& flag, const std::string& value, std::uint64_t max) {
+    const auto n = toNumber(flag, value);
+    if (n > max) throw std::invalid_argument(flag + ": at most " + std::to_string(max));
+    return static_cast<T>(n);
 }
 
-constexpr const char* kValueFlags[] = {"host",         "port",        "threads",         "ping-interval",
-                                       "ping-timeout", "max-payload", "connect-timeout", "request-timeout",
-                                       "cors-origin",  "log-level",   "max-outbound-bytes",   "data-dir",        "store",
-                                       "jwt-secret",   "jwt-public-key", "jwt-issuer",   "jwt-audience"};
+std::chrono::milliseconds millis(const std::string& flag, const std::string& value) {
+    return std::chrono::milliseconds(toNumber(flag, value));
+}
+
+using Setter = void (*)(Config&, const std::string& flag, const std::string& value);
+
+// Every flag that takes a value, with what it sets. Each has a PARLEY_* twin (envName).
+constexpr std::pair<const char*, Setter> kValueFlags[] = {
+    {"host", [](Config& c, const std::string&, const std::string& v) { c.host = v; }},
+    {"port", [](Config& c, const std::string& f, const std::string& v) { c.port = bounded<unsigned short>(f, v, 65535); }},
+    {"threads", [](Config& c, const std::string& f, const std::string& v) { c.threads = toNumber(f, v); }},
+    {"ping-interval", [](Config& c, const std::string& f, const std::string& v) { c.pingInterval = millis(f, v); }},
+    {"ping-timeout", [](Config& c, const std::string& f, const std::string& v) { c.pingTimeout = millis(f, v); }},
+    {"connect-timeout", [](Config& c, const std::string& f, const std::string& v) { c.connectTimeout = millis(f, v); }},
+    {"max-payload", [](Config& c, const std::string& f, const std::string& v) { c.maxPayload = toNumber(f, v); }},
+    {"max-outbound-bytes",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxOutboundBytes = toNumber(f, v); }},
+    {"volatile-backlog-bytes",
+     [](Config& c, const std::string& f, const std::string& v) { c.volatileBacklogBytes = toNumber(f, v); }},
+    {"request-timeout", [](Config& c, const std::string& f, const std::string& v) { c.requestTimeout = millis(f, v); }},
+    {"max-header-bytes",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxHeaderBytes = bounded<std::uint32_t>(f, v, 1u << 20); }},
+    {"max-connections-per-ip",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxConnectionsPerIp = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"handshakes-per-second",
+     [](Config& c, const std::string& f, const std::string& v) { c.handshakesPerSecond = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"handshake-burst",
+     [](Config& c, const std::string& f, const std::string& v) { c.handshakeBurst = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"max-namespaces", [](Config& c, const std::string& f, const std::string& v) { c.maxNamespaces = toNumber(f, v); }},
+    {"max-rooms-per-socket",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxRoomsPerSocket = toNumber(f, v); }},
+    {"max-pending-acks",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxPendingAcks = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"max-event-name-bytes",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxEventNameBytes = toNumber(f, v); }},
+    {"max-json-depth", [](Config& c, const std::string& f, const std::string& v) { c.maxJsonDepth = bounded<std::size_t>(f, v, 64); }},
+    {"max-attachments",
+     [](Config& c, const std::string& f, const std::string& v) { c.maxAttachments = bounded<std::size_t>(f, v, 256); }},
+    {"cors-origin", [](Config& c, const std::string&, const std::string& v) { c.corsOrigins.push_back(v); }},
+    {"log-level", [](Config& c, const std::string&, const std::string& v) { c.logLevel = v; }},
+    {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
+    {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
+    {"jwt-secret", [](Config& c, const std::string&, const std::string& v) { c.jwtSecret = v; }},
+    {"jwt-public-key", [](Config& c, const std::string&, const std::string& v) { c.jwtPublicKey = v; }},
+    {"jwt-issuer", [](Config& c, const std::string&, const std::string& v) { c.jwtIssuer = v; }},
+    {"jwt-audience", [](Config& c, const std::string&, const std::string& v) { c.jwtAudience = v; }},
+};
+
+void apply(Config& c, const std::string& flag, const std::string& value) {
+    for (const auto& [name, set] : kValueFlags)
+        if (flag == name) return set(c, "--" + flag, value);
+    throw std::invalid_argument("unknown flag --" + flag);
+}
 
 } // namespace
 
@@ -70,7 +101,7 @@ std::string Config::sqlitePath() const {
 
 Config parseConfig(int argc, char** argv) {
     Config c;
-    for (const char* flag : kValueFlags) {
+    for (const auto& [flag, set] : kValueFlags) {
         if (const char* v = std::getenv(envName(flag).c_str()); v && *v) {
             if (std::string_view(flag) == "cors-origin") {
                 // PARLEY_CORS_ORIGIN takes a comma-separated list.
@@ -128,7 +159,22 @@ std::string usage() {
   --max-payload BYTES    largest message / polling body (1000000)    PARLEY_MAX_PAYLOAD
   --max-outbound-bytes N bytes queued per client before a slow reader
                          is disconnected (8388608)                   PARLEY_MAX_OUTBOUND_BYTES
-  --request-timeout MS   HTTP idle / slow-request deadline (30000)   PARLEY_REQUEST_TIMEOUT
+  --request-timeout MS   a request's headers and body must arrive in
+                         this; also the keep-alive idle time (30000)  PARLEY_REQUEST_TIMEOUT
+  --max-header-bytes N   request line + headers, else 431 (16384)    PARLEY_MAX_HEADER_BYTES
+  --volatile-backlog-bytes N  past this many bytes queued for a client,
+                         typing updates to it are dropped (65536)    PARLEY_VOLATILE_BACKLOG_BYTES
+  --max-connections-per-ip N  open connections per client address, more
+                         get 429; 0 = no limit (1000)                PARLEY_MAX_CONNECTIONS_PER_IP
+  --handshakes-per-second N   new sessions per second per address, more
+                         get 429; 0 = no limit (50)                  PARLEY_HANDSHAKES_PER_SECOND
+  --handshake-burst N    ... of which this many at once (100)        PARLEY_HANDSHAKE_BURST
+  --max-namespaces N     Socket.IO namespaces per connection (8)     PARLEY_MAX_NAMESPACES
+  --max-rooms-per-socket N    rooms one socket may join (1000)       PARLEY_MAX_ROOMS_PER_SOCKET
+  --max-pending-acks N   requests a socket may have unanswered (128) PARLEY_MAX_PENDING_ACKS
+  --max-event-name-bytes N    longest event name (128)               PARLEY_MAX_EVENT_NAME_BYTES
+  --max-json-depth N     JSON nesting per packet, at most 64 (32)    PARLEY_MAX_JSON_DEPTH
+  --max-attachments N    binary attachments per packet (10)          PARLEY_MAX_ATTACHMENTS
   --cors-origin ORIGIN   allowed origin, repeatable (any)            PARLEY_CORS_ORIGIN (comma list)
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR

@@ -19,7 +19,18 @@ struct Config {
     std::chrono::milliseconds connectTimeout{45'000}; // Socket.IO reference default
     std::uint64_t maxPayload = 1'000'000;             // bytes per message / polling body
     std::uint64_t maxOutboundBytes = 8 * 1024 * 1024; // queued for one client before it is cut off as too slow
-    std::chrono::milliseconds requestTimeout{30'000}; // HTTP: idle keep-alive and slow senders
+    std::chrono::milliseconds requestTimeout{30'000}; // HTTP: a whole request (headers and body) must arrive in this
+    std::uint32_t maxHeaderBytes = 16 * 1024;         // HTTP request line + headers; more gets 431
+    std::uint64_t volatileBacklogBytes = 64 * 1024;   // queued for a client past which typing is dropped first
+    std::uint32_t maxConnectionsPerIp = 1000;         // open connections per address (0: no limit); more get 429
+    std::uint32_t handshakesPerSecond = 50;           // new sessions per second per address (0: no limit) ...
+    std::uint32_t handshakeBurst = 100;               // ... with this many at once; more get 429
+    std::size_t maxNamespaces = 8;                    // Socket.IO namespaces per connection
+    std::size_t maxRoomsPerSocket = 1000;             // rooms one socket may be in
+    std::uint32_t maxPendingAcks = 128;               // requests one socket may have awaiting an answer
+    std::size_t maxEventNameBytes = 128;              // longer event names are malformed packets
+    std::size_t maxJsonDepth = 32;                    // JSON nesting per packet (at most 64)
+    std::size_t maxAttachments = 10;                  // binary attachments per packet (at most 256)
     std::vector<std::string> corsOrigins;             // empty: any origin
     std::string logLevel = "info";                    // trace, debug, info, warn, error, off
     std::string dataDir = "./data";                   // the SQLite file and a generated JWT secret live here

@@ -26,16 +26,28 @@ void initLogging(const std::string& level) {
     spdlog::flush_on(spdlog::level::trace);
 }
 
-Runtime::Runtime(Config config) : config_(std::move(config)), threads_(config_.effectiveThreads()) {
+Runtime::Runtime(Config config)
+    : config_(std::move(config)),
+      peers_(std::make_unique<net::PeerLimits>(net::PeerLimitsConfig{
+          config_.maxConnectionsPerIp, config_.handshakesPerSecond, config_.handshakeBurst})),
+      threads_(config_.effectiveThreads()) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
     socketio::Config sio;
     sio.connectTimeout = config_.connectTimeout;
+    sio.decode.maxAttachments = config_.maxAttachments;
+    sio.decode.maxJsonDepth = config_.maxJsonDepth;
+    sio.decode.maxEventNameBytes = config_.maxEventNameBytes;
+    sio.maxAttachmentBytes = config_.maxPayload;
+    sio.maxNamespacesPerConnection = config_.maxNamespaces;
+    sio.maxRoomsPerSocket = config_.maxRoomsPerSocket;
+    sio.maxPendingAcks = config_.maxPendingAcks;
     io_ = std::make_unique<socketio::Server>(threads_, sio, [](const std::string&, net::IoThreads& threads) {
         return std::make_unique<cluster::LocalAdapter>(threads);
     });
     io_->setMetrics(&metrics_);
     engines_.emplace_back(engineConfig("/socket.io/"), *io_, threads_);
     engines_.back().setMetrics(&metrics_);
+    engines_.back().setPeerLimits(peers_.get());
     router_.mount(engines_.back());
     router_.add(boost::beast::http::verb::get, "/metrics",
                 [this](const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, http::PathParams&&) {
@@ -58,12 +70,15 @@ engineio::Config Runtime::engineConfig(std::string path) const {
     c.pingTimeout = config_.pingTimeout;
     c.maxPayload = config_.maxPayload;
     c.maxOutboundBytes = config_.maxOutboundBytes;
+    c.volatileBacklogBytes = config_.volatileBacklogBytes;
     c.corsOrigins = config_.corsOrigins;
     return c;
 }
 
 engineio::Server& Runtime::mountEngine(engineio::Config config, engineio::Handler& handler) {
     engines_.emplace_back(std::move(config), handler, threads_);
+    engines_.back().setMetrics(&metrics_);
+    engines_.back().setPeerLimits(peers_.get());
     router_.mount(engines_.back());
     return engines_.back();
 }
@@ -72,7 +87,8 @@ int Runtime::run() {
     net::HttpLimits limits;
     limits.bodyLimit = config_.maxPayload;
     limits.requestTimeout = config_.requestTimeout;
-    listener_ = std::make_shared<net::Listener>(threads_, router_, limits);
+    limits.headerLimit = config_.maxHeaderBytes;
+    listener_ = std::make_shared<net::Listener>(threads_, router_, limits, peers_.get(), &metrics_);
     const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(config_.host), config_.effectivePort());
     const unsigned short port = listener_->listen(endpoint);
 

@@ -6,6 +6,7 @@
 #include "http/Router.hpp"
 #include "net/IoThreads.hpp"
 #include "net/Listener.hpp"
+#include "net/PeerLimits.hpp"
 #include "socketio/Server.hpp"
 
 #include <deque>
@@ -38,6 +39,8 @@ public:
 private:
     Config config_;
     core::Metrics metrics_;
+    // Before the threads: connections still queued in their contexts give their slot back here.
+    std::unique_ptr<net::PeerLimits> peers_;
     net::IoThreads threads_;
     std::unique_ptr<socketio::Server> io_;
     std::deque<engineio::Server> engines_;

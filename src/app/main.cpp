@@ -21,6 +21,9 @@ int serve(int argc, char** argv) {
         config.pingTimeout = std::chrono::milliseconds(200);
         config.maxPayload = 1'000'000;
         config.connectTimeout = std::chrono::milliseconds(1000);
+        // Protocol suites open sessions from one address as fast as they can.
+        config.maxConnectionsPerIp = 0;
+        config.handshakesPerSecond = 0;
     }
     initLogging(config.logLevel);
     Runtime runtime(config);

@@ -301,6 +301,12 @@ void ChatService::installHandlers() {
     using socketio::Ack;
     using socketio::Event;
 
+    // A client pipelining requests past the socket's limit gets each extra one refused at once.
+    nsp_.onOverload([](const SocketPtr& s, const Event& e, Ack ack) {
+        ackError(ack, ErrorCode::RateLimited, "Too many requests awaiting an answer on this connection",
+                 context(e.name, userOf(s)));
+    });
+
     nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) {
         const std::string userId = userOf(s);
         std::string error;
@@ -312,7 +318,9 @@ void ChatService::installHandlers() {
                 if (!err.empty())
                     return ackError(ack, ErrorCode::Internal, "Could not check membership", context("room:join", userId));
                 if (!member) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
-                s->join("chat:" + chatId);
+                if (!s->join("chat:" + chatId))
+                    return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
+                                    context("room:join", userId));
                 ackOk(ack);
             });
     });
@@ -346,6 +354,7 @@ void ChatService::installHandlers() {
             auto broadcast = [this, userId, state, chatId = *chatId] {
                 nsp_.to("chat:" + chatId)
                     .except("user:" + userId)
+                    .volatileFlag()
                     .emit("typing:update", boost::json::array{boost::json::object{
                                                {"chatId", chatId}, {"userId", userId}, {"state", state}}});
             };

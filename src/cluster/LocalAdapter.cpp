@@ -88,7 +88,7 @@ void LocalAdapter::onEveryShard(Fn fn) {
 
 void LocalAdapter::broadcast(const socketio::EncodedPacket& packet, const socketio::BroadcastOptions& opts) {
     onEveryShard([this, packet, opts](Shard& shard) {
-        for (Socket* s : select(shard, opts)) s->send(packet);
+        for (Socket* s : select(shard, opts)) s->send(packet, opts.isVolatile);
     });
 }
 

@@ -30,6 +30,14 @@ std::string Metrics::render() const {
         socketsConnected);
     add(out, "parley_chat_messages_stored_total", "counter", "Chat messages stored (retries not counted).",
         messagesStored);
+    add(out, "parley_connections_refused_total", "counter", "TCP connections refused: too many from one address.",
+        connectionsRefused);
+    add(out, "parley_handshakes_refused_total", "counter", "Handshakes refused: too many per second from one address.",
+        handshakesRefused);
+    add(out, "parley_slow_consumers_closed_total", "counter", "Sessions closed because the client stopped reading.",
+        slowConsumersClosed);
+    add(out, "parley_volatile_dropped_total", "counter", "Volatile packets (typing) dropped for a backed-up client.",
+        volatileDropped);
     return out;
 }
 

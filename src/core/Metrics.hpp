@@ -14,6 +14,10 @@ struct Metrics {
     std::atomic<std::uint64_t> sessionsOpened{0};   ///< Engine.IO sessions opened since start
     std::atomic<std::int64_t> socketsConnected{0};  ///< Socket.IO sockets now connected (all namespaces)
     std::atomic<std::uint64_t> messagesStored{0};   ///< chat messages stored (retries not counted)
+    std::atomic<std::uint64_t> connectionsRefused{0}; ///< TCP connections over the per-address limit
+    std::atomic<std::uint64_t> handshakesRefused{0};  ///< handshakes over the per-address rate
+    std::atomic<std::uint64_t> slowConsumersClosed{0}; ///< sessions cut off for not reading
+    std::atomic<std::uint64_t> volatileDropped{0};   ///< volatile packets dropped for a backed-up client
 
     /// The Prometheus text exposition of every figure.
     std::string render() const;

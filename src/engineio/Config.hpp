@@ -15,6 +15,7 @@ struct Config {
     std::chrono::milliseconds upgradeTimeout{10'000};   // a probe that never sends "5" is dropped
     std::uint64_t maxPayload = 1'000'000;               // bytes per message / polling body, as the reference
     std::uint64_t maxOutboundBytes = 8 * 1024 * 1024;   // queued for one client; a slower reader is cut off
+    std::uint64_t volatileBacklogBytes = 64 * 1024;     // past this backlog, volatile packets are dropped first
     std::vector<std::string> corsOrigins;               // empty: any origin ("*"); else an allow-list
 };
 

@@ -146,6 +146,15 @@ void Server::onOversized(const net::Request& header) {
 
 void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info,
                        net::Response&& templ) {
+    if (peers_ && !peers_->allowHandshake(conn->remoteIp())) {
+        // Code 4 is the protocol's "refused by the server"; 429 and Retry-After say why and when.
+        if (metrics_) metrics_->handshakesRefused.fetch_add(1, std::memory_order_relaxed);
+        templ.result(http::status::too_many_requests);
+        templ.set(http::field::content_type, "application/json");
+        templ.set(http::field::retry_after, "1");
+        templ.body() = R"({"code":4,"message":"Too many handshakes from this address"})";
+        return conn->respond(std::move(templ));
+    }
     const std::size_t here = net::IoThreads::currentIndex();
     codec::OpenPacket open;
     open.sid = newSid(here);

@@ -34,6 +34,9 @@ public:
 
     /// Counts sessions into `metrics` (optional; set before serving).
     void setMetrics(core::Metrics* metrics) noexcept { metrics_ = metrics; }
+    /// Rate-limits handshakes per address (optional; set before serving; must outlive us).
+    void setPeerLimits(net::PeerLimits* peers) noexcept { peers_ = peers; }
+    core::Metrics* metrics() const noexcept { return metrics_; }
 
 
     // --- For Session ---------------------------------------------------------------------------
@@ -59,6 +62,7 @@ private:
     net::IoThreads& threads_;
     std::deque<Shard> shards_; // shards_[i] is touched only by io thread i
     core::Metrics* metrics_ = nullptr;
+    net::PeerLimits* peers_ = nullptr;
     void counted(bool opened);
 };
 

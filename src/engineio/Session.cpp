@@ -50,6 +50,12 @@ void Session::start(std::shared_ptr<SessionHandler> handler) {
 
 void Session::send(net::Frame frame) {
     if (closed_) return;
+    if (frame.isVolatile && backlog() > server_.config().volatileBacklogBytes) {
+        // Typing and the like are stale by the time a backed-up client would read them: they
+        // go first, so that the messages that matter fit in the queue for longer.
+        if (auto* m = server_.metrics()) m->volatileDropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     if (transport_ == TransportType::WebSocket) {
         ws_->send(std::move(frame));
         return;
@@ -64,6 +70,11 @@ void Session::send(net::Frame frame) {
         return;
     }
     scheduleFlush();
+}
+
+std::uint64_t Session::backlog() const noexcept {
+    if (transport_ == TransportType::WebSocket) return ws_ ? ws_->queuedBytes() : 0;
+    return outboxBytes_;
 }
 
 void Session::sendControl(const net::SharedBuffer& packet) { send(net::Frame{packet, false}); }
@@ -336,6 +347,8 @@ void Session::onPingTimer() {
 void Session::close(CloseReason reason) {
     if (closed_) return;
     closed_ = true;
+    if (reason == CloseReason::SlowConsumer && server_.metrics())
+        server_.metrics()->slowConsumersClosed.fetch_add(1, std::memory_order_relaxed);
     if (reason == CloseReason::SlowConsumer)
         spdlog::info("session {} from {}: closed, more than {} bytes queued for a client that does not read", sid_,
                      handshake_->remoteAddress, server_.config().maxOutboundBytes);

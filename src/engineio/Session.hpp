@@ -71,6 +71,8 @@ private:
     void dropProbe();
 
     void sendControl(const net::SharedBuffer& packet);
+    /// Bytes queued for the client on its current transport.
+    std::uint64_t backlog() const noexcept;
     void scheduleFlush();
     void flushPoll();
     void answerPendingGet(std::string body);

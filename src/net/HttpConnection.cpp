@@ -16,9 +16,18 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 HttpConnection::HttpConnection(tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
-                               beast::flat_buffer buffer)
+                               beast::flat_buffer buffer, PeerSlot slot)
     : stream_(std::move(socket)), buffer_(std::move(buffer)), handler_(handler), limits_(limits),
-      owner_(IoThreads::currentIndex()) {}
+      owner_(IoThreads::currentIndex()), slot_(std::move(slot)) {}
+
+std::shared_ptr<HttpConnection> HttpConnection::refused(tcp::socket&& socket, HttpHandler& handler,
+                                                        const HttpLimits& limits) {
+    HttpLimits shortLimits = limits;
+    shortLimits.requestTimeout = std::min(limits.requestTimeout, kRefusedRequestTimeout);
+    auto conn = std::make_shared<HttpConnection>(std::move(socket), handler, shortLimits);
+    conn->refused_ = true;
+    return conn;
+}
 
 void HttpConnection::start() { doRead(); }
 
@@ -46,6 +55,8 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
         return respondAndClose(400, "Bad Request");
     if (ec) return fail(ec, "read");
+
+    if (refused_) return respondAndClose(429, "Too many connections from this address");
 
     // The request is in; a long-poll may now be held for as long as the handler likes.
     stream_.expires_never();
@@ -133,7 +144,8 @@ void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& re
     if (ec) return;
     auto& context = threads.context(index);
     threads.postTo(index, [&context, fd, protocol, req = std::move(req), buffer = std::move(buffer_),
-                           &handler = handler_, limits = limits_, keepAlive = keepAlive_]() mutable {
+                           &handler = handler_, limits = limits_, keepAlive = keepAlive_,
+                           slot = std::move(slot_)]() mutable {
         tcp::socket moved(context);
         beast::error_code assignEc;
         moved.assign(protocol, fd, assignEc);
@@ -141,7 +153,8 @@ void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& re
             ::close(fd);
             return;
         }
-        auto conn = std::make_shared<HttpConnection>(std::move(moved), handler, limits, std::move(buffer));
+        auto conn = std::make_shared<HttpConnection>(std::move(moved), handler, limits, std::move(buffer),
+                                                     std::move(slot));
         conn->keepAlive_ = keepAlive;
         conn->dispatch(std::move(req));
     });
@@ -149,7 +162,7 @@ void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& re
 
 std::shared_ptr<WsConnection> HttpConnection::upgrade() {
     stream_.expires_never();
-    return std::make_shared<WsConnection>(std::move(stream_), std::move(buffer_));
+    return std::make_shared<WsConnection>(std::move(stream_), std::move(buffer_), std::move(slot_));
 }
 
 std::string HttpConnection::remoteAddress() const {
@@ -157,6 +170,12 @@ std::string HttpConnection::remoteAddress() const {
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (ec) return {};
     return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+boost::asio::ip::address HttpConnection::remoteIp() const {
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    return ec ? boost::asio::ip::address{} : ep.address();
 }
 
 } // namespace parley::net

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/IoThreads.hpp"
+#include "net/PeerLimits.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -27,6 +28,10 @@ struct HttpLimits {
     std::chrono::milliseconds requestTimeout{30'000}; // idle keep-alive and slow senders (slowloris)
 };
 
+/// How long a connection refused for its address may take to send the request it is
+/// answered 429 to: it holds a descriptor meanwhile, so not long.
+inline constexpr std::chrono::milliseconds kRefusedRequestTimeout{2'000};
+
 class HttpConnection;
 class WsConnection;
 
@@ -46,7 +51,11 @@ public:
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
     HttpConnection(boost::asio::ip::tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
-                   boost::beast::flat_buffer buffer = {});
+                   boost::beast::flat_buffer buffer = {}, PeerSlot slot = {});
+
+    /// A connection over its address's limit: its first request is answered 429 and it closes.
+    static std::shared_ptr<HttpConnection> refused(boost::asio::ip::tcp::socket&& socket, HttpHandler& handler,
+                                                   const HttpLimits& limits);
 
     /// Starts reading requests.
     void start();
@@ -68,6 +77,8 @@ public:
 
     /// "address:port" of the peer, or "" if the socket is already gone.
     std::string remoteAddress() const;
+    /// The peer's address (unspecified if the socket is already gone).
+    boost::asio::ip::address remoteIp() const;
 
 private:
     void doRead();
@@ -90,6 +101,8 @@ private:
     bool awaitingResponse_ = false; ///< a request was handed over and not answered yet
     bool watching_ = false;         ///< a read is pending to notice the peer leaving
     std::size_t owner_;
+    PeerSlot slot_;       ///< this connection's place in its address's count
+    bool refused_ = false; ///< over the per-address limit: answer 429 and close
 };
 
 } // namespace parley::net

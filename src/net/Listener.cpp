@@ -8,8 +8,10 @@ namespace parley::net {
 
 using tcp = boost::asio::ip::tcp;
 
-Listener::Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits)
-    : threads_(threads), handler_(handler), limits_(limits), acceptor_(threads.context(0)) {}
+Listener::Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits, PeerLimits* peers,
+                   core::Metrics* metrics)
+    : threads_(threads), handler_(handler), limits_(limits), peers_(peers), metrics_(metrics),
+      acceptor_(threads.context(0)) {}
 
 unsigned short Listener::listen(const tcp::endpoint& endpoint) {
     acceptor_.open(endpoint.protocol());
@@ -47,8 +49,20 @@ void Listener::doAccept() {
         {
             boost::system::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
-            self->threads_.postTo(index, [self, socket = std::move(socket)]() mutable {
-                std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_)->start();
+            std::optional<PeerSlot> slot{PeerSlot{}};
+            if (self->peers_) {
+                const auto remote = socket.remote_endpoint(ignored);
+                slot = ignored ? std::optional<PeerSlot>{PeerSlot{}} : self->peers_->acquire(remote.address());
+                if (!slot && self->metrics_) self->metrics_->connectionsRefused.fetch_add(1, std::memory_order_relaxed);
+            }
+            self->threads_.postTo(index, [self, socket = std::move(socket), slot = std::move(slot)]() mutable {
+                if (!slot) {
+                    HttpConnection::refused(std::move(socket), self->handler_, self->limits_)->start();
+                    return;
+                }
+                std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_,
+                                                 boost::beast::flat_buffer{}, std::move(*slot))
+                    ->start();
             });
         }
         self->doAccept();

@@ -1,7 +1,9 @@
 #pragma once
 
+#include "core/Metrics.hpp"
 #include "net/HttpConnection.hpp"
 #include "net/IoThreads.hpp"
+#include "net/PeerLimits.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -13,7 +15,9 @@ namespace parley::net {
 /// where it lives as an HttpConnection for its whole life.
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
-    Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits);
+    /// `peers` (optional, must outlive the listener) caps connections per address.
+    Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits, PeerLimits* peers = nullptr,
+             core::Metrics* metrics = nullptr);
 
     /// Binds and listens; throws on failure (start-up only). Returns the bound port.
     unsigned short listen(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -26,6 +30,8 @@ private:
     IoThreads& threads_;
     HttpHandler& handler_;
     HttpLimits limits_;
+    PeerLimits* peers_;
+    core::Metrics* metrics_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::size_t next_ = 0;
 };

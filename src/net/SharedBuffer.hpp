@@ -16,6 +16,7 @@ inline SharedBuffer makeSharedBuffer(std::string bytes) {
 struct Frame {
     SharedBuffer bytes;
     bool binary = false;
+    bool isVolatile = false; ///< may be dropped when the client is behind (typing, presence)
 };
 
 } // namespace parley::net

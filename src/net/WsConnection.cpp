@@ -10,7 +10,8 @@ namespace parley::net {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&&) : ws_(std::move(stream)) {
+WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&&, PeerSlot slot)
+    : ws_(std::move(stream)), slot_(std::move(slot)) {
     // Engine.IO runs its own heartbeat, so only the handshake and close get Beast's timeouts.
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.auto_fragment(false);

@@ -23,7 +23,7 @@ public:
     /// The connection is gone (peer close, error, or our own close). Called once.
     using CloseFn = std::function<void(boost::system::error_code)>;
 
-    WsConnection(boost::beast::tcp_stream&& stream, boost::beast::flat_buffer&& buffer);
+    WsConnection(boost::beast::tcp_stream&& stream, boost::beast::flat_buffer&& buffer, PeerSlot slot = {});
 
     /// Completes the upgrade handshake for `req`; messages over `maxMessage` bytes close the
     /// connection with 1009. `done` gets the handshake's result.
@@ -47,6 +47,9 @@ public:
 
     bool isOpen() const noexcept { return !closing_ && ws_.is_open(); }
 
+    /// Bytes waiting in the send queue, the frame being written included.
+    std::uint64_t queuedBytes() const noexcept { return queuedBytes_; }
+
 private:
     void doRead();
     void onRead(boost::system::error_code ec, std::size_t bytes);
@@ -69,6 +72,7 @@ private:
     std::size_t head_ = 0; ///< queue_[head_] is the frame being written
     std::uint64_t queuedBytes_ = 0;
     std::uint64_t maxQueuedBytes_ = 0;
+    PeerSlot slot_; ///< this connection's place in its address's count
     MessageFn onMessage_;
     CloseFn onClose_;
     boost::beast::websocket::close_code closeCode_ = boost::beast::websocket::close_code::normal;

@@ -12,7 +12,9 @@ using codec::PacketType;
 
 Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
     : server_(server), session_(std::move(session)), handshake_(session_->handshakePtr()),
-      context_(session_->context()), connectTimer_(context_) {}
+      context_(session_->context()), connectTimer_(context_) {
+    reassembler_.setMaxBytes(server_.config().maxAttachmentBytes);
+}
 
 void Client::start() {
     // A connection that joins no namespace in time is closed (it holds resources for nothing).
@@ -23,9 +25,10 @@ void Client::start() {
     });
 }
 
-void Client::send(const EncodedPacket& packet) {
+void Client::send(const EncodedPacket& packet, bool isVolatile) {
     if (closed_) return;
-    session_->send(net::Frame{packet.text, false});
+    // Volatile packets carry no attachments here (typing, presence): all or nothing is moot.
+    session_->send(net::Frame{packet.text, false, isVolatile && packet.binaries.empty()});
     for (const auto& b : packet.binaries) session_->send(net::Frame{b, true});
 }
 
@@ -50,7 +53,7 @@ void Client::removeSocket(const std::string& nsp) {
 
 void Client::onMessage(std::string_view text) {
     if (closed_) return;
-    auto packet = codec::decode(text);
+    auto packet = codec::decode(text, server_.config().decode);
     // A packet that is not Socket.IO, or text while attachments are awaited: the peer is broken.
     if (!packet || reassembler_.pending()) {
         spdlog::debug("socket.io: closing {}: {}", session_->id(),
@@ -107,6 +110,11 @@ void Client::onConnect(codec::Packet&& packet) {
         return;
     }
     if (find(packet.nsp)) return; // already connected there: nothing to do
+    if (sockets_.size() + connecting_ >= server_.config().maxNamespacesPerConnection) {
+        send(encodeConnectError(packet.nsp, ConnectError{"Too many namespaces on this connection", nullptr}));
+        return;
+    }
+    ++connecting_;
     boost::json::object auth;
     if (auto* obj = packet.json.if_object()) auth = std::move(*obj);
     auto socket = std::make_shared<Socket>(*nsp, shared_from_this(), newSocketId(), std::move(auth),
@@ -114,6 +122,7 @@ void Client::onConnect(codec::Packet&& packet) {
     nsp->runMiddlewares(socket, [weak = weak_from_this(), socket, nsp](std::optional<ConnectError> error) {
         auto self = weak.lock();
         if (!self || self->closed_) return;
+        --self->connecting_;
         if (error) {
             self->send(encodeConnectError(nsp->name(), *error));
             return;

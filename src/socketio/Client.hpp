@@ -28,8 +28,9 @@ public:
     boost::asio::io_context& context() { return context_; }
     Server& server() noexcept { return server_; }
 
-    /// Sends an encoded packet (text, then its attachments).
-    void send(const EncodedPacket& packet);
+    /// Sends an encoded packet (text, then its attachments). A volatile one is dropped if the
+    /// client is behind.
+    void send(const EncodedPacket& packet, bool isVolatile = false);
     /// Closes the whole connection.
     void close();
     /// Forgets the socket of `nsp` (after it disconnected).
@@ -52,6 +53,7 @@ private:
     std::vector<std::pair<std::string, std::shared_ptr<Socket>>> sockets_;
     codec::BinaryReassembler reassembler_;
     boost::asio::steady_timer connectTimer_;
+    std::size_t connecting_ = 0; ///< CONNECTs whose middlewares have not answered yet
     bool closed_ = false;
 };
 

@@ -62,4 +62,9 @@ void BroadcastOperator::socketsLeave(std::vector<std::string> rooms) const {
 
 void BroadcastOperator::disconnectSockets(bool close) const { nsp_.adapter().disconnectSockets(opts_, close); }
 
+void Namespace::notifyOverload(const std::shared_ptr<Socket>& socket, const Event& event, Ack ack) const {
+    if (onOverload_) return onOverload_(socket, event, std::move(ack));
+    ack.sendRaw(R"({"error":"OVERLOADED","message":"Too many requests awaiting an answer on this socket"})");
+}
+
 } // namespace parley::socketio

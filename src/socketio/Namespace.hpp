@@ -20,6 +20,9 @@ using Middleware = std::function<void(const std::shared_ptr<Socket>&, Next next)
 using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>&)>;
 using EventHandler = std::function<void(const std::shared_ptr<Socket>&, const Event&, Ack)>;
 using DisconnectHandler = std::function<void(const std::shared_ptr<Socket>&, std::string_view reason)>;
+/// Answers an event that asked for an ack while the socket already had Config::maxPendingAcks
+/// unanswered: the event is not handled, only this reply goes back.
+using OverloadHandler = std::function<void(const std::shared_ptr<Socket>&, const Event&, Ack)>;
 
 /// A namespace: its middlewares and handlers (registered before the server starts, then
 /// read-only, so every thread may read them) and its adapter.
@@ -34,6 +37,8 @@ public:
     void onConnection(ConnectionHandler handler) { onConnection_ = std::move(handler); }
     void on(std::string event, EventHandler handler) { events_[std::move(event)] = std::move(handler); }
     void onDisconnect(DisconnectHandler handler) { onDisconnect_ = std::move(handler); }
+    /// Replaces the default overload reply `[{"error":"OVERLOADED","message":...}]`.
+    void onOverload(OverloadHandler handler) { onOverload_ = std::move(handler); }
 
     BroadcastOperator to(std::string room) { return BroadcastOperator(*this, {}).to(std::move(room)); }
     BroadcastOperator except(std::string room) { return BroadcastOperator(*this, {}).except(std::move(room)); }
@@ -44,6 +49,7 @@ public:
     const EventHandler* findEvent(std::string_view name) const;
     void notifyConnection(const std::shared_ptr<Socket>& socket) const;
     void notifyDisconnect(const std::shared_ptr<Socket>& socket, std::string_view reason) const;
+    void notifyOverload(const std::shared_ptr<Socket>& socket, const Event& event, Ack ack) const;
 
 private:
     std::string name_;
@@ -51,6 +57,7 @@ private:
     std::vector<Middleware> middlewares_;
     ConnectionHandler onConnection_;
     DisconnectHandler onDisconnect_;
+    OverloadHandler onOverload_;
     struct StringHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }

@@ -19,7 +19,9 @@ public:
     BroadcastOperator& except(std::string room) &;
     BroadcastOperator&& except(std::string room) && { return std::move(except(std::move(room))); }
     BroadcastOperator& local() & { opts_.local = true; return *this; }
+    /// The packet may be dropped for a client that is behind (socket.io's `volatile`).
     BroadcastOperator& volatileFlag() & { opts_.isVolatile = true; return *this; }
+    BroadcastOperator&& volatileFlag() && { return std::move(volatileFlag()); }
 
     void emit(std::string_view event, const boost::json::array& args = {}) const;
     void emitRaw(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers = {}) const;

@@ -22,13 +22,26 @@ const boost::json::array kNoArgs;
 // Ack
 // ---------------------------------------------------------------------------------------------
 
+Ack::Ack(std::weak_ptr<Socket> socket, std::uint64_t id, std::shared_ptr<PendingCounter> pending)
+    : state_(std::make_shared<State>()) {
+    // Built in place: State's destructor gives the count back, so it must never be copied.
+    state_->socket = std::move(socket);
+    state_->id = id;
+    state_->pending = std::move(pending);
+    if (state_->pending) state_->pending->fetch_add(1, std::memory_order_relaxed);
+}
+
+Ack::State::~State() {
+    if (pending) pending->fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Ack::send(const boost::json::array& args) const { sendRaw(argsText(args)); }
 
 void Ack::sendRaw(std::string_view text, const std::vector<std::string>& buffers) const {
-    if (!id_) return;
-    auto socket = socket_.lock();
+    if (!state_) return;
+    auto socket = state_->socket.lock();
     if (!socket || !socket->connected()) return;
-    socket->send(encodeAck(socket->nsp().name(), *id_, text, buffers));
+    socket->send(encodeAck(socket->nsp().name(), state_->id, text, buffers));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -44,8 +57,8 @@ const engineio::Handshake& Socket::handshake() const { return client_->handshake
 
 boost::asio::io_context& Socket::context() { return client_->context(); }
 
-void Socket::send(const EncodedPacket& packet) {
-    if (connected_) client_->send(packet);
+void Socket::send(const EncodedPacket& packet, bool isVolatile) {
+    if (connected_) client_->send(packet, isVolatile);
 }
 
 void Socket::emit(std::string_view event, const boost::json::array& args) { emitRaw(event, argsText(args)); }
@@ -99,13 +112,20 @@ void Socket::onEvent(codec::Packet&& packet) {
     const auto& arr = packet.json.get_array();
     Event event{view->name, std::span<const boost::json::value>(arr.data() + 1, arr.size() - 1), view->args,
                 packet.buffers};
-    Ack ack = packet.id ? Ack(weak_from_this(), *packet.id) : Ack();
-    (*handler)(shared_from_this(), event, std::move(ack));
+    if (!packet.id) return (*handler)(shared_from_this(), event, Ack());
+    // A client may pipeline requests, but not without bound: each one holds work and memory
+    // until it is answered.
+    if (!acksPending_) acksPending_ = std::make_shared<Ack::PendingCounter>(0);
+    if (acksPending_->load(std::memory_order_relaxed) >= client_->server().config().maxPendingAcks)
+        return nsp_.notifyOverload(shared_from_this(), event, Ack(weak_from_this(), *packet.id));
+    (*handler)(shared_from_this(), event, Ack(weak_from_this(), *packet.id, acksPending_));
 }
 
-void Socket::join(const std::string& room) {
-    if (!connected_) return;
+bool Socket::join(const std::string& room) {
+    if (!connected_) return false;
+    if (!inRoom(room) && rooms_.size() >= client_->server().config().maxRoomsPerSocket) return false;
     nsp_.adapter().join(*this, room);
+    return true;
 }
 
 void Socket::leave(const std::string& room) {

@@ -9,6 +9,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <atomic>
+
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -22,19 +24,31 @@ class Namespace;
 /// The answer to one client event that asked for an acknowledgement.
 class Ack {
 public:
+    /// Counts a socket's acks not answered yet: one per live Ack (and its copies), released
+    /// when the last copy is gone, on whatever thread that is.
+    using PendingCounter = std::atomic<std::uint32_t>;
+
     Ack() = default;
-    Ack(std::weak_ptr<Socket> socket, std::uint64_t id) : socket_(std::move(socket)), id_(id) {}
+    Ack(std::weak_ptr<Socket> socket, std::uint64_t id, std::shared_ptr<PendingCounter> pending = nullptr);
 
     /// True if the client asked for an ack.
-    bool requested() const noexcept { return id_.has_value(); }
+    bool requested() const noexcept { return state_ != nullptr; }
     /// Sends `args` as the ack. Does nothing if no ack was requested or the socket is gone.
     void send(const boost::json::array& args) const;
     /// Sends already-serialized arguments (the text inside the brackets) and attachments.
     void sendRaw(std::string_view argsText, const std::vector<std::string>& buffers = {}) const;
 
 private:
-    std::weak_ptr<Socket> socket_;
-    std::optional<std::uint64_t> id_;
+    struct State {
+        std::weak_ptr<Socket> socket;
+        std::uint64_t id = 0;
+        std::shared_ptr<PendingCounter> pending;
+        State() = default;
+        State(const State&) = delete;
+        State& operator=(const State&) = delete;
+        ~State();
+    };
+    std::shared_ptr<State> state_;
 };
 
 /// The reply to a server->client emit with ack: an error (timeout, disconnected) or the
@@ -68,7 +82,8 @@ public:
     void emitRawWithAck(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers,
                         std::chrono::milliseconds timeout, AckCallback callback);
 
-    void join(const std::string& room);
+    /// Joins `room`; false (and nothing changes) if the socket is at Config::maxRoomsPerSocket.
+    bool join(const std::string& room);
     void leave(const std::string& room);
     /// The rooms this socket is in, its own id room excluded.
     const std::vector<std::string>& rooms() const noexcept { return rooms_; }
@@ -86,7 +101,8 @@ public:
     void closeConnection();
 
     // --- For Client and the adapter -------------------------------------------------------------
-    void send(const EncodedPacket& packet);
+    /// Queues `packet` for this socket's client; a volatile one may be dropped if it is behind.
+    void send(const EncodedPacket& packet, bool isVolatile = false);
     void onConnected();
     void onEvent(codec::Packet&& packet);
     void onAck(codec::Packet&& packet);
@@ -109,6 +125,7 @@ private:
     std::vector<std::string> rooms_;
     std::unordered_map<std::uint64_t, PendingAck> pendingAcks_;
     std::uint64_t nextAckId_ = 0;
+    std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
     bool connected_ = false;
 };
 

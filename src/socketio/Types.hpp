@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/SharedBuffer.hpp"
+#include "socketio/codec/Packet.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -42,6 +43,11 @@ struct Event {
 /// Settings of the Socket.IO layer.
 struct Config {
     std::chrono::milliseconds connectTimeout{45'000}; // the reference default: slow mobile auth is fine
+    codec::DecodeLimits decode;                       // attachments, JSON depth and event name per packet
+    std::uint64_t maxAttachmentBytes = 1'000'000;     // all attachments of one packet together
+    std::size_t maxNamespacesPerConnection = 8;       // CONNECTs beyond this get CONNECT_ERROR
+    std::size_t maxRoomsPerSocket = 1000;             // joins beyond this are refused (own id room not counted)
+    std::uint32_t maxPendingAcks = 128;               // client events awaiting our ack, per socket
 };
 
 } // namespace parley::socketio

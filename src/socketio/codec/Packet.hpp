@@ -23,12 +23,16 @@ enum class PacketType : std::uint8_t {
     BinaryAck = 6,
 };
 
-/// Upper bound on attachments of one packet; a larger count is refused as BadAttachments.
+/// The most any configuration may allow: attachments of one packet, JSON nesting.
 inline constexpr std::size_t kMaxAttachments = 256;
-
-/// Deepest JSON nesting accepted in a packet (Boost.JSON's default of 32 is tight for
-/// real payloads; the parser keeps its own stack, so this bounds memory, not recursion).
 inline constexpr std::size_t kMaxJsonDepth = 64;
+
+/// What one decoded packet may hold; beyond it the packet is refused as malformed.
+struct DecodeLimits {
+    std::size_t maxAttachments = 10;     // binary attachments of one packet (capped at kMaxAttachments)
+    std::size_t maxJsonDepth = 32;       // JSON nesting (Boost.JSON keeps its own stack: this bounds memory)
+    std::size_t maxEventNameBytes = 128; // an event name longer than this is not a real event
+};
 
 /// One decoded packet. `data` keeps the JSON text exactly as the peer sent it, so that an
 /// echo can return it byte for byte; `json` is the same data parsed (null when absent).
@@ -43,7 +47,9 @@ struct Packet {
 };
 
 /// Decodes the text of one Socket.IO packet (the Engine.IO message payload, without the '4').
-boost::system::result<Packet> decode(std::string_view text);
+/// The default limits are the most permissive (kMaxAttachments, kMaxJsonDepth, no name bound).
+boost::system::result<Packet> decode(std::string_view text,
+                                     const DecodeLimits& limits = {kMaxAttachments, kMaxJsonDepth, 0});
 
 /// Appends the wire form of a packet. `jsonText` is already-serialized JSON or empty.
 void encode(std::string& out, PacketType type, std::string_view nsp, std::optional<std::uint64_t> id,
@@ -68,17 +74,23 @@ public:
     /// True while a header packet waits for more attachments.
     bool pending() const noexcept { return pending_.has_value(); }
 
+    /// Attachments of one packet may total at most `bytes` (0: no limit).
+    void setMaxBytes(std::uint64_t bytes) noexcept { maxBytes_ = bytes; }
+
     /// Holds `header` (attachments > 0) until its frames arrive.
     void start(Packet header);
 
     /// Adds one binary frame. Returns the complete packet once the last frame arrived, an
-    /// empty optional while more are expected, or UnexpectedBinary if nothing was pending.
+    /// empty optional while more are expected, UnexpectedBinary if nothing was pending, or
+    /// BadAttachments once they total more than the byte limit.
     boost::system::result<std::optional<Packet>> add(std::string bytes);
 
     void reset() noexcept { pending_.reset(); }
 
 private:
     std::optional<Packet> pending_;
+    std::uint64_t maxBytes_ = 0;
+    std::uint64_t bytes_ = 0;
 };
 
 } // namespace parley::socketio::codec

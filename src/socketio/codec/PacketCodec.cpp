@@ -3,6 +3,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace parley::socketio::codec {
@@ -55,7 +56,7 @@ bool placeholdersValid(const boost::json::value& v, std::size_t attachments, int
 }
 
 // The payload rules of the reference parser (isPayloadValid).
-bool payloadValid(const Packet& p) {
+bool payloadValid(const Packet& p, std::size_t maxEventNameBytes) {
     const bool absent = p.data.empty();
     switch (p.type) {
     case PacketType::Connect: return absent || p.json.is_object();
@@ -67,6 +68,7 @@ bool payloadValid(const Packet& p) {
         if (!arr || arr->empty() || !(*arr)[0].is_string()) return false;
         // Names the client library uses for its own events can't be emitted (as the reference).
         const std::string_view name = (*arr)[0].get_string();
+        if (maxEventNameBytes && name.size() > maxEventNameBytes) return false;
         for (std::string_view reserved :
              {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"})
             if (name == reserved) return false;
@@ -94,7 +96,7 @@ const boost::system::error_category& codecCategory() noexcept {
 // Decode / encode
 // ---------------------------------------------------------------------------------------------
 
-boost::system::result<Packet> decode(std::string_view s) {
+boost::system::result<Packet> decode(std::string_view s, const DecodeLimits& limits) {
     if (s.empty()) return Errc::EmptyPacket;
     if (s[0] < '0' || s[0] > '6') return Errc::UnknownPacketType;
     Packet p;
@@ -107,7 +109,8 @@ boost::system::result<Packet> decode(std::string_view s) {
         if (i == start || i >= s.size() || s[i] != '-') return Errc::BadAttachments;
         std::size_t n = 0;
         auto [ptr, ec] = std::from_chars(s.data() + start, s.data() + i, n);
-        if (ec != std::errc{} || n == 0 || n > kMaxAttachments) return Errc::BadAttachments;
+        if (ec != std::errc{} || n == 0 || n > std::min(limits.maxAttachments, kMaxAttachments))
+            return Errc::BadAttachments;
         p.attachments = n;
         ++i; // '-'
     }
@@ -132,12 +135,12 @@ boost::system::result<Packet> decode(std::string_view s) {
         p.data.assign(s.substr(i));
         boost::system::error_code ec;
         boost::json::parse_options options;
-        options.max_depth = kMaxJsonDepth;
+        options.max_depth = std::min(limits.maxJsonDepth, kMaxJsonDepth);
         p.json = boost::json::parse(p.data, ec, {}, options);
         if (ec) return Errc::InvalidJson;
     }
 
-    if (!payloadValid(p)) return Errc::InvalidPayload;
+    if (!payloadValid(p, limits.maxEventNameBytes)) return Errc::InvalidPayload;
     // Placeholders mean something only in binary packets; elsewhere they are plain data.
     if (p.attachments > 0 && !placeholdersValid(p.json, p.attachments)) return Errc::BadPlaceholder;
     return p;
@@ -193,10 +196,16 @@ void BinaryReassembler::start(Packet header) {
     header.buffers.clear();
     header.buffers.reserve(header.attachments);
     pending_ = std::move(header);
+    bytes_ = 0;
 }
 
 boost::system::result<std::optional<Packet>> BinaryReassembler::add(std::string bytes) {
     if (!pending_) return Errc::UnexpectedBinary;
+    bytes_ += bytes.size();
+    if (maxBytes_ && bytes_ > maxBytes_) {
+        pending_.reset();
+        return Errc::BadAttachments;
+    }
     pending_->buffers.push_back(std::move(bytes));
     if (pending_->buffers.size() < pending_->attachments) return std::optional<Packet>{};
     std::optional<Packet> done = std::move(pending_);

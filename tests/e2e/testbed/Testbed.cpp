@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <vector>
 
 namespace {
 
@@ -35,8 +37,8 @@ void installRoot(socketio::Namespace& nsp) {
         ack.sendRaw(e.rawArgs, e.buffers);
     });
     nsp.on("join", [](const SocketPtr& s, const Event& e, Ack ack) {
-        s->join(stringArg(e, 0));
-        ackTrue(ack);
+        // false: the socket is at --max-rooms-per-socket.
+        ack.sendRaw(s->join(stringArg(e, 0)) ? "true" : "false");
     });
     nsp.on("leave", [](const SocketPtr& s, const Event& e, Ack ack) {
         s->leave(stringArg(e, 0));
@@ -74,6 +76,20 @@ void installRoot(socketio::Namespace& nsp) {
     nsp.on("close-me", [](const SocketPtr& s, const Event&, Ack) { s->disconnect(true); });
 }
 
+// "hold" keeps its ack unanswered until "release": requests pending on the server, on demand.
+// Held per io thread, which is where a client's events all arrive.
+thread_local std::vector<Ack> held;
+
+void installHold(socketio::Namespace& nsp) {
+    nsp.on("hold", [](const SocketPtr&, const Event&, Ack ack) { held.push_back(std::move(ack)); });
+    nsp.on("release", [](const SocketPtr&, const Event&, Ack ack) {
+        auto acks = std::move(held);
+        held.clear();
+        for (auto& h : acks) h.sendRaw(R"("released")");
+        ack.sendRaw(std::to_string(acks.size()));
+    });
+}
+
 void installAdmin(socketio::Namespace& nsp) {
     nsp.use([](const SocketPtr& s, socketio::Next next) {
         const auto* token = s->auth().if_contains("token");
@@ -93,7 +109,9 @@ int main(int argc, char** argv) {
         app::initLogging(config.logLevel);
         app::Runtime runtime(config);
         installRoot(runtime.io().of("/"));
+        installHold(runtime.io().of("/"));
         installAdmin(runtime.io().of("/admin"));
+        installRoot(runtime.io().of("/extra"));
         return runtime.run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "parley-testbed: %s\n", e.what());
