@@ -42,7 +42,9 @@ const scenarios = Object.fromEntries(Object.entries(allScenarios).filter(([k]) =
 const servers = {
   parley: (dir) => ({
     cmd: path.join(buildDir, 'parley'),
-    args: ['serve', '--port', '0', '--threads', '1', '--data-dir', dir, '--jwt-secret', secret],
+    // Every client comes from 127.0.0.1 here: the per-address limits are for the internet.
+    args: ['serve', '--port', '0', '--threads', '1', '--data-dir', dir, '--jwt-secret', secret,
+      '--max-connections-per-ip', '0', '--handshakes-per-second', '0'],
   }),
   node: () => ({ cmd: 'node', args: [path.join(root, 'bench', 'peer', 'server.mjs'), '--port', '0', '--jwt-secret', secret] }),
 };

@@ -1,0 +1,115 @@
+// The protocol limits as the chat contract shows them: a refused request gets the contract's
+// error envelope, volatile traffic (typing) is what a backed-up client loses first, and a
+// client pipelining past its limit is answered at once rather than queued without bound.
+
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startChatServer, closeAllSockets, emitAck, assertOk, assertError, join, send, groupOf, getMessages, randomUUID,
+} from '../helpers/chat.mjs';
+import { RawPolling } from '../helpers/clients.mjs';
+
+afterEach(() => closeAllSockets());
+
+/** Waits for the server's log (a pipe: it arrives a little after the reply) to name `id`. */
+async function inLog(srv, id) {
+  for (let i = 0; i < 100 && !srv.logs().includes(id); ++i) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(srv.logs().includes(id), `correlationId ${id} is in the server log`);
+}
+
+async function metric(srv, name) {
+  const res = await fetch(`${srv.url}/metrics`);
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `metric ${name} is exported`);
+  return Number(line.split(' ')[1]);
+}
+
+describe('rooms per socket (--max-rooms-per-socket)', () => {
+  let srv;
+  // user:<id> is the first room, so 2 leaves room for one chat.
+  before(async () => { srv = await startChatServer({ args: ['--max-rooms-per-socket', '2'] }); });
+  after(async () => { await srv?.stop(); });
+
+  it('room:join past the limit is RATE_LIMITED with the envelope; leaving makes room', async () => {
+    const a = srv.user();
+    const first = await groupOf(srv, a, []);
+    const second = await groupOf(srv, a, []);
+    const s = await srv.connect(a);
+    await join(s, first._id);
+    const refused = await emitAck(s, 'room:join', { chatId: second._id });
+    assertError(refused, 'RATE_LIMITED', 'second chat room');
+    assert.equal(refused.message, 'Too many rooms joined on this connection');
+    await inLog(srv, refused.correlationId);
+    assertOk(await emitAck(s, 'room:leave', { chatId: first._id }));
+    await join(s, second._id);
+    await send(s, second._id, 'in the second chat');
+  });
+});
+
+describe('requests in flight per socket (--max-pending-acks)', () => {
+  let srv;
+  before(async () => { srv = await startChatServer({ args: ['--max-pending-acks', '1'] }); });
+  after(async () => { await srv?.stop(); });
+
+  it('pipelined sends past the limit are answered RATE_LIMITED at once; every accepted one is stored', async () => {
+    const a = srv.user();
+    const chat = await groupOf(srv, a, []);
+    const s = await srv.connect(a);
+    // Eight sends without waiting: the first is in the store while the rest arrive.
+    const sends = Array.from({ length: 8 }, (_, i) => ({ chatId: chat._id, body: `p${i}`, clientId: randomUUID() }));
+    const acks = await Promise.all(sends.map((m) => emitAck(s, 'message:send', m)));
+    const accepted = acks.filter((x) => x.ok);
+    const refused = acks.filter((x) => !x.ok);
+    assert.ok(accepted.length >= 1, 'the first one is accepted');
+    assert.ok(refused.length >= 1, 'the ones behind it are refused');
+    for (const r of refused) {
+      assertError(r, 'RATE_LIMITED');
+      assert.equal(r.message, 'Too many requests awaiting an answer on this connection');
+    }
+    const page = await getMessages(srv.url, a, chat._id);
+    assert.deepEqual(page.messages.map((m) => m.serverId ?? m._id).sort(),
+      accepted.map((x) => x.data.serverId).sort(), 'exactly the accepted sends are stored');
+    // Once answered, the socket takes requests again.
+    await send(s, chat._id, 'after the burst');
+  });
+});
+
+describe('volatile typing is dropped first for a client that is behind', () => {
+  let srv;
+  before(async () => {
+    srv = await startChatServer({
+      args: ['--threads', '1', '--volatile-backlog-bytes', '2000', '--max-outbound-bytes', '30000'],
+    });
+  });
+  after(async () => { await srv?.stop(); });
+
+  it('1000 typing updates to a client that does not poll: most dropped, the message kept, the client not cut off', async () => {
+    const a = srv.user(); const b = srv.user();
+    const chat = await groupOf(srv, a, [b]);
+
+    // b: a raw long-polling client that joins the chat and then stops polling.
+    const raw = new RawPolling(srv.url);
+    await raw.open();
+    await raw.send([`40${JSON.stringify({ token: b.token })}`]);
+    assert.match((await raw.poll()).packets[0], /^40\{/);
+    await raw.send([`421${JSON.stringify(['room:join', { chatId: chat._id }])}`]);
+    assert.deepEqual((await raw.poll()).packets, ['431[{"ok":true}]']);
+
+    const droppedBefore = await metric(srv, 'parley_volatile_dropped_total');
+    const sa = await srv.connect(a);
+    await join(sa, chat._id);
+    // ~110 bytes each: 1000 of them would be 110 kB, far past --max-outbound-bytes.
+    for (let i = 0; i < 1000; ++i) sa.emit('typing:start', { chatId: chat._id });
+    const sent = await send(sa, chat._id, 'the message that matters');
+
+    const { status, packets } = await raw.poll();
+    assert.equal(status, 200, 'the client that fell behind is still connected');
+    const typing = packets.filter((p) => p.startsWith('42["typing:update"'));
+    const news = packets.filter((p) => p.startsWith('42["message:new"'));
+    assert.ok(typing.length > 0 && typing.length < 100, `a few typing updates were kept (${typing.length})`);
+    assert.equal(news.length, 1, 'the message arrived');
+    assert.equal(JSON.parse(news[0].slice(2))[1].serverId ?? JSON.parse(news[0].slice(2))[1]._id, sent.serverId);
+    assert.ok(await metric(srv, 'parley_volatile_dropped_total') - droppedBefore >= 900);
+    assert.equal(await metric(srv, 'parley_slow_consumers_closed_total'), 0);
+  });
+});
