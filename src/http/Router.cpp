@@ -49,8 +49,21 @@ engineio::Server* Router::engineFor(std::string_view path) const {
     return nullptr;
 }
 
-void Router::onOversizedRequest(const net::Request& header) {
-    if (auto* engine = engineFor(pathOf(header.target()))) engine->onOversized(header);
+std::optional<net::Response> Router::onOversizedRequest(const net::Request& header) {
+    const std::string_view path = pathOf(header.target());
+    if (auto* engine = engineFor(path)) {
+        engine->onOversized(header); // Engine.IO's own answer: a plain 413
+        return std::nullopt;
+    }
+    const std::string id = core::newUuid();
+    spdlog::info("VALIDATION_ERROR correlationId={} {} {}: request body too large",
+                 id, std::string_view(header.method_string()), path);
+    auto res = jsonResponse(bhttp::status::payload_too_large,
+                            R"({"ok":false,"error":"VALIDATION_ERROR","message":"Request body too large","correlationId":")" +
+                                id + "\"}",
+                            header.version());
+    res.set(bhttp::field::access_control_allow_origin, "*");
+    return res;
 }
 
 void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {

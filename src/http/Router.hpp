@@ -26,7 +26,7 @@ public:
     void allowCors(std::string prefix) { corsPrefixes_.push_back(std::move(prefix)); }
 
     void onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) override;
-    void onOversizedRequest(const net::Request& header) override;
+    std::optional<net::Response> onOversizedRequest(const net::Request& header) override;
 
 private:
     engineio::Server* engineFor(std::string_view path) const;

@@ -47,7 +47,11 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
         return;
     }
     if (ec == http::error::body_limit) {
-        handler_.onOversizedRequest(parser_->get());
+        if (auto res = handler_.onOversizedRequest(parser_->get())) {
+            keepAlive_ = false;
+            res->result(http::status::payload_too_large);
+            return respond(std::move(*res));
+        }
         return respondAndClose(413, "Payload Too Large");
     }
     if (ec == http::error::header_limit) return respondAndClose(431, "Request Header Fields Too Large");

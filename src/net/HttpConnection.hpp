@@ -42,8 +42,12 @@ public:
     /// One complete request; answer it with conn->respond() now or later (long-polling).
     virtual void onRequest(const std::shared_ptr<HttpConnection>& conn, Request&& req) = 0;
     /// A request whose body is over the limit (only its header is here). The connection
-    /// answers 413 and closes itself; this lets the handler act on it (e.g. end a session).
-    virtual void onOversizedRequest(const Request& header) { (void)header; }
+    /// answers 413 and closes itself; this lets the handler act on it (e.g. end a session)
+    /// and, by returning one, choose the 413 response (e.g. a JSON error envelope).
+    virtual std::optional<Response> onOversizedRequest(const Request& header) {
+        (void)header;
+        return std::nullopt;
+    }
 };
 
 /// One HTTP/1.1 connection: reads a request, hands it to the handler, writes the response,

@@ -113,3 +113,24 @@ describe('volatile typing is dropped first for a client that is behind', () => {
     assert.equal(await metric(srv, 'parley_slow_consumers_closed_total'), 0);
   });
 });
+
+describe('REST request body size (--max-payload)', () => {
+  let srv;
+  before(async () => { srv = await startChatServer({ args: ['--max-payload', '10000'] }); });
+  after(async () => { await srv?.stop(); });
+
+  it('a body over the limit gets 413 with the error envelope; the next request is served', async () => {
+    const a = srv.user();
+    const chat = await groupOf(srv, a, []);
+    const big = await srv.api(a, 'POST', `/v1/chats/${chat._id}/messages`,
+      { body: 'x'.repeat(20_000), clientId: randomUUID() });
+    assert.equal(big.status, 413);
+    assertError(big.body, 'VALIDATION_ERROR', '413 body');
+    assert.equal(big.body.message, 'Request body too large');
+    await inLog(srv, big.body.correlationId);
+    const ok = await srv.api(a, 'POST', `/v1/chats/${chat._id}/messages`, { body: 'small', clientId: randomUUID() });
+    assert.equal(ok.status, 201);
+    const page = await getMessages(srv.url, a, chat._id);
+    assert.deepEqual(page.messages.map((m) => m.body), ['small'], 'only the small one is stored');
+  });
+});
