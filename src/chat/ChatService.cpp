@@ -32,6 +32,10 @@ std::string userOf(const SocketPtr& s) {
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// A socket authenticated by a session token is in this room, so that logout can reach it. The
+// room is named by the token's hash (what the store keys sessions by), never the token itself.
+std::string sessionRoom(const std::string& tokenHash) { return "session:" + tokenHash; }
+
 std::string context(std::string_view event, const std::string& userId) {
     std::string c(event);
     c += " user=";
@@ -209,6 +213,10 @@ void ChatService::leaveChatRoom(const std::string& chatId, const std::string& us
     nsp_.to("user:" + userId).socketsLeave({"chat:" + chatId});
 }
 
+void ChatService::disconnectSession(const std::string& tokenHash) {
+    nsp_.to(sessionRoom(tokenHash)).disconnectSockets(true);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Presence (io thread 0 owns the tracker)
 // ---------------------------------------------------------------------------------------------
@@ -286,6 +294,8 @@ void ChatService::install() {
     nsp_.onConnection([this](const SocketPtr& socket) {
         const std::string userId = userOf(socket);
         socket->join("user:" + userId);
+        if (auto token = tokenOf(socket); token && auth::looksLikeSessionToken(*token))
+            socket->join(sessionRoom(auth::hashSessionToken(*token)));
         onPresenceChange(userId, true);
     });
     nsp_.onDisconnect([this](const SocketPtr& socket, std::string_view) {

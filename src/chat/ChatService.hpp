@@ -65,6 +65,9 @@ public:
     void emitChatUpdate(const store::Chat& chat, const std::vector<std::string>& alsoTo = {});
     /// Makes every socket of `userId` leave chat:<chatId> (after removal from the chat).
     void leaveChatRoom(const std::string& chatId, const std::string& userId);
+    /// Disconnects every socket that connected with the session token whose hash is
+    /// `tokenHash` (after logout deleted the session), closing their connections.
+    void disconnectSession(const std::string& tokenHash);
 
     static boost::json::object messageJson(const store::Message& m);
     static boost::json::object chatJson(const store::Chat& c);

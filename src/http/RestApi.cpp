@@ -7,6 +7,7 @@
 #include "chat/Validation.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
+#include "socketio/codec/LoneSurrogates.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
@@ -59,6 +60,11 @@ Call makeCall(const ConnPtr& conn, const net::Request& req) {
 std::optional<boost::json::object> parseBody(const net::Request& req) {
     boost::system::error_code ec;
     auto v = boost::json::parse(req.body(), ec);
+    // Lone surrogates become U+FFFD, as on the socket path (socketio/codec/LoneSurrogates.hpp).
+    if (auto repaired = ec ? socketio::codec::replaceLoneSurrogates(req.body()) : std::nullopt) {
+        ec = {};
+        v = boost::json::parse(*repaired, ec);
+    }
     if (ec || !v.is_object()) return std::nullopt;
     return std::move(v.as_object());
 }
@@ -181,6 +187,25 @@ void RestApi::install(Router& router) {
                 });
             });
     });
+
+    // Logout: deletes the session of the bearer session token, and disconnects every socket that
+    // connected with it. A JWT cannot be revoked here (it is stateless and expires on its own).
+    router.add(bhttp::verb::post, "/v1/auth/logout", authed([this](const Call& call, const std::string&,
+                                                                    const net::Request& req, const Params&) {
+        const std::string token = bearerOf(req);
+        if (!auth::looksLikeSessionToken(token))
+            return call.fail(ErrorCode::ValidationError, "Only a session token can be logged out");
+        const std::string hash = auth::hashSessionToken(token);
+        chat_.store().write<bool>(
+            here(threads_), [hash](store::Store& s) { return s.deleteSession(hash); },
+            [this, call, hash](std::string error, bool deleted) {
+                if (!error.empty()) return call.internal(error);
+                // A concurrent logout of the same session got there first.
+                if (!deleted) return call.fail(ErrorCode::Unauthorized, "Unknown session");
+                chat_.disconnectSession(hash);
+                call.ok(boost::json::object{});
+            });
+    }));
 
     // --- Chats -------------------------------------------------------------------------------
     router.add(bhttp::verb::get, "/v1/chats", authed([this](const Call& call, const std::string& userId,

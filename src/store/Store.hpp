@@ -47,7 +47,8 @@ public:
     virtual std::optional<User> findUserByEmail(std::string_view email) = 0;
     virtual void insertSession(const SessionRow& session) = 0;
     virtual std::optional<SessionRow> findSession(std::string_view tokenHash) = 0;
-    virtual void deleteSession(std::string_view tokenHash) = 0;
+    /// Returns true if the session existed (and is now gone), false if there was none.
+    virtual bool deleteSession(std::string_view tokenHash) = 0;
     virtual void touchLastSeen(std::string_view userId, std::int64_t at) = 0; ///< no-op without a user row
 
     // --- Chats and memberships -----------------------------------------------------------------

@@ -1,4 +1,5 @@
 #include "socketio/codec/Errc.hpp"
+#include "socketio/codec/LoneSurrogates.hpp"
 #include "socketio/codec/Packet.hpp"
 
 #include <boost/json/parse.hpp>
@@ -137,7 +138,16 @@ boost::system::result<Packet> decode(std::string_view s, const DecodeLimits& lim
         boost::json::parse_options options;
         options.max_depth = std::min(limits.maxJsonDepth, kMaxJsonDepth);
         p.json = boost::json::parse(p.data, ec, {}, options);
-        if (ec) return Errc::InvalidJson;
+        if (ec) {
+            // A JavaScript client's lone surrogate is data, not a broken packet: `json` gets U+FFFD
+            // in its place rather than the client losing its connection. `data` stays as sent, so
+            // an echo still returns it byte for byte (as Node's JSON.parse + stringify would).
+            auto repaired = replaceLoneSurrogates(p.data);
+            if (!repaired) return Errc::InvalidJson;
+            ec = {};
+            p.json = boost::json::parse(*repaired, ec, {}, options);
+            if (ec) return Errc::InvalidJson;
+        }
     }
 
     if (!payloadValid(p, limits.maxEventNameBytes)) return Errc::InvalidPayload;

@@ -312,9 +312,10 @@ std::optional<SessionRow> SqliteStore::findSession(std::string_view tokenHash) {
     return SessionRow{statement.text(0), statement.text(1), statement.integer(2), statement.integer(3)};
 }
 
-void SqliteStore::deleteSession(std::string_view tokenHash) {
+bool SqliteStore::deleteSession(std::string_view tokenHash) {
     Statement statement(*this, "DELETE FROM sessions WHERE token_hash = ?1");
     statement.bind(1, tokenHash).run();
+    return statement.changes() > 0;
 }
 
 void SqliteStore::touchLastSeen(std::string_view userId, std::int64_t at) {

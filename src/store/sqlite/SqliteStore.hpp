@@ -47,7 +47,7 @@ class SqliteStore final : public Store {
     std::optional<User> findUserByEmail(std::string_view email) override;
     void insertSession(const SessionRow& session) override;
     std::optional<SessionRow> findSession(std::string_view tokenHash) override;
-    void deleteSession(std::string_view tokenHash) override;
+    bool deleteSession(std::string_view tokenHash) override;
     void touchLastSeen(std::string_view userId, std::int64_t at) override;
 
     void insertChat(const Chat& chat) override;

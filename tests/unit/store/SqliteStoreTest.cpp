@@ -247,9 +247,23 @@ TEST_F(SqliteStoreTest, SessionsInsertFindDelete) {
     EXPECT_EQ(found->createdAt, 100);
     EXPECT_EQ(found->expiresAt, 200);
     EXPECT_FALSE(store().findSession("other"));
-    store().deleteSession("abc123");
+    EXPECT_TRUE(store().deleteSession("abc123"));
     EXPECT_FALSE(store().findSession("abc123"));
-    EXPECT_NO_THROW(store().deleteSession("abc123"));
+    // A second delete (a repeated logout) finds nothing and says so.
+    EXPECT_FALSE(store().deleteSession("abc123"));
+}
+
+TEST_F(SqliteStoreTest, DeleteSessionTakesOnlyThatSession) {
+    // One user logged in on two devices: logging out one leaves the other.
+    store().insertUser(makeUser("u1", "alice@example.com"));
+    store().insertSession(SessionRow{"device-1", "u1", 100, 200});
+    store().insertSession(SessionRow{"device-2", "u1", 100, 200});
+    EXPECT_FALSE(store().deleteSession("unknown"));
+    EXPECT_TRUE(store().deleteSession("device-1"));
+    EXPECT_FALSE(store().findSession("device-1"));
+    auto other = store().findSession("device-2");
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->userId, "u1");
 }
 
 TEST_F(SqliteStoreTest, SessionForUnknownUserThrows) {
