@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { getMessages } from '../helpers/chat.mjs';
+import { buildDir } from '../helpers/server.mjs';
 
 /** The reason a test that mounts filesystems cannot run here, or false when it can. */
 export function needsRoot() {
@@ -128,6 +129,19 @@ export async function processFigures(pid) {
   assert.ok(rss, `VmRSS in /proc/${pid}/status`);
   const fds = await readdir(`/proc/${pid}/fd`);
   return { rssKb: Number(rss[1]), fds: fds.length };
+}
+
+/**
+ * The sanitizers the binaries under test were built with (PARLEY_SANITIZE in the build's
+ * CMakeCache.txt), e.g. 'address,undefined'; '' for a plain build.
+ */
+export async function sanitizers() {
+  try {
+    const cache = await readFile(path.join(buildDir(), 'CMakeCache.txt'), 'utf8');
+    return /^PARLEY_SANITIZE:STRING=(.*)$/m.exec(cache)?.[1].trim() ?? '';
+  } catch {
+    return '';
+  }
 }
 
 /** The numeric samples of GET /metrics, by name. */
