@@ -11,11 +11,13 @@ import {
 import { history, assertNoDuplicates } from './lib.mjs';
 
 // 100 users x 9 messages into 5 shared chats: each user stays under the 10-per-10-s limit and
-// pipelines all its sends at once, so that the server is still working through them when the
-// kill lands, a third of the way through the acks.
+// keeps 3 sends in flight (the next one goes out as each ack comes back). A third of the way
+// through the acks, the ack callback that crosses the line sends its user's next message and
+// kills the server right after: that send, at least, is certainly in flight at the kill.
 const USERS = 100;
 const CHATS = 5;
 const PER_USER = 9;
+const WINDOW = 3;
 const KILL_AFTER_ACKS = (USERS * PER_USER) / 3;
 
 let first;
@@ -42,29 +44,37 @@ describe('SIGKILL during a sustained load, then a restart', () => {
       const sends = [];
       const errors = [];
       let acked = 0;
-      let killed = null;
+      let killed = false;
       let resolveKilled;
       const killDone = new Promise((resolve) => { resolveKilled = resolve; });
 
-      sockets.forEach((socket, u) => {
-        for (let nth = 0; nth < PER_USER; nth++) {
-          const rec = {
-            user: users[u], chatId: chats[(u + nth) % CHATS]._id, clientId: randomUUID(),
-            body: `load u${u} n${nth} ${randomUUID()}`, ack: null,
-          };
-          sends.push(rec);
-          // A plain callback: it simply never fires for a send the kill cut off.
-          socket.emit('message:send', { chatId: rec.chatId, body: rec.body, clientId: rec.clientId }, (ack) => {
-            rec.ack = ack;
-            if (ack?.ok !== true) {
-              errors.push(ack);
-              return;
-            }
-            acked += 1;
-            if (acked >= KILL_AFTER_ACKS && !killed) killed = first.kill9().then(resolveKilled);
-          });
-        }
-      });
+      const sentBy = new Array(USERS).fill(0);
+      const sendNext = (u) => {
+        const nth = sentBy[u]++;
+        const rec = {
+          user: users[u], chatId: chats[(u + nth) % CHATS]._id, clientId: randomUUID(),
+          body: `load u${u} n${nth} ${randomUUID()}`, ack: null,
+        };
+        sends.push(rec);
+        // A plain callback: it simply never fires for a send the kill cut off.
+        sockets[u].emit('message:send', { chatId: rec.chatId, body: rec.body, clientId: rec.clientId }, (ack) => {
+          rec.ack = ack;
+          if (ack?.ok !== true) {
+            errors.push(ack);
+            return;
+          }
+          acked += 1;
+          if (killed || sentBy[u] >= PER_USER) return;
+          sendNext(u);
+          if (acked >= KILL_AFTER_ACKS) {
+            killed = true;
+            first.kill9().then(resolveKilled);
+          }
+        });
+      };
+      for (let u = 0; u < USERS; u++) {
+        for (let w = 0; w < WINDOW; w++) sendNext(u);
+      }
       await killDone;
       // Whatever was already on its way still counts: an ack is an ack. Then the clients go.
       closeAllSockets();
