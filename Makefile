@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD := build/$(PRESET)
 ARGS ?=
-E2E ?= conformance protocol chat
+E2E ?= conformance protocol chat fault
 
 .PHONY: run test deps build unit e2e bench clean
 

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <future>
 #include <stdexcept>
@@ -91,6 +92,11 @@ int Runtime::run() {
     listener_ = std::make_shared<net::Listener>(threads_, router_, limits, peers_.get(), &metrics_);
     const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(config_.host), config_.effectivePort());
     const unsigned short port = listener_->listen(endpoint);
+
+    // A write fault must come back as an error code, never as a signal that kills the process:
+    // a peer gone mid-write (SIGPIPE), a file grown past RLIMIT_FSIZE (SIGXFSZ).
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN);
 
     std::promise<int> stopped;
     boost::asio::signal_set signals(threads_.context(0), SIGINT, SIGTERM);

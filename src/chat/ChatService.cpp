@@ -43,6 +43,12 @@ std::string context(std::string_view event, const std::string& userId) {
     return c;
 }
 
+// The log context of an error, with its underlying cause (a store error) when there is one.
+std::string withCause(std::string context, const std::string& cause) {
+    if (!cause.empty()) context += " (" + cause + ")";
+    return context;
+}
+
 // The chatId of a payload, or the validation error it deserves.
 std::optional<std::string> chatIdOf(const boost::json::object* payload, std::string& error) {
     if (!payload) {
@@ -185,7 +191,7 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
             return r;
         },
         [this, done = std::move(done)](std::string error, Result r) {
-            if (!error.empty()) return done(Failure{ErrorCode::Internal, "Could not store the message"}, {});
+            if (!error.empty()) return done(Failure{ErrorCode::Internal, "Could not store the message", error}, {});
             if (r.status == 2) return done(Failure{ErrorCode::Forbidden, std::string(kNotMemberMessage)}, {});
             if (r.status == 3) return done(Failure{ErrorCode::RateLimited, "Maximum 10 messages per 10 seconds"}, {});
             SendOutcome out{r.status == 0, std::move(r.message)};
@@ -348,7 +354,8 @@ void ChatService::installHandlers() {
         sendMessage(s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
                     [ack, userId](std::optional<Failure> failure, SendOutcome out) {
                         if (failure)
-                            return ackError(ack, failure->code, failure->message, context("message:send", userId));
+                            return ackError(ack, failure->code, failure->message,
+                                            withCause(context("message:send", userId), failure->cause));
                         ackOk(ack, boost::json::object{{"clientId", out.message.clientId},
                                                        {"serverId", out.message.id}});
                     });

@@ -28,6 +28,7 @@ struct ChatConfig {
 struct Failure {
     ErrorCode code;
     std::string message;
+    std::string cause{}; ///< for the log line with the correlationId (a store error), never sent
 };
 
 /// The outcome of message:send (socket or REST).

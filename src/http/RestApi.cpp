@@ -44,13 +44,12 @@ struct Call {
     void ok(boost::json::value data, bhttp::status status = bhttp::status::ok) const {
         reply(status, boost::json::object{{"ok", true}, {"data", std::move(data)}});
     }
-    void fail(ErrorCode code, std::string_view message) const {
-        reply(static_cast<bhttp::status>(chat::httpStatus(code)), chat::errorReply(code, message, context));
+    // `cause` goes to the log line that carries the correlationId, never to the client.
+    void fail(ErrorCode code, std::string_view message, const std::string& cause = {}) const {
+        const std::string logContext = cause.empty() ? context : context + " (" + cause + ")";
+        reply(static_cast<bhttp::status>(chat::httpStatus(code)), chat::errorReply(code, message, logContext));
     }
-    void internal(const std::string& error) const {
-        chat::errorReply(ErrorCode::Internal, error, context); // logged with its id
-        fail(ErrorCode::Internal, "Internal error");
-    }
+    void internal(const std::string& error) const { fail(ErrorCode::Internal, "Internal error", error); }
 };
 
 Call makeCall(const ConnPtr& conn, const net::Request& req) {
@@ -387,7 +386,7 @@ void RestApi::install(Router& router) {
         auto body = parseBody(req);
         chat_.sendMessage(here(threads_), userId, body ? &*body : nullptr, std::string_view(p[0]),
                           [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {
-                              if (failure) return call.fail(failure->code, failure->message);
+                              if (failure) return call.fail(failure->code, failure->message, failure->cause);
                               call.ok(boost::json::object{{"clientId", out.message.clientId},
                                                           {"serverId", out.message.id}},
                                       out.created ? bhttp::status::created : bhttp::status::ok);

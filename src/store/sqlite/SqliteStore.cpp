@@ -46,7 +46,9 @@ std::string describe(sqlite3* db, int code, std::string_view sql) {
 // bindings, so the next user starts clean even when this one threw halfway through.
 class SqliteStore::Statement {
   public:
-    Statement(SqliteStore& store, std::string_view sql) : db_(store.db_), sql_(sql), stmt_(store.prepared(sql)) {}
+    // prepared() first: it may open the connection (after a failed reopen), which sets db_.
+    Statement(SqliteStore& store, std::string_view sql)
+        : store_(store), sql_(sql), stmt_(store.prepared(sql)), db_(store.db_) {}
     ~Statement() {
         sqlite3_reset(stmt_);
         sqlite3_clear_bindings(stmt_);
@@ -82,7 +84,10 @@ class SqliteStore::Statement {
         while (step()) {
         }
     }
-    [[noreturn]] void fail(int code) { throw StoreError(describe(db_, code, sql_)); }
+    [[noreturn]] void fail(int code) {
+        store_.noteFailure(code);
+        throw StoreError(describe(db_, code, sql_));
+    }
     std::string errorText(int code) const { return describe(db_, code, sql_); }
 
     // Rows changed by this statement, when it was an INSERT, UPDATE or DELETE.
@@ -108,16 +113,17 @@ class SqliteStore::Statement {
         return *this;
     }
 
-    sqlite3* db_;
+    SqliteStore& store_;
     std::string_view sql_;
     sqlite3_stmt* stmt_;
+    sqlite3* db_;
 };
 
 // =============================================================================================
 // Open, close, migrations
 // =============================================================================================
 
-SqliteStore::SqliteStore(const std::string& path) {
+SqliteStore::SqliteStore(const std::string& path) : path_(path) {
     // ":memory:" and "file:" URIs name no folder to create.
     if (path != ":memory:" && path.rfind("file:", 0) != 0) {
         auto parent = std::filesystem::path(path).parent_path();
@@ -125,52 +131,89 @@ SqliteStore::SqliteStore(const std::string& path) {
         if (!parent.empty()) std::filesystem::create_directories(parent, ec);
         if (ec) throw StoreError("cannot create the folder " + parent.string() + ": " + ec.message());
     }
+    migrationsRunAtOpen_ = open();
+}
 
+SqliteStore::~SqliteStore() {
+    close();
+}
+
+int SqliteStore::open() {
     // NOMUTEX: one thread at a time uses the store (the executor's), so SQLite's own locking
-    // would be pure overhead.
+    // would be pure overhead. READWRITE falls back to read-only when the file cannot be written.
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-    int code = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
     if (code != SQLITE_OK) {
-        std::string message = "cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
-        sqlite3_close_v2(db_);
-        db_ = nullptr;
+        std::string message = "cannot open " + path_ + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
+        close();
         throw StoreError(message);
     }
 
-    // The destructor does not run when a constructor throws, so close here on failure.
     try {
         // Extended codes tell a UNIQUE violation (a duplicate) from other constraint failures.
         sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+        // Keep the -wal and -shm files when the last connection closes: SQLite can open a WAL
+        // database on a read-only filesystem only while they exist, and a read-only mount is
+        // one of the faults the server must keep serving reads through.
+        int persistWal = 1;
+        sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persistWal);
         {
             // WAL lets readers (another process, `sqlite3` on the shell) run during writes.
             Statement walMode(*this, "PRAGMA journal_mode = WAL");
             if (walMode.step() && walMode.text(0) != "wal")
-                spdlog::warn("sqlite: {} stays in journal mode {} (WAL unavailable)", path, walMode.text(0));
+                spdlog::warn("sqlite: {} stays in journal mode {} (WAL unavailable)", path_, walMode.text(0));
         }
         // FULL syncs the WAL at every commit: the executor acknowledges a write only after its
         // commit, and an acknowledged message must survive a crash or power loss.
         execute("PRAGMA synchronous = FULL");
         execute("PRAGMA foreign_keys = ON");
-        migrationsRunAtOpen_ = migrate();
+        const int ran = migrate();
+        // A read-only connection cannot become writable: reopen before the next write, so that
+        // writes work again as soon as the file does.
+        reopenPending_ = sqlite3_db_readonly(db_, "main") == 1;
+        if (reopenPending_)
+            spdlog::warn("sqlite: {} is read-only: reads work, writes fail until it is writable", path_);
+        return ran;
     } catch (...) {
-        for (auto& entry : statements_)
-            sqlite3_finalize(entry.second);
-        statements_.clear();
-        sqlite3_close_v2(db_);
-        db_ = nullptr;
+        close();
         throw;
     }
 }
 
-SqliteStore::~SqliteStore() {
+void SqliteStore::close() noexcept {
     for (auto& entry : statements_)
         sqlite3_finalize(entry.second);
+    statements_.clear();
     // close_v2 also checkpoints the WAL when this is the last connection.
     sqlite3_close_v2(db_);
+    db_ = nullptr;
+}
+
+void SqliteStore::noteFailure(int code) {
+    switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+        if (!reopenPending_)
+            spdlog::warn("sqlite: {} failed ({}): the next write reopens it", path_, sqlite3_errstr(code));
+        reopenPending_ = true;
+        break;
+    default:
+        break;
+    }
+}
+
+void SqliteStore::reopen() {
+    close();
+    open();
+    spdlog::info("sqlite: reopened {}", path_);
 }
 
 sqlite3_stmt* SqliteStore::prepared(std::string_view sql) {
+    // No connection (the last reopen failed): no statement is live either, so open one now.
+    if (!db_) reopen();
     auto found = statements_.find(sql);
     if (found != statements_.end()) return found->second;
     sqlite3_stmt* stmt = nullptr;
@@ -178,7 +221,10 @@ sqlite3_stmt* SqliteStore::prepared(std::string_view sql) {
     // PERSISTENT: the statement lives as long as the store, so SQLite allocates it accordingly.
     int code =
         sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
-    if (code != SQLITE_OK) throw StoreError(describe(db_, code, sql));
+    if (code != SQLITE_OK) {
+        noteFailure(code);
+        throw StoreError(describe(db_, code, sql));
+    }
     if (stmt == nullptr || tail != sql.data() + sql.size()) {
         sqlite3_finalize(stmt);
         throw StoreError("sqlite: expected exactly one statement in: " + std::string(sql));
@@ -245,14 +291,18 @@ int SqliteStore::migrate() {
 
 // IMMEDIATE takes the write lock now, so a group commit never fails halfway with SQLITE_BUSY
 // when another connection wrote first (busy_timeout only helps at lock acquisition).
+// After a fault, every write transaction starts on a fresh connection until one works: SQLite
+// recovers from a full disk on its own, but a connection opened read-only stays read-only.
 void SqliteStore::begin() {
+    if (reopenPending_ || !db_) reopen();
     execute("BEGIN IMMEDIATE");
 }
 void SqliteStore::commit() {
     execute("COMMIT");
 }
 void SqliteStore::rollback() {
-    execute("ROLLBACK");
+    // A connection that failed to reopen has no transaction to roll back.
+    if (db_) execute("ROLLBACK");
 }
 void SqliteStore::savepoint() {
     execute("SAVEPOINT w");

@@ -19,7 +19,13 @@ class SqliteStore final : public Store {
     /// Opens (creating if needed) the database file and its parent folder, sets WAL,
     /// synchronous=FULL (an acknowledged write must survive kill -9 and power loss),
     /// foreign_keys=ON and a 5000 ms busy timeout, then runs pending migrations.
-    /// Throws StoreError on failure.
+    /// Throws StoreError on failure. A file that can only be read (a read-only mount) opens
+    /// read-only: reads work, writes fail until the file is writable again.
+    ///
+    /// Recovery: after a fault of the database itself (disk full, I/O error, read-only or
+    /// unopenable file) the next transaction, or the next statement when no connection is
+    /// open, starts on a fresh connection. So once the fault is cleared (space freed, the
+    /// mount made writable) writes succeed again without restarting the process.
     explicit SqliteStore(const std::string& path);
     ~SqliteStore() override;
     SqliteStore(const SqliteStore&) = delete;
@@ -74,6 +80,16 @@ class SqliteStore final : public Store {
   private:
     class Statement;
 
+    // Opens path_ into db_ (pragmas, then migrations) and returns how many migrations ran.
+    // On failure db_ stays null and StoreError is thrown.
+    int open();
+    // Finalizes every cached statement and closes the connection (db_ becomes null).
+    void close() noexcept;
+    // Records a failed result code: a fault of the database itself schedules a reopen.
+    void noteFailure(int code);
+    // Closes and opens the connection again. Only between statements, outside a transaction.
+    void reopen();
+
     // Returns the cached statement for `sql`, preparing it on first use. `sql` must be a string
     // literal: the cache is keyed by its text and the key's storage must outlive the store.
     sqlite3_stmt* prepared(std::string_view sql);
@@ -82,7 +98,10 @@ class SqliteStore final : public Store {
     std::int64_t appliedMigrationVersion();
     std::vector<std::string> memberIds(std::string_view chatId);
 
+    std::string path_;
     sqlite3* db_ = nullptr;
+    // Set by a fault (or a read-only open): the next transaction starts on a fresh connection.
+    bool reopenPending_ = false;
     std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
     int migrationsRunAtOpen_ = 0;
 };

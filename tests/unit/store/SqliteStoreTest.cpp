@@ -159,6 +159,53 @@ TEST_F(SqliteStoreTest, ReadOnlyFileFailsWritesWithStoreError) {
     EXPECT_FALSE(readOnly->findUser("u2"));
 }
 
+// The state a read-only mount leaves: the file, its -wal and -shm, and their folder can only be
+// read. Recovery must not need a new store: the server keeps its one store for its whole life.
+TEST_F(SqliteStoreTest, AReadOnlyFileServesReadsAndTakesWritesOnceItIsWritableAgain) {
+    if (geteuid() == 0)
+        GTEST_SKIP() << "running as root: file modes do not stop root from writing "
+                        "(tests/e2e/fault covers this with a read-only mount)";
+    store().insertUser(makeUser("u1", "a@example.com"));
+    store_.reset();
+    // The WAL files outlive the connection: without them SQLite cannot open a WAL database
+    // where it cannot create them.
+    const auto folder = dbPath().parent_path();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        auto file = dbPath().string() + suffix;
+        ASSERT_TRUE(std::filesystem::exists(file)) << file;
+        ASSERT_EQ(chmod(file.c_str(), 0444), 0) << file;
+    }
+    ASSERT_EQ(chmod(folder.c_str(), 0555), 0);
+    auto writeUser = [this](const char* id, const char* email) {
+        store().begin();
+        try {
+            store().insertUser(makeUser(id, email));
+            store().commit();
+        } catch (const StoreError&) {
+            try {
+                store().rollback();
+            } catch (const StoreError&) {
+            }
+            throw;
+        }
+    };
+
+    ASSERT_NO_THROW(store());
+    ASSERT_TRUE(store().findUser("u1"));
+    EXPECT_THROW(writeUser("u2", "b@example.com"), StoreError);
+    EXPECT_THROW(writeUser("u2", "b@example.com"), StoreError);
+    EXPECT_TRUE(store().findUser("u1")) << "reads keep working after failed writes";
+
+    ASSERT_EQ(chmod(folder.c_str(), 0755), 0);
+    for (const char* suffix : {"", "-wal", "-shm"})
+        ASSERT_EQ(chmod((dbPath().string() + suffix).c_str(), 0644), 0);
+    EXPECT_NO_THROW(writeUser("u2", "b@example.com"));
+    EXPECT_TRUE(store().findUser("u2"));
+    reopen();
+    EXPECT_TRUE(store().findUser("u1"));
+    EXPECT_TRUE(store().findUser("u2"));
+}
+
 // The .sql files are the source of truth; the embedded copies must match them byte for byte.
 TEST(SqliteMigrationsTest, EmbeddedSqlEqualsTheSqlFiles) {
     auto folder =

@@ -5,9 +5,12 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -235,6 +238,97 @@ TEST_F(StoreExecutorTest, DestructorFinishesQueuedWork) {
         EXPECT_EQ(outcome.error, "");
     SqliteStore reopened((dir_.path() / "parley.db").string());
     EXPECT_EQ(reopened.unreadCount("c1", "nobody"), 20);
+}
+
+// =============================================================================================
+// Faults of the database itself: the writes they hit fail (never acknowledged), and the
+// executor recovers on its own once the fault is gone, without a new store or executor.
+// =============================================================================================
+
+// While alive, no file of this process may grow past `bytes` (RLIMIT_FSIZE): a write beyond it
+// fails with EFBIG, which SQLite reports as an I/O error or a full disk, as on a full disk.
+// SIGXFSZ is ignored meanwhile (its default action kills the process); the server ignores it too.
+class FileSizeLimit {
+  public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        previousHandler_ = std::signal(SIGXFSZ, SIG_IGN);
+        EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &previous_), 0);
+        rlimit limited = previous_;
+        limited.rlim_cur = bytes;
+        EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+    }
+    ~FileSizeLimit() {
+        setrlimit(RLIMIT_FSIZE, &previous_);
+        std::signal(SIGXFSZ, previousHandler_);
+    }
+    FileSizeLimit(const FileSizeLimit&) = delete;
+    FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+  private:
+    rlimit previous_{};
+    void (*previousHandler_)(int) = nullptr;
+};
+
+class StoreExecutorFaultTest : public StoreExecutorTest {
+  protected:
+    // Commits land in the WAL, appended at its end: limiting files to its current size makes
+    // the next commit fail.
+    rlim_t walSize() const { return std::filesystem::file_size(dir_.path() / "parley.db-wal"); }
+
+    Outcome writeAndWait(const Message& message) {
+        Outcome out;
+        writeMessage(message, out);
+        EXPECT_TRUE(runUntil([&] { return out.fired; }));
+        return out;
+    }
+};
+
+TEST_F(StoreExecutorFaultTest, AWriteThatCannotReachTheDiskFailsAndTheNextOneWorksOnceItCan) {
+    ASSERT_EQ(writeAndWait(makeMessage("m1", "k1")).error, "");
+    {
+        FileSizeLimit full(walSize());
+        Outcome failed = writeAndWait(makeMessage("m2", "k2"));
+        EXPECT_NE(failed.error, "") << "a write that could not be written was acknowledged";
+    }
+    // The same executor and store, no restart: the next write reopens the connection.
+    EXPECT_EQ(writeAndWait(makeMessage("m3", "k3")).error, "");
+    EXPECT_TRUE(exists("m1"));
+    EXPECT_FALSE(exists("m2"));
+    EXPECT_TRUE(exists("m3"));
+    // The same clientId as the failed write is free: nothing of it was kept.
+    EXPECT_EQ(writeAndWait(makeMessage("m2b", "k2")).error, "");
+
+    executor_.reset();
+    SqliteStore reopened((dir_.path() / "parley.db").string());
+    EXPECT_TRUE(reopened.findMessage("m1"));
+    EXPECT_FALSE(reopened.findMessage("m2"));
+    EXPECT_TRUE(reopened.findMessage("m3"));
+    EXPECT_TRUE(reopened.findMessage("m2b"));
+}
+
+TEST_F(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndNoneIsKept) {
+    ASSERT_EQ(writeAndWait(makeMessage("m0", "k0")).error, "");
+    constexpr int kWrites = 20;
+    std::vector<Outcome> outcomes(kWrites);
+    {
+        FileSizeLimit full(walSize());
+        auto gate = holdStoreThread();
+        for (int i = 0; i < kWrites; ++i)
+            writeMessage(makeMessage("m" + std::to_string(i + 1), "k" + std::to_string(i + 1)), outcomes[i]);
+        gate->set_value();
+        ASSERT_TRUE(runUntil([&] {
+            for (const auto& outcome : outcomes)
+                if (!outcome.fired) return false;
+            return true;
+        }));
+    }
+    for (int i = 0; i < kWrites; ++i)
+        EXPECT_NE(outcomes[i].error, "") << "write " << i << " was acknowledged but its batch could not commit";
+    for (int i = 0; i < kWrites; ++i)
+        EXPECT_FALSE(exists("m" + std::to_string(i + 1))) << i;
+    EXPECT_TRUE(exists("m0"));
+    EXPECT_EQ(writeAndWait(makeMessage("m21", "k21")).error, "");
+    EXPECT_TRUE(exists("m21"));
 }
 
 } // namespace
