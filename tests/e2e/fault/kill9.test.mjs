@@ -31,7 +31,7 @@ after(async () => {
 describe('SIGKILL during a sustained load, then a restart', () => {
   it('keeps every acknowledged message exactly once, and a re-send of an unacknowledged one is idempotent',
     async (t) => {
-      first = await startChatServer();
+      first = await startChatServer({ args: ['--handshakes-per-second', '0'] });
       const owner = first.user();
       const users = Array.from({ length: USERS }, () => first.user());
       const chats = [];
@@ -91,7 +91,7 @@ describe('SIGKILL during a sustained load, then a restart', () => {
       }
 
       // Restart on the same data dir and secret (the same tokens stay valid).
-      second = await startChatServer({ dir: first.dir, secret: first.secret });
+      second = await startChatServer({ dir: first.dir, secret: first.secret, args: ['--handshakes-per-second', '0'] });
       const key = (senderId, clientId) => `${senderId}/${clientId}`;
       const stored = new Map();
       for (const chat of chats) {

@@ -9,7 +9,8 @@ import { SETUPS, ClientPool, connectClient } from '../helpers/clients.mjs';
 let server;
 const pool = new ClientPool();
 
-before(async () => { server = await startServer({ bin: 'parley-testbed' }); });
+// 160 sessions from 127.0.0.1 in a second or two: past the default per-address handshake rate.
+before(async () => { server = await startServer({ bin: 'parley-testbed', args: ['--handshakes-per-second', '0'] }); });
 after(async () => { pool.closeAll(); await server?.stop(); });
 
 const byName = (n) => SETUPS.find((s) => s.name === n);
