@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 
 #include <charconv>
+#include <cmath>
 
 namespace parley::socketio::codec {
 
@@ -52,6 +53,20 @@ bool placeholdersValid(const boost::json::value& v, std::size_t attachments, int
             if (!placeholdersValid(e, attachments, depth + 1)) return false;
     }
     return true;
+}
+
+// Boost.JSON 1.81 reads a number beyond double range as ±Infinity (1e400) or NaN (0e400), and
+// would serialize those back as `Infinity`/`NaN`, which no JSON parser reads: refuse them.
+bool numbersFinite(const boost::json::value& v) {
+    if (const auto* d = v.if_double()) return std::isfinite(*d);
+    if (const auto* obj = v.if_object()) {
+        for (const auto& kv : *obj)
+            if (!numbersFinite(kv.value())) return false;
+    } else if (const auto* arr = v.if_array()) {
+        for (const auto& e : *arr)
+            if (!numbersFinite(e)) return false;
+    }
+    return true; // recursion is bounded by kMaxJsonDepth
 }
 
 // The payload rules of the reference parser (isPayloadValid).
@@ -134,7 +149,7 @@ boost::system::result<Packet> decode(std::string_view s) {
         boost::json::parse_options options;
         options.max_depth = kMaxJsonDepth;
         p.json = boost::json::parse(p.data, ec, {}, options);
-        if (ec) return Errc::InvalidJson;
+        if (ec || !numbersFinite(p.json)) return Errc::InvalidJson;
     }
 
     if (!payloadValid(p)) return Errc::InvalidPayload;
