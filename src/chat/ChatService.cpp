@@ -1,12 +1,12 @@
 #include "chat/ChatService.hpp"
 
 #include "auth/SessionTokens.hpp"
+#include "chat/Payloads.hpp"
 #include "chat/Validation.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::chat {
@@ -15,7 +15,6 @@ using core::ObjectId;
 using SocketPtr = std::shared_ptr<socketio::Socket>;
 
 namespace {
-
 
 void ackError(const socketio::Ack& ack, ErrorCode code, std::string_view message, std::string_view context) {
     ack.send(boost::json::array{errorReply(code, message, context)});
@@ -47,31 +46,6 @@ std::string context(std::string_view event, const std::string& userId) {
 std::string withCause(std::string context, const std::string& cause) {
     if (!cause.empty()) context += " (" + cause + ")";
     return context;
-}
-
-// The chatId of a payload, or the validation error it deserves.
-std::optional<std::string> chatIdOf(const boost::json::object* payload, std::string& error) {
-    if (!payload) {
-        error = "Payload must be an object";
-        return std::nullopt;
-    }
-    auto chatId = stringField(*payload, "chatId");
-    if (!chatId || !ObjectId::isValid(*chatId)) {
-        error = "chatId must be a 24-character hex ObjectId";
-        return std::nullopt;
-    }
-    return std::string(*chatId);
-}
-
-std::optional<std::string> tokenOf(const SocketPtr& s) {
-    if (auto token = stringField(s->auth(), "token")) return std::string(*token);
-    // The query parameter form: io(url, {query: {token}}).
-    auto url = boost::urls::parse_origin_form(s->handshake().url);
-    if (!url) return std::nullopt;
-    auto params = url->params();
-    auto it = params.find("token");
-    if (it == params.end() || !(*it).has_value) return std::nullopt;
-    return std::string((*it).value);
 }
 
 } // namespace
@@ -134,37 +108,18 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
                               const boost::json::object* payload, std::optional<std::string_view> chatIdOverride,
                               std::function<void(std::optional<Failure>, SendOutcome)> done) {
     // Everything is validated before the store sees anything.
-    if (!payload) return done(Failure{ErrorCode::ValidationError, "Payload must be an object"}, {});
-    std::string chatId;
-    if (chatIdOverride) {
-        chatId = std::string(*chatIdOverride);
-    } else {
-        std::string error;
-        auto id = chatIdOf(payload, error);
-        if (!id) return done(Failure{ErrorCode::ValidationError, error}, {});
-        chatId = std::move(*id);
-    }
-    auto body = stringField(*payload, "body");
-    if (!body) return done(Failure{ErrorCode::ValidationError, "body must be a string"}, {});
-    const std::size_t length = utf16Length(*body);
-    if (length == 0 || isBlank(*body))
-        return done(Failure{ErrorCode::ValidationError, "body must not be empty"}, {});
-    if (length > kMaxBodyLength)
-        return done(Failure{ErrorCode::ValidationError, "body must be at most 8000 characters"}, {});
-    auto clientId = stringField(*payload, "clientId");
-    if (!clientId || clientId->empty() || clientId->size() > kMaxClientIdLength)
-        return done(Failure{ErrorCode::ValidationError, "clientId must be a non-empty string of at most 128 characters"},
-                    {});
+    auto request = parseSendRequest(payload, chatIdOverride);
+    if (!request) return done(request.error(), {});
 
     struct Result {
         int status = 0; // 0 created, 1 existing, 2 forbidden, 3 rate limited
         store::Message message;
     };
     store::Message m;
-    m.chatId = std::move(chatId);
+    m.chatId = std::move(request->chatId);
     m.senderId = userId;
-    m.body = std::string(*body);
-    m.clientId = std::string(*clientId);
+    m.body = std::move(request->body);
+    m.clientId = std::move(request->clientId);
     store_.write<Result>(
         ctx,
         [this, m = std::move(m)](store::Store& s) mutable {
@@ -285,7 +240,7 @@ void ChatService::schedulePrune() {
 
 void ChatService::install() {
     nsp_.use([this](const SocketPtr& socket, socketio::Next next) {
-        auto token = tokenOf(socket);
+        auto token = handshakeToken(socket->auth(), socket->handshake().url);
         authenticate(socket->context(), token.value_or(""),
                      [socket, next = std::move(next)](std::optional<std::string> userId, std::string reason) {
                          if (!userId) {
@@ -300,7 +255,8 @@ void ChatService::install() {
     nsp_.onConnection([this](const SocketPtr& socket) {
         const std::string userId = userOf(socket);
         socket->join("user:" + userId);
-        if (auto token = tokenOf(socket); token && auth::looksLikeSessionToken(*token))
+        if (auto token = handshakeToken(socket->auth(), socket->handshake().url);
+            token && auth::looksLikeSessionToken(*token))
             socket->join(sessionRoom(auth::hashSessionToken(*token)));
         onPresenceChange(userId, true);
     });
@@ -325,9 +281,8 @@ void ChatService::installHandlers() {
 
     nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) {
         const std::string userId = userOf(s);
-        std::string error;
-        auto chatId = chatIdOf(e.args.empty() ? nullptr : asObject(&e.args[0]), error);
-        if (!chatId) return ackError(ack, ErrorCode::ValidationError, error, context("room:join", userId));
+        auto chatId = parseChatRef(e.args);
+        if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:join", userId));
         store_.read<bool>(
             s->context(), [chatId = *chatId, userId](store::Store& st) { return st.isMember(chatId, userId); },
             [s, ack, chatId = *chatId, userId](std::string err, bool member) {
@@ -342,9 +297,9 @@ void ChatService::installHandlers() {
     });
 
     nsp_.on("room:leave", [](const SocketPtr& s, const Event& e, Ack ack) {
-        std::string error;
-        auto chatId = chatIdOf(e.args.empty() ? nullptr : asObject(&e.args[0]), error);
-        if (!chatId) return ackError(ack, ErrorCode::ValidationError, error, context("room:leave", userOf(s)));
+        auto chatId = parseChatRef(e.args);
+        if (!chatId)
+            return ackError(ack, chatId.error().code, chatId.error().message, context("room:leave", userOf(s)));
         s->leave("chat:" + *chatId);
         ackOk(ack);
     });
@@ -364,8 +319,7 @@ void ChatService::installHandlers() {
     auto typing = [this](const char* state) {
         return [this, state](const SocketPtr& s, const Event& e, Ack) {
             // Fire-and-forget: invalid payloads and non-members are ignored without a word.
-            std::string error;
-            auto chatId = chatIdOf(e.args.empty() ? nullptr : asObject(&e.args[0]), error);
+            auto chatId = parseChatRef(e.args);
             if (!chatId) return;
             const std::string userId = userOf(s);
             auto broadcast = [this, userId, state, chatId = *chatId] {
@@ -389,21 +343,17 @@ void ChatService::installHandlers() {
 
     nsp_.on("receipt:read", [this](const SocketPtr& s, const Event& e, Ack ack) {
         const std::string userId = userOf(s);
-        const auto* payload = e.args.empty() ? nullptr : asObject(&e.args[0]);
-        std::string error;
-        auto chatId = chatIdOf(payload, error);
-        if (!chatId) return ackError(ack, ErrorCode::ValidationError, error, context("receipt:read", userId));
-        auto messageId = stringField(*payload, "messageId");
-        if (!messageId || !ObjectId::isValid(*messageId))
-            return ackError(ack, ErrorCode::ValidationError, "messageId must be a 24-character hex ObjectId",
-                            context("receipt:read", userId));
+        auto request = parseReceiptRequest(e.args);
+        if (!request)
+            return ackError(ack, request.error().code, request.error().message, context("receipt:read", userId));
+        const std::string chatId = std::move(request->chatId);
         struct Result {
             int status = 0; // 0 advanced, 1 unchanged, 2 forbidden, 3 not found
             store::ReadCursor cursor;
         };
         store_.write<Result>(
             s->context(),
-            [chatId = *chatId, messageId = std::string(*messageId), userId](store::Store& st) {
+            [chatId, messageId = std::move(request->messageId), userId](store::Store& st) {
                 Result r;
                 if (!st.isMember(chatId, userId)) {
                     r.status = 2;
@@ -426,7 +376,7 @@ void ChatService::installHandlers() {
                 st.setReadCursor(chatId, r.cursor);
                 return r;
             },
-            [this, ack, chatId = *chatId, userId](std::string err, Result r) {
+            [this, ack, chatId, userId](std::string err, Result r) {
                 if (!err.empty())
                     return ackError(ack, ErrorCode::Internal, "Could not store the read cursor",
                                     context("receipt:read", userId));
@@ -447,8 +397,8 @@ void ChatService::installHandlers() {
 
     nsp_.on("presence:ping", [this](const SocketPtr& s, const Event& e, Ack ack) {
         const std::string userId = userOf(s);
-        if (e.args.empty() || !e.args[0].is_object())
-            return ackError(ack, ErrorCode::ValidationError, "Payload must be an object", context("presence:ping", userId));
+        if (auto ping = parsePresencePing(e.args); !ping)
+            return ackError(ack, ping.error().code, ping.error().message, context("presence:ping", userId));
         const auto now = core::nowMs();
         // lastSeenAt is best effort: the ping is answered without waiting for the disk.
         store_.write<bool>(

@@ -2,6 +2,7 @@
 
 #include "auth/Jwt.hpp"
 #include "chat/ErrorReply.hpp"
+#include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
 #include "chat/RateLimiter.hpp"
 #include "core/Metrics.hpp"
@@ -22,13 +23,6 @@ struct ChatConfig {
     std::size_t messagesPerWindow = 10;   // "Maximum 10 messages per 10 seconds"
     std::int64_t rateWindowMs = 10'000;
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
-};
-
-/// A contract error: the code and the human-readable message.
-struct Failure {
-    ErrorCode code;
-    std::string message;
-    std::string cause{}; ///< for the log line with the correlationId (a store error), never sent
 };
 
 /// The outcome of message:send (socket or REST).

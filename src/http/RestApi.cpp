@@ -4,18 +4,14 @@
 #include "auth/PasswordHash.hpp"
 #include "auth/SessionTokens.hpp"
 #include "chat/ErrorReply.hpp"
-#include "chat/Validation.hpp"
+#include "chat/Payloads.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
-#include "socketio/codec/LoneSurrogates.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 namespace parley::http {
 
@@ -56,16 +52,10 @@ Call makeCall(const ConnPtr& conn, const net::Request& req) {
     return Call{conn, req.version(), std::string(req.method_string()) + " " + std::string(req.target())};
 }
 
-std::optional<boost::json::object> parseBody(const net::Request& req) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(req.body(), ec);
-    // Lone surrogates become U+FFFD, as on the socket path (socketio/codec/LoneSurrogates.hpp).
-    if (auto repaired = ec ? socketio::codec::replaceLoneSurrogates(req.body()) : std::nullopt) {
-        ec = {};
-        v = boost::json::parse(*repaired, ec);
-    }
-    if (ec || !v.is_object()) return std::nullopt;
-    return std::move(v.as_object());
+std::optional<boost::json::object> parseBody(const net::Request& req) { return chat::parseJsonObject(req.body()); }
+
+const boost::json::object* objectOrNull(const std::optional<boost::json::object>& body) {
+    return body ? &*body : nullptr;
 }
 
 std::string bearerOf(const net::Request& req) {
@@ -74,15 +64,6 @@ std::string bearerOf(const net::Request& req) {
     std::string_view v = it->value();
     if (v.size() < 7 || !(v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) return {};
     return std::string(v.substr(7));
-}
-
-std::optional<std::string> queryParam(std::string_view target, std::string_view key) {
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return std::nullopt;
-    auto params = url->params();
-    auto it = params.find(key);
-    if (it == params.end() || !(*it).has_value) return std::nullopt;
-    return std::string((*it).value);
 }
 
 boost::asio::io_context& here(net::IoThreads& threads) { return threads.context(net::IoThreads::currentIndex()); }
@@ -145,18 +126,12 @@ void RestApi::install(Router& router) {
     // --- Login -------------------------------------------------------------------------------
     router.add(bhttp::verb::post, "/v1/auth/login", [this](const ConnPtr& conn, net::Request&& req, Params&&) {
         auto call = makeCall(conn, req);
-        auto body = parseBody(req);
-        if (!body) return call.fail(ErrorCode::ValidationError, "Body must be a JSON object");
-        auto email = chat::stringField(*body, "email");
-        auto password = chat::stringField(*body, "password");
-        if (!email || email->empty() || !password || password->empty())
-            return call.fail(ErrorCode::ValidationError, "email and password are required");
-        std::string lower(*email);
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        auto login = chat::parseLoginRequest(objectOrNull(parseBody(req)));
+        if (!login) return call.fail(login.error().code, login.error().message);
         auto& ctx = here(threads_);
         chat_.store().read<std::optional<store::User>>(
-            ctx, [lower](store::Store& s) { return s.findUserByEmail(lower); },
-            [this, call, &ctx, password = std::string(*password)](std::string error, std::optional<store::User> user) {
+            ctx, [email = std::move(login->email)](store::Store& s) { return s.findUserByEmail(email); },
+            [this, call, &ctx, password = std::move(login->password)](std::string error, std::optional<store::User> user) {
                 if (!error.empty()) return call.internal(error);
                 if (!user) return call.fail(ErrorCode::Unauthorized, "Wrong email or password");
                 boost::asio::post(passwordPool_, [this, call, &ctx, password, user = *user] {
@@ -237,31 +212,12 @@ void RestApi::install(Router& router) {
 
     router.add(bhttp::verb::post, "/v1/chats", authed([this](const Call& call, const std::string& userId,
                                                               const net::Request& req, const Params&) {
-        auto body = parseBody(req);
-        if (!body) return call.fail(ErrorCode::ValidationError, "Body must be a JSON object");
-        auto type = chat::stringField(*body, "type");
-        if (!type || (*type != "dm" && *type != "group"))
-            return call.fail(ErrorCode::ValidationError, "type must be \"dm\" or \"group\"");
+        auto request = chat::parseNewChatRequest(objectOrNull(parseBody(req)), userId);
+        if (!request) return call.fail(request.error().code, request.error().message);
         store::Chat c;
-        c.type = std::string(*type);
-        if (const auto* t = body->if_contains("title"); t && !t->is_null()) {
-            if (!t->is_string() || chat::utf16Length(t->get_string()) > chat::kMaxTitleLength)
-                return call.fail(ErrorCode::ValidationError, "title must be a string of at most 200 characters or null");
-            c.title = std::string(t->get_string());
-        }
-        const auto* members = body->if_contains("memberIds");
-        if (!members || !members->is_array())
-            return call.fail(ErrorCode::ValidationError, "memberIds must be an array of ObjectIds");
-        c.memberIds.push_back(userId); // the creator is always a member
-        for (const auto& m : members->get_array()) {
-            if (!m.is_string() || !ObjectId::isValid(m.get_string()))
-                return call.fail(ErrorCode::ValidationError, "memberIds must be an array of ObjectIds");
-            std::string id(m.get_string());
-            if (std::find(c.memberIds.begin(), c.memberIds.end(), id) == c.memberIds.end()) c.memberIds.push_back(id);
-        }
-        if (c.memberIds.size() > 1000) return call.fail(ErrorCode::ValidationError, "at most 1000 members");
-        if (c.type == "dm" && c.memberIds.size() != 2)
-            return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
+        c.type = std::move(request->type);
+        c.title = std::move(request->title);
+        c.memberIds = std::move(request->memberIds);
         c.id = ObjectId::generate();
         c.createdBy = userId;
         c.createdAt = c.updatedAt = core::nowMs();
@@ -281,17 +237,9 @@ void RestApi::install(Router& router) {
 
     router.add(bhttp::verb::patch, "/v1/chats/:chatId", authed([this, memberOf](const Call& call, const std::string& userId,
                                                                                  const net::Request& req, const Params& p) {
-        auto body = parseBody(req);
-        if (!body || !body->contains("title"))
-            return call.fail(ErrorCode::ValidationError, "Body must be an object with a title");
-        std::optional<std::string> title;
-        const auto& t = body->at("title");
-        if (!t.is_null()) {
-            if (!t.is_string() || chat::utf16Length(t.get_string()) > chat::kMaxTitleLength)
-                return call.fail(ErrorCode::ValidationError, "title must be a string of at most 200 characters or null");
-            title = std::string(t.get_string());
-        }
-        memberOf(call, userId, p[0], [this, call, title](store::Chat c) {
+        auto update = chat::parseTitleUpdate(objectOrNull(parseBody(req)));
+        if (!update) return call.fail(update.error().code, update.error().message);
+        memberOf(call, userId, p[0], [this, call, title = std::move(*update)](store::Chat c) {
             c.title = title;
             c.updatedAt = core::nowMs();
             chat_.store().write<bool>(
@@ -308,11 +256,9 @@ void RestApi::install(Router& router) {
                                                                                         const std::string& userId,
                                                                                         const net::Request& req,
                                                                                         const Params& p) {
-        auto body = parseBody(req);
-        auto newMember = body ? chat::stringField(*body, "userId") : std::nullopt;
-        if (!newMember || !ObjectId::isValid(*newMember))
-            return call.fail(ErrorCode::ValidationError, "userId must be a 24-character hex ObjectId");
-        memberOf(call, userId, p[0], [this, call, newMember = std::string(*newMember)](store::Chat c) {
+        auto newMember = chat::parseNewMember(objectOrNull(parseBody(req)));
+        if (!newMember) return call.fail(newMember.error().code, newMember.error().message);
+        memberOf(call, userId, p[0], [this, call, newMember = std::move(*newMember)](store::Chat c) {
             if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
             if (std::find(c.memberIds.begin(), c.memberIds.end(), newMember) != c.memberIds.end())
                 return call.ok(chat::ChatService::chatJson(c));
@@ -355,19 +301,10 @@ void RestApi::install(Router& router) {
                                                                                         const std::string& userId,
                                                                                         const net::Request& req,
                                                                                         const Params& p) {
-        const std::string_view target = req.target();
-        auto before = queryParam(target, "before");
-        auto after = queryParam(target, "after");
-        if (before && after) return call.fail(ErrorCode::ValidationError, "use before or after, not both");
-        if ((before && !ObjectId::isValid(*before)) || (after && !ObjectId::isValid(*after)))
-            return call.fail(ErrorCode::ValidationError, "before/after must be a message id");
-        int limit = 50;
-        if (auto l = queryParam(target, "limit")) {
-            auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-            if (ec != std::errc{} || ptr != l->data() + l->size() || limit < 1 || limit > 100)
-                return call.fail(ErrorCode::ValidationError, "limit must be 1..100");
-        }
-        memberOf(call, userId, p[0], [this, call, before, after, limit](const store::Chat& c) {
+        auto query = chat::parseHistoryQuery(req.target());
+        if (!query) return call.fail(query.error().code, query.error().message);
+        memberOf(call, userId, p[0], [this, call, before = query->before, after = query->after,
+                                      limit = query->limit](const store::Chat& c) {
             chat_.store().read<store::MessagePage>(
                 here(threads_), [id = c.id, before, after, limit](store::Store& s) { return s.messages(id, before, after, limit); },
                 [call](std::string error, store::MessagePage page) {
@@ -384,7 +321,7 @@ void RestApi::install(Router& router) {
         if (!ObjectId::isValid(p[0]))
             return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
         auto body = parseBody(req);
-        chat_.sendMessage(here(threads_), userId, body ? &*body : nullptr, std::string_view(p[0]),
+        chat_.sendMessage(here(threads_), userId, objectOrNull(body), std::string_view(p[0]),
                           [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {
                               if (failure) return call.fail(failure->code, failure->message, failure->cause);
                               call.ok(boost::json::object{{"clientId", out.message.clientId},

@@ -36,10 +36,6 @@ void Router::add(bhttp::verb method, std::string pattern, RouteHandler handler) 
     routes_.push_back(Route{method, splitPath(pattern), std::move(handler)});
 }
 
-namespace {
-std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
-} // namespace
-
 engineio::Server* Router::engineFor(std::string_view path) const {
     for (engineio::Server* engine : engines_) {
         const std::string_view prefix = engine->config().path;
@@ -66,6 +62,30 @@ std::optional<net::Response> Router::onOversizedRequest(const net::Request& head
     return res;
 }
 
+Router::Match Router::match(bhttp::verb method, std::string_view path) const {
+    const auto segments = splitPath(path);
+    Match found;
+    for (const auto& route : routes_) {
+        if (route.segments.size() != segments.size()) continue;
+        PathParams params;
+        bool same = true;
+        for (std::size_t i = 0; i < segments.size() && same; ++i) {
+            if (!route.segments[i].empty() && route.segments[i][0] == ':')
+                params.push_back(segments[i]);
+            else
+                same = route.segments[i] == segments[i];
+        }
+        if (!same) continue;
+        found.pathMatched = true;
+        if (route.method == method) {
+            found.handler = &route.handler;
+            found.params = std::move(params);
+            return found;
+        }
+    }
+    return found;
+}
+
 void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
     const std::string_view path = pathOf(req.target());
     if (auto* engine = engineFor(path)) return engine->handle(conn, std::move(req));
@@ -80,22 +100,9 @@ void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Re
             return conn->respond(std::move(res));
         }
     }
-    const auto segments = splitPath(path);
-    bool pathMatched = false;
-    for (auto& route : routes_) {
-        if (route.segments.size() != segments.size()) continue;
-        PathParams params;
-        bool match = true;
-        for (std::size_t i = 0; i < segments.size() && match; ++i) {
-            if (!route.segments[i].empty() && route.segments[i][0] == ':')
-                params.push_back(segments[i]);
-            else
-                match = route.segments[i] == segments[i];
-        }
-        if (!match) continue;
-        pathMatched = true;
-        if (route.method == req.method()) return route.handler(conn, std::move(req), std::move(params));
-    }
+    auto found = match(req.method(), path);
+    if (found.handler) return (*found.handler)(conn, std::move(req), std::move(found.params));
+    const bool pathMatched = found.pathMatched;
     const std::string id = core::newUuid();
     const char* message = pathMatched ? "Method not allowed" : "No such route";
     spdlog::info("NOT_FOUND correlationId={} {} {}: {}", id, std::string_view(req.method_string()), path, message);

@@ -25,6 +25,16 @@ public:
     /// Answers OPTIONS (CORS preflight) for every path under `prefix`.
     void allowCors(std::string prefix) { corsPrefixes_.push_back(std::move(prefix)); }
 
+    /// What a method and path (query excluded) resolve to among the added routes: the handler
+    /// (null if none) with its path parameters, and whether some route had this path at all
+    /// (405 rather than 404). Pure: fuzzed by fuzz/http.cpp.
+    struct Match {
+        const RouteHandler* handler = nullptr;
+        PathParams params;
+        bool pathMatched = false;
+    };
+    Match match(boost::beast::http::verb method, std::string_view path) const;
+
     void onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) override;
     std::optional<net::Response> onOversizedRequest(const net::Request& header) override;
 
@@ -40,6 +50,9 @@ private:
     std::vector<engineio::Server*> engines_;
     std::vector<Route> routes_;
 };
+
+/// The path of a request target: everything before the first '?'.
+inline std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 /// A JSON response with the given status.
 net::Response jsonResponse(boost::beast::http::status status, std::string body, unsigned version = 11);

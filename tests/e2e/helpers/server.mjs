@@ -5,7 +5,8 @@
 //   await server.stop();
 //
 // The binary is looked up in $PARLEY_BUILD_DIR (default: <repo>/build/release).
-// `--port 0 --host 127.0.0.1` is appended to the given args; the helper waits for the
+// `--port 0 --host 127.0.0.1` is appended to the given args (and the per-address limits turned
+// off unless the args set them); the helper waits for the
 // server to print "listening on <ip>:<port>" on stdout or stderr.
 
 import { spawn } from 'node:child_process';
@@ -45,7 +46,13 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
       `Build it first (e.g. into build/release) or set PARLEY_BUILD_DIR to the directory holding '${bin}'.`);
   }
 
-  const fullArgs = [...args, '--port', '0', '--host', '127.0.0.1'];
+  // Every test client comes from 127.0.0.1, and a test file may open hundreds of sessions in
+  // a second: the per-address limits are off unless a test sets them (limits.test.mjs does).
+  const perAddress = [];
+  for (const flag of ['--max-connections-per-ip', '--handshakes-per-second']) {
+    if (!args.some((a) => a === flag || a.startsWith(`${flag}=`))) perAddress.push(flag, '0');
+  }
+  const fullArgs = [...args, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
   const proc = spawn(file, fullArgs, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
