@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 ARGS ?=
 E2E ?= conformance protocol chat
 
-.PHONY: run test deps build unit e2e bench clean
+.PHONY: run test deps build unit e2e bench fuzz clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
@@ -30,6 +30,13 @@ BENCH_ARGS ?=
 bench: build
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 	node bench/compare.mjs $(BENCH_ARGS)
+
+# libFuzzer targets of fuzz/ (clang, ASan+UBSan), FUZZ_SECONDS each; fails on any crash or leak.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
 
 clean:
 	rm -rf build
