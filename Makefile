@@ -1,15 +1,34 @@
 # Two entry points: `make run` and `make test`. Everything else is a step of those.
+# PRESET is a CMakePresets.json preset: release (default), debug, asan (ASan+UBSan), tsan.
+# Each builds into its own build/<preset>/.
 PRESET ?= release
 BUILD := build/$(PRESET)
 ARGS ?=
 E2E ?= conformance protocol chat fault
 
-.PHONY: run test deps build unit e2e bench fuzz clean
+# Sanitizer runtime options for every process the tests start (unit tests, servers, CLI runs).
+# Any report stops the process with a nonzero status and a stack trace, so the unit test fails
+# (ctest) or the e2e file fails (helpers/server.mjs requires exit 0 on SIGTERM and prints the
+# server's output). Ignored by the runtimes of builds that are not sanitized.
+export ASAN_OPTIONS = detect_leaks=1:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1
+export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS = halt_on_error=1:second_deadlock_stack=1
+# Sanitized servers run several times slower: the e2e helpers multiply their waits (never
+# their assertions) by E2E_TIME_SCALE, e.g. `make test PRESET=tsan E2E_TIME_SCALE=10`.
+E2E_TIME_SCALE_asan = 3
+E2E_TIME_SCALE_tsan = 5
+E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
+
+.PHONY: run test test-asan test-tsan deps build unit e2e bench fuzz clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
 
 test: build unit e2e
+
+# The whole suite on the ASan+UBSan build, or on the TSan build.
+test-asan test-tsan:
+	$(MAKE) test PRESET=$(@:test-%=%)
 
 deps:
 	@scripts/install-deps
@@ -23,7 +42,7 @@ unit:
 
 # Node's test runner, one file at a time, against the real binaries of this build.
 e2e:
-	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
+	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
 
 # Parley vs the Node peer under the same load (reports; never fails on a figure).
 BENCH_ARGS ?=

@@ -17,8 +17,12 @@ export const CONNECT_TIMEOUT = 1000;
 export const RS = '\x1e';
 export const ENDPOINTS = ['/engine.io/', '/socket.io/'];
 
+// A sanitized server is several times slower: PARLEY_E2E_TIME_SCALE (set by the Makefile, as
+// for helpers/server.mjs) multiplies the waits below, never the protocol's own timings above.
+const TIME_SCALE = Math.max(1, Number(process.env.PARLEY_E2E_TIME_SCALE) || 1);
+
 // Default bound for "the server answers promptly" waits.
-export const WAIT = 2000;
+export const WAIT = 2000 * TIME_SCALE;
 
 export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const now = () => performance.now();
@@ -47,7 +51,7 @@ export async function startParley() {
  * Resolves { status, headers, body (utf8 string), ms } or rejects with the socket error
  * (err.code e.g. ECONNRESET) or err.code === 'ETIMEOUT' after `timeout` ms.
  */
-export function request(url, { method = 'GET', body, headers = {}, timeout = 5000 } = {}) {
+export function request(url, { method = 'GET', body, headers = {}, timeout = 5000 * TIME_SCALE } = {}) {
   return new Promise((resolve, reject) => {
     const started = now();
     const h = { ...headers };
@@ -397,10 +401,10 @@ export class PollingClient {
     return this;
   }
 
-  get(opts = {}) { return request(this.url(opts.extra ?? ''), { timeout: opts.timeout ?? 5000 }); }
+  get(opts = {}) { return request(this.url(opts.extra ?? ''), { timeout: opts.timeout ?? 5000 * TIME_SCALE }); }
 
   post(body, opts = {}) {
-    const p = this._postChain.then(() => request(this.url(opts.extra ?? ''), { method: 'POST', body, timeout: opts.timeout ?? 5000 }));
+    const p = this._postChain.then(() => request(this.url(opts.extra ?? ''), { method: 'POST', body, timeout: opts.timeout ?? 5000 * TIME_SCALE }));
     this._postChain = p.catch(() => {});
     return p;
   }
@@ -418,7 +422,7 @@ export class PollingClient {
       while (!this._stopped) {
         let r;
         try {
-          r = await this.get({ timeout: 10_000 });
+          r = await this.get({ timeout: 10_000 * TIME_SCALE });
         } catch (err) {
           this.queue.close({ error: err.code || err.message });
           return;

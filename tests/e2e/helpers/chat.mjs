@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { startServer, binaryPath, waitForAny } from './server.mjs';
+import { startServer, binaryPath, scaled, waitForAny } from './server.mjs';
 import { Recorder } from './clients.mjs';
 
 // ---------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ export async function connect(url, token, opts = {}) {
 /** Opens a socket without waiting (tracked and recorded). */
 export function openSocket(url, token, { transports = ['websocket'], auth, query, timeoutMs, ...extra } = {}) {
   void timeoutMs;
-  const options = { transports, forceNew: true, reconnection: false, timeout: 5000, ...extra };
+  const options = { transports, forceNew: true, reconnection: false, timeout: scaled(5000), ...extra };
   const t = tokenOf(token);
   if (auth !== undefined) options.auth = auth;
   else if (t !== undefined && t !== null) options.auth = { token: t };
@@ -207,7 +207,7 @@ export async function disconnectSocket(socket) {
 
 /** emitWithAck with a timeout; `payload` omitted (arguments.length 2) sends no payload at all. */
 export function emitAck(socket, event, ...payload) {
-  const ms = 5000;
+  const ms = scaled(5000);
   return socket.timeout(ms).emitWithAck(event, ...payload)
     .catch((e) => { throw new Error(`no ack for '${event}' within ${ms} ms (${e.message})`); });
 }
@@ -265,7 +265,7 @@ export async function api(url, token, method, p, body, opts = {}) {
     payload = JSON.stringify(body);
     headers['content-type'] = 'application/json';
   }
-  const res = await fetch(url + p, { method, headers, body: payload, signal: AbortSignal.timeout(opts.timeoutMs ?? 6000) });
+  const res = await fetch(url + p, { method, headers, body: payload, signal: AbortSignal.timeout(scaled(opts.timeoutMs ?? 6000)) });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
@@ -299,7 +299,7 @@ export async function getMessages(url, token, chatId, query = {}) {
 /** Runs the parley binary with `args`; resolves { stdout, stderr }, rejects on non-zero exit. */
 export function runCli(args, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
-    execFile(binaryPath('parley'), args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(binaryPath('parley'), args, { timeout: scaled(timeoutMs) }, (err, stdout, stderr) => {
       if (err) {
         err.message += `\nstdout: ${stdout}\nstderr: ${stderr}`;
         reject(err);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { io, Manager } from 'socket.io-client';
 import WebSocket from 'ws';
-import { waitFor, waitForAny, withTimeout } from './server.mjs';
+import { scaled, waitFor, waitForAny, withTimeout } from './server.mjs';
 
 // ---------------------------------------------------------------------------------------
 // Transport setups
@@ -20,7 +20,7 @@ export const SETUPS = [
 
 /** Client options for a setup (forceNew, no reconnection unless overridden). */
 export function clientOptions(setup, extra = {}) {
-  return { forceNew: true, reconnection: false, transports: setup.transports, timeout: 5000, ...extra };
+  return { forceNew: true, reconnection: false, transports: setup.transports, timeout: scaled(5000), ...extra };
 }
 
 /** Keeps track of every socket.io-client Socket/Manager a test creates, to close them all. */
@@ -101,6 +101,7 @@ export class Recorder {
   has(event, match = () => true) { return this.all(event).some((a) => match(a)); }
   /** Waits for an `event` matching `match(args)` — already recorded or still to come. */
   next(event, match = () => true, timeoutMs = 3000) {
+    timeoutMs = scaled(timeoutMs);
     const found = this.events.find((e) => e.event === event && match(e.args));
     if (found) return Promise.resolve(found.args);
     return new Promise((resolve, reject) => {
@@ -182,6 +183,7 @@ export class RawPolling {
    * Resolves { status, text, headers }; rejects on socket errors or after timeoutMs.
    */
   request(method, body, timeoutMs = 5000) {
+    const waitMs = scaled(timeoutMs);
     return new Promise((resolve, reject) => {
       const headers = {};
       let payload;
@@ -193,10 +195,11 @@ export class RawPolling {
       const url = pollingUrl(this.base, this.sid);
       const req = http.request(url, { method, headers, agent: false });
       const timer = setTimeout(() => {
+        // The message names the requested bound (tests match on it), whatever the time scale.
         const err = new Error(`${method} ${url}: no response within ${timeoutMs} ms`);
         err.name = 'TimeoutError';
         req.destroy(err);
-      }, timeoutMs);
+      }, waitMs);
       req.on('error', (err) => { clearTimeout(timer); reject(err); });
       req.on('response', (res) => {
         const chunks = [];
@@ -267,6 +270,7 @@ export class RawWs {
 
   /** Next message (string for text frames, Buffer for binary frames). */
   next(timeoutMs = 3000) {
+    timeoutMs = scaled(timeoutMs);
     if (this.queue.length) return Promise.resolve(this.queue.shift());
     if (this.closed) {
       return Promise.reject(new Error(`websocket already closed (code ${this.closed.code}) while waiting for a message`));

@@ -8,6 +8,9 @@
 // `--port 0 --host 127.0.0.1` is appended to the given args (and the per-address limits turned
 // off unless the args set them); the helper waits for the
 // server to print "listening on <ip>:<port>" on stdout or stderr.
+//
+// PARLEY_E2E_TIME_SCALE (set by the Makefile: 3 for ASan, 5 for TSan builds) multiplies every
+// wait of these helpers: a sanitized server is several times slower, the outcomes are the same.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,9 +28,16 @@ export function binaryPath(bin = 'parley') {
   return path.join(buildDir(), bin);
 }
 
+/** How much longer than on a release build every wait may take (>= 1). */
+export const TIME_SCALE = Math.max(1, Number(process.env.PARLEY_E2E_TIME_SCALE) || 1);
+/** `ms` scaled by TIME_SCALE: for a test's own timeouts (not for sleeps that wait out a server window). */
+export function scaled(ms) {
+  return ms * TIME_SCALE;
+}
+
 const LISTENING_RE = /listening on [0-9.]+:(\d+)/;
-const START_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 3_000;
+const START_TIMEOUT_MS = scaled(10_000);
+const STOP_GRACE_MS = scaled(3_000);
 const MAX_LOG_CHARS = 2_000_000;
 
 // Safety net: never leave a spawned server behind if the test process exits early.
@@ -117,7 +127,7 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
   });
 
   /**
-   * Stops the server: SIGTERM, then SIGKILL after 3 s. Resolves with { code, signal }; throws
+   * Stops the server: SIGTERM, then SIGKILL after 3 s (scaled). Resolves with { code, signal }; throws
    * unless it exited with code 0.
    * Throws if the server had already exited on its own before stop() was called (a crash),
    * with its logs, so a crashing server fails the test file instead of going unnoticed.
@@ -186,6 +196,7 @@ export function waitFor(emitter, event, timeoutMs = 3000) {
  * Resolves with { event, args } for whichever of `events` fires first.
  */
 export function waitForAny(emitter, events, timeoutMs = 3000) {
+  timeoutMs = scaled(timeoutMs);
   return new Promise((resolve, reject) => {
     const handlers = new Map();
     const cleanup = () => {
@@ -209,6 +220,7 @@ export function waitForAny(emitter, events, timeoutMs = 3000) {
  * Resolves with the args of the first `event` whose args satisfy `predicate(...args)`.
  */
 export function waitForMatch(emitter, event, predicate, timeoutMs = 3000) {
+  timeoutMs = scaled(timeoutMs);
   return new Promise((resolve, reject) => {
     const fn = (...args) => {
       let ok = false;
@@ -228,6 +240,7 @@ export function waitForMatch(emitter, event, predicate, timeoutMs = 3000) {
  * Collects `count` emissions of `event` (each as an args array), in arrival order.
  */
 export function collect(emitter, event, count, timeoutMs = 3000) {
+  timeoutMs = scaled(timeoutMs);
   return new Promise((resolve, reject) => {
     const got = [];
     const fn = (...args) => {
@@ -245,6 +258,7 @@ export function collect(emitter, event, count, timeoutMs = 3000) {
 
 /** Rejects if `promise` does not settle within timeoutMs. */
 export function withTimeout(promise, timeoutMs, what = 'operation') {
+  timeoutMs = scaled(timeoutMs);
   let timer;
   return Promise.race([
     promise,
