@@ -7,6 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatServer, closeAllSockets, disconnectSocket, emitAck, assertOk, join } from '../helpers/chat.mjs';
 import { processFigures, metrics, until, sanitizers } from './lib.mjs';
+import { scaled } from '../helpers/server.mjs';
 
 const BATCH = 100;
 const ROUNDS = 10; // 1,000 clients
@@ -18,7 +19,9 @@ before(async () => {
   // Short heartbeats: a session whose client vanished without a word is reaped within ~2 s.
   // 1,000 clients from 127.0.0.1 in a few seconds: the per-address limits are not under test here.
   srv = await startChatServer({
-    args: ['--ping-interval', '1000', '--ping-timeout', '1000', '--handshakes-per-second', '0', '--max-connections-per-ip', '0'],
+    // (Scaled on sanitizer builds, which answer pings several times slower.)
+    args: ['--ping-interval', String(scaled(1000)), '--ping-timeout', String(scaled(1000)),
+      '--handshakes-per-second', '0', '--max-connections-per-ip', '0'],
   });
 });
 after(async () => {
