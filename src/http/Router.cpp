@@ -1,8 +1,8 @@
 #include "http/Router.hpp"
 
-#include "core/Uuid.hpp"
+#include "chat/ErrorReply.hpp"
 
-#include <spdlog/spdlog.h>
+#include <boost/json/serialize.hpp>
 
 namespace parley::http {
 
@@ -16,6 +16,11 @@ net::Response jsonResponse(bhttp::status status, std::string body, unsigned vers
 }
 
 namespace {
+// "GET /v1/chats": what a logged error was answering.
+std::string requestContext(const net::Request& req) {
+    return std::string(req.method_string()) + " " + std::string(pathOf(req.target()));
+}
+
 std::vector<std::string> splitPath(std::string_view path) {
     std::vector<std::string> out;
     while (!path.empty()) {
@@ -51,12 +56,9 @@ std::optional<net::Response> Router::onOversizedRequest(const net::Request& head
         engine->onOversized(header); // Engine.IO's own answer: a plain 413
         return std::nullopt;
     }
-    const std::string id = core::newUuid();
-    spdlog::info("VALIDATION_ERROR correlationId={} {} {}: request body too large",
-                 id, std::string_view(header.method_string()), path);
     auto res = jsonResponse(bhttp::status::payload_too_large,
-                            R"({"ok":false,"error":"VALIDATION_ERROR","message":"Request body too large","correlationId":")" +
-                                id + "\"}",
+                            boost::json::serialize(chat::errorReply(chat::ErrorCode::ValidationError,
+                                                                    "Request body too large", requestContext(header))),
                             header.version());
     res.set(bhttp::field::access_control_allow_origin, "*");
     return res;
@@ -103,12 +105,10 @@ void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Re
     auto found = match(req.method(), path);
     if (found.handler) return (*found.handler)(conn, std::move(req), std::move(found.params));
     const bool pathMatched = found.pathMatched;
-    const std::string id = core::newUuid();
     const char* message = pathMatched ? "Method not allowed" : "No such route";
-    spdlog::info("NOT_FOUND correlationId={} {} {}: {}", id, std::string_view(req.method_string()), path, message);
     conn->respond(jsonResponse(pathMatched ? bhttp::status::method_not_allowed : bhttp::status::not_found,
-                               std::string(R"({"ok":false,"error":"NOT_FOUND","message":")") + message +
-                                   R"(","correlationId":")" + id + "\"}",
+                               boost::json::serialize(
+                                   chat::errorReply(chat::ErrorCode::NotFound, message, requestContext(req))),
                                req.version()));
 }
 

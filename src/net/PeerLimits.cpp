@@ -56,7 +56,7 @@ std::uint32_t PeerLimits::connections(const boost::asio::ip::address& address) c
 bool PeerLimits::allowHandshake(const boost::asio::ip::address& address, Clock::time_point now) {
     if (config_.handshakesPerSecond == 0) return true;
     const double rate = config_.handshakesPerSecond;
-    const double burst = std::max<double>(config_.handshakeBurst, 1);
+    const double burst = this->burst();
     std::string key = keyOf(address);
     std::lock_guard lock(mutex_);
     pruneBuckets(now);
@@ -75,11 +75,9 @@ bool PeerLimits::allowHandshake(const boost::asio::ip::address& address, Clock::
 void PeerLimits::pruneBuckets(Clock::time_point now) {
     if (now - lastPrune_ < kPruneEvery) return;
     lastPrune_ = now;
-    const double rate = config_.handshakesPerSecond;
-    const double burst = std::max<double>(config_.handshakeBurst, 1);
     std::erase_if(buckets_, [&](const auto& entry) {
         const double elapsed = std::chrono::duration<double>(now - entry.second.updated).count();
-        return entry.second.tokens + elapsed * rate >= burst;
+        return entry.second.tokens + elapsed * config_.handshakesPerSecond >= burst();
     });
 }
 

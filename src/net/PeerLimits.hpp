@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -68,6 +69,7 @@ private:
 
     void release(const std::string& key) noexcept;
     void pruneBuckets(Clock::time_point now);
+    double burst() const noexcept { return std::max<double>(config_.handshakeBurst, 1); }
 
     PeerLimitsConfig config_;
     mutable std::mutex mutex_;

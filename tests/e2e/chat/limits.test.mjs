@@ -8,21 +8,12 @@ import {
   startChatServer, closeAllSockets, emitAck, assertOk, assertError, join, send, groupOf, getMessages, randomUUID,
 } from '../helpers/chat.mjs';
 import { RawPolling } from '../helpers/clients.mjs';
+import { metrics, until } from '../helpers/server.mjs';
 
 afterEach(() => closeAllSockets());
 
-/** Waits for the server's log (a pipe: it arrives a little after the reply) to name `id`. */
-async function inLog(srv, id) {
-  for (let i = 0; i < 100 && !srv.logs().includes(id); ++i) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(srv.logs().includes(id), `correlationId ${id} is in the server log`);
-}
-
-async function metric(srv, name) {
-  const res = await fetch(`${srv.url}/metrics`);
-  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `metric ${name} is exported`);
-  return Number(line.split(' ')[1]);
-}
+/** The server's log is a pipe: the line naming `id` arrives a little after the reply. */
+const inLog = (srv, id) => until(() => srv.logs(), (log) => log.includes(id), 5000, `correlationId ${id} in the server log`);
 
 describe('rooms per socket (--max-rooms-per-socket)', () => {
   let srv;
@@ -95,7 +86,7 @@ describe('volatile typing is dropped first for a client that is behind', () => {
     await raw.send([`421${JSON.stringify(['room:join', { chatId: chat._id }])}`]);
     assert.deepEqual((await raw.poll()).packets, ['431[{"ok":true}]']);
 
-    const droppedBefore = await metric(srv, 'parley_volatile_dropped_total');
+    const droppedBefore = (await metrics(srv.url)).parley_volatile_dropped_total;
     const sa = await srv.connect(a);
     await join(sa, chat._id);
     // ~110 bytes each: 1000 of them would be 110 kB, far past --max-outbound-bytes.
@@ -109,8 +100,9 @@ describe('volatile typing is dropped first for a client that is behind', () => {
     assert.ok(typing.length > 0 && typing.length < 100, `a few typing updates were kept (${typing.length})`);
     assert.equal(news.length, 1, 'the message arrived');
     assert.equal(JSON.parse(news[0].slice(2))[1].serverId ?? JSON.parse(news[0].slice(2))[1]._id, sent.serverId);
-    assert.ok(await metric(srv, 'parley_volatile_dropped_total') - droppedBefore >= 900);
-    assert.equal(await metric(srv, 'parley_slow_consumers_closed_total'), 0);
+    const after = await metrics(srv.url);
+    assert.ok(after.parley_volatile_dropped_total - droppedBefore >= 900);
+    assert.equal(after.parley_slow_consumers_closed_total, 0);
   });
 });
 

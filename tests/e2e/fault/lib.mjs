@@ -11,6 +11,8 @@ import path from 'node:path';
 import { getMessages } from '../helpers/chat.mjs';
 import { buildDir } from '../helpers/server.mjs';
 
+export { metrics, until } from '../helpers/server.mjs';
+
 /** The reason a test that mounts filesystems cannot run here, or false when it can. */
 export function needsRoot() {
   if (typeof process.getuid === 'function' && process.getuid() === 0) return false;
@@ -141,31 +143,5 @@ export async function sanitizers() {
     return /^PARLEY_SANITIZE:STRING=(.*)$/m.exec(cache)?.[1].trim() ?? '';
   } catch {
     return '';
-  }
-}
-
-/** The numeric samples of GET /metrics, by name. */
-export async function metrics(url) {
-  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
-  assert.equal(res.status, 200, 'GET /metrics');
-  const values = {};
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^([a-z_]+) (-?\d+)$/.exec(line);
-    if (m) values[m[1]] = Number(m[2]);
-  }
-  return values;
-}
-
-/**
- * Polls `probe()` until `pred(value)` holds, for server-side state a client cannot observe as an
- * event (a session closed, a count back down). Returns the value; throws after timeoutMs.
- */
-export async function until(probe, pred, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (pred(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what} (last: ${JSON.stringify(value)})`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

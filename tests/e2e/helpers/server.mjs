@@ -12,6 +12,7 @@
 // PARLEY_E2E_TIME_SCALE (set by the Makefile: 3 for ASan, 5 for TSan builds) multiplies every
 // wait of these helpers: a sanitized server is several times slower, the outcomes are the same.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -266,4 +267,30 @@ export function withTimeout(promise, timeoutMs, what = 'operation') {
       timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** The numeric samples of GET /metrics, by name. */
+export async function metrics(url) {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
+  assert.equal(res.status, 200, 'GET /metrics');
+  const values = {};
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-z_]+) (-?\d+)$/.exec(line);
+    if (m) values[m[1]] = Number(m[2]);
+  }
+  return values;
+}
+
+/**
+ * Polls `probe()` until `pred(value)` holds, for server-side state a client cannot observe as an
+ * event (a session closed, a count back down). Returns the value; throws after timeoutMs.
+ */
+export async function until(probe, pred, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (pred(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what} (last: ${JSON.stringify(value)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -6,7 +6,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { startServer, waitFor } from '../helpers/server.mjs';
+import { startServer, waitFor, metrics, until } from '../helpers/server.mjs';
 import { SETUPS, ClientPool, connectClient, makeManager, waitConnected, RawWs, pollingUrl, SEP } from '../helpers/clients.mjs';
 
 const pool = new ClientPool();
@@ -29,22 +29,6 @@ function request(url, { method = 'GET', headers = {}, body, localAddress } = {})
 
 /** A polling handshake; resolves the HTTP answer. */
 const handshake = (server, localAddress) => request(pollingUrl(server.url), { localAddress });
-
-/** Retries `fn` until it returns true: for limits that free up once the server saw something. */
-async function eventually(fn, what, attempts = 100) {
-  for (let i = 0; i < attempts; ++i) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never happened: ${what}`);
-}
-
-async function metric(server, name) {
-  const { text } = await request(`${server.url}/metrics`);
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `metric ${name} is exported`);
-  return Number(line.split(' ')[1]);
-}
 
 async function echoWorks(server, setup = SETUPS[1]) {
   const socket = await connectClient(pool, server.url, setup);
@@ -96,20 +80,17 @@ describe('connections per address (--max-connections-per-ip)', () => {
       held.push(s);
     }
     // The server counts a connection when it accepts it: wait until the fourth is refused.
-    let refused;
-    await eventually(async () => {
-      refused = await handshake(server);
-      return refused.status === 429;
-    }, 'a fourth connection from 127.0.0.1 is refused');
+    const refused = await until(() => handshake(server), (r) => r.status === 429, 5000,
+      'a fourth connection from 127.0.0.1 is refused');
     assert.match(refused.text, /Too many connections from this address/);
 
     const other = await handshake(server, '127.0.0.2');
     assert.equal(other.status, 200, 'another address is not affected');
 
     held.pop().destroy();
-    await eventually(async () => (await handshake(server)).status === 200, 'the freed slot is usable again');
+    await until(() => handshake(server), (r) => r.status === 200, 5000, 'the freed slot is usable again');
     for (const s of held) s.destroy();
-    assert.ok(await metric(server, 'parley_connections_refused_total') >= 1);
+    assert.ok((await metrics(server.url)).parley_connections_refused_total >= 1);
   });
 });
 
@@ -134,8 +115,8 @@ describe('handshakes per second per address (--handshakes-per-second, --handshak
     const other = await handshake(server, '127.0.0.2');
     assert.equal(other.status, 200, 'another address has its own bucket');
 
-    await eventually(async () => (await handshake(server)).status === 200, 'a token comes back', 60);
-    assert.ok(await metric(server, 'parley_handshakes_refused_total') >= 1);
+    await until(() => handshake(server), (r) => r.status === 200, 5000, 'a token comes back');
+    assert.ok((await metrics(server.url)).parley_handshakes_refused_total >= 1);
   });
 
   it('socket.io-client sees the refusal as a connect_error', async () => {

@@ -4,11 +4,22 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 namespace {
 
 using namespace parley::socketio::codec;
+
+// A reassembler holding a two-attachment event, its attachments bounded to `maxBytes`.
+BinaryReassembler awaitingTwoAttachments(std::uint64_t maxBytes) {
+    BinaryReassembler r;
+    r.setMaxBytes(maxBytes);
+    auto header = decode(R"(52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+    if (!header) throw std::logic_error("the header packet must decode");
+    r.start(std::move(*header));
+    return r;
+}
 
 std::string nested(std::size_t depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); }
 
@@ -58,11 +69,7 @@ TEST(DecodeLimits, TheDefaultsAreTheServersDefaults) {
 }
 
 TEST(BinaryReassemblerBytes, AttachmentsPastTheByteLimitAreRefused) {
-    BinaryReassembler r;
-    r.setMaxBytes(10);
-    auto header = decode(R"(52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
-    ASSERT_TRUE(header);
-    r.start(std::move(*header));
+    BinaryReassembler r = awaitingTwoAttachments(10);
     auto first = r.add(std::string(6, 'a'));
     ASSERT_TRUE(first);
     EXPECT_FALSE(first->has_value());
@@ -73,11 +80,7 @@ TEST(BinaryReassemblerBytes, AttachmentsPastTheByteLimitAreRefused) {
 }
 
 TEST(BinaryReassemblerBytes, ExactlyAtTheLimitCompletes) {
-    BinaryReassembler r;
-    r.setMaxBytes(10);
-    auto header = decode(R"(52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
-    ASSERT_TRUE(header);
-    r.start(std::move(*header));
+    BinaryReassembler r = awaitingTwoAttachments(10);
     ASSERT_TRUE(r.add(std::string(5, 'a')));
     auto done = r.add(std::string(5, 'b'));
     ASSERT_TRUE(done);
