@@ -3,6 +3,7 @@
 #include "engineio/Server.hpp"
 #include "engineio/codec/Payload.hpp"
 
+#include <boost/beast/websocket/error.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::engineio {
@@ -371,8 +372,7 @@ void Session::close(CloseReason reason) {
         }
     } else if (ws_) {
         ws_->detach();
-        ws_->close(reason == CloseReason::PayloadTooLarge ? boost::beast::websocket::close_code::too_big
-                                                          : boost::beast::websocket::close_code::normal);
+        ws_->close(reason == CloseReason::PayloadTooLarge ? net::ws::CloseCode::TooBig : net::ws::CloseCode::Normal);
     }
 
     if (keepForDrain) {

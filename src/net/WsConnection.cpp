@@ -3,110 +3,379 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/error.hpp>
+#include <boost/container/static_vector.hpp>
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 namespace parley::net {
 
+namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+using boost::system::error_code;
 
-WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&&, PeerSlot slot)
-    : ws_(std::move(stream)), slot_(std::move(slot)) {
-    // Engine.IO runs its own heartbeat, so only the handshake and close get Beast's timeouts.
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.auto_fragment(false);
+namespace {
+
+// Bytes asked of the kernel per read, into the thread's scratch buffer.
+constexpr std::size_t kScratchBytes = 64 * 1024;
+// Buffers an idle connection may keep: what a large message grew is given back.
+constexpr std::size_t kIdleKeepBytes = 1024;
+constexpr std::size_t kIdleKeepFrames = 16;
+// iovecs per writev: Asio hands at most 64 to one call.
+constexpr std::size_t kMaxIov = 64;
+// How long we wait for the peer's close frame after sending ours.
+constexpr auto kCloseTimeout = std::chrono::seconds(5);
+
+std::uint8_t* scratchBuffer() {
+    thread_local const std::unique_ptr<std::uint8_t[]> buffer(new std::uint8_t[kScratchBytes]);
+    return buffer.get();
 }
 
-void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<void(beast::error_code)> done) {
-    // We bound messages ourselves (see onRead): Beast's own limit tears the connection down
-    // with unread bytes in it, which resets it, and the peer never sees the 1009 close frame.
+// The connections of this thread with frames queued in the current loop turn.
+struct FlushList {
+    std::vector<std::shared_ptr<WsConnection>> queued;
+    std::vector<std::shared_ptr<WsConnection>> running;
+    bool posted = false;
+};
+
+FlushList& threadFlushList() {
+    thread_local FlushList list;
+    return list;
+}
+
+std::size_t headerSize(std::uint64_t length) noexcept { return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10; }
+
+SharedBuffer closePayload(std::uint16_t code) {
+    return makeSharedBuffer(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)});
+}
+
+} // namespace
+
+WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&& buffer, PeerSlot slot)
+    : socket_(stream.release_socket()), slot_(std::move(slot)) {
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
+    // A client may not send frames before the 101, but whatever followed the request is kept.
+    if (buffer.size() > 0) {
+        const auto data = buffer.cdata();
+        partial_.assign(static_cast<const char*>(data.data()), data.size());
+    }
+}
+
+void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<void(error_code)> done) {
     maxMessage_ = maxMessage;
-    ws_.read_message_max(0);
-    auto request = std::make_shared<Request>(std::move(req));
-    ws_.async_accept(*request, [self = shared_from_this(), request, done = std::move(done)](beast::error_code ec) {
+    const std::string_view version = req[beast::http::field::sec_websocket_version];
+    const std::string_view key = req[beast::http::field::sec_websocket_key];
+    const auto acceptValue = ws::acceptKey(key);
+
+    auto refuse = [&](std::string response, error_code ec) {
+        closing_ = true;
+        closeQueued_ = true;
+        endAfterWrite_ = true;
+        enqueue(Outgoing{makeSharedBuffer(std::move(response)), ws::Opcode::Text, true});
         done(ec);
-    });
+    };
+    if (version != "13") {
+        return refuse("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n"
+                      "Connection: close\r\n\r\n",
+                      version.empty() ? websocket::error::no_sec_version : websocket::error::bad_sec_version);
+    }
+    if (!acceptValue) {
+        static constexpr std::string_view kBody = "Invalid Sec-WebSocket-Key";
+        return refuse("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
+                          std::to_string(kBody.size()) + "\r\nConnection: close\r\n\r\n" + std::string(kBody),
+                      key.empty() ? websocket::error::no_sec_key : websocket::error::bad_sec_key);
+    }
+    enqueue(Outgoing{makeSharedBuffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                      "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                                      *acceptValue + "\r\n\r\n"),
+                     ws::Opcode::Text, true});
+    done({});
 }
 
 void WsConnection::start(MessageFn onMessage, CloseFn onClose) {
     onMessage_ = std::move(onMessage);
     onClose_ = std::move(onClose);
-    doRead();
+    if (!finished_) waitReadable();
 }
 
-void WsConnection::doRead() {
-    ws_.async_read_some(readBuffer_, kReadChunk,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onRead(ec, n); });
+// --- reading ------------------------------------------------------------------------------
+
+void WsConnection::waitReadable() {
+    // Waiting for readiness rather than reading into a buffer of our own: the data is read
+    // into the thread's scratch buffer, so an idle connection holds none.
+    socket_.async_wait(asio::ip::tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->onReadable(ec); });
 }
 
-void WsConnection::onRead(beast::error_code ec, std::size_t) {
+void WsConnection::onReadable(error_code ec) {
+    if (finished_) return;
     if (ec) return finish(ec);
-    if (readBuffer_.size() > maxMessage_) {
-        // Too big: say so at once, then close with 1009; the close handshake drains the rest.
-        auto onClose = std::move(onClose_);
-        detach();
-        close(websocket::close_code::too_big);
-        if (onClose) onClose(websocket::error::message_too_big);
+    // Keep ourselves alive: a callback may drop the last outside reference.
+    auto self = shared_from_this();
+    std::uint8_t* scratch = scratchBuffer();
+    while (true) {
+        const std::size_t n = socket_.read_some(asio::buffer(scratch, kScratchBytes), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+        if (ec) return finish(peerClosed_ || closeSent_ ? error_code(websocket::error::closed) : ec);
+        // After a protocol error the input is only drained, until the peer ends the connection.
+        if (!discarding_) {
+            if (partial_.empty()) {
+                const std::size_t used = consume(scratch, n);
+                if (!finished_ && !discarding_ && used < n)
+                    partial_.assign(reinterpret_cast<const char*>(scratch) + used, n - used);
+            } else {
+                partial_.append(reinterpret_cast<const char*>(scratch), n);
+                const std::size_t used = consume(reinterpret_cast<std::uint8_t*>(partial_.data()), partial_.size());
+                if (!finished_) partial_.erase(0, used);
+            }
+            if (discarding_) partial_.clear();
+            if (partial_.empty() && partial_.capacity() > kIdleKeepBytes) std::string().swap(partial_);
+        }
+        // Nothing more is read after the peer's close frame.
+        if (finished_ || peerClosed_) return;
+        // A short read emptied the socket; the wait below reports anything newer.
+        if (n < kScratchBytes) break;
+    }
+    waitReadable();
+}
+
+std::size_t WsConnection::consume(std::uint8_t* data, std::size_t size) {
+    std::size_t pos = 0;
+    while (pos < size && !finished_ && !peerClosed_ && !discarding_) {
+        ws::FrameHeader header;
+        const auto status = ws::parseHeader(data + pos, size - pos, header);
+        if (status == ws::ParseStatus::NeedMore) break;
+        if (status == ws::ParseStatus::ProtocolError || !header.masked) {
+            failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_opcode);
+            break;
+        }
+        const bool control = (static_cast<std::uint8_t>(header.opcode) & 0x8) != 0;
+        if (!control && (inMessage_ ? message_.size() : 0) + header.length > maxMessage_) {
+            // Too big: say so at once, then close with 1009. The payload is never buffered.
+            failConnection(ws::CloseCode::TooBig, websocket::error::message_too_big);
+            break;
+        }
+        if (size - pos - header.headerBytes < header.length) break; // the rest of the frame is still to come
+        std::uint8_t* payload = data + pos + header.headerBytes;
+        ws::unmask(payload, header.length, header.mask);
+        pos += header.headerBytes + header.length;
+        if (!onFrame(header, payload)) break;
+    }
+    return pos;
+}
+
+bool WsConnection::onFrame(const ws::FrameHeader& header, std::uint8_t* payload) {
+    const std::string_view data(reinterpret_cast<const char*>(payload), header.length);
+    switch (header.opcode) {
+    case ws::Opcode::Text:
+    case ws::Opcode::Binary:
+        if (inMessage_) {
+            failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_data_frame);
+            return false;
+        }
+        if (header.fin) {
+            deliver(data, header.opcode == ws::Opcode::Binary);
+        } else {
+            inMessage_ = true;
+            messageOpcode_ = header.opcode;
+            message_.assign(data);
+        }
+        return true;
+    case ws::Opcode::Continuation:
+        if (!inMessage_) {
+            failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_continuation);
+            return false;
+        }
+        message_.append(data);
+        if (header.fin) {
+            inMessage_ = false;
+            std::string whole = std::move(message_);
+            message_.clear();
+            deliver(whole, messageOpcode_ == ws::Opcode::Binary);
+        }
+        return true;
+    case ws::Opcode::Ping:
+        if (!closing_) enqueue(Outgoing{makeSharedBuffer(std::string(data)), ws::Opcode::Pong});
+        return true;
+    case ws::Opcode::Pong:
+        return true;
+    case ws::Opcode::Close:
+        onPeerClose(payload, header.length);
+        return false;
+    }
+    return true;
+}
+
+void WsConnection::deliver(std::string_view message, bool binary) {
+    if (!binary && !ws::isValidUtf8(message)) {
+        failConnection(ws::CloseCode::BadPayload, websocket::error::bad_frame_payload);
         return;
     }
-    if (!ws_.is_message_done()) return doRead();
-    const auto data = readBuffer_.cdata();
-    const std::string_view message(static_cast<const char*>(data.data()), data.size());
-    // Keep ourselves alive: the callback may drop the last outside reference.
-    auto self = shared_from_this();
-    if (onMessage_ && !closing_) onMessage_(message, !ws_.got_text());
-    readBuffer_.consume(readBuffer_.size());
-    // Most connections sit idle between small messages: give back what a large one grew.
-    if (readBuffer_.capacity() > kIdleReadCapacity) readBuffer_.shrink_to_fit();
-    if (!finished_) doRead();
+    // While closing, messages are read only to reach the peer's close frame.
+    if (onMessage_ && !closing_) onMessage_(message, binary);
 }
+
+void WsConnection::onPeerClose(const std::uint8_t* payload, std::size_t size) {
+    std::uint16_t code = 0;
+    if (size == 1) return failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_close_size);
+    if (size >= 2) {
+        code = static_cast<std::uint16_t>((payload[0] << 8) | payload[1]);
+        const std::string_view reason(reinterpret_cast<const char*>(payload + 2), size - 2);
+        if (!ws::isValidCloseCode(code)) return failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_close_code);
+        if (!ws::isValidUtf8(reason)) return failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_close_payload);
+    }
+    peerClosed_ = true;
+    // Our own close frame already went: the handshake is complete.
+    if (closeSent_) return finish(websocket::error::closed);
+    if (!closeQueued_) {
+        // Echo the peer's code after whatever is queued, then end the connection.
+        closing_ = true;
+        closeQueued_ = true;
+        enqueue(Outgoing{code ? closePayload(code) : makeSharedBuffer(std::string()), ws::Opcode::Close});
+    }
+}
+
+void WsConnection::failConnection(ws::CloseCode code, error_code ec) {
+    if (!closeQueued_) {
+        closing_ = true;
+        closeQueued_ = true;
+        enqueue(Outgoing{closePayload(static_cast<std::uint16_t>(code)), ws::Opcode::Close});
+    }
+    // The input cannot be parsed past this point. It is drained rather than left unread, which
+    // would make our close a reset that the peer may never see; the close timer bounds that.
+    discarding_ = true;
+    auto onClose = std::move(onClose_);
+    detach();
+    if (onClose) onClose(ec);
+}
+
+// --- writing ------------------------------------------------------------------------------
 
 void WsConnection::send(Frame frame) {
     if (closing_ || finished_) return;
-    queuedBytes_ += frame.bytes->size();
-    queue_.push_back(std::move(frame));
+    enqueue(Outgoing{std::move(frame.bytes), frame.binary ? ws::Opcode::Binary : ws::Opcode::Text});
     // The peer does not read: waiting for it would only grow our memory. No close frame either
     // (it would queue behind the rest): the connection is dropped.
     if (maxQueuedBytes_ && queuedBytes_ > maxQueuedBytes_) {
         // Not from inside send(): the caller may be in the middle of a broadcast loop.
         closing_ = true;
-        boost::asio::post(ws_.get_executor(),
-                          [self = shared_from_this()] { self->finish(boost::asio::error::no_buffer_space); });
-        return;
+        asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(asio::error::no_buffer_space); });
     }
-    if (!writing_) doWrite();
 }
 
-void WsConnection::doWrite() {
-    writing_ = true;
-    const Frame& frame = queue_[head_];
-    ws_.binary(frame.binary);
-    ws_.async_write(boost::asio::buffer(*frame.bytes),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onWrite(ec); });
-}
-
-void WsConnection::onWrite(beast::error_code ec) {
-    writing_ = false;
-    if (ec) return finish(ec);
-    queuedBytes_ -= queue_[head_].bytes->size();
-    queue_[head_].bytes.reset();
-    if (++head_ < queue_.size()) return doWrite();
-    queue_.clear();
-    head_ = 0;
-    if (closing_) doClose();
-}
-
-void WsConnection::close(websocket::close_code code) {
+void WsConnection::close(ws::CloseCode code) {
     if (closing_ || finished_) return;
     closing_ = true;
-    closeCode_ = code;
-    if (!writing_) doClose();
+    closeQueued_ = true;
+    enqueue(Outgoing{closePayload(static_cast<std::uint16_t>(code)), ws::Opcode::Close});
 }
 
-void WsConnection::doClose() {
-    if (closeSent_ || finished_) return;
-    closeSent_ = true;
-    ws_.async_close(closeCode_, [self = shared_from_this()](beast::error_code ec) { self->finish(ec); });
+void WsConnection::enqueue(Outgoing out) {
+    if (finished_) return;
+    queuedBytes_ += out.bytes->size();
+    queue_.push_back(std::move(out));
+    scheduleFlush();
+}
+
+void WsConnection::scheduleFlush() {
+    if (flushScheduled_ || writeBlocked_ || finished_) return;
+    flushScheduled_ = true;
+    // Not now: the rest of this loop turn may queue more for this connection (an ack and the
+    // broadcast it caused, a group commit's messages), and all of it should leave in one write.
+    FlushList& list = threadFlushList();
+    list.queued.push_back(shared_from_this());
+    if (!list.posted) {
+        list.posted = true;
+        asio::post(socket_.get_executor(), &WsConnection::flushThreadList);
+    }
+}
+
+void WsConnection::flushThreadList() {
+    FlushList& list = threadFlushList();
+    list.posted = false;
+    list.running.swap(list.queued);
+    // A flush may close a connection, whose owner may queue frames elsewhere: those go to
+    // `queued` and the next turn.
+    for (auto& connection : list.running) {
+        connection->flushScheduled_ = false;
+        connection->flush();
+    }
+    list.running.clear();
+}
+
+void WsConnection::flush() {
+    if (finished_ || writeBlocked_) return;
+    while (head_ < queue_.size()) {
+        boost::container::static_vector<asio::const_buffer, kMaxIov> iov;
+        std::array<std::array<std::uint8_t, ws::kMaxHeaderBytes>, kMaxIov / 2> headers;
+        std::size_t total = 0;
+        for (std::size_t i = head_; i < queue_.size() && iov.size() + 2 <= kMaxIov; ++i) {
+            const Outgoing& out = queue_[i];
+            std::size_t skip = i == head_ ? headWritten_ : 0;
+            if (!out.raw) {
+                auto& header = headers[i - head_];
+                const std::size_t headerBytes = ws::encodeHeader(header.data(), out.opcode, out.bytes->size());
+                if (skip < headerBytes) {
+                    iov.emplace_back(header.data() + skip, headerBytes - skip);
+                    total += headerBytes - skip;
+                    skip = 0;
+                } else {
+                    skip -= headerBytes;
+                }
+            }
+            if (out.bytes->size() > skip) {
+                iov.emplace_back(out.bytes->data() + skip, out.bytes->size() - skip);
+                total += out.bytes->size() - skip;
+            }
+        }
+        error_code ec;
+        std::size_t written = socket_.write_some(iov, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) return waitWritable();
+        if (ec) return finish(ec);
+        const bool shortWrite = written < total;
+        // Drop what is fully written; remember how far into the next frame the kernel got.
+        while (written > 0 && head_ < queue_.size()) {
+            Outgoing& out = queue_[head_];
+            const std::size_t wire = (out.raw ? 0 : headerSize(out.bytes->size())) + out.bytes->size();
+            const std::size_t left = wire - headWritten_;
+            if (written < left) {
+                headWritten_ += written;
+                break;
+            }
+            written -= left;
+            queuedBytes_ -= out.bytes->size();
+            out.bytes.reset();
+            ++head_;
+            headWritten_ = 0;
+        }
+        if (shortWrite) return waitWritable();
+    }
+    queue_.clear();
+    head_ = 0;
+    if (queue_.capacity() > kIdleKeepFrames) std::vector<Outgoing>().swap(queue_);
+    if (closeQueued_ && !closeSent_) {
+        closeSent_ = true;
+        if (endAfterWrite_ || peerClosed_) return finish(peerClosed_ ? error_code(websocket::error::closed) : error_code());
+        armCloseTimer();
+    }
+}
+
+void WsConnection::waitWritable() {
+    writeBlocked_ = true;
+    socket_.async_wait(asio::ip::tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
+        self->writeBlocked_ = false;
+        if (self->finished_) return;
+        if (ec) return self->finish(ec);
+        self->flush();
+    });
+}
+
+void WsConnection::armCloseTimer() {
+    closeTimer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), kCloseTimeout);
+    closeTimer_->async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec) self->finish(beast::error::timeout);
+    });
 }
 
 void WsConnection::detach() {
@@ -114,17 +383,22 @@ void WsConnection::detach() {
     onClose_ = nullptr;
 }
 
-void WsConnection::finish(beast::error_code ec) {
+void WsConnection::finish(error_code ec) {
     if (finished_) return;
     finished_ = true;
+    closing_ = true;
     queue_.clear();
     head_ = 0;
+    headWritten_ = 0;
     queuedBytes_ = 0;
-    if (ec && ec != websocket::error::closed && ec != boost::asio::error::operation_aborted &&
-        ec != beast::error::timeout)
+    std::string().swap(partial_);
+    std::string().swap(message_);
+    if (closeTimer_) closeTimer_->cancel();
+    if (ec && ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != beast::error::timeout &&
+        ec != asio::error::eof)
         spdlog::debug("websocket: {}", ec.message());
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    error_code ignored;
+    socket_.close(ignored);
     auto onClose = std::move(onClose_);
     detach();
     if (onClose) onClose(ec);

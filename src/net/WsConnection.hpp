@@ -2,20 +2,27 @@
 
 #include "net/HttpConnection.hpp"
 #include "net/SharedBuffer.hpp"
+#include "net/WsFrame.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
-#include <vector>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::net {
 
-/// One WebSocket connection: a read loop delivering whole messages in order, and a
-/// single-writer queue of shared frames (one write in flight, as Beast requires).
+/// One WebSocket connection (RFC 6455, server side, framed by ws::*): a read loop delivering
+/// whole messages in order, and a send queue flushed once per loop turn, so that every frame
+/// queued for the connection during that turn leaves in one writev.
+///
+/// Memory: an idle connection holds no buffer. Reads go through one scratch buffer per
+/// thread; only an incomplete frame is copied into the connection.
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
 public:
     /// A whole message; `data` is valid only during the call.
@@ -25,8 +32,9 @@ public:
 
     WsConnection(boost::beast::tcp_stream&& stream, boost::beast::flat_buffer&& buffer, PeerSlot slot = {});
 
-    /// Completes the upgrade handshake for `req`; messages over `maxMessage` bytes close the
-    /// connection with 1009. `done` gets the handshake's result.
+    /// Answers the upgrade request `req` (101, or an HTTP error for a bad key or version);
+    /// messages over `maxMessage` bytes close the connection with 1009. `done` gets the result
+    /// before this returns; frames sent from it follow the 101 in the same write.
     void accept(Request req, std::uint64_t maxMessage, std::function<void(boost::system::error_code)> done);
 
     /// Installs the callbacks and starts reading.
@@ -36,7 +44,7 @@ public:
     void send(Frame frame);
 
     /// Sends what is queued, then a close frame with `code`.
-    void close(boost::beast::websocket::close_code code = boost::beast::websocket::close_code::normal);
+    void close(ws::CloseCode code = ws::CloseCode::Normal);
 
     /// Bytes that may wait in the send queue; beyond that the connection is dropped at once
     /// and onClose gets boost::asio::error::no_buffer_space (0: no limit).
@@ -45,40 +53,64 @@ public:
     /// Drops the callbacks, so that nothing is reported to the previous owner any more.
     void detach();
 
-    bool isOpen() const noexcept { return !closing_ && ws_.is_open(); }
+    bool isOpen() const noexcept { return !closing_ && !finished_; }
 
-    /// Bytes waiting in the send queue, the frame being written included.
+    /// Bytes waiting in the send queue, a partly written frame included.
     std::uint64_t queuedBytes() const noexcept { return queuedBytes_; }
 
 private:
-    void doRead();
-    void onRead(boost::system::error_code ec, std::size_t bytes);
-    void doWrite();
-    void onWrite(boost::system::error_code ec);
-    void doClose();
+    // One queued frame. Raw entries (the handshake response) go out without a frame header.
+    struct Outgoing {
+        SharedBuffer bytes;
+        ws::Opcode opcode = ws::Opcode::Text;
+        bool raw = false;
+    };
+
+    void waitReadable();
+    void onReadable(boost::system::error_code ec);
+    // Parses the frames in data[0, size) (unmasking in place); returns the bytes consumed.
+    std::size_t consume(std::uint8_t* data, std::size_t size);
+    // Handles one whole frame; false once reading must stop.
+    bool onFrame(const ws::FrameHeader& header, std::uint8_t* payload);
+    void deliver(std::string_view message, bool binary);
+    void onPeerClose(const std::uint8_t* payload, std::size_t size);
+    void failConnection(ws::CloseCode code, boost::system::error_code ec);
+
+    void enqueue(Outgoing out);
+    void scheduleFlush();
+    void flush();
+    void waitWritable();
+    void onFrameWritten(const Outgoing& out);
+    void armCloseTimer();
     void finish(boost::system::error_code ec);
 
-    // Bytes asked of the socket per read: large messages arrive in a few steps, small ones in one.
-    static constexpr std::size_t kReadChunk = 64 * 1024;
-    // Read capacity an idle connection may keep: Beast asks for 512 bytes per read anyway.
-    static constexpr std::size_t kIdleReadCapacity = 1024;
+    static void flushThreadList();
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::asio::ip::tcp::socket socket_;
     std::uint64_t maxMessage_ = 1'000'000;
-    boost::beast::flat_buffer readBuffer_;
-    // A vector and a read index rather than a deque: libstdc++'s deque allocates half a
-    // kilobyte even when empty, for every idle connection.
-    std::vector<Frame> queue_;
-    std::size_t head_ = 0; ///< queue_[head_] is the frame being written
+    std::string partial_; ///< the bytes of a frame not yet whole
+    std::string message_; ///< the payload of a fragmented message so far
+    ws::Opcode messageOpcode_ = ws::Opcode::Text;
+    bool inMessage_ = false; ///< a fragmented message has begun
+
+    std::vector<Outgoing> queue_;
+    std::size_t head_ = 0;       ///< queue_[head_] is the first frame not fully written
+    std::size_t headWritten_ = 0; ///< bytes of queue_[head_] (header included) already written
     std::uint64_t queuedBytes_ = 0;
     std::uint64_t maxQueuedBytes_ = 0;
+    std::unique_ptr<boost::asio::steady_timer> closeTimer_; ///< only while closing
+
     PeerSlot slot_; ///< this connection's place in its address's count
     MessageFn onMessage_;
     CloseFn onClose_;
-    boost::beast::websocket::close_code closeCode_ = boost::beast::websocket::close_code::normal;
-    bool writing_ = false;
-    bool closing_ = false;
-    bool closeSent_ = false;
+    bool flushScheduled_ = false;
+    bool writeBlocked_ = false;  ///< the kernel's buffer is full: waiting until writable
+    bool closing_ = false;       ///< no more messages are sent or delivered
+    bool closeQueued_ = false;   ///< our close frame (or a refused handshake's response) is queued
+    bool closeSent_ = false;     ///< ...and written
+    bool endAfterWrite_ = false; ///< close the TCP connection once the queue is written
+    bool peerClosed_ = false;    ///< the peer's close frame arrived
+    bool discarding_ = false;    ///< a protocol error: input is drained, not parsed
     bool finished_ = false;
 };
 
