@@ -38,7 +38,7 @@ std::string_view toString(CloseReason reason) noexcept {
 Session::Session(Server& server, std::string sid, TransportType transport, std::shared_ptr<const Handshake> handshake,
                  boost::asio::io_context& context)
     : server_(server), sid_(std::move(sid)), transport_(transport), handshake_(std::move(handshake)),
-      context_(context), pingTimer_(context), upgradeTimer_(context), drainTimer_(context) {}
+      context_(context), pingTimer_(context) {}
 
 void Session::start(std::shared_ptr<SessionHandler> handler) {
     handler_ = std::move(handler);
@@ -109,7 +109,8 @@ std::string Session::drainOutbox() {
 void Session::answerPendingGet(std::string body) {
     auto conn = std::move(pendingGet_);
     pendingGet_.reset();
-    net::Response res = std::move(pendingTemplate_);
+    net::Response res = std::move(*pendingTemplate_);
+    pendingTemplate_.reset();
     res.result(http::status::ok);
     res.set(http::field::content_type, "text/plain; charset=UTF-8");
     res.body() = std::move(body);
@@ -133,11 +134,11 @@ void Session::onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net
     if (draining_) {
         // Closed with packets still queued: they go first, the close packet on the GET after.
         pendingGet_ = conn;
-        pendingTemplate_ = std::move(templ);
+        pendingTemplate_ = std::make_unique<net::Response>(std::move(templ));
         if (!outbox_.empty()) return answerPendingGet(drainOutbox());
         answerPendingGet("1");
         draining_ = false;
-        drainTimer_.cancel();
+        drainTimer_.reset();
         server_.remove(sid_);
         return;
     }
@@ -148,7 +149,7 @@ void Session::onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net
         return;
     }
     pendingGet_ = conn;
-    pendingTemplate_ = std::move(templ);
+    pendingTemplate_ = std::make_unique<net::Response>(std::move(templ));
     // A client that drops its held GET is gone (the reference closes the session too).
     conn->onAbort([weak = weak_from_this(), raw = conn.get()] {
         auto self = weak.lock();
@@ -269,8 +270,9 @@ void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn,
                                  else if (self->ws_.get() == raw && !self->closed_)
                                      self->close(closeReasonOf(closeEc));
                              });
-                   self->upgradeTimer_.expires_after(self->server_.config().upgradeTimeout);
-                   self->upgradeTimer_.async_wait([self, raw](boost::system::error_code tec) {
+                   self->upgradeTimer_ = std::make_unique<boost::asio::steady_timer>(
+                       self->context_, self->server_.config().upgradeTimeout);
+                   self->upgradeTimer_->async_wait([self, raw](boost::system::error_code tec) {
                        if (!tec && self->probe_.get() == raw) self->abortUpgrade();
                    });
                });
@@ -290,7 +292,7 @@ void Session::onProbeMessage(std::string_view data, bool binary) {
 }
 
 void Session::completeUpgrade() {
-    upgradeTimer_.cancel();
+    upgradeTimer_.reset();
     transport_ = TransportType::WebSocket;
     ws_ = std::move(probe_);
     probe_.reset();
@@ -304,7 +306,7 @@ void Session::completeUpgrade() {
 
 // Ends a pending upgrade: the probe WebSocket is closed and forgotten; polling goes on.
 void Session::dropProbe() {
-    upgradeTimer_.cancel();
+    upgradeTimer_.reset();
     if (probe_) {
         probe_->detach();
         probe_->close();
@@ -377,8 +379,8 @@ void Session::close(CloseReason reason) {
 
     if (keepForDrain) {
         draining_ = true;
-        drainTimer_.expires_after(kDrainGrace);
-        drainTimer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        drainTimer_ = std::make_unique<boost::asio::steady_timer>(context_, kDrainGrace);
+        drainTimer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (ec || !self->draining_) return;
             self->draining_ = false;
             self->outbox_.clear();

@@ -93,7 +93,7 @@ private:
     std::vector<net::Frame> outbox_;
     std::uint64_t outboxBytes_ = 0;
     std::shared_ptr<net::HttpConnection> pendingGet_;
-    net::Response pendingTemplate_;
+    std::unique_ptr<net::Response> pendingTemplate_; ///< the held GET's response, while one is held
     bool flushScheduled_ = false;
 
     // WebSocket transport, and the probe during an upgrade
@@ -102,8 +102,9 @@ private:
     bool upgrading_ = false;
 
     boost::asio::steady_timer pingTimer_;
-    boost::asio::steady_timer upgradeTimer_;
-    boost::asio::steady_timer drainTimer_;
+    // Created when needed: most sessions never upgrade or drain, and a timer is 120 bytes.
+    std::unique_ptr<boost::asio::steady_timer> upgradeTimer_;
+    std::unique_ptr<boost::asio::steady_timer> drainTimer_;
     bool awaitingPong_ = false;
     bool closed_ = false;
     bool slowConsumer_ = false; ///< over maxOutboundBytes: closing on the next turn

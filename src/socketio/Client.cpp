@@ -3,6 +3,7 @@
 #include "socketio/Encode.hpp"
 #include "socketio/Server.hpp"
 #include "socketio/Socket.hpp"
+#include "socketio/codec/Errc.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -12,14 +13,12 @@ using codec::PacketType;
 
 Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
     : server_(server), session_(std::move(session)), handshake_(session_->handshakePtr()),
-      context_(session_->context()), connectTimer_(context_) {
-    reassembler_.setMaxBytes(server_.config().maxAttachmentBytes);
-}
+      context_(session_->context()) {}
 
 void Client::start() {
     // A connection that joins no namespace in time is closed (it holds resources for nothing).
-    connectTimer_.expires_after(server_.config().connectTimeout);
-    connectTimer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    connectTimer_ = std::make_unique<boost::asio::steady_timer>(context_, server_.config().connectTimeout);
+    connectTimer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (ec) return;
         if (auto self = weak.lock(); self && self->sockets_.empty()) self->close();
     });
@@ -55,14 +54,18 @@ void Client::onMessage(std::string_view text) {
     if (closed_) return;
     auto packet = codec::decode(text, server_.config().decode);
     // A packet that is not Socket.IO, or text while attachments are awaited: the peer is broken.
-    if (!packet || reassembler_.pending()) {
+    if (!packet || (reassembler_ && reassembler_->pending())) {
         spdlog::debug("socket.io: closing {}: {}", session_->id(),
                       packet ? "text frame while binary attachments pending" : packet.error().message());
         session_->close(engineio::CloseReason::ParseError);
         return;
     }
     if (packet->attachments > 0) {
-        reassembler_.start(std::move(*packet));
+        if (!reassembler_) {
+            reassembler_ = std::make_unique<codec::BinaryReassembler>();
+            reassembler_->setMaxBytes(server_.config().maxAttachmentBytes);
+        }
+        reassembler_->start(std::move(*packet));
         return;
     }
     onPacket(std::move(*packet));
@@ -70,7 +73,9 @@ void Client::onMessage(std::string_view text) {
 
 void Client::onBinary(std::string_view bytes) {
     if (closed_) return;
-    auto done = reassembler_.add(std::string(bytes));
+    // A binary frame no packet announced is as broken as one too many.
+    auto done = reassembler_ ? reassembler_->add(std::string(bytes))
+                             : boost::system::result<std::optional<codec::Packet>>(codec::Errc::UnexpectedBinary);
     if (!done) {
         session_->close(engineio::CloseReason::ParseError);
         return;
@@ -129,7 +134,7 @@ void Client::onConnect(codec::Packet&& packet) {
         }
         if (self->find(nsp->name())) return;
         self->sockets_.emplace_back(nsp->name(), socket);
-        self->connectTimer_.cancel();
+        self->connectTimer_.reset();
         socket->onConnected();
         self->send(encodeConnect(nsp->name(), socket->id()));
         nsp->notifyConnection(socket);
@@ -138,7 +143,7 @@ void Client::onConnect(codec::Packet&& packet) {
 
 void Client::onClose(engineio::CloseReason reason) {
     closed_ = true;
-    connectTimer_.cancel();
+    connectTimer_.reset();
     reassembler_.reset();
     auto sockets = std::move(sockets_);
     sockets_.clear();

@@ -51,8 +51,10 @@ private:
     boost::asio::io_context& context_;
     // A connection rarely joins more than two or three namespaces: a vector beats a map.
     std::vector<std::pair<std::string, std::shared_ptr<Socket>>> sockets_;
-    codec::BinaryReassembler reassembler_;
-    boost::asio::steady_timer connectTimer_;
+    // Both only while needed: most connections send no attachments, and the timer ends at
+    // the first CONNECT. Each is over a hundred bytes per idle connection otherwise.
+    std::unique_ptr<codec::BinaryReassembler> reassembler_;
+    std::unique_ptr<boost::asio::steady_timer> connectTimer_;
     std::size_t connecting_ = 0; ///< CONNECTs whose middlewares have not answered yet
     bool closed_ = false;
 };
