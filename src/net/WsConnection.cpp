@@ -19,8 +19,7 @@ namespace {
 
 // Bytes asked of the kernel per read, into the thread's scratch buffer.
 constexpr std::size_t kScratchBytes = 64 * 1024;
-// Buffers an idle connection may keep: what a large message grew is given back.
-constexpr std::size_t kIdleKeepBytes = 1024;
+// Queue capacity an idle connection may keep: what a burst grew is given back.
 constexpr std::size_t kIdleKeepFrames = 16;
 // iovecs per writev: Asio hands at most 64 to one call.
 constexpr std::size_t kMaxIov = 64;
@@ -56,15 +55,16 @@ WsConnection::WsConnection(beast::tcp_stream&& stream, beast::flat_buffer&& buff
     : socket_(stream.release_socket()), slot_(std::move(slot)) {
     error_code ignored;
     socket_.non_blocking(true, ignored);
-    // A client may not send frames before the 101, but whatever followed the request is kept.
+    // A client may not send frames before the 101, but whatever followed the request is read
+    // first once the owner is listening.
     if (buffer.size() > 0) {
         const auto data = buffer.cdata();
-        partial_.assign(static_cast<const char*>(data.data()), data.size());
+        early_ = std::make_unique<std::string>(static_cast<const char*>(data.data()), data.size());
     }
 }
 
 void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<void(error_code)> done) {
-    maxMessage_ = maxMessage;
+    reader_.setMaxMessage(maxMessage);
     const std::string_view version = req[beast::http::field::sec_websocket_version];
     const std::string_view key = req[beast::http::field::sec_websocket_key];
     const auto acceptValue = ws::acceptKey(key);
@@ -97,7 +97,12 @@ void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<v
 void WsConnection::start(MessageFn onMessage, CloseFn onClose) {
     onMessage_ = std::move(onMessage);
     onClose_ = std::move(onClose);
-    if (!finished_) waitReadable();
+    if (early_) {
+        auto self = shared_from_this();
+        const auto early = std::move(early_);
+        reader_.feed(reinterpret_cast<std::uint8_t*>(early->data()), early->size(), *this);
+    }
+    if (!finished_ && !peerClosed_) waitReadable();
 }
 
 // --- reading ------------------------------------------------------------------------------
@@ -118,20 +123,8 @@ void WsConnection::onReadable(error_code ec) {
         const std::size_t n = socket_.read_some(asio::buffer(scratch, kScratchBytes), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) break;
         if (ec) return finish(peerClosed_ || closeSent_ ? error_code(websocket::error::closed) : ec);
-        // After a protocol error the input is only drained, until the peer ends the connection.
-        if (!discarding_) {
-            if (partial_.empty()) {
-                const std::size_t used = consume(scratch, n);
-                if (!finished_ && !discarding_ && used < n)
-                    partial_.assign(reinterpret_cast<const char*>(scratch) + used, n - used);
-            } else {
-                partial_.append(reinterpret_cast<const char*>(scratch), n);
-                const std::size_t used = consume(reinterpret_cast<std::uint8_t*>(partial_.data()), partial_.size());
-                if (!finished_) partial_.erase(0, used);
-            }
-            if (discarding_) partial_.clear();
-            if (partial_.empty() && partial_.capacity() > kIdleKeepBytes) std::string().swap(partial_);
-        }
+        // After a read error the input is only drained, until the peer ends the connection.
+        if (!discarding_) reader_.feed(scratch, n, *this);
         // Nothing more is read after the peer's close frame.
         if (finished_ || peerClosed_) return;
         // A short read emptied the socket; the wait below reports anything newer.
@@ -140,91 +133,16 @@ void WsConnection::onReadable(error_code ec) {
     waitReadable();
 }
 
-std::size_t WsConnection::consume(std::uint8_t* data, std::size_t size) {
-    std::size_t pos = 0;
-    while (pos < size && !finished_ && !peerClosed_ && !discarding_) {
-        ws::FrameHeader header;
-        const auto status = ws::parseHeader(data + pos, size - pos, header);
-        if (status == ws::ParseStatus::NeedMore) break;
-        if (status == ws::ParseStatus::ProtocolError || !header.masked) {
-            failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_opcode);
-            break;
-        }
-        const bool control = (static_cast<std::uint8_t>(header.opcode) & 0x8) != 0;
-        if (!control && (inMessage_ ? message_.size() : 0) + header.length > maxMessage_) {
-            // Too big: say so at once, then close with 1009. The payload is never buffered.
-            failConnection(ws::CloseCode::TooBig, websocket::error::message_too_big);
-            break;
-        }
-        if (size - pos - header.headerBytes < header.length) break; // the rest of the frame is still to come
-        std::uint8_t* payload = data + pos + header.headerBytes;
-        ws::unmask(payload, header.length, header.mask);
-        pos += header.headerBytes + header.length;
-        if (!onFrame(header, payload)) break;
-    }
-    return pos;
-}
-
-bool WsConnection::onFrame(const ws::FrameHeader& header, std::uint8_t* payload) {
-    const std::string_view data(reinterpret_cast<const char*>(payload), header.length);
-    switch (header.opcode) {
-    case ws::Opcode::Text:
-    case ws::Opcode::Binary:
-        if (inMessage_) {
-            failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_data_frame);
-            return false;
-        }
-        if (header.fin) {
-            deliver(data, header.opcode == ws::Opcode::Binary);
-        } else {
-            inMessage_ = true;
-            messageOpcode_ = header.opcode;
-            message_.assign(data);
-        }
-        return true;
-    case ws::Opcode::Continuation:
-        if (!inMessage_) {
-            failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_continuation);
-            return false;
-        }
-        message_.append(data);
-        if (header.fin) {
-            inMessage_ = false;
-            std::string whole = std::move(message_);
-            message_.clear();
-            deliver(whole, messageOpcode_ == ws::Opcode::Binary);
-        }
-        return true;
-    case ws::Opcode::Ping:
-        if (!closing_) enqueue(Outgoing{makeSharedBuffer(std::string(data)), ws::Opcode::Pong});
-        return true;
-    case ws::Opcode::Pong:
-        return true;
-    case ws::Opcode::Close:
-        onPeerClose(payload, header.length);
-        return false;
-    }
-    return true;
-}
-
-void WsConnection::deliver(std::string_view message, bool binary) {
-    if (!binary && !ws::isValidUtf8(message)) {
-        failConnection(ws::CloseCode::BadPayload, websocket::error::bad_frame_payload);
-        return;
-    }
+void WsConnection::onMessage(std::string_view data, bool binary) {
     // While closing, messages are read only to reach the peer's close frame.
-    if (onMessage_ && !closing_) onMessage_(message, binary);
+    if (onMessage_ && !closing_) onMessage_(data, binary);
 }
 
-void WsConnection::onPeerClose(const std::uint8_t* payload, std::size_t size) {
-    std::uint16_t code = 0;
-    if (size == 1) return failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_close_size);
-    if (size >= 2) {
-        code = static_cast<std::uint16_t>((payload[0] << 8) | payload[1]);
-        const std::string_view reason(reinterpret_cast<const char*>(payload + 2), size - 2);
-        if (!ws::isValidCloseCode(code)) return failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_close_code);
-        if (!ws::isValidUtf8(reason)) return failConnection(ws::CloseCode::ProtocolError, websocket::error::bad_close_payload);
-    }
+void WsConnection::onPing(std::string_view payload) {
+    if (!closing_) enqueue(Outgoing{makeSharedBuffer(std::string(payload)), ws::Opcode::Pong});
+}
+
+void WsConnection::onPeerClose(std::uint16_t code) {
     peerClosed_ = true;
     // Our own close frame already went: the handshake is complete.
     if (closeSent_) return finish(websocket::error::closed);
@@ -236,7 +154,15 @@ void WsConnection::onPeerClose(const std::uint8_t* payload, std::size_t size) {
     }
 }
 
-void WsConnection::failConnection(ws::CloseCode code, error_code ec) {
+void WsConnection::onReadError(ws::ReadError error) {
+    const auto [code, ec] = [error]() -> std::pair<ws::CloseCode, error_code> {
+        switch (error) {
+        case ws::ReadError::TooBig: return {ws::CloseCode::TooBig, websocket::error::message_too_big};
+        case ws::ReadError::BadUtf8: return {ws::CloseCode::BadPayload, websocket::error::bad_frame_payload};
+        case ws::ReadError::ProtocolError: break;
+        }
+        return {ws::CloseCode::ProtocolError, websocket::error::bad_opcode};
+    }();
     if (!closeQueued_) {
         closing_ = true;
         closeQueued_ = true;
@@ -391,8 +317,7 @@ void WsConnection::finish(error_code ec) {
     head_ = 0;
     headWritten_ = 0;
     queuedBytes_ = 0;
-    std::string().swap(partial_);
-    std::string().swap(message_);
+    reader_.stop();
     if (closeTimer_) closeTimer_->cancel();
     if (ec && ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != beast::error::timeout &&
         ec != asio::error::eof)

@@ -23,7 +23,7 @@ namespace parley::net {
 ///
 /// Memory: an idle connection holds no buffer. Reads go through one scratch buffer per
 /// thread; only an incomplete frame is copied into the connection.
-class WsConnection : public std::enable_shared_from_this<WsConnection> {
+class WsConnection : public std::enable_shared_from_this<WsConnection>, private ws::ReaderSink {
 public:
     /// A whole message; `data` is valid only during the call.
     using MessageFn = std::function<void(std::string_view data, bool binary)>;
@@ -68,13 +68,11 @@ private:
 
     void waitReadable();
     void onReadable(boost::system::error_code ec);
-    // Parses the frames in data[0, size) (unmasking in place); returns the bytes consumed.
-    std::size_t consume(std::uint8_t* data, std::size_t size);
-    // Handles one whole frame; false once reading must stop.
-    bool onFrame(const ws::FrameHeader& header, std::uint8_t* payload);
-    void deliver(std::string_view message, bool binary);
-    void onPeerClose(const std::uint8_t* payload, std::size_t size);
-    void failConnection(ws::CloseCode code, boost::system::error_code ec);
+    // ws::ReaderSink
+    void onMessage(std::string_view data, bool binary) override;
+    void onPing(std::string_view payload) override;
+    void onPeerClose(std::uint16_t code) override;
+    void onReadError(ws::ReadError error) override;
 
     void enqueue(Outgoing out);
     void scheduleFlush();
@@ -87,11 +85,8 @@ private:
     static void flushThreadList();
 
     boost::asio::ip::tcp::socket socket_;
-    std::uint64_t maxMessage_ = 1'000'000;
-    std::string partial_; ///< the bytes of a frame not yet whole
-    std::string message_; ///< the payload of a fragmented message so far
-    ws::Opcode messageOpcode_ = ws::Opcode::Text;
-    bool inMessage_ = false; ///< a fragmented message has begun
+    ws::Reader reader_;
+    std::unique_ptr<std::string> early_; ///< bytes that came with the upgrade request
 
     std::vector<Outgoing> queue_;
     std::size_t head_ = 0;       ///< queue_[head_] is the first frame not fully written
@@ -110,7 +105,7 @@ private:
     bool closeSent_ = false;     ///< ...and written
     bool endAfterWrite_ = false; ///< close the TCP connection once the queue is written
     bool peerClosed_ = false;    ///< the peer's close frame arrived
-    bool discarding_ = false;    ///< a protocol error: input is drained, not parsed
+    bool discarding_ = false;    ///< a read error: input is drained, not parsed
     bool finished_ = false;
 };
 

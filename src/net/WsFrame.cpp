@@ -149,4 +149,111 @@ std::optional<std::string> acceptKey(std::string_view key) {
     return std::string(encoded, static_cast<std::size_t>(n));
 }
 
+// --- Reader -------------------------------------------------------------------------------
+
+namespace {
+// What an idle connection may keep of a buffer a large message grew.
+constexpr std::size_t kIdleKeepBytes = 1024;
+
+void release(std::string& buffer) {
+    buffer.clear();
+    if (buffer.capacity() > kIdleKeepBytes) std::string().swap(buffer);
+}
+} // namespace
+
+void Reader::feed(std::uint8_t* data, std::size_t size, ReaderSink& sink) {
+    if (stopped_) return;
+    feeding_ = true;
+    if (partial_.empty()) {
+        const std::size_t used = consume(data, size, sink);
+        if (!stopped_ && used < size) partial_.assign(reinterpret_cast<const char*>(data) + used, size - used);
+    } else {
+        partial_.append(reinterpret_cast<const char*>(data), size);
+        const std::size_t used = consume(reinterpret_cast<std::uint8_t*>(partial_.data()), partial_.size(), sink);
+        partial_.erase(0, used);
+        if (partial_.empty()) release(partial_);
+    }
+    feeding_ = false;
+    if (stopped_) stop();
+}
+
+void Reader::stop() noexcept {
+    stopped_ = true;
+    // Not while a report may still be reading from the buffers: feed() frees them after.
+    if (feeding_) return;
+    std::string().swap(partial_);
+    std::string().swap(message_);
+}
+
+std::size_t Reader::consume(std::uint8_t* data, std::size_t size, ReaderSink& sink) {
+    std::size_t pos = 0;
+    while (pos < size && !stopped_) {
+        FrameHeader header;
+        const auto status = parseHeader(data + pos, size - pos, header);
+        if (status == ParseStatus::NeedMore) break;
+        // A client must mask every frame (RFC 6455 section 5.1).
+        if (status == ParseStatus::ProtocolError || !header.masked) {
+            fail(ReadError::ProtocolError, sink);
+            break;
+        }
+        const bool control = (static_cast<std::uint8_t>(header.opcode) & 0x8) != 0;
+        if (!control && (inMessage_ ? message_.size() : 0) + header.length > maxMessage_) {
+            fail(ReadError::TooBig, sink);
+            break;
+        }
+        if (size - pos - header.headerBytes < header.length) break; // the rest of the frame is still to come
+        std::uint8_t* payload = data + pos + header.headerBytes;
+        unmask(payload, header.length, header.mask);
+        pos += header.headerBytes + header.length;
+        onFrame(header, payload, sink);
+    }
+    return pos;
+}
+
+void Reader::onFrame(const FrameHeader& header, std::uint8_t* payload, ReaderSink& sink) {
+    const std::string_view data(reinterpret_cast<const char*>(payload), header.length);
+    switch (header.opcode) {
+    case Opcode::Text:
+    case Opcode::Binary:
+        if (inMessage_) return fail(ReadError::ProtocolError, sink);
+        if (!header.fin) {
+            inMessage_ = true;
+            messageOpcode_ = header.opcode;
+            message_.assign(data);
+            return;
+        }
+        if (header.opcode == Opcode::Text && !isValidUtf8(data)) return fail(ReadError::BadUtf8, sink);
+        return sink.onMessage(data, header.opcode == Opcode::Binary);
+    case Opcode::Continuation: {
+        if (!inMessage_) return fail(ReadError::ProtocolError, sink);
+        message_.append(data);
+        if (!header.fin) return;
+        inMessage_ = false;
+        const std::string whole = std::move(message_);
+        release(message_);
+        if (messageOpcode_ == Opcode::Text && !isValidUtf8(whole)) return fail(ReadError::BadUtf8, sink);
+        return sink.onMessage(whole, messageOpcode_ == Opcode::Binary);
+    }
+    case Opcode::Ping:
+        return sink.onPing(data);
+    case Opcode::Pong:
+        return;
+    case Opcode::Close: {
+        std::uint16_t code = 0;
+        if (header.length == 1) return fail(ReadError::ProtocolError, sink);
+        if (header.length >= 2) {
+            code = static_cast<std::uint16_t>((payload[0] << 8) | payload[1]);
+            if (!isValidCloseCode(code) || !isValidUtf8(data.substr(2))) return fail(ReadError::ProtocolError, sink);
+        }
+        stop();
+        return sink.onPeerClose(code);
+    }
+    }
+}
+
+void Reader::fail(ReadError error, ReaderSink& sink) {
+    stop();
+    sink.onReadError(error);
+}
+
 } // namespace parley::net::ws

@@ -65,4 +65,53 @@ bool isValidCloseCode(std::uint16_t code) noexcept;
 /// base64 of 16 bytes.
 std::optional<std::string> acceptKey(std::string_view secWebSocketKey);
 
+/// Why a Reader stopped on a peer's mistake.
+enum class ReadError { ProtocolError, TooBig, BadUtf8 };
+
+/// What a Reader finds in the bytes, in order.
+class ReaderSink {
+public:
+    virtual ~ReaderSink() = default;
+    /// A whole message (text is valid UTF-8); `data` is valid only during the call.
+    virtual void onMessage(std::string_view data, bool binary) = 0;
+    virtual void onPing(std::string_view payload) = 0;
+    /// The peer's close frame: `code` 0 when it carried none. Reading stops.
+    virtual void onPeerClose(std::uint16_t code) = 0;
+    /// The peer broke the protocol or the size limit. Reading stops.
+    virtual void onReadError(ReadError error) = 0;
+};
+
+/// The client-to-server half of a connection: frames in, whole messages out. It keeps the
+/// bytes of an incomplete frame and the fragments of an unfinished message, nothing else:
+/// a complete frame is unmasked and reported in place.
+class Reader {
+public:
+    /// Messages over `maxMessage` bytes are an error (TooBig); their payload is never buffered.
+    explicit Reader(std::uint64_t maxMessage = 1'000'000) noexcept : maxMessage_(maxMessage) {}
+    void setMaxMessage(std::uint64_t maxMessage) noexcept { maxMessage_ = maxMessage; }
+
+    /// Parses `size` more bytes (modified in place: unmasked) and reports what they complete.
+    void feed(std::uint8_t* data, std::size_t size, ReaderSink& sink);
+
+    /// Reports nothing more, from now on (a sink may call it during a report).
+    void stop() noexcept;
+    bool stopped() const noexcept { return stopped_; }
+
+    /// Bytes held for an incomplete frame or message.
+    std::size_t bufferedBytes() const noexcept { return partial_.size() + message_.size(); }
+
+private:
+    std::size_t consume(std::uint8_t* data, std::size_t size, ReaderSink& sink);
+    void onFrame(const FrameHeader& header, std::uint8_t* payload, ReaderSink& sink);
+    void fail(ReadError error, ReaderSink& sink);
+
+    std::uint64_t maxMessage_;
+    std::string partial_; ///< the bytes of a frame not yet whole
+    std::string message_; ///< the payload of a fragmented message so far
+    Opcode messageOpcode_ = Opcode::Text;
+    bool inMessage_ = false; ///< a fragmented message has begun
+    bool stopped_ = false;
+    bool feeding_ = false; ///< inside feed(): buffers are freed when it returns
+};
+
 } // namespace parley::net::ws

@@ -134,3 +134,132 @@ TEST(WsFrameTest, AcceptKey) {
     EXPECT_EQ(acceptKey("dGhlIHNhbXBsZSBub25jZQ=x"), std::nullopt);   // not 16 bytes
     EXPECT_EQ(acceptKey("dGhl!HNhbXBsZSBub25jZQ=="), std::nullopt);   // not base64
 }
+
+namespace {
+
+// Records what a Reader reports.
+struct Recorder : ReaderSink {
+    std::vector<std::string> messages; ///< "t:" or "b:" + payload, "ping:" + payload, "close:" + code
+    std::vector<ReadError> errors;
+    Reader* stopOnMessage = nullptr;
+
+    void onMessage(std::string_view data, bool binary) override {
+        messages.push_back((binary ? "b:" : "t:") + std::string(data));
+        if (stopOnMessage) stopOnMessage->stop();
+    }
+    void onPing(std::string_view payload) override { messages.push_back("ping:" + std::string(payload)); }
+    void onPeerClose(std::uint16_t code) override { messages.push_back("close:" + std::to_string(code)); }
+    void onReadError(ReadError error) override { errors.push_back(error); }
+};
+
+// A masked client frame.
+std::vector<std::uint8_t> clientFrame(Opcode op, std::string_view payload, bool fin = true) {
+    std::vector<std::uint8_t> out(kMaxHeaderBytes);
+    out.resize(encodeHeader(out.data(), op, payload.size()));
+    if (!fin) out[0] &= 0x7F;
+    out[1] |= 0x80;
+    const std::array<std::uint8_t, 4> mask{0xA1, 0xB2, 0xC3, 0xD4};
+    out.insert(out.end(), mask.begin(), mask.end());
+    const std::size_t start = out.size();
+    out.insert(out.end(), payload.begin(), payload.end());
+    unmask(out.data() + start, payload.size(), mask); // masking is the same XOR
+    return out;
+}
+
+std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>> parts) {
+    std::vector<std::uint8_t> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+} // namespace
+
+TEST(WsReaderTest, SameMessagesWhateverTheChunking) {
+    const auto stream = concat({clientFrame(Opcode::Text, "hello"),
+                                clientFrame(Opcode::Binary, std::string(300, 'b')),
+                                clientFrame(Opcode::Text, "frag", false),
+                                clientFrame(Opcode::Ping, "p"),
+                                clientFrame(Opcode::Continuation, "men", false),
+                                clientFrame(Opcode::Continuation, "ted"),
+                                clientFrame(Opcode::Close, std::string("\x03\xE8", 2))});
+    const std::vector<std::string> expected{"t:hello", "b:" + std::string(300, 'b'), "ping:p", "t:fragmented", "close:1000"};
+    for (std::size_t chunk : {stream.size(), std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{64}}) {
+        Reader reader;
+        Recorder sink;
+        auto bytes = stream;
+        for (std::size_t pos = 0; pos < bytes.size(); pos += chunk)
+            reader.feed(bytes.data() + pos, std::min(chunk, bytes.size() - pos), sink);
+        EXPECT_EQ(sink.messages, expected) << "chunk " << chunk;
+        EXPECT_TRUE(sink.errors.empty());
+        EXPECT_TRUE(reader.stopped()) << "a close frame ends reading";
+        EXPECT_EQ(reader.bufferedBytes(), 0u);
+    }
+}
+
+TEST(WsReaderTest, TooBigIsReportedFromTheHeaderAlone) {
+    Reader reader(100);
+    Recorder sink;
+    auto ok = clientFrame(Opcode::Text, std::string(100, 'x'));
+    reader.feed(ok.data(), ok.size(), sink);
+    ASSERT_EQ(sink.messages.size(), 1u);
+    // Only the header of a 1 MB frame: the payload need not arrive (nor be buffered).
+    auto big = clientFrame(Opcode::Binary, std::string(1'000'000, 'y'));
+    reader.feed(big.data(), 14, sink);
+    ASSERT_EQ(sink.errors, std::vector<ReadError>{ReadError::TooBig});
+    EXPECT_EQ(reader.bufferedBytes(), 0u);
+    // Fragments count together.
+    Reader fragments(100);
+    Recorder sink2;
+    auto parts = concat({clientFrame(Opcode::Text, std::string(60, 'a'), false), clientFrame(Opcode::Continuation, std::string(60, 'a'))});
+    fragments.feed(parts.data(), parts.size(), sink2);
+    EXPECT_TRUE(sink2.messages.empty());
+    EXPECT_EQ(sink2.errors, std::vector<ReadError>{ReadError::TooBig});
+}
+
+TEST(WsReaderTest, ErrorsStopReading) {
+    struct Case {
+        std::vector<std::uint8_t> bytes;
+        ReadError error;
+    };
+    auto unmasked = clientFrame(Opcode::Text, "x");
+    unmasked[1] &= 0x7F;
+    unmasked.erase(unmasked.begin() + 2, unmasked.begin() + 6);
+    const std::vector<Case> cases{
+        {unmasked, ReadError::ProtocolError},
+        {clientFrame(Opcode::Continuation, "x"), ReadError::ProtocolError},
+        {concat({clientFrame(Opcode::Text, "a", false), clientFrame(Opcode::Binary, "b")}), ReadError::ProtocolError},
+        {clientFrame(Opcode::Text, "\xC0\xAF"), ReadError::BadUtf8},
+        {concat({clientFrame(Opcode::Text, "\xE2\x82", false), clientFrame(Opcode::Continuation, "x")}), ReadError::BadUtf8},
+        {clientFrame(Opcode::Close, "\x03"), ReadError::ProtocolError},
+        {clientFrame(Opcode::Close, std::string("\x03\xED", 2)), ReadError::ProtocolError},   // 1005
+        {clientFrame(Opcode::Close, std::string("\x03\xE8\xFF", 3)), ReadError::ProtocolError}, // reason not UTF-8
+    };
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        Reader reader;
+        Recorder sink;
+        auto bytes = concat({cases[i].bytes, clientFrame(Opcode::Text, "after")});
+        reader.feed(bytes.data(), bytes.size(), sink);
+        EXPECT_EQ(sink.errors, std::vector<ReadError>{cases[i].error}) << "case " << i;
+        EXPECT_TRUE(sink.messages.empty()) << "case " << i << ": nothing after an error";
+        EXPECT_TRUE(reader.stopped());
+    }
+    // A message split across a UTF-8 sequence is fine: validity is of the whole message.
+    Reader reader;
+    Recorder sink;
+    auto split = concat({clientFrame(Opcode::Text, "\xE2\x82", false), clientFrame(Opcode::Continuation, "\xAC")});
+    reader.feed(split.data(), split.size(), sink);
+    EXPECT_EQ(sink.messages, std::vector<std::string>{"t:\xE2\x82\xAC"});
+}
+
+TEST(WsReaderTest, StopDuringAReportEndsIt) {
+    // The connection may close (and stop its reader) while a message is being delivered, with
+    // the message's bytes still held for an incomplete frame: nothing more is reported.
+    Reader reader;
+    Recorder sink;
+    sink.stopOnMessage = &reader;
+    auto bytes = concat({clientFrame(Opcode::Text, "one"), clientFrame(Opcode::Text, "two")});
+    reader.feed(bytes.data(), 3, sink); // an incomplete frame: held
+    reader.feed(bytes.data() + 3, bytes.size() - 3, sink);
+    EXPECT_EQ(sink.messages, std::vector<std::string>{"t:one"});
+    EXPECT_EQ(reader.bufferedBytes(), 0u);
+}
