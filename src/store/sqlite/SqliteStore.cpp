@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -23,6 +24,15 @@ const sqlite3_destructor_type kNoCopy = nullptr;
 // Store callers wait on the database; five seconds covers a checkpoint or another process's
 // commit without letting a stuck lock hang the store thread forever.
 constexpr int kBusyTimeoutMs = 5000;
+
+// Process-wide settings, applied once before SQLite initialises (sqlite3_config refuses them
+// afterwards, harmlessly, with SQLITE_MISUSE). Memory statistics off: with them on (SQLite's
+// default) every sqlite3_malloc and sqlite3_free takes a global mutex to keep byte counts that
+// nothing here reads; SQLite's recommended compile-time options turn them off too.
+void configureSqliteOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
 
 std::string lowerAscii(std::string_view text) {
     std::string out(text);
@@ -139,6 +149,7 @@ SqliteStore::~SqliteStore() {
 }
 
 int SqliteStore::open() {
+    configureSqliteOnce();
     // NOMUTEX: one thread at a time uses the store (the executor's), so SQLite's own locking
     // would be pure overhead. READWRITE falls back to read-only when the file cannot be written.
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
