@@ -2,6 +2,7 @@
 
 #include "core/Time.hpp"
 #include "store/sqlite/Migrations.hpp"
+#include "store/sqlite/WalWriteBuffer.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -152,8 +153,9 @@ int SqliteStore::open() {
     configureSqliteOnce();
     // NOMUTEX: one thread at a time uses the store (the executor's), so SQLite's own locking
     // would be pure overhead. READWRITE falls back to read-only when the file cannot be written.
+    // The VFS writes each commit to the WAL in one call; it relies on synchronous=FULL, below.
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, walWriteBufferVfs());
     if (code != SQLITE_OK) {
         std::string message = "cannot open " + path_ + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
         close();
@@ -176,7 +178,8 @@ int SqliteStore::open() {
                 spdlog::warn("sqlite: {} stays in journal mode {} (WAL unavailable)", path_, walMode.text(0));
         }
         // FULL syncs the WAL at every commit: the executor acknowledges a write only after its
-        // commit, and an acknowledged message must survive a crash or power loss.
+        // commit, and an acknowledged message must survive a crash or power loss. The WAL write
+        // buffer depends on it too (a commit's frames reach the file at that sync).
         execute("PRAGMA synchronous = FULL");
         execute("PRAGMA foreign_keys = ON");
         const int ran = migrate();
