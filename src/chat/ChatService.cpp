@@ -128,21 +128,28 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
                 r.status = 2;
                 return r;
             }
-            // A retry is answered before the limiter and is not counted.
+            // A retry is answered with the stored copy, whatever the limiter says, and is not
+            // counted. The insert's unique key is what finds a retry, so a new message (the
+            // common case) costs no lookup before it.
+            const std::int64_t now = core::nowMs();
+            if (limiter_.allows(m.senderId, now)) {
+                m.id = ObjectId::generate();
+                m.createdAt = now;
+                try {
+                    s.insertMessage(m);
+                    limiter_.tryAcquire(m.senderId, now); // succeeds: allows() said so just now
+                    r.message = std::move(m);
+                    return r;
+                } catch (const store::DuplicateMessage&) {
+                    // A retry: the statement changed nothing; answered below.
+                }
+            }
             if (auto existing = s.findByClientId(m.chatId, m.senderId, m.clientId)) {
                 r.status = 1;
                 r.message = std::move(*existing);
                 return r;
             }
-            const std::int64_t now = core::nowMs();
-            if (!limiter_.tryAcquire(m.senderId, now)) {
-                r.status = 3;
-                return r;
-            }
-            m.id = ObjectId::generate();
-            m.createdAt = now;
-            s.insertMessage(m);
-            r.message = std::move(m);
+            r.status = 3;
             return r;
         },
         [this, done = std::move(done)](std::string error, Result r) {

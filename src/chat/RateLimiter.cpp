@@ -2,21 +2,33 @@
 
 namespace parley::chat {
 
+bool RateLimiter::allows(std::string_view key, std::int64_t nowMs) const {
+    if (limit_ == 0) return false;
+    auto it = events_.find(key);
+    return it == events_.end() || hasRoom(it->second, nowMs);
+}
+
 bool RateLimiter::tryAcquire(std::string_view key, std::int64_t nowMs) {
-    auto it = events_.find(std::string(key));
-    if (it == events_.end()) it = events_.emplace(std::string(key), std::deque<std::int64_t>{}).first;
-    auto& times = it->second;
+    if (limit_ == 0) return false;
+    auto it = events_.find(key);
+    if (it == events_.end()) {
+        it = events_.emplace(std::string(key), Events{}).first;
+        it->second.times.reserve(limit_);
+    }
+    auto& events = it->second;
     // An event at exactly nowMs - windowMs has left the window.
-    while (!times.empty() && times.front() <= nowMs - windowMs_) times.pop_front();
-    if (times.size() >= limit_) return false;
-    times.push_back(nowMs);
+    if (!hasRoom(events, nowMs)) return false;
+    if (events.times.size() < limit_) {
+        events.times.push_back(nowMs);
+    } else {
+        events.times[events.oldest] = nowMs; // the newest now, in place of the oldest
+        events.oldest = (events.oldest + 1) % limit_;
+    }
     return true;
 }
 
 std::size_t RateLimiter::prune(std::int64_t nowMs) {
-    return std::erase_if(events_, [&](const auto& entry) {
-        return entry.second.empty() || entry.second.back() <= nowMs - windowMs_;
-    });
+    return std::erase_if(events_, [&](const auto& entry) { return entry.second.newest() <= nowMs - windowMs_; });
 }
 
 } // namespace parley::chat

@@ -2,10 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace parley::chat {
 
@@ -15,6 +16,9 @@ namespace parley::chat {
 class RateLimiter {
 public:
     RateLimiter(std::size_t limit, std::int64_t windowMs) : limit_(limit), windowMs_(windowMs) {}
+
+    /// True if tryAcquire(key, nowMs) would succeed now. Counts nothing.
+    bool allows(std::string_view key, std::int64_t nowMs) const;
 
     /// True (and the event is counted) if `key` has had fewer than `limit` events in
     /// (nowMs - windowMs, nowMs]; false otherwise (nothing counted).
@@ -26,9 +30,27 @@ public:
     std::size_t keyCount() const noexcept { return events_.size(); }
 
 private:
+    // The times of a key's last `limit` accepted events (fewer until it has had that many), as a
+    // ring: one allocation per key, none per event. The window has room for another event when
+    // fewer than `limit` were accepted or the oldest of the last `limit` has left it.
+    struct Events {
+        std::vector<std::int64_t> times;
+        std::size_t oldest = 0; // index of the oldest time in `times`
+        std::int64_t newest() const { return times[(oldest + times.size() - 1) % times.size()]; }
+    };
+    // Lookups by string_view: no std::string is built to find a key.
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+    };
+
+    bool hasRoom(const Events& events, std::int64_t nowMs) const {
+        return events.times.size() < limit_ || events.times[events.oldest] <= nowMs - windowMs_;
+    }
+
     std::size_t limit_;
     std::int64_t windowMs_;
-    std::unordered_map<std::string, std::deque<std::int64_t>> events_;
+    std::unordered_map<std::string, Events, KeyHash, std::equal_to<>> events_;
 };
 
 } // namespace parley::chat

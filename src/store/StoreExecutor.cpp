@@ -55,37 +55,50 @@ void StoreExecutor::runBatch(std::deque<Job>& batch) {
         }
         std::size_t end = i;
         while (end < batch.size() && batch[end].isWrite) ++end;
-        std::string commitError;
-        try {
-            store_->begin();
-            for (std::size_t j = i; j < end; ++j) {
-                store_->savepoint();
-                try {
-                    batch[j].execute(*store_);
-                    store_->releaseSavepoint();
-                } catch (const std::exception& e) {
-                    // This write failed alone (its own error is recorded in its job)...
-                    try {
-                        store_->rollbackToSavepoint();
-                        store_->releaseSavepoint();
-                    } catch (const std::exception&) {
-                        // ...unless the database rolled the whole transaction back (disk full,
-                        // I/O error): then the batch fails, with the real cause.
-                        throw StoreError(e.what());
-                    }
-                }
-            }
-            store_->commit();
-        } catch (const std::exception& e) {
-            commitError = e.what();
-            spdlog::error("store commit failed: {}", commitError);
-            try {
-                store_->rollback();
-            } catch (const std::exception&) {
-            }
-        }
+        const std::string commitError = runWrites(batch, i, end);
         for (std::size_t j = i; j < end; ++j) batch[j].complete(commitError);
         i = end;
+    }
+}
+
+std::string StoreExecutor::runWrites(std::deque<Job>& batch, std::size_t first, std::size_t last) {
+    // Each write runs in its own savepoint, so that one failing does not undo the others. A write
+    // alone in its transaction needs none: rolling the transaction back undoes exactly that write,
+    // and a savepoint is not free (two statements, and a copy of every page the write changes).
+    const bool isolate = last - first > 1;
+    try {
+        store_->begin();
+        for (std::size_t j = first; j < last; ++j) {
+            if (isolate) store_->savepoint();
+            try {
+                batch[j].execute(*store_);
+                if (isolate) store_->releaseSavepoint();
+            } catch (const std::exception& e) {
+                // This write failed alone (its own error is recorded in its job)...
+                try {
+                    if (isolate) {
+                        store_->rollbackToSavepoint();
+                        store_->releaseSavepoint();
+                    } else {
+                        store_->rollback();
+                    }
+                } catch (const std::exception&) {
+                    // ...unless the database rolled the whole transaction back (disk full,
+                    // I/O error): then the batch fails, with the real cause.
+                    throw StoreError(e.what());
+                }
+                if (!isolate) return {}; // rolled back: nothing is left to commit
+            }
+        }
+        store_->commit();
+        return {};
+    } catch (const std::exception& e) {
+        spdlog::error("store commit failed: {}", e.what());
+        try {
+            store_->rollback();
+        } catch (const std::exception&) {
+        }
+        return e.what();
     }
 }
 

@@ -60,6 +60,9 @@ private:
     void enqueue(Job job);
     void loop();
     void runBatch(std::deque<Job>& batch);
+    // Runs the writes batch[first, last) in one transaction; returns the commit's error (empty
+    // when it committed, or when its only write failed alone).
+    std::string runWrites(std::deque<Job>& batch, std::size_t first, std::size_t last);
 
     std::unique_ptr<Store> store_;
     std::mutex mutex_;

@@ -2,12 +2,14 @@
 
 #include "core/Time.hpp"
 #include "store/sqlite/Migrations.hpp"
+#include "store/sqlite/WalWriteBuffer.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -23,6 +25,15 @@ const sqlite3_destructor_type kNoCopy = nullptr;
 // Store callers wait on the database; five seconds covers a checkpoint or another process's
 // commit without letting a stuck lock hang the store thread forever.
 constexpr int kBusyTimeoutMs = 5000;
+
+// Process-wide settings, applied once before SQLite initialises (sqlite3_config refuses them
+// afterwards, harmlessly, with SQLITE_MISUSE). Memory statistics off: with them on (SQLite's
+// default) every sqlite3_malloc and sqlite3_free takes a global mutex to keep byte counts that
+// nothing here reads; SQLite's recommended compile-time options turn them off too.
+void configureSqliteOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
 
 std::string lowerAscii(std::string_view text) {
     std::string out(text);
@@ -139,10 +150,12 @@ SqliteStore::~SqliteStore() {
 }
 
 int SqliteStore::open() {
+    configureSqliteOnce();
     // NOMUTEX: one thread at a time uses the store (the executor's), so SQLite's own locking
     // would be pure overhead. READWRITE falls back to read-only when the file cannot be written.
+    // The VFS writes each commit to the WAL in one call; it relies on synchronous=FULL, below.
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, walWriteBufferVfs());
     if (code != SQLITE_OK) {
         std::string message = "cannot open " + path_ + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
         close();
@@ -165,7 +178,8 @@ int SqliteStore::open() {
                 spdlog::warn("sqlite: {} stays in journal mode {} (WAL unavailable)", path_, walMode.text(0));
         }
         // FULL syncs the WAL at every commit: the executor acknowledges a write only after its
-        // commit, and an acknowledged message must survive a crash or power loss.
+        // commit, and an acknowledged message must survive a crash or power loss. The WAL write
+        // buffer depends on it too (a commit's frames reach the file at that sync).
         execute("PRAGMA synchronous = FULL");
         execute("PRAGMA foreign_keys = ON");
         const int ran = migrate();

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <vector>
+
 using parley::chat::RateLimiter;
 
 TEST(RateLimiter, AllowsLimitThenRefuses) {
@@ -50,4 +53,39 @@ TEST(RateLimiter, PruneForgetsIdleKeys) {
     limiter.tryAcquire("new", 1500);
     EXPECT_EQ(limiter.prune(2000), 1u);
     EXPECT_EQ(limiter.keyCount(), 1u);
+}
+
+TEST(RateLimiter, AllowsTellsWithoutCounting) {
+    RateLimiter limiter(2, 1000);
+    EXPECT_TRUE(limiter.allows("u", 0));
+    EXPECT_EQ(limiter.keyCount(), 0u);
+    EXPECT_TRUE(limiter.tryAcquire("u", 0));
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.allows("u", 1));
+    EXPECT_TRUE(limiter.tryAcquire("u", 1));
+    EXPECT_FALSE(limiter.allows("u", 999));
+    EXPECT_FALSE(limiter.tryAcquire("u", 999));
+    EXPECT_TRUE(limiter.allows("u", 1000));
+}
+
+TEST(RateLimiter, ZeroLimitRefusesEverything) {
+    RateLimiter limiter(0, 1000);
+    EXPECT_FALSE(limiter.allows("u", 0));
+    EXPECT_FALSE(limiter.tryAcquire("u", 0));
+    EXPECT_EQ(limiter.keyCount(), 0u);
+}
+
+// Many windows' worth of events: the limiter keeps counting exactly as its window slides.
+TEST(RateLimiter, CountsExactlyOverManyWindows) {
+    RateLimiter limiter(3, 100);
+    std::vector<std::int64_t> accepted;
+    for (std::int64_t t = 0; t < 2000; t += 7) {
+        std::int64_t inWindow = 0;
+        for (auto a : accepted) inWindow += a > t - 100 ? 1 : 0;
+        EXPECT_EQ(limiter.allows("u", t), inWindow < 3) << t;
+        const bool took = limiter.tryAcquire("u", t);
+        EXPECT_EQ(took, inWindow < 3) << t;
+        if (took) accepted.push_back(t);
+    }
+    EXPECT_EQ(limiter.prune(2000), 0u);
+    EXPECT_EQ(limiter.prune(2100), 1u);
 }

@@ -157,6 +157,31 @@ TEST_F(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
     EXPECT_TRUE(exists("m4"));
 }
 
+// A write alone in its transaction runs without a savepoint: failing after a change, it must
+// still leave nothing behind, and the next write must start on a clean connection.
+TEST_F(StoreExecutorTest, AWriteAloneThatFailsAfterWritingLeavesNothingBehind) {
+    Outcome partial, next;
+    executor_->write<bool>(
+        ctx_,
+        [](Store& store) {
+            store.insertMessage(makeMessage("m1", "k1"));
+            throw StoreError("failed after writing");
+            return true;
+        },
+        [&partial](std::string error, bool) {
+            partial.fired = true;
+            partial.error = std::move(error);
+        });
+    ASSERT_TRUE(runUntil([&] { return partial.fired; }));
+    EXPECT_EQ(partial.error, "failed after writing");
+    EXPECT_FALSE(exists("m1"));
+
+    writeMessage(makeMessage("m2", "k1"), next); // the same clientId is free
+    ASSERT_TRUE(runUntil([&] { return next.fired; }));
+    EXPECT_EQ(next.error, "");
+    EXPECT_TRUE(exists("m2"));
+}
+
 TEST_F(StoreExecutorTest, ReadsSeeEarlierWritesInQueueOrder) {
     auto gate = holdStoreThread();
     std::vector<std::int64_t> counts;
