@@ -7,6 +7,10 @@
 
 namespace parley::bench {
 
+namespace {
+constexpr std::int64_t kTickNs = 1000000;
+}
+
 SendScheduler::SendScheduler(boost::asio::io_context& ctx, const std::vector<Member*>& members,
                              std::size_t totalMembers, double rate, std::atomic<std::size_t>& running)
     : timer_(ctx), periodNs_(static_cast<std::int64_t>(1e9 / rate)), running_(running) {
@@ -45,13 +49,14 @@ void SendScheduler::done() {
 
 void SendScheduler::arm() {
     if (stopped_ || dueNs() >= endNs_) return done();
-    timer_.expires_at(toTimePoint(dueNs()));
+    timer_.expires_at(toTimePoint(std::max(dueNs(), lastWakeNs_ + kTickNs)));
     timer_.async_wait([this](boost::system::error_code ec) { onTimer(ec); });
 }
 
 void SendScheduler::onTimer(boost::system::error_code ec) {
     if (ec || stopped_) return;
     const std::int64_t now = nowNs();
+    lastWakeNs_ = now;
     for (std::int64_t due = dueNs(); due <= now && due < endNs_; due = dueNs()) {
         maxLagNs_ = std::max(maxLagNs_, now - due);
         slots_[cursor_].member->sendMessage();

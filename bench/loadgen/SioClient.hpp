@@ -24,7 +24,8 @@ class SioHandler {
     virtual void onConnect() = 0;
     /// `44{...}`: refused; `message` is the refusal's message field.
     virtual void onConnectError(std::string_view message) = 0;
-    /// A server event; `args[0]` is the event name, the payload follows.
+    /// A server event; `args[0]` is the event name, the payload follows. Both live only for the
+    /// call (message:new is parsed into a stack arena).
     virtual void onEvent(std::string_view name, const boost::json::array& args) = 0;
     /// The connection ended; `ec` is empty when close() asked for it.
     virtual void onClose(boost::system::error_code ec) = 0;
