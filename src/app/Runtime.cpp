@@ -9,6 +9,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <future>
@@ -84,6 +86,17 @@ engineio::Server& Runtime::mountEngine(engineio::Config config, engineio::Handle
     return engines_.back();
 }
 
+// Every connection is a descriptor, and the usual soft limit (1024) would refuse the
+// 1025th client: take the hard limit the system grants, as Node does.
+static void raiseDescriptorLimit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+    const auto soft = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0)
+        spdlog::debug("descriptor limit raised from {} to {}", soft, limit.rlim_max);
+}
+
 int Runtime::run() {
     net::HttpLimits limits;
     limits.bodyLimit = config_.maxPayload;
@@ -97,6 +110,7 @@ int Runtime::run() {
     // a peer gone mid-write (SIGPIPE), a file grown past RLIMIT_FSIZE (SIGXFSZ).
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN);
+    raiseDescriptorLimit();
 
     std::promise<int> stopped;
     boost::asio::signal_set signals(threads_.context(0), SIGINT, SIGTERM);
