@@ -148,9 +148,7 @@ void WsConnection::onPeerClose(std::uint16_t code) {
     if (closeSent_) return finish(websocket::error::closed);
     if (!closeQueued_) {
         // Echo the peer's code after whatever is queued, then end the connection.
-        closing_ = true;
-        closeQueued_ = true;
-        enqueue(Outgoing{code ? closePayload(code) : makeSharedBuffer(std::string()), ws::Opcode::Close});
+        queueClose(code ? closePayload(code) : makeSharedBuffer(std::string()));
     }
 }
 
@@ -163,11 +161,7 @@ void WsConnection::onReadError(ws::ReadError error) {
         }
         return {ws::CloseCode::ProtocolError, websocket::error::bad_opcode};
     }();
-    if (!closeQueued_) {
-        closing_ = true;
-        closeQueued_ = true;
-        enqueue(Outgoing{closePayload(static_cast<std::uint16_t>(code)), ws::Opcode::Close});
-    }
+    if (!closeQueued_) queueClose(closePayload(static_cast<std::uint16_t>(code)));
     // The input cannot be parsed past this point. It is drained rather than left unread, which
     // would make our close a reset that the peer may never see; the close timer bounds that.
     discarding_ = true;
@@ -192,9 +186,14 @@ void WsConnection::send(Frame frame) {
 
 void WsConnection::close(ws::CloseCode code) {
     if (closing_ || finished_) return;
+    queueClose(closePayload(static_cast<std::uint16_t>(code)));
+}
+
+void WsConnection::queueClose(SharedBuffer payload) {
+    // Nothing is sent after a close frame (RFC 6455 section 5.5.1): it goes last.
     closing_ = true;
     closeQueued_ = true;
-    enqueue(Outgoing{closePayload(static_cast<std::uint16_t>(code)), ws::Opcode::Close});
+    enqueue(Outgoing{std::move(payload), ws::Opcode::Close});
 }
 
 void WsConnection::enqueue(Outgoing out) {

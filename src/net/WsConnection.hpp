@@ -74,6 +74,7 @@ private:
     void onPeerClose(std::uint16_t code) override;
     void onReadError(ws::ReadError error) override;
 
+    void queueClose(SharedBuffer payload);
     void enqueue(Outgoing out);
     void scheduleFlush();
     void flush();
