@@ -86,9 +86,10 @@ std::string_view view(const boost::json::string& s) noexcept {
     return {s.data(), s.size()};
 }
 
-// libjwt parses the same bytes again with Jansson, which refuses integers beyond int64, reals that
-// overflow a double and "\u0000" inside strings. Refusing them here too keeps both parsers agreeing
-// on every token we pass on, so such input is reported as Malformed, not as a libjwt failure.
+// For RS256 and ES256, libjwt parses the same bytes again with Jansson, which refuses integers
+// beyond int64, reals that overflow a double and "\u0000" inside strings. Refusing them here too
+// (for every algorithm, so that none accepts what another refuses) keeps both parsers agreeing on
+// every token we pass on: such input is reported as Malformed, not as a libjwt failure.
 bool janssonCompatible(const boost::json::value& value) noexcept {
     switch (value.kind()) {
     case boost::json::kind::uint64:

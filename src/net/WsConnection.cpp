@@ -43,8 +43,6 @@ FlushList& threadFlushList() {
     return list;
 }
 
-std::size_t headerSize(std::uint64_t length) noexcept { return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10; }
-
 SharedBuffer closePayload(std::uint16_t code) {
     return makeSharedBuffer(std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)});
 }
@@ -123,8 +121,9 @@ void WsConnection::onReadable(error_code ec) {
         const std::size_t n = socket_.read_some(asio::buffer(scratch, kScratchBytes), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) break;
         if (ec) return finish(peerClosed_ || closeSent_ ? error_code(websocket::error::closed) : ec);
-        // After a read error the input is only drained, until the peer ends the connection.
-        if (!discarding_) reader_.feed(scratch, n, *this);
+        // After a read error the reader is stopped: the input is only drained, until the peer
+        // ends the connection.
+        reader_.feed(scratch, n, *this);
         // Nothing more is read after the peer's close frame.
         if (finished_ || peerClosed_) return;
         // A short read emptied the socket; the wait below reports anything newer.
@@ -162,9 +161,9 @@ void WsConnection::onReadError(ws::ReadError error) {
         return {ws::CloseCode::ProtocolError, websocket::error::bad_opcode};
     }();
     if (!closeQueued_) queueClose(closePayload(static_cast<std::uint16_t>(code)));
-    // The input cannot be parsed past this point. It is drained rather than left unread, which
-    // would make our close a reset that the peer may never see; the close timer bounds that.
-    discarding_ = true;
+    // The reader has stopped: the input cannot be parsed past this point. It is drained rather
+    // than left unread, which would make our close a reset that the peer may never see; the
+    // close timer bounds that.
     auto onClose = std::move(onClose_);
     detach();
     if (onClose) onClose(ec);
@@ -262,7 +261,7 @@ void WsConnection::flush() {
         // Drop what is fully written; remember how far into the next frame the kernel got.
         while (written > 0 && head_ < queue_.size()) {
             Outgoing& out = queue_[head_];
-            const std::size_t wire = (out.raw ? 0 : headerSize(out.bytes->size())) + out.bytes->size();
+            const std::size_t wire = (out.raw ? 0 : ws::headerSize(out.bytes->size())) + out.bytes->size();
             const std::size_t left = wire - headWritten_;
             if (written < left) {
                 headWritten_ += written;

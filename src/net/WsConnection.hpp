@@ -106,7 +106,6 @@ private:
     bool closeSent_ = false;     ///< ...and written
     bool endAfterWrite_ = false; ///< close the TCP connection once the queue is written
     bool peerClosed_ = false;    ///< the peer's close frame arrived
-    bool discarding_ = false;    ///< a read error: input is drained, not parsed
     bool finished_ = false;
 };
 

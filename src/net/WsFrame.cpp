@@ -50,19 +50,18 @@ ParseStatus parseHeader(const std::uint8_t* data, std::size_t size, FrameHeader&
 
 std::size_t encodeHeader(std::uint8_t* out, Opcode opcode, std::uint64_t length) noexcept {
     out[0] = static_cast<std::uint8_t>(0x80 | static_cast<std::uint8_t>(opcode));
-    if (length < 126) {
+    const std::size_t size = headerSize(length);
+    if (size == 2) {
         out[1] = static_cast<std::uint8_t>(length);
-        return 2;
-    }
-    if (length <= 0xFFFF) {
+    } else if (size == 4) {
         out[1] = 126;
         out[2] = static_cast<std::uint8_t>(length >> 8);
         out[3] = static_cast<std::uint8_t>(length);
-        return 4;
+    } else {
+        out[1] = 127;
+        for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<std::uint8_t>(length >> (56 - 8 * i));
     }
-    out[1] = 127;
-    for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<std::uint8_t>(length >> (56 - 8 * i));
-    return 10;
+    return size;
 }
 
 void unmask(std::uint8_t* data, std::size_t n, const std::array<std::uint8_t, 4>& mask, std::uint64_t offset) noexcept {

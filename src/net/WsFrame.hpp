@@ -47,6 +47,9 @@ ParseStatus parseHeader(const std::uint8_t* data, std::size_t size, FrameHeader&
 /// The largest header encodeHeader writes.
 constexpr std::size_t kMaxHeaderBytes = 10;
 
+/// The size of the header encodeHeader writes for a payload of `length` bytes.
+constexpr std::size_t headerSize(std::uint64_t length) noexcept { return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10; }
+
 /// Writes the header of an unmasked, final frame (what a server sends) into `out`; returns
 /// its size (2, 4 or 10).
 std::size_t encodeHeader(std::uint8_t* out, Opcode opcode, std::uint64_t length) noexcept;
