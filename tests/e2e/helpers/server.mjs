@@ -49,7 +49,7 @@ process.on('exit', () => {
   }
 });
 
-export async function startServer({ bin = 'parley', args = [], env = {} } = {}) {
+export async function startServer({ bin = 'parley', args = [], env = {}, launcher = [] } = {}) {
   const file = binaryPath(bin);
   if (!existsSync(file)) {
     throw new Error(
@@ -64,7 +64,9 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
     if (!args.some((a) => a === flag || a.startsWith(`${flag}=`))) perAddress.push(flag, '0');
   }
   const fullArgs = [...args, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
-  const proc = spawn(file, fullArgs, {
+  // `launcher`: a command that execs the server, e.g. prlimit with other resource limits.
+  const [cmd, ...cmdArgs] = [...launcher, file, ...fullArgs];
+  const proc = spawn(cmd, cmdArgs, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,7 +88,7 @@ export async function startServer({ bin = 'parley', args = [], env = {} } = {}) 
     if (log.length > MAX_LOG_CHARS) log = '[...log truncated...]\n' + log.slice(-MAX_LOG_CHARS / 2);
   };
   const logs = () => log;
-  const describeCmd = () => `${file} ${fullArgs.join(' ')}`;
+  const describeCmd = () => [cmd, ...cmdArgs].join(' ');
 
   const port = await new Promise((resolve, reject) => {
     let settled = false;
