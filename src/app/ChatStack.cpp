@@ -63,7 +63,10 @@ ChatStack::ChatStack(Runtime& runtime) {
     jwt.audience = config.jwtAudience;
     jwt_ = std::make_unique<auth::JwtVerifier>(jwt);
 
-    store_ = std::make_unique<store::StoreExecutor>(openStore(config));
+    store::StoreExecutor::Options storeOptions;
+    storeOptions.pacing.maxDelay = config.commitDelay;
+    storeOptions.metrics = &runtime.metrics();
+    store_ = std::make_unique<store::StoreExecutor>(openStore(config), storeOptions);
     spdlog::info("store: sqlite {}", config.sqlitePath());
 
     chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_,

@@ -73,6 +73,8 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"log-level", [](Config& c, const std::string&, const std::string& v) { c.logLevel = v; }},
     {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
+    {"commit-delay-us",
+     [](Config& c, const std::string& f, const std::string& v) { c.commitDelay = std::chrono::microseconds(bounded<std::uint32_t>(f, v, 100'000)); }},
     {"jwt-secret", [](Config& c, const std::string&, const std::string& v) { c.jwtSecret = v; }},
     {"jwt-public-key", [](Config& c, const std::string&, const std::string& v) { c.jwtPublicKey = v; }},
     {"jwt-issuer", [](Config& c, const std::string&, const std::string& v) { c.jwtIssuer = v; }},
@@ -179,6 +181,8 @@ std::string usage() {
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
   --store URL            sqlite:PATH (sqlite:DIR/parley.db)          PARLEY_STORE
+  --commit-delay-us N    while writes arrive fast, the longest one waits
+                         for others to share its commit; 0 = never (1000)  PARLEY_COMMIT_DELAY_US
   --jwt-secret S         HS256 secret (generated into DIR)           PARLEY_JWT_SECRET
   --jwt-public-key FILE  PEM key for RS256/ES256 tokens              PARLEY_JWT_PUBLIC_KEY
   --jwt-issuer ISS       required iss of tokens                      PARLEY_JWT_ISSUER

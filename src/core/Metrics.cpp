@@ -38,6 +38,10 @@ std::string Metrics::render() const {
         slowConsumersClosed);
     add(out, "parley_volatile_dropped_total", "counter", "Volatile packets (typing) dropped for a backed-up client.",
         volatileDropped);
+    add(out, "parley_store_commits_total", "counter", "Store transactions committed (each one sync of the WAL).",
+        storeCommits);
+    add(out, "parley_store_committed_writes_total", "counter",
+        "Writes carried by those commits; divided by the commits, the mean group-commit size.", storeCommittedWrites);
     return out;
 }
 

@@ -18,6 +18,8 @@ struct Metrics {
     std::atomic<std::uint64_t> handshakesRefused{0};  ///< handshakes over the per-address rate
     std::atomic<std::uint64_t> slowConsumersClosed{0}; ///< sessions cut off for not reading
     std::atomic<std::uint64_t> volatileDropped{0};   ///< volatile packets dropped for a backed-up client
+    std::atomic<std::uint64_t> storeCommits{0};      ///< store transactions committed
+    std::atomic<std::uint64_t> storeCommittedWrites{0}; ///< writes those transactions carried
 
     /// The Prometheus text exposition of every figure.
     std::string render() const;

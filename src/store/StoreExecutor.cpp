@@ -4,7 +4,8 @@
 
 namespace parley::store {
 
-StoreExecutor::StoreExecutor(std::unique_ptr<Store> store) : store_(std::move(store)) {
+StoreExecutor::StoreExecutor(std::unique_ptr<Store> store, Options options)
+    : store_(std::move(store)), options_(options), pacer_(options.pacing) {
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -18,11 +19,20 @@ StoreExecutor::~StoreExecutor() {
 }
 
 void StoreExecutor::enqueue(Job job) {
+    bool wake = true;
     {
         std::lock_guard lock(mutex_);
+        if (options_.pacing.maxDelay.count() > 0) {
+            const auto now = CommitPacer::Clock::now();
+            if (queue_.empty()) oldestQueuedAt_ = now;
+            if (job.mayWait) pacer_.arrived(now);
+        }
+        if (!job.mayWait) urgentQueued_ = true;
         queue_.push_back(std::move(job));
+        // A write does not interrupt the store thread's wait for company: that wait is for it.
+        wake = !waiting_ || urgentQueued_ || queue_.size() >= CommitPacer::kFullBatch;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
 }
 
 void StoreExecutor::loop() {
@@ -32,11 +42,22 @@ void StoreExecutor::loop() {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
+            waitForCompany(lock);
             batch.swap(queue_); // everything queued so far is one batch: the group commit
+            urgentQueued_ = false;
         }
         runBatch(batch);
         batch.clear();
     }
+}
+
+void StoreExecutor::waitForCompany(std::unique_lock<std::mutex>& lock) {
+    if (options_.pacing.maxDelay.count() <= 0 || urgentQueued_ || stopping_) return;
+    const auto at = pacer_.commitAt(oldestQueuedAt_);
+    if (at <= oldestQueuedAt_) return;
+    waiting_ = true;
+    cv_.wait_until(lock, at, [this] { return stopping_ || urgentQueued_ || queue_.size() >= CommitPacer::kFullBatch; });
+    waiting_ = false;
 }
 
 void StoreExecutor::runBatch(std::deque<Job>& batch) {
@@ -91,6 +112,10 @@ std::string StoreExecutor::runWrites(std::deque<Job>& batch, std::size_t first, 
             }
         }
         store_->commit();
+        if (options_.metrics) {
+            options_.metrics->storeCommits.fetch_add(1, std::memory_order_relaxed);
+            options_.metrics->storeCommittedWrites.fetch_add(last - first, std::memory_order_relaxed);
+        }
         return {};
     } catch (const std::exception& e) {
         spdlog::error("store commit failed: {}", e.what());

@@ -1,10 +1,13 @@
 #pragma once
 
+#include "core/Metrics.hpp"
+#include "store/CommitPacer.hpp"
 #include "store/Store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -20,14 +23,24 @@ namespace parley::store {
 /// Writes are group-committed: the thread takes every write queued so far, runs them in ONE
 /// transaction (each inside its own savepoint, so one failing write does not undo the
 /// others), commits, and only then completes them. A completed write is therefore durable.
-/// Reads run outside write transactions, in queue order with the writes.
+/// Reads run outside write transactions, in queue order with the writes. While writes arrive
+/// fast, a batch may wait a little for more of them (Options::pacing, CommitPacer).
 class StoreExecutor {
 public:
+    struct Options {
+        /// How long a batch may wait for more writes to share its commit, and when it does
+        /// (CommitPacer). The default delay 0 commits every batch at once.
+        CommitPacer::Options pacing{};
+        /// Counts commits and the writes they carried (parley_store_*); may be null.
+        core::Metrics* metrics = nullptr;
+    };
+
     /// `error` is empty on success, else the StoreError's text.
     template <class T>
     using Callback = std::function<void(std::string error, T value)>;
 
-    explicit StoreExecutor(std::unique_ptr<Store> store);
+    explicit StoreExecutor(std::unique_ptr<Store> store) : StoreExecutor(std::move(store), Options{}) {}
+    StoreExecutor(std::unique_ptr<Store> store, Options options);
     ~StoreExecutor(); ///< finishes queued work, then stops
     StoreExecutor(const StoreExecutor&) = delete;
     StoreExecutor& operator=(const StoreExecutor&) = delete;
@@ -51,6 +64,7 @@ private:
     // after the transaction's outcome is known and posts the caller's callback.
     struct Job {
         bool isWrite = false;
+        bool mayWait = false; // a write whose commit may wait for company (not runSync's)
         std::function<void(Store&)> execute;
         std::function<void(const std::string& commitError)> complete;
     };
@@ -59,15 +73,22 @@ private:
     Job makeJob(bool isWrite, boost::asio::io_context& ctx, std::function<T(Store&)> fn, Callback<T> done);
     void enqueue(Job job);
     void loop();
+    // With the lock held: waits, if the pacer says so, for more writes to join the batch.
+    void waitForCompany(std::unique_lock<std::mutex>& lock);
     void runBatch(std::deque<Job>& batch);
     // Runs the writes batch[first, last) in one transaction; returns the commit's error (empty
     // when it committed, or when its only write failed alone).
     std::string runWrites(std::deque<Job>& batch, std::size_t first, std::size_t last);
 
     std::unique_ptr<Store> store_;
+    Options options_;
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Job> queue_;
+    CommitPacer pacer_;
+    CommitPacer::Clock::time_point oldestQueuedAt_{}; // when the oldest job in queue_ was queued
+    bool urgentQueued_ = false;                       // queue_ holds a job that never waits (a read, runSync)
+    bool waiting_ = false;                            // the store thread is in waitForCompany
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -15,6 +15,7 @@ StoreExecutor::Job StoreExecutor::makeJob(bool isWrite, boost::asio::io_context&
     auto state = std::make_shared<State>();
     Job job;
     job.isWrite = isWrite;
+    job.mayWait = isWrite;
     job.execute = [state, fn = std::move(fn)](Store& store) {
         try {
             state->value = fn(store);

@@ -61,4 +61,27 @@ describe('GET /metrics', () => {
     await metricsUntil((v) => v.parley_engineio_sessions === before.parley_engineio_sessions &&
       v.parley_socketio_sockets === before.parley_socketio_sockets);
   });
+
+  it('counts store commits and the writes they carried (group commit)', async () => {
+    const { text } = await metrics();
+    for (const name of ['parley_store_commits_total', 'parley_store_committed_writes_total']) {
+      assert.match(text, new RegExp(`^# HELP ${name} `, 'm'));
+      assert.match(text, new RegExp(`^# TYPE ${name} counter$`, 'm'));
+    }
+    const users = [srv.user(), srv.user(), srv.user(), srv.user()];
+    const chat = await srv.createChat(users[0], { type: 'group', memberIds: users.slice(1).map((u) => u.id) });
+    const sockets = await Promise.all(users.map((u) => srv.connect(u)));
+    for (const s of sockets) assert.equal((await emitAck(s, 'room:join', { chatId: chat._id })).ok, true);
+    const before = (await metrics()).values;
+    // Twenty sends at once, five from each user (under the rate limit): each is a write of its own.
+    const acks = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      emitAck(sockets[i % 4], 'message:send', { chatId: chat._id, body: `m${i}`, clientId: `gc-${i}` })));
+    for (const ack of acks) assert.equal(ack.ok, true);
+    const after = (await metrics()).values;
+    const writes = after.parley_store_committed_writes_total - before.parley_store_committed_writes_total;
+    const commits = after.parley_store_commits_total - before.parley_store_commits_total;
+    assert.ok(writes >= 20, `${writes} writes committed for 20 acknowledged messages`);
+    assert.ok(commits >= 1 && commits <= writes, `${commits} commits for ${writes} writes`);
+    for (const s of sockets) s.close();
+  });
 });

@@ -53,6 +53,18 @@ TEST(Config, EveryLimitHasAFlag) {
     EXPECT_EQ(c.maxOutboundBytes, 9u);
 }
 
+TEST(Config, TheCommitDelayIsInMicrosecondsAndBounded) {
+    EXPECT_EQ(parse({}).commitDelay, std::chrono::microseconds(1000));
+    EXPECT_EQ(parse({"--commit-delay-us", "0"}).commitDelay, std::chrono::microseconds(0));
+    EXPECT_EQ(parse({"--commit-delay-us=2500"}).commitDelay, std::chrono::microseconds(2500));
+    try {
+        parse({"--commit-delay-us", "100001"});
+        FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "--commit-delay-us: at most 100000");
+    }
+}
+
 TEST(Config, AnEnvironmentTwinIsReadAndAFlagWins) {
     ::setenv("PARLEY_MAX_PENDING_ACKS", "11", 1);
     EXPECT_EQ(parse({}).maxPendingAcks, 11u);

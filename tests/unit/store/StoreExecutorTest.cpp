@@ -356,5 +356,122 @@ TEST_F(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndN
     EXPECT_TRUE(exists("m21"));
 }
 
+// =============================================================================================
+// Group commit that waits for company (Options::pacing): here the pacer always wants to wait,
+// and for an hour, so whatever ends a wait early is the rule under test. A test that broke one
+// of those rules would hang until the test's timeout instead of passing.
+// =============================================================================================
+
+class StoreExecutorPacedTest : public StoreExecutorTest {
+  protected:
+    void SetUp() override {
+        StoreExecutorTest::SetUp();
+        executor_.reset();
+        StoreExecutor::Options options;
+        options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
+        options.metrics = &metrics_;
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
+                                                    options);
+        // The pacer waits only once it has measured a whole window of writes; a read ends the
+        // last of these writes' wait.
+        std::vector<Outcome> outcomes(CommitPacer::kWindow);
+        for (std::size_t i = 0; i < outcomes.size(); ++i)
+            writeMessage(makeMessage("p" + std::to_string(i), "p" + std::to_string(i)), outcomes[i]);
+        readAndWait();
+        for (const auto& outcome : outcomes)
+            ASSERT_TRUE(outcome.fired && outcome.error.empty());
+    }
+
+    // Queues a read and runs until it answered.
+    void readAndWait() {
+        bool answered = false;
+        executor_->read<bool>(ctx_, [](Store&) { return true; }, [&answered](std::string, bool) { answered = true; });
+        ASSERT_TRUE(runUntil([&] { return answered; }));
+    }
+
+    // Gives a store thread that does not wait the time to commit what is queued on its own, so
+    // that an executor without the rule under test fails the test rather than passing by luck.
+    static void pause() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+
+    std::uint64_t commits() const { return metrics_.storeCommits.load(); }
+    std::uint64_t committedWrites() const { return metrics_.storeCommittedWrites.load(); }
+
+    core::Metrics metrics_;
+};
+
+TEST_F(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
+    const auto commitsBefore = commits();
+    const auto writesBefore = committedWrites();
+    std::vector<Outcome> outcomes(3);
+    writeMessage(makeMessage("a", "a"), outcomes[0]);
+    pause();
+    writeMessage(makeMessage("b", "b"), outcomes[1]);
+    pause();
+    writeMessage(makeMessage("c", "c"), outcomes[2]);
+    readAndWait();
+    for (const auto& outcome : outcomes) EXPECT_TRUE(outcome.fired && outcome.error.empty());
+    EXPECT_EQ(commits() - commitsBefore, 1u);
+    EXPECT_EQ(committedWrites() - writesBefore, 3u);
+    EXPECT_TRUE(exists("a") && exists("b") && exists("c"));
+}
+
+TEST_F(StoreExecutorPacedTest, AReadEndsTheWaitAndRunsAfterTheWritesBeforeIt) {
+    Outcome write;
+    writeMessage(makeMessage("w", "w"), write);
+    pause();
+    bool seen = false;
+    bool answered = false;
+    executor_->read<bool>(
+        ctx_, [](Store& store) { return store.findMessage("w").has_value(); },
+        [&](std::string error, bool found) {
+            answered = error.empty();
+            seen = found;
+        });
+    ASSERT_TRUE(runUntil([&] { return answered && write.fired; }));
+    EXPECT_EQ(write.error, "");
+    EXPECT_TRUE(seen) << "the read ran before the write queued ahead of it";
+}
+
+TEST_F(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
+    std::vector<Outcome> outcomes(CommitPacer::kFullBatch);
+    for (std::size_t i = 0; i < outcomes.size(); ++i)
+        writeMessage(makeMessage("f" + std::to_string(i), "f" + std::to_string(i)), outcomes[i]);
+    ASSERT_TRUE(runUntil([&] {
+        for (const auto& outcome : outcomes)
+            if (!outcome.fired) return false;
+        return true;
+    }));
+    for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
+}
+
+TEST_F(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
+    std::vector<Outcome> outcomes(5);
+    for (std::size_t i = 0; i < outcomes.size(); ++i)
+        writeMessage(makeMessage("s" + std::to_string(i), "s" + std::to_string(i)), outcomes[i]);
+    pause();
+    executor_.reset();
+    ASSERT_TRUE(runUntil([&] {
+        for (const auto& outcome : outcomes)
+            if (!outcome.fired) return false;
+        return true;
+    }));
+    for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
+    SqliteStore reopened((dir_.path() / "parley.db").string());
+    for (std::size_t i = 0; i < outcomes.size(); ++i) EXPECT_TRUE(reopened.findMessage("s" + std::to_string(i))) << i;
+}
+
+TEST_F(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
+    // A fresh executor: its pacer has seen no writes yet, so a lone write commits at once.
+    executor_.reset();
+    StoreExecutor::Options options;
+    options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
+    executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
+                                                options);
+    Outcome write;
+    writeMessage(makeMessage("lone", "lone"), write);
+    ASSERT_TRUE(runUntil([&] { return write.fired; }));
+    EXPECT_EQ(write.error, "");
+}
+
 } // namespace
 } // namespace parley::store
