@@ -182,11 +182,6 @@ int SqliteStore::open() {
         // buffer depends on it too (a commit's frames reach the file at that sync).
         execute("PRAGMA synchronous = FULL");
         execute("PRAGMA foreign_keys = ON");
-        // Checkpoint every 4000 WAL pages (16 MB) rather than SQLite's 1000: a checkpoint stalls
-        // the writes queued behind it for a millisecond or two, and a hot page written many
-        // times is copied once per checkpoint. Measured at 950 messages/s (parley-bench fanout,
-        // 1000 clients): the same CPU, ack p99 2.13-2.88 -> 1.91-2.36 ms.
-        execute("PRAGMA wal_autocheckpoint = 4000");
         const int ran = migrate();
         // A read-only connection cannot become writable: reopen before the next write, so that
         // writes work again as soon as the file does.
