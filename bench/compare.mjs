@@ -126,6 +126,7 @@ function figures(kind, r) {
     f['lost'] = r.lost;
     f['duplicated'] = r.duplicated;
     f['RSS MB'] = r.serverRssKb / 1024;
+    f['writes per commit'] = r.storeWritesPerCommit ?? NaN; // Parley's group commit; Node has none
   } else if (kind === 'hold') {
     f['RSS KB / conn'] = r.serverRssKbPerConnection;
     f['CPU µs / connect'] = r.serverCpuUsPerConnection;

@@ -14,6 +14,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace parley::bench {
 
@@ -44,6 +48,40 @@ void addDeliveryFailures(Report& report, const DeliveryFigures& d) {
     if (d.unacked) report.fail(format("%llu sends never acknowledged", static_cast<unsigned long long>(d.unacked)));
     if (d.drops)
         report.fail(format("%llu connections dropped during the run", static_cast<unsigned long long>(d.drops)));
+}
+
+struct StoreCommits {
+    std::uint64_t commits = 0;
+    std::uint64_t writes = 0;
+};
+
+// Parley's store counters from GET /metrics; nullopt from a server without them (the Node peer)
+// or when the request fails: the figure is extra, never a reason to fail the run.
+std::optional<StoreCommits> storeCommits(RestClient& rest) {
+    try {
+        const RestResponse r = rest.request(boost::beast::http::verb::get, "/metrics", "");
+        if (r.status != 200) return std::nullopt;
+        StoreCommits out;
+        bool commits = false;
+        bool writes = false;
+        std::string_view text = r.text;
+        while (!text.empty()) {
+            const auto eol = text.find('\n');
+            const std::string_view line = text.substr(0, eol);
+            text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+            auto value = [&](std::string_view name, std::uint64_t& into) {
+                if (!line.starts_with(name) || line.size() <= name.size() || line[name.size()] != ' ') return false;
+                into = std::strtoull(std::string(line.substr(name.size() + 1)).c_str(), nullptr, 10);
+                return true;
+            };
+            commits = value("parley_store_commits_total", out.commits) || commits;
+            writes = value("parley_store_committed_writes_total", out.writes) || writes;
+        }
+        if (!commits || !writes) return std::nullopt;
+        return out;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
 }
 
 } // namespace
@@ -100,8 +138,10 @@ void runFanout(const Options& o, Report& report) {
         boost::asio::post(workers.context(t), [s = schedulers[t].get(), t0, tEnd] { s->start(t0, tEnd); });
     sleepUntilNs(t0);
     const Edge start = takeEdge(server, workers);
+    const auto commitsAtStart = storeCommits(rest);
     sleepUntilNs(tEnd);
     const Edge end = takeEdge(server, workers);
+    const auto commitsAtEnd = storeCommits(rest);
 
     // Drain: the last sends (a late timer may still owe some), then the acks and deliveries on
     // their way.
@@ -152,6 +192,15 @@ void runFanout(const Options& o, Report& report) {
         ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(d.sent), w.serverSampled);
     j["serverCpuUsPerConnectionPerSec"] =
         ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(o.clients) * windowSec, w.serverSampled);
+    // Parley's group commit, from its /metrics (absent from servers without those counters).
+    double writesPerCommit = 0;
+    if (commitsAtStart && commitsAtEnd && commitsAtEnd->commits > commitsAtStart->commits) {
+        writesPerCommit = static_cast<double>(commitsAtEnd->writes - commitsAtStart->writes) /
+                          static_cast<double>(commitsAtEnd->commits - commitsAtStart->commits);
+        j["storeWritesPerCommit"] = std::round(writesPerCommit * 100) / 100;
+    } else {
+        j["storeWritesPerCommit"] = nullptr;
+    }
     j["drainMs"] = drainMs;
     j["maxSendLagUs"] = maxLagNs / 1000;
     j["cutAtClose"] = cut;
@@ -175,6 +224,7 @@ void runFanout(const Options& o, Report& report) {
         report.line(format("server: %.2f us CPU per delivered message, %.2f us per sent message",
                            static_cast<double>(w.serverCpuUs) / static_cast<double>(windowDeliveries),
                            d.sent ? static_cast<double>(w.serverCpuUs) / static_cast<double>(d.sent) : 0.0));
+    if (writesPerCommit > 0) report.line(format("store: %.2f writes per commit in the window", writesPerCommit));
     report.line(format("drain %.0f ms; worst send lag %.2f ms", drainMs, static_cast<double>(maxLagNs) / 1e6));
     addDeliveryFailures(report, d);
 

@@ -62,6 +62,7 @@ RestResponse RestClient::attempt(http::verb method, std::string_view target, std
     boost::system::error_code ec;
     out.body = boost::json::parse(res.body(), ec);
     if (ec) out.body = nullptr;
+    out.text = std::move(res.body());
     return out;
 }
 

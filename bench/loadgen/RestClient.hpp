@@ -15,6 +15,7 @@ namespace parley::bench {
 struct RestResponse {
     unsigned status = 0;
     boost::json::value body; ///< the parsed JSON answer (null if it was not JSON)
+    std::string text;        ///< the answer as it came (for the text ones, like /metrics)
 };
 
 /// A plain sequential HTTP/1.1 client for set-up and verification (never measured): one
