@@ -19,11 +19,12 @@ StoreExecutor::~StoreExecutor() {
 }
 
 void StoreExecutor::enqueue(Job job) {
+    const bool paced = options_.pacing.maxDelay.count() > 0;
+    const auto now = paced ? CommitPacer::Clock::now() : CommitPacer::Clock::time_point{}; // outside the lock
     bool wake = true;
     {
         std::lock_guard lock(mutex_);
-        if (options_.pacing.maxDelay.count() > 0) {
-            const auto now = CommitPacer::Clock::now();
+        if (paced) {
             if (queue_.empty()) oldestQueuedAt_ = now;
             if (job.mayWait) pacer_.arrived(now);
         }

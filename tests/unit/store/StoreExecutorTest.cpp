@@ -35,6 +35,12 @@ struct Outcome {
     std::thread::id thread;
 };
 
+bool allFired(const std::vector<Outcome>& outcomes) {
+    for (const auto& outcome : outcomes)
+        if (!outcome.fired) return false;
+    return true;
+}
+
 class StoreExecutorTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -69,6 +75,20 @@ class StoreExecutorTest : public ::testing::Test {
                 out.fired = true;
                 out.error = std::move(error);
                 out.thread = std::this_thread::get_id();
+            });
+    }
+
+    // Queues a write that inserts `message` and then throws "failed after writing".
+    void writeThenFail(const Message& message, Outcome& out) {
+        executor_->write<bool>(
+            ctx_,
+            [message](Store& store) -> bool {
+                store.insertMessage(message);
+                throw StoreError("failed after writing");
+            },
+            [&out](std::string error, bool) {
+                out.fired = true;
+                out.error = std::move(error);
             });
     }
 
@@ -108,11 +128,7 @@ TEST_F(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread
         for (int i = 0; i < kWrites; ++i)
             writeMessage(makeMessage("m" + std::to_string(i), "k" + std::to_string(i)), outcomes[i]);
     });
-    ASSERT_TRUE(runUntil([&] {
-        for (const auto& outcome : outcomes)
-            if (!outcome.fired) return false;
-        return true;
-    }));
+    ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (int i = 0; i < kWrites; ++i) {
         EXPECT_EQ(outcomes[i].error, "") << i;
         EXPECT_EQ(outcomes[i].thread, std::this_thread::get_id()) << i;
@@ -132,17 +148,7 @@ TEST_F(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
     writeMessage(makeMessage("m1", "k1"), first);
     writeMessage(makeMessage("m2", "k1"), duplicate); // same chat, sender and clientId as m1
     // A write that changes something and then throws must leave nothing behind.
-    executor_->write<bool>(
-        ctx_,
-        [](Store& store) {
-            store.insertMessage(makeMessage("m3", "k3"));
-            throw StoreError("failed after writing");
-            return true;
-        },
-        [&partial](std::string error, bool) {
-            partial.fired = true;
-            partial.error = std::move(error);
-        });
+    writeThenFail(makeMessage("m3", "k3"), partial);
     writeMessage(makeMessage("m4", "k4"), last);
     gate->set_value();
 
@@ -161,17 +167,7 @@ TEST_F(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
 // still leave nothing behind, and the next write must start on a clean connection.
 TEST_F(StoreExecutorTest, AWriteAloneThatFailsAfterWritingLeavesNothingBehind) {
     Outcome partial, next;
-    executor_->write<bool>(
-        ctx_,
-        [](Store& store) {
-            store.insertMessage(makeMessage("m1", "k1"));
-            throw StoreError("failed after writing");
-            return true;
-        },
-        [&partial](std::string error, bool) {
-            partial.fired = true;
-            partial.error = std::move(error);
-        });
+    writeThenFail(makeMessage("m1", "k1"), partial);
     ASSERT_TRUE(runUntil([&] { return partial.fired; }));
     EXPECT_EQ(partial.error, "failed after writing");
     EXPECT_FALSE(exists("m1"));
@@ -254,11 +250,7 @@ TEST_F(StoreExecutorTest, DestructorFinishesQueuedWork) {
         writeMessage(makeMessage("m" + std::to_string(i), "k" + std::to_string(i)), outcomes[i]);
     gate->set_value();
     executor_.reset();
-    ASSERT_TRUE(runUntil([&] {
-        for (const auto& outcome : outcomes)
-            if (!outcome.fired) return false;
-        return true;
-    }));
+    ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (const auto& outcome : outcomes)
         EXPECT_EQ(outcome.error, "");
     SqliteStore reopened((dir_.path() / "parley.db").string());
@@ -341,11 +333,7 @@ TEST_F(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndN
         for (int i = 0; i < kWrites; ++i)
             writeMessage(makeMessage("m" + std::to_string(i + 1), "k" + std::to_string(i + 1)), outcomes[i]);
         gate->set_value();
-        ASSERT_TRUE(runUntil([&] {
-            for (const auto& outcome : outcomes)
-                if (!outcome.fired) return false;
-            return true;
-        }));
+        ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     }
     for (int i = 0; i < kWrites; ++i)
         EXPECT_NE(outcomes[i].error, "") << "write " << i << " was acknowledged but its batch could not commit";
@@ -366,12 +354,7 @@ class StoreExecutorPacedTest : public StoreExecutorTest {
   protected:
     void SetUp() override {
         StoreExecutorTest::SetUp();
-        executor_.reset();
-        StoreExecutor::Options options;
-        options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
-        options.metrics = &metrics_;
-        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
-                                                    options);
+        restartPaced();
         // The pacer waits only once it has measured a whole window of writes; a read ends the
         // last of these writes' wait.
         std::vector<Outcome> outcomes(CommitPacer::kWindow);
@@ -380,6 +363,17 @@ class StoreExecutorPacedTest : public StoreExecutorTest {
         readAndWait();
         for (const auto& outcome : outcomes)
             ASSERT_TRUE(outcome.fired && outcome.error.empty());
+    }
+
+    // A new executor on the same file whose pacer, once it has seen a window of writes, always
+    // wants to wait an hour.
+    void restartPaced() {
+        executor_.reset();
+        StoreExecutor::Options options;
+        options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
+        options.metrics = &metrics_;
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
+                                                    options);
     }
 
     // Queues a read and runs until it answered.
@@ -436,11 +430,7 @@ TEST_F(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
     std::vector<Outcome> outcomes(CommitPacer::kFullBatch);
     for (std::size_t i = 0; i < outcomes.size(); ++i)
         writeMessage(makeMessage("f" + std::to_string(i), "f" + std::to_string(i)), outcomes[i]);
-    ASSERT_TRUE(runUntil([&] {
-        for (const auto& outcome : outcomes)
-            if (!outcome.fired) return false;
-        return true;
-    }));
+    ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
 }
 
@@ -450,11 +440,7 @@ TEST_F(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
         writeMessage(makeMessage("s" + std::to_string(i), "s" + std::to_string(i)), outcomes[i]);
     pause();
     executor_.reset();
-    ASSERT_TRUE(runUntil([&] {
-        for (const auto& outcome : outcomes)
-            if (!outcome.fired) return false;
-        return true;
-    }));
+    ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
     SqliteStore reopened((dir_.path() / "parley.db").string());
     for (std::size_t i = 0; i < outcomes.size(); ++i) EXPECT_TRUE(reopened.findMessage("s" + std::to_string(i))) << i;
@@ -462,11 +448,7 @@ TEST_F(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
 
 TEST_F(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
     // A fresh executor: its pacer has seen no writes yet, so a lone write commits at once.
-    executor_.reset();
-    StoreExecutor::Options options;
-    options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
-    executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
-                                                options);
+    restartPaced();
     Outcome write;
     writeMessage(makeMessage("lone", "lone"), write);
     ASSERT_TRUE(runUntil([&] { return write.fired; }));
