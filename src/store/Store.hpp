@@ -41,6 +41,11 @@ public:
     virtual void releaseSavepoint() = 0;
     virtual void rollbackToSavepoint() = 0;
 
+    /// Housekeeping that must not delay any result: the executor calls it on the store thread,
+    /// outside transactions, after each batch's results have been handed back. `idle` says
+    /// whether work is queued. Never throws.
+    virtual void maintain(bool idle) { (void)idle; }
+
     // --- Users and sessions --------------------------------------------------------------------
     virtual void insertUser(const User& user) = 0; ///< throws StoreError if the email is taken
     virtual std::optional<User> findUser(std::string_view id) = 0;

@@ -49,6 +49,12 @@ void StoreExecutor::loop() {
         }
         runBatch(batch);
         batch.clear();
+        bool idle = false;
+        {
+            std::lock_guard lock(mutex_);
+            idle = queue_.empty();
+        }
+        store_->maintain(idle); // after the results: housekeeping never delays one
     }
 }
 

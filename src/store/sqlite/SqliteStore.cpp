@@ -2,6 +2,7 @@
 
 #include "core/Time.hpp"
 #include "store/sqlite/Migrations.hpp"
+#include "store/sqlite/WalCheckpointer.hpp"
 #include "store/sqlite/WalWriteBuffer.hpp"
 
 #include <spdlog/spdlog.h>
@@ -25,6 +26,13 @@ const sqlite3_destructor_type kNoCopy = nullptr;
 // Store callers wait on the database; five seconds covers a checkpoint or another process's
 // commit without letting a stuck lock hang the store thread forever.
 constexpr int kBusyTimeoutMs = 5000;
+
+// A checkpoint is requested each time this many pages have been logged since the last request
+// (SQLite's own automatic threshold) ...
+constexpr int kCheckpointPages = 1000;
+// ... and at this length the writer copies the rest itself even while writes are queued: the
+// log would otherwise keep growing while the store thread is never idle.
+constexpr int kWriterCheckpointPages = 4 * kCheckpointPages;
 
 // Process-wide settings, applied once before SQLite initialises (sqlite3_config refuses them
 // afterwards, harmlessly, with SQLITE_MISUSE). Memory statistics off: with them on (SQLite's
@@ -134,7 +142,9 @@ class SqliteStore::Statement {
 // Open, close, migrations
 // =============================================================================================
 
-SqliteStore::SqliteStore(const std::string& path) : path_(path) {
+SqliteStore::SqliteStore(const std::string& path) : SqliteStore(path, Options{}) {}
+
+SqliteStore::SqliteStore(const std::string& path, Options options) : path_(path), options_(std::move(options)) {
     // ":memory:" and "file:" URIs name no folder to create.
     if (path != ":memory:" && path.rfind("file:", 0) != 0) {
         auto parent = std::filesystem::path(path).parent_path();
@@ -146,7 +156,38 @@ SqliteStore::SqliteStore(const std::string& path) : path_(path) {
 }
 
 SqliteStore::~SqliteStore() {
+    checkpointer_.reset(); // first: the writer's close must be the last, which checkpoints
     close();
+}
+
+int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int frames) {
+    auto& store = *static_cast<SqliteStore*>(self);
+    if (frames < store.walFrames_) store.framesAtRequest_ = 0; // the log restarted
+    store.walFrames_ = frames;
+    if (frames - store.framesAtRequest_ >= kCheckpointPages) {
+        store.framesAtRequest_ = frames;
+        if (!store.checkpointer_)
+            store.checkpointer_ =
+                std::make_unique<WalCheckpointer>(store.path_, walWriteBufferVfs(), store.options_.beforeCheckpoint);
+        store.checkpointer_->request();
+    }
+    return SQLITE_OK;
+}
+
+void SqliteStore::maintain(bool idle) {
+    if (!checkpointer_ || !checkpointer_->catchUpWanted() || !db_ || reopenPending_) return;
+    if (!idle && walFrames_ < kWriterCheckpointPages) return;
+    checkpointer_->takeCatchUp();
+    int logFrames = 0;
+    int copiedFrames = 0;
+    const int code = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames);
+    // BUSY: the checkpointer is at it again and will ask anew. Its own failures are logged there.
+    if (code != SQLITE_OK && code != SQLITE_BUSY)
+        spdlog::debug("sqlite: the writer's checkpoint of {} failed: {}", path_, sqlite3_errmsg(db_));
+}
+
+std::uint64_t SqliteStore::checkpointsCompleted() const {
+    return checkpointer_ ? checkpointer_->completed() : 0;
 }
 
 int SqliteStore::open() {
@@ -182,6 +223,10 @@ int SqliteStore::open() {
         // buffer depends on it too (a commit's frames reach the file at that sync).
         execute("PRAGMA synchronous = FULL");
         execute("PRAGMA foreign_keys = ON");
+        // Replaces SQLite's automatic checkpoint (see Options): onWalCommit asks the checkpointer.
+        walFrames_ = 0;
+        framesAtRequest_ = 0;
+        sqlite3_wal_hook(db_, &SqliteStore::onWalCommit, this);
         const int ran = migrate();
         // A read-only connection cannot become writable: reopen before the next write, so that
         // writes work again as soon as the file does.

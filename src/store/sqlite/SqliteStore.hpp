@@ -2,6 +2,8 @@
 
 #include "store/Store.hpp"
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,6 +13,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace parley::store {
+
+class WalCheckpointer;
 
 /// The default Store: one SQLite file in WAL mode. Every statement is prepared once and cached;
 /// no SQL text is ever built from values.
@@ -26,7 +30,17 @@ class SqliteStore final : public Store {
     /// unopenable file) the next transaction, or the next statement when no connection is
     /// open, starts on a fresh connection. So once the fault is cleared (space freed, the
     /// mount made writable) writes succeed again without restarting the process.
+    ///
+    /// Checkpoints: SQLite's automatic checkpoint would run inside the commit that crosses its
+    /// threshold and hold up every write behind it. Here a WalCheckpointer copies the log into
+    /// the database on a thread of its own once 1000 pages (SQLite's threshold) have been
+    /// logged since the last request, and maintain() lets the log restart from its beginning.
+    struct Options {
+        /// Runs on the checkpointer's thread before each checkpoint (tests hold one with it).
+        std::function<void()> beforeCheckpoint;
+    };
     explicit SqliteStore(const std::string& path);
+    SqliteStore(const std::string& path, Options options);
     ~SqliteStore() override;
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
@@ -47,6 +61,13 @@ class SqliteStore final : public Store {
     void savepoint() override;
     void releaseSavepoint() override;
     void rollbackToSavepoint() override;
+    /// When the checkpointer has finished one and nothing is queued (or the log has grown past
+    /// 4000 pages regardless), copies what was committed during it, on this connection: the
+    /// next write then restarts the log from its beginning.
+    void maintain(bool idle) override;
+
+    /// Background checkpoints finished so far (0 before the first request).
+    std::uint64_t checkpointsCompleted() const;
 
     void insertUser(const User& user) override;
     std::optional<User> findUser(std::string_view id) override;
@@ -96,10 +117,16 @@ class SqliteStore final : public Store {
     // Runs a statement that returns no rows (transaction control, pragmas' side effects).
     void execute(std::string_view sql);
     std::int64_t appliedMigrationVersion();
+    // SQLite's WAL hook, called on the store thread after each commit with the log's length.
+    static int onWalCommit(void* self, sqlite3* db, const char* schema, int frames);
     std::vector<std::string> memberIds(std::string_view chatId);
 
     std::string path_;
+    Options options_;
     sqlite3* db_ = nullptr;
+    std::unique_ptr<WalCheckpointer> checkpointer_; // started by the first checkpoint request
+    int walFrames_ = 0;                             // the log's length after the last commit
+    int framesAtRequest_ = 0;                       // ... when a checkpoint was last requested
     // Set by a fault (or a read-only open): the next transaction starts on a fresh connection.
     bool reopenPending_ = false;
     std::unordered_map<std::string_view, sqlite3_stmt*> statements_;

@@ -1,0 +1,163 @@
+#include "store/sqlite/WalCheckpointer.hpp"
+
+#include "TempDir.hpp"
+#include "store/sqlite/SqliteStore.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace parley::store {
+namespace {
+
+using test::TempDir;
+using namespace std::chrono_literals;
+
+// A WAL frame: its 24-byte header and a 4096-byte page (SQLite's default page size).
+constexpr std::uintmax_t kFrameBytes = 24 + 4096;
+
+// A body of ten pages' worth of text: each commit logs about a dozen frames, so the log crosses
+// the checkpoint threshold (1000 pages) every hundred commits or so.
+Message bigMessage(int i) {
+    return Message{"m" + std::to_string(i), "c1", "u1", std::string(40000, static_cast<char>('a' + i % 26)),
+                   "k" + std::to_string(i), 1000 + i};
+}
+
+// Polls `done` until it holds or a generous deadline passes (a hang fails instead of stalling).
+template <class Predicate> bool eventually(Predicate done) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+    return done();
+}
+
+class WalCheckpointerTest : public ::testing::Test {
+  protected:
+    void open(SqliteStore::Options options = {}) {
+        const bool fresh = !std::filesystem::exists(path());
+        store_ = std::make_unique<SqliteStore>(path().string(), std::move(options));
+        if (!fresh) return;
+        Chat chat;
+        chat.id = "c1";
+        chat.type = "group";
+        chat.memberIds = {"u1"};
+        chat.createdBy = "u1";
+        store_->insertChat(chat);
+    }
+    std::filesystem::path path() const { return dir_.path() / "parley.db"; }
+    std::uintmax_t walBytes() const {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(path().string() + "-wal", ec);
+        return ec ? 0 : size;
+    }
+
+    // One transaction per message, then the executor's housekeeping call with nothing queued.
+    void commit(int i) {
+        store_->begin();
+        store_->insertMessage(bigMessage(i));
+        store_->commit();
+        store_->maintain(true);
+    }
+
+    TempDir dir_;
+    std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(WalCheckpointerTest, TheLogIsCheckpointedAndRestartsSoItsFileStaysNearTheThreshold) {
+    open();
+    // About 12,000 frames in all: a log that never restarted would pass 48 MB.
+    constexpr int kMessages = 1000;
+    std::uintmax_t largest = 0;
+    for (int i = 0; i < kMessages; ++i) {
+        commit(i);
+        largest = std::max(largest, walBytes());
+    }
+    EXPECT_GE(store_->checkpointsCompleted(), 1u);
+    // The file keeps its largest size (SqliteStore persists it); 4000 pages is where the writer
+    // copies the rest itself even with writes queued, so the log never needs to pass it by more
+    // than a commit or two.
+    EXPECT_LT(largest, 4200 * kFrameBytes) << "largest log: " << largest << " bytes";
+
+    // Every message is there after the store closes (its close checkpoints the rest) and opens.
+    store_.reset();
+    open();
+    for (int i = 0; i < kMessages; i += 97) {
+        const auto found = store_->findMessage("m" + std::to_string(i));
+        ASSERT_TRUE(found.has_value()) << i;
+        EXPECT_EQ(found->body, bigMessage(i).body);
+    }
+}
+
+TEST_F(WalCheckpointerTest, CommitsGoOnWhileACheckpointIsInProgress) {
+    std::atomic<bool> entered{false};
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    SqliteStore::Options options;
+    options.beforeCheckpoint = [&entered, released] {
+        entered = true;
+        released.wait_for(30s); // bounded: a broken test must not hang the suite
+    };
+    open(std::move(options));
+
+    int next = 0;
+    while (!entered && next < 1000)
+        commit(next++);
+    ASSERT_TRUE(entered) << "no checkpoint was requested after " << next << " commits";
+
+    // The checkpoint is held on its own thread; the writer's commits do not wait for it. (Were
+    // the checkpoint run inside a commit, as SQLite's automatic one is, this thread would be the
+    // one held, and the test would fail after the hook's 30 s.)
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 50; ++i)
+        commit(next++);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 25s);
+    EXPECT_EQ(store_->checkpointsCompleted(), 0u);
+
+    release.set_value();
+    EXPECT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
+    commit(next++); // after the writer's catch-up, the next commit restarts the log
+    for (int i = 0; i < next; i += 13)
+        EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
+}
+
+TEST_F(WalCheckpointerTest, RequestsDuringACheckpointBecomeOneMoreCheckpoint) {
+    std::atomic<int> started{0};
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    WalCheckpointer checkpointer(path().string(), nullptr, [&started, released] {
+        if (++started == 1) released.wait_for(30s);
+    });
+    open(); // a database to checkpoint, with a checkpointer of its own that stays unused here
+
+    checkpointer.request();
+    ASSERT_TRUE(eventually([&] { return started.load() == 1; }));
+    for (int i = 0; i < 5; ++i)
+        checkpointer.request();
+    EXPECT_FALSE(checkpointer.catchUpWanted());
+    release.set_value();
+
+    ASSERT_TRUE(eventually([&] { return checkpointer.completed() == 2; }));
+    EXPECT_EQ(started.load(), 2);
+    EXPECT_TRUE(checkpointer.catchUpWanted());
+    checkpointer.takeCatchUp();
+    EXPECT_FALSE(checkpointer.catchUpWanted());
+}
+
+TEST_F(WalCheckpointerTest, AFailingCheckpointIsCountedAndTheCheckpointerKeepsWorking) {
+    // A path that cannot be opened: every checkpoint fails, logged once, and later ones still run.
+    WalCheckpointer checkpointer((dir_.path() / "missing" / "nowhere.db").string(), nullptr);
+    checkpointer.request();
+    ASSERT_TRUE(eventually([&] { return checkpointer.completed() == 1; }));
+    checkpointer.request();
+    ASSERT_TRUE(eventually([&] { return checkpointer.completed() == 2; }));
+    EXPECT_FALSE(std::filesystem::exists(dir_.path() / "missing" / "nowhere.db"));
+}
+
+} // namespace
+} // namespace parley::store
