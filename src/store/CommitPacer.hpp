@@ -16,7 +16,10 @@ namespace parley::store {
 /// delay (rate x maxDelay, the rate measured over the last kWindow writes) are at least
 /// `minGain` (another write is likely) and at most `maxGain` (busier than that, the commits
 /// fill by themselves while the previous one syncs). A quiet server, a family's chats, never
-/// waits; a busy one never waits either.
+/// waits; a busy one never waits either. The default band, 0.5 to 3.5, is measured: at 2.85
+/// writes per delay the wait cut CPU per delivery by about a seventh with ack p99 2.2-2.7 ms,
+/// once checkpoints no longer ran inside commits (WalCheckpointer); before that, their stalls
+/// on top of the wait pushed p99 past 3 ms there.
 ///
 /// Pure bookkeeping without a clock of its own: the caller passes the times. Owned by one
 /// thread at a time (the store queue's lock).
@@ -27,7 +30,7 @@ public:
     struct Options {
         std::chrono::microseconds maxDelay{0}; ///< 0: never wait
         double minGain = 0.5;                  ///< wait only if rate x maxDelay >= this ...
-        double maxGain = 2.5;                  ///< ... and <= this
+        double maxGain = 3.5;                  ///< ... and <= this
     };
 
     explicit CommitPacer(Options options) : options_(options) {}

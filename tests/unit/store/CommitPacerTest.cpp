@@ -58,6 +58,20 @@ TEST(CommitPacerTest, TheEdgesOfTheBandWait) {
     EXPECT_EQ(atTwoAndAHalf.commitAt(b), b + kDelay);
 }
 
+TEST(CommitPacerTest, TheDefaultBandWaitsFromFiveHundredToThreeAndAHalfThousandWritesASecond) {
+    CommitPacer::Options options;
+    options.maxDelay = kDelay;
+    auto slow = CommitPacer(options);
+    const auto a = arrive(slow, t0, CommitPacer::kWindow, 2100us); // gain 0.48
+    EXPECT_EQ(slow.commitAt(a), a);
+    auto fanout3000 = CommitPacer(options);
+    const auto b = arrive(fanout3000, t0, CommitPacer::kWindow, 351us); // 2,850 a second: gain 2.85
+    EXPECT_EQ(fanout3000.commitAt(b), b + kDelay);
+    auto fast = CommitPacer(options);
+    const auto c = arrive(fast, t0, CommitPacer::kWindow, 280us); // gain 3.57
+    EXPECT_EQ(fast.commitAt(c), c);
+}
+
 TEST(CommitPacerTest, NoWaitUntilAWholeWindowOfWritesWasSeen) {
     auto p = pacer();
     const auto last = arrive(p, t0, CommitPacer::kWindow - 1, 1ms);
