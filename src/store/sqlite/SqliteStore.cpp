@@ -166,18 +166,31 @@ int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int frames) {
     store.walFrames_ = frames;
     if (frames - store.framesAtRequest_ >= kCheckpointPages) {
         store.framesAtRequest_ = frames;
-        if (!store.checkpointer_)
-            store.checkpointer_ =
-                std::make_unique<WalCheckpointer>(store.path_, walWriteBufferVfs(), store.options_.beforeCheckpoint);
-        store.checkpointer_->request();
+        store.requestCheckpoint();
     }
     return SQLITE_OK;
 }
 
+void SqliteStore::requestCheckpoint() noexcept {
+    try {
+        if (!checkpointer_)
+            checkpointer_ = std::make_unique<WalCheckpointer>(path_, walWriteBufferVfs(), options_.beforeCheckpoint);
+        checkpointer_->request();
+    } catch (const std::exception& e) {
+        // No thread to be had: the writer checkpoints by itself, in maintain(), as SQLite would.
+        if (!noCheckpointThreadLogged_)
+            spdlog::warn("sqlite: no checkpoint thread ({}): the writer checkpoints", e.what());
+        noCheckpointThreadLogged_ = true;
+        checkpointInline_ = true;
+    }
+}
+
 void SqliteStore::maintain(bool idle) {
-    if (!checkpointer_ || !checkpointer_->catchUpWanted() || !db_ || reopenPending_) return;
+    const bool wanted = checkpointInline_ || (checkpointer_ && checkpointer_->catchUpWanted());
+    if (!wanted || !db_ || reopenPending_) return;
     if (!idle && walFrames_ < kWriterCheckpointPages) return;
-    checkpointer_->takeCatchUp();
+    checkpointInline_ = false;
+    if (checkpointer_) checkpointer_->takeCatchUp();
     int logFrames = 0;
     int copiedFrames = 0;
     const int code = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames);

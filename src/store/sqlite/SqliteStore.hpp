@@ -119,6 +119,9 @@ class SqliteStore final : public Store {
     std::int64_t appliedMigrationVersion();
     // SQLite's WAL hook, called on the store thread after each commit with the log's length.
     static int onWalCommit(void* self, sqlite3* db, const char* schema, int frames);
+    // Asks the checkpointer (started on first use) for a checkpoint; called from onWalCommit,
+    // so it must not throw through SQLite.
+    void requestCheckpoint() noexcept;
     std::vector<std::string> memberIds(std::string_view chatId);
 
     std::string path_;
@@ -127,6 +130,8 @@ class SqliteStore final : public Store {
     std::unique_ptr<WalCheckpointer> checkpointer_; // started by the first checkpoint request
     int walFrames_ = 0;                             // the log's length after the last commit
     int framesAtRequest_ = 0;                       // ... when a checkpoint was last requested
+    bool checkpointInline_ = false;                 // no checkpointer thread: maintain() copies
+    bool noCheckpointThreadLogged_ = false;
     // Set by a fault (or a read-only open): the next transaction starts on a fresh connection.
     bool reopenPending_ = false;
     std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
