@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Interleaved A/B runs of Parley builds or settings under one parley-bench scenario: the way
+# every performance change is judged on this shared, noisy machine (one run says little; runs
+# of A and B taken in turns, several times, say whether a difference is beyond the noise).
+#
+# usage: bench/ab.sh REPS CONFIG [CONFIG ...] -- <parley-bench arguments>
+#   CONFIG   NAME:VAR=VALUE;VAR=VALUE...   environment for `parley serve` in that configuration;
+#            BIN=/path/to/parley runs another build (default: build/release/parley)
+# example: bench/ab.sh 3 "now:" "old:BIN=/tmp/parley-old" "nowait:PARLEY_COMMIT_DELAY_US=0" \
+#              -- fanout --chats 100 --members 10 --duration 10
+#
+# Like `make bench`, the server runs with --threads 1 pinned to CPU 0 and parley-bench on CPU 1.
+# Each line: server CPU µs per delivered message, ack latency, the bench's checks, and the
+# store's writes per commit over the whole run (from /metrics).
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build/release"
+reps=$1
+shift
+configs=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    configs+=("$1")
+    shift
+done
+[ "${1:-}" = "--" ] && shift
+work=$(mktemp -d /tmp/parley-ab.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+for ((rep = 1; rep <= reps; rep++)); do
+    for config in "${configs[@]}"; do
+        name=${config%%:*}
+        settings=${config#*:}
+        bin="$build/parley"
+        envs=()
+        IFS=';' read -ra pairs <<<"$settings"
+        for pair in "${pairs[@]}"; do
+            [ -z "$pair" ] && continue
+            if [ "${pair%%=*}" = BIN ]; then bin=${pair#BIN=}; else envs+=("$pair"); fi
+        done
+        data="$work/data-$name-$rep"
+        mkdir -p "$data"
+        env "${envs[@]}" taskset -c 0 "$bin" serve --port 0 --threads 1 --data-dir "$data" --jwt-secret ab-secret \
+            --max-connections-per-ip 0 --handshakes-per-second 0 >"$data.log" 2>&1 &
+        server=$!
+        port=
+        for _ in $(seq 200); do
+            port=$(grep -ao "listening on 127.0.0.1:[0-9]*" "$data.log" | head -1 | cut -d: -f2 || true)
+            [ -n "$port" ] && break
+            sleep 0.1
+        done
+        if [ -z "$port" ]; then
+            echo "$name: the server did not start:" >&2
+            tail -5 "$data.log" >&2
+            kill "$server" 2>/dev/null || true
+            exit 1
+        fi
+        taskset -c 1 "$build/parley-bench" "$@" --url "http://127.0.0.1:$port" --secret ab-secret \
+            --server-pid "$server" >"$work/bench.json" 2>"$work/bench.err" || true
+        perCommit=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^parley_store_commits_total/ {c = $2}
+            /^parley_store_committed_writes_total/ {w = $2} END {if (c) printf "writes/commit %.2f", w / c}')
+        kill "$server"
+        wait "$server" 2>/dev/null || true
+        cpu=$(grep -o "server: [0-9.]* us CPU per delivered" "$work/bench.err" | awk '{print $2}' || true)
+        latency=$(grep -o "p50 [0-9.]*  p90 [0-9.]*  p99 [0-9.]*" "$work/bench.err" || true)
+        checks=$(grep -o "checks: .*" "$work/bench.err" || true)
+        printf "%-10s %8s us/delivery  %s  %s  %s\n" "$name" "${cpu:--}" "$latency" "$checks" "$perCommit"
+        [ -z "$cpu" ] && tail -3 "$work/bench.err"
+        rm -rf "$data" "$data.log"
+    done
+done
