@@ -38,6 +38,11 @@ const allScenarios = {
   'reconnect-storm': { args: ['reconnect-storm', '--clients', '2000'], kind: 'storm' },
   capacity: { kind: 'capacity' },
 };
+// --spread-phases: each chat's members send far apart in the period instead of in neighbouring
+// milliseconds (parley-bench --spread-phases), so that one commit rarely carries two messages
+// of a chat and a recipient's frames rarely leave together.
+if (args.includes('--spread-phases'))
+  for (const name of ['fanout-1000', 'fanout-2000', 'fanout-3000']) allScenarios[name].args.push('--spread-phases');
 const wanted = (opt('scenarios', Object.keys(allScenarios).join(','))).split(',');
 const scenarios = Object.fromEntries(Object.entries(allScenarios).filter(([k]) => wanted.includes(k)));
 

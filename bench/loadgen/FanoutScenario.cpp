@@ -128,7 +128,8 @@ void runFanout(const Options& o, Report& report) {
         byThread[workers.ownerOf(m->index())].push_back(m.get());
     for (std::size_t t = 0; t < workers.size(); ++t)
         schedulers.push_back(
-            std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate, p.sendersRunning));
+            std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate, p.sendersRunning,
+                                            o.spreadPhases));
     p.sendersRunning = workers.size();
     const std::int64_t t0 = nowNs() + 50000000;
     const std::int64_t tEnd = t0 + secondsToNs(o.durationSec);

@@ -52,6 +52,9 @@ options
   --connect-timeout S       longest set-up wait for all clients (default 60)
   --max-clients N           safety cap on clients per process (default 9000)
   --no-history-check        skip the REST history comparison
+  --spread-phases           fanout/polling: spread each chat's members over the send period
+                            (senders unrelated to each other) instead of giving them neighbouring
+                            phases (a chat's members send in consecutive milliseconds)
   --deadline S              hard cap on the whole run, set-up and checks included; when it passes,
                             the run is abandoned with exit status 3 (default: connect-timeout +
                             settle + duration + drain + 300)
@@ -143,6 +146,10 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         const std::string_view flag = args[i];
         if (flag == "--no-history-check") {
             o.historyCheck = false;
+            continue;
+        }
+        if (flag == "--spread-phases") {
+            o.spreadPhases = true;
             continue;
         }
         if (i + 1 >= args.size()) throw std::invalid_argument(std::string(flag) + " needs a value");

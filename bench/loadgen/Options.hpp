@@ -37,6 +37,7 @@ struct Options {
     double connectTimeoutSec = 60;        ///< set-up: longest wait for every client to be connected and joined
     std::size_t maxClients = 9000;        ///< refuse larger runs unless raised (file descriptors)
     bool historyCheck = true;             ///< fanout/polling: compare the REST history with the acks
+    bool spreadPhases = false;            ///< fanout/polling: a chat's members send far apart in the period
     double deadlineSec = 0;               ///< the whole run's hard cap; 0: set-up + window + drain + 300 s
 };
 

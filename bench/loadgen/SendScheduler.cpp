@@ -4,6 +4,7 @@
 #include "Member.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace parley::bench {
 
@@ -12,10 +13,18 @@ constexpr std::int64_t kTickNs = 1000000;
 }
 
 SendScheduler::SendScheduler(boost::asio::io_context& ctx, const std::vector<Member*>& members,
-                             std::size_t totalMembers, double rate, std::atomic<std::size_t>& running)
+                             std::size_t totalMembers, double rate, std::atomic<std::size_t>& running, bool spread)
     : timer_(ctx), periodNs_(static_cast<std::int64_t>(1e9 / rate)), running_(running) {
+    // A stride coprime with the count makes i -> (i x stride) mod N a permutation.
+    std::size_t stride = 1;
+    if (spread && totalMembers > 2) {
+        stride = std::max<std::size_t>(1, static_cast<std::size_t>(0.618 * static_cast<double>(totalMembers)));
+        while (std::gcd(stride, totalMembers) != 1)
+            ++stride;
+    }
     for (Member* m : members) {
-        const auto phase = static_cast<std::int64_t>(static_cast<double>(periodNs_) * static_cast<double>(m->index()) /
+        const std::size_t position = (m->index() * stride) % std::max<std::size_t>(totalMembers, 1);
+        const auto phase = static_cast<std::int64_t>(static_cast<double>(periodNs_) * static_cast<double>(position) /
                                                      static_cast<double>(totalMembers));
         slots_.push_back(Slot{phase, m});
     }

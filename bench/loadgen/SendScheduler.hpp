@@ -22,8 +22,11 @@ class Member;
 class SendScheduler {
   public:
     /// `running` is decremented once, when the last send of this scheduler has gone out.
+    /// With `spread`, member i takes the phase of position (i x stride) mod N instead of i, for a
+    /// stride coprime with N near 0.618 N: the members of one chat (neighbouring indexes) then
+    /// send far apart in the period, as unrelated senders would.
     SendScheduler(boost::asio::io_context& ctx, const std::vector<Member*>& members, std::size_t totalMembers,
-                  double rate, std::atomic<std::size_t>& running);
+                  double rate, std::atomic<std::size_t>& running, bool spread = false);
 
     /// Starts sending at `startNs`; nothing is sent at or after `endNs`. Call on the owner thread.
     void start(std::int64_t startNs, std::int64_t endNs);
