@@ -131,7 +131,7 @@ class SqliteStore final : public Store {
     int walFrames_ = 0;                             // the log's length after the last commit
     int framesAtRequest_ = 0;                       // ... when a checkpoint was last requested
     bool checkpointInline_ = false;                 // no checkpointer thread: maintain() copies
-    bool noCheckpointThreadLogged_ = false;
+    bool noCheckpointThreadLogged_ = false;         // ... said once in the log
     // Set by a fault (or a read-only open): the next transaction starts on a fresh connection.
     bool reopenPending_ = false;
     std::unordered_map<std::string_view, sqlite3_stmt*> statements_;

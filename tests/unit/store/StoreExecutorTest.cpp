@@ -1,5 +1,6 @@
 #include "store/StoreExecutor.hpp"
 
+#include "ChatFixture.hpp"
 #include "TempDir.hpp"
 #include "store/sqlite/SqliteStore.hpp"
 
@@ -45,12 +46,7 @@ class StoreExecutorTest : public ::testing::Test {
   protected:
     void SetUp() override {
         auto store = std::make_unique<SqliteStore>((dir_.path() / "parley.db").string());
-        Chat chat;
-        chat.id = "c1";
-        chat.type = "group";
-        chat.memberIds = {"a", "b"};
-        chat.createdBy = "a";
-        store->insertChat(chat);
+        test::createGroupChat(*store, "c1", {"a", "b"});
         executor_ = std::make_unique<StoreExecutor>(std::move(store));
     }
 

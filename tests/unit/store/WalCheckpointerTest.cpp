@@ -1,5 +1,6 @@
 #include "store/sqlite/WalCheckpointer.hpp"
 
+#include "ChatFixture.hpp"
 #include "TempDir.hpp"
 #include "store/sqlite/SqliteStore.hpp"
 
@@ -42,13 +43,7 @@ class WalCheckpointerTest : public ::testing::Test {
     void open(SqliteStore::Options options = {}) {
         const bool fresh = !std::filesystem::exists(path());
         store_ = std::make_unique<SqliteStore>(path().string(), std::move(options));
-        if (!fresh) return;
-        Chat chat;
-        chat.id = "c1";
-        chat.type = "group";
-        chat.memberIds = {"u1"};
-        chat.createdBy = "u1";
-        store_->insertChat(chat);
+        if (fresh) test::createGroupChat(*store_, "c1", {"u1"});
     }
     std::filesystem::path path() const { return dir_.path() / "parley.db"; }
     std::uintmax_t walBytes() const {

@@ -1,5 +1,6 @@
 #include "store/sqlite/WalWriteBuffer.hpp"
 
+#include "ChatFixture.hpp"
 #include "TempDir.hpp"
 #include "store/sqlite/SqliteStore.hpp"
 
@@ -61,12 +62,7 @@ class WalWriteBufferTest : public ::testing::Test {
   protected:
     void SetUp() override {
         store_ = std::make_unique<SqliteStore>(path().string());
-        Chat chat;
-        chat.id = "c1";
-        chat.type = "group";
-        chat.memberIds = {"u1"};
-        chat.createdBy = "u1";
-        store_->insertChat(chat);
+        test::createGroupChat(*store_, "c1", {"u1"});
     }
     std::filesystem::path path() const { return dir_.path() / "parley.db"; }
 
