@@ -44,6 +44,12 @@ void WalCheckpointer::loop() {
     }
 }
 
+std::optional<WalCheckpointer::Progress> WalCheckpointer::lastProgress() const {
+    const std::uint64_t packed = progress_.load(std::memory_order_acquire);
+    if (packed == kFailed) return std::nullopt;
+    return Progress{static_cast<int>(packed >> 32), static_cast<int>(packed & 0xffffffffu)};
+}
+
 void WalCheckpointer::checkpointOnce() {
     if (beforeCheckpoint_) beforeCheckpoint_();
     // A connection per checkpoint: a few hundred microseconds a few times a second, and it can
@@ -61,7 +67,12 @@ void WalCheckpointer::checkpointOnce() {
         if (code == SQLITE_OK)
             code = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames);
     }
-    if (code == SQLITE_OK || code == SQLITE_BUSY) { // BUSY: another checkpoint is running
+    const bool ok = code == SQLITE_OK || code == SQLITE_BUSY; // BUSY: another checkpoint is running
+    progress_.store(ok ? static_cast<std::uint64_t>(static_cast<std::uint32_t>(logFrames)) << 32 |
+                             static_cast<std::uint32_t>(copiedFrames)
+                       : kFailed,
+                    std::memory_order_release);
+    if (ok) {
         if (failing_) spdlog::info("sqlite: checkpoints of {} work again", path_);
         failing_ = false;
         spdlog::debug("sqlite: checkpoint of {}: {} of {} log frames in the database", path_, copiedFrames, logFrames);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -22,9 +23,14 @@ namespace parley::store {
 ///
 /// A log that keeps being written is never wholly copied by a concurrent checkpoint, and SQLite
 /// starts writing the log from its beginning again only once it has been. So after each
-/// checkpoint here, catchUpWanted() turns true: the writer, when it has nothing queued, runs a
-/// PASSIVE checkpoint on its own connection, which copies the few pages committed meanwhile,
-/// and its next write restarts the log. The log's size therefore stays near the threshold.
+/// checkpoint here, catchUpWanted() turns true, and the writer, when it has nothing queued,
+/// looks at lastProgress(): if the checkpoint left a few pages (those committed meanwhile), it
+/// copies them itself with a PASSIVE checkpoint on its own connection, and its next write
+/// restarts the log; if it left more, it asks for another pass here, which leaves fewer. The
+/// log's size therefore stays near the threshold, and the writer never copies much.
+///
+/// The connection copies through pacedCheckpointVfs(), so the copy yields the CPU and the disk
+/// to the commits every few dozen pages.
 class WalCheckpointer {
 public:
     /// `path` and `vfs` as the writer opened them. `beforeCheckpoint`, when set, runs on the
@@ -45,6 +51,14 @@ public:
     /// Checkpoints finished, successful or not (for tests and diagnostics).
     std::uint64_t completed() const { return completed_.load(std::memory_order_acquire); }
 
+    /// The last checkpoint's outcome: the log's length when it ran and how much of it is now
+    /// in the database file (both in frames), or nullopt if it failed.
+    struct Progress {
+        int logFrames = 0;
+        int copiedFrames = 0;
+    };
+    std::optional<Progress> lastProgress() const;
+
 private:
     void loop();
     void checkpointOnce();
@@ -59,6 +73,9 @@ private:
     bool failing_ = false; // the last checkpoint failed (logged once until one succeeds)
     std::atomic<bool> catchUp_{false};
     std::atomic<std::uint64_t> completed_{0};
+    // The last checkpoint's Progress, packed (log frames in the high half), or kFailed.
+    static constexpr std::uint64_t kFailed = ~std::uint64_t{0};
+    std::atomic<std::uint64_t> progress_{kFailed};
     std::thread thread_;
 };
 

@@ -1,10 +1,15 @@
 #include "store/sqlite/WalWriteBuffer.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <new>
+#include <thread>
 #include <vector>
 
 namespace parley::store {
@@ -27,6 +32,8 @@ struct File {
     sqlite3_file base; // first, so that SQLite's sqlite3_file* is a File*
     sqlite3_file* real;
     Pending* pending; // WAL files only; null for every other file
+    int unpaced;      // writes since the last pause, or -1 when this file's writes do not pause
+    int writebackFd;  // paced files: a descriptor of their own to start writeback with, or -1
 };
 
 constexpr std::size_t kRealFileOffset =
@@ -34,6 +41,8 @@ constexpr std::size_t kRealFileOffset =
 
 sqlite3_vfs* wrapped = nullptr; // the default VFS; set once, before registration
 sqlite3_vfs vfs{};
+sqlite3_vfs pacedVfs{}; // the same, with paced writes to main database files
+std::atomic<unsigned long> pauses{0};
 
 File& fileOf(sqlite3_file* base) {
     return *reinterpret_cast<File*>(base);
@@ -57,8 +66,22 @@ int flush(sqlite3_file* base) {
 }
 
 int writeFile(sqlite3_file* base, const void* data, int size, sqlite3_int64 offset) {
-    Pending* pending = fileOf(base).pending;
-    if (pending == nullptr) return realMethods(base).xWrite(realOf(base), data, size, offset);
+    File& file = fileOf(base);
+    Pending* pending = file.pending;
+    if (pending == nullptr) {
+        if (file.unpaced >= 0 && ++file.unpaced >= kPacedWrites) {
+            file.unpaced = 0;
+            pauses.fetch_add(1, std::memory_order_relaxed);
+#ifdef SYNC_FILE_RANGE_WRITE
+            // Starts writing out the pages copied so far without waiting for them, so that the
+            // checkpoint's sync at the end does not hand the disk a thousand pages at once, in
+            // front of the writer's next sync of the log. Only a hint: the sync still decides.
+            if (file.writebackFd >= 0) ::sync_file_range(file.writebackFd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+            std::this_thread::sleep_for(std::chrono::microseconds(kPacedPauseMicroseconds));
+        }
+        return realMethods(base).xWrite(realOf(base), data, size, offset);
+    }
     const auto amount = static_cast<std::size_t>(size);
     const bool contiguous = offset == pending->offset + static_cast<sqlite3_int64>(pending->bytes.size());
     if (!pending->bytes.empty() && (!contiguous || pending->bytes.size() + amount > kMaxPending)) {
@@ -76,6 +99,8 @@ int closeFile(sqlite3_file* base) {
     const int closed = realMethods(base).xClose(realOf(base));
     delete fileOf(base).pending;
     fileOf(base).pending = nullptr;
+    if (fileOf(base).writebackFd >= 0) ::close(fileOf(base).writebackFd);
+    fileOf(base).writebackFd = -1;
     return flushed != SQLITE_OK ? flushed : closed;
 }
 
@@ -161,11 +186,13 @@ constexpr sqlite3_io_methods methodsOfVersion(int version) {
 }
 const sqlite3_io_methods kMethods[] = {methodsOfVersion(1), methodsOfVersion(2), methodsOfVersion(3)};
 
-int openFile(sqlite3_vfs*, const char* name, sqlite3_file* base, int flags, int* outFlags) {
+int openFile(sqlite3_vfs* self, const char* name, sqlite3_file* base, int flags, int* outFlags) {
     File& file = fileOf(base);
     base->pMethods = nullptr; // until the wrapped file is open: SQLite then calls no method
     file.real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(base) + kRealFileOffset);
     file.pending = nullptr;
+    file.unpaced = self == &pacedVfs && (flags & SQLITE_OPEN_MAIN_DB) != 0 ? 0 : -1;
+    file.writebackFd = -1;
     int code = wrapped->xOpen(wrapped, name, file.real, flags, outFlags);
     if (code != SQLITE_OK) {
         if (file.real->pMethods != nullptr) file.real->pMethods->xClose(file.real);
@@ -178,6 +205,9 @@ int openFile(sqlite3_vfs*, const char* name, sqlite3_file* base, int flags, int*
             return SQLITE_NOMEM;
         }
     }
+    // Writeback applies to the file's pages whichever descriptor asks; without one, the pauses
+    // alone still pace the copy.
+    if (file.unpaced == 0 && name != nullptr) file.writebackFd = ::open(name, O_RDONLY | O_CLOEXEC);
     const int version = file.real->pMethods->iVersion < 3 ? file.real->pMethods->iVersion : 3;
     base->pMethods = &kMethods[version - 1];
     return SQLITE_OK;
@@ -185,20 +215,40 @@ int openFile(sqlite3_vfs*, const char* name, sqlite3_file* base, int flags, int*
 
 } // namespace
 
-const char* walWriteBufferVfs() {
+namespace {
+
+void registerOnce() {
     static std::once_flag once;
     std::call_once(once, [] {
         wrapped = sqlite3_vfs_find(nullptr);
         // The default VFS's own methods (paths, access, time, randomness) serve as they are:
-        // they need nothing but its mxPathname and pAppData, which the copy keeps.
+        // they need nothing but its mxPathname and pAppData, which the copies keep.
         vfs = *wrapped;
         vfs.pNext = nullptr;
         vfs.zName = "parley-wal-buffer";
         vfs.szOsFile = static_cast<int>(kRealFileOffset) + wrapped->szOsFile;
         vfs.xOpen = openFile;
+        pacedVfs = vfs;
+        pacedVfs.zName = "parley-wal-buffer-paced";
         sqlite3_vfs_register(&vfs, 0);
+        sqlite3_vfs_register(&pacedVfs, 0);
     });
+}
+
+} // namespace
+
+const char* walWriteBufferVfs() {
+    registerOnce();
     return vfs.zName;
+}
+
+const char* pacedCheckpointVfs() {
+    registerOnce();
+    return pacedVfs.zName;
+}
+
+unsigned long pacedWritePauses() {
+    return pauses.load(std::memory_order_relaxed);
 }
 
 } // namespace parley::store

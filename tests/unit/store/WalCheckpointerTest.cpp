@@ -3,8 +3,10 @@
 #include "ChatFixture.hpp"
 #include "TempDir.hpp"
 #include "store/sqlite/SqliteStore.hpp"
+#include "store/sqlite/WalWriteBuffer.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -116,9 +118,59 @@ TEST_F(WalCheckpointerTest, CommitsGoOnWhileACheckpointIsInProgress) {
 
     release.set_value();
     EXPECT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
-    commit(next++); // after the writer's catch-up, the next commit restarts the log
+    commit(next++);
     for (int i = 0; i < next; i += 13)
         EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
+}
+
+TEST_F(WalCheckpointerTest, WhatACheckpointLeftIsCopiedByAnotherPassNotByTheWriter) {
+    open();
+    for (int i = 0; i < 10; ++i)
+        commit(i);
+    // A reader that keeps an early snapshot: no checkpoint can copy the log past it, so the
+    // first one leaves about 900 pages, far more than the writer copies itself (64).
+    sqlite3* reader = nullptr;
+    ASSERT_EQ(sqlite3_open(path().c_str(), &reader), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM messages;", nullptr, nullptr, nullptr), SQLITE_OK);
+    int next = 10;
+    while (store_->checkpointsCompleted() == 0 && next < 1000)
+        commit(next++);
+    ASSERT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
+
+    // The next commit's housekeeping asks the checkpointer for another pass, long before the
+    // log grows by another 1000 pages (the writer would have copied on its own thread).
+    const auto after = store_->checkpointsCompleted();
+    commit(next++);
+    EXPECT_TRUE(eventually([&] { return store_->checkpointsCompleted() > after; }));
+
+    ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(reader);
+    for (int i = 0; i < 5; ++i)
+        commit(next++);
+    for (int i = 0; i < next; i += 7)
+        EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
+}
+
+TEST_F(WalCheckpointerTest, TheCheckpointersCopyPausesAndStillCopiesEveryPage) {
+    const unsigned long before = pacedWritePauses();
+    open();
+    constexpr int kMessages = 200; // about 2400 pages: at least two checkpoints
+    for (int i = 0; i < kMessages; ++i)
+        commit(i);
+    ASSERT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
+    // A checkpoint of a thousand pages pauses every kPacedWrites (32) of them.
+    EXPECT_GE(pacedWritePauses() - before, 10u);
+
+    // The pauses change when pages are written, not what: with the log removed after the close
+    // (which copies what the checkpoints left), the database file alone holds each message whole.
+    store_.reset();
+    std::filesystem::remove(path().string() + "-wal");
+    open();
+    for (int i = 0; i < kMessages; i += 11) {
+        const auto found = store_->findMessage("m" + std::to_string(i));
+        ASSERT_TRUE(found.has_value()) << i;
+        EXPECT_EQ(found->body, bigMessage(i).body);
+    }
 }
 
 TEST_F(WalCheckpointerTest, RequestsDuringACheckpointBecomeOneMoreCheckpoint) {
