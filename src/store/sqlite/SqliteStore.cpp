@@ -200,9 +200,17 @@ void SqliteStore::maintain(bool idle) {
         // What the checkpoint left is what was committed while it ran. A failed checkpoint
         // leaves the copying to the writer.
         if (const auto progress = checkpointer_->lastProgress(); progress && !longLog) {
-            const int copied = std::max(progress->copiedFrames, 0);
-            if (copied > walFrames_) return; // the log has restarted since: nothing to catch up
-            if (walFrames_ - copied > kWriterCatchUpPages) {
+            const int copied = progress->copiedFrames; // -1: it found another checkpoint running
+            if (copied > walFrames_) return;           // the log has restarted since: nothing to catch up
+            // A pass asked for here that copied nothing new: a reader (another process) holds
+            // the log back. Asking again after every batch would only spin; the next request,
+            // 1000 pages on, tries again.
+            const bool stuck = passAsked_ && copied >= 0 && copied == copiedWhenAsked_;
+            passAsked_ = false;
+            if (stuck) return;
+            if (walFrames_ - std::max(copied, 0) > kWriterCatchUpPages) {
+                passAsked_ = true;
+                copiedWhenAsked_ = copied;
                 checkpointer_->request();
                 return;
             }

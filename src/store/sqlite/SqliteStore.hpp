@@ -130,6 +130,8 @@ class SqliteStore final : public Store {
     std::unique_ptr<WalCheckpointer> checkpointer_; // started by the first checkpoint request
     int walFrames_ = 0;                             // the log's length after the last commit
     int framesAtRequest_ = 0;                       // ... when a checkpoint was last requested
+    bool passAsked_ = false;                        // maintain() asked for another pass ...
+    int copiedWhenAsked_ = 0;                       // ... after one that had copied this much
     bool checkpointInline_ = false;                 // no checkpointer thread: maintain() copies
     bool noCheckpointThreadLogged_ = false;         // ... said once in the log
     // Set by a fault (or a read-only open): the next transaction starts on a fresh connection.
