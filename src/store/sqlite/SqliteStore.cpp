@@ -201,13 +201,13 @@ void SqliteStore::maintain(bool idle) {
         // leaves the copying to the writer.
         if (const auto progress = checkpointer_->lastProgress(); progress && !longLog) {
             const int copied = progress->copiedFrames; // -1: it found another checkpoint running
-            if (copied > walFrames_) return;           // the log has restarted since: nothing to catch up
             // A pass asked for here that copied nothing new: a reader (another process) holds
             // the log back. Asking again after every batch would only spin; the next request,
             // 1000 pages on, tries again.
             const bool stuck = passAsked_ && copied >= 0 && copied == copiedWhenAsked_;
             passAsked_ = false;
             if (stuck) return;
+            if (copied > walFrames_) return; // the log has restarted since: nothing to catch up
             if (walFrames_ - std::max(copied, 0) > kWriterCatchUpPages) {
                 passAsked_ = true;
                 copiedWhenAsked_ = copied;

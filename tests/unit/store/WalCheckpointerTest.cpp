@@ -76,10 +76,11 @@ TEST_F(WalCheckpointerTest, TheLogIsCheckpointedAndRestartsSoItsFileStaysNearThe
         largest = std::max(largest, walBytes());
     }
     EXPECT_GE(store_->checkpointsCompleted(), 1u);
-    // The file keeps its largest size (SqliteStore persists it); 4000 pages is where the writer
-    // copies the rest itself even with writes queued, so the log never needs to pass it by more
-    // than a commit or two.
-    EXPECT_LT(largest, 4200 * kFrameBytes) << "largest log: " << largest << " bytes";
+    // The file keeps its largest size (SqliteStore persists it). 4000 pages is where the writer
+    // copies the rest itself even with writes queued; if a background pass (paced, so a few
+    // milliseconds long) holds the checkpoint then, the writer copies after it instead, and the
+    // log passes 4000 by what this loop, far faster than a server's writes, commits meanwhile.
+    EXPECT_LT(largest, 6000 * kFrameBytes) << "largest log: " << largest << " bytes";
 
     // Every message is there after the store closes (its close checkpoints the rest) and opens.
     store_.reset();
