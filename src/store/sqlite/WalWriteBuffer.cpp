@@ -213,10 +213,6 @@ int openFile(sqlite3_vfs* self, const char* name, sqlite3_file* base, int flags,
     return SQLITE_OK;
 }
 
-} // namespace
-
-namespace {
-
 void registerOnce() {
     static std::once_flag once;
     std::call_once(once, [] {

@@ -62,6 +62,15 @@ class WalCheckpointerTest : public ::testing::Test {
         store_->maintain(true);
     }
 
+    // Every `step`th of the first `count` messages is found, with its whole body.
+    void expectWhole(int count, int step) {
+        for (int i = 0; i < count; i += step) {
+            const auto found = store_->findMessage("m" + std::to_string(i));
+            ASSERT_TRUE(found.has_value()) << i;
+            EXPECT_EQ(found->body, bigMessage(i).body);
+        }
+    }
+
     TempDir dir_;
     std::unique_ptr<SqliteStore> store_;
 };
@@ -85,11 +94,7 @@ TEST_F(WalCheckpointerTest, TheLogIsCheckpointedAndRestartsSoItsFileStaysNearThe
     // Every message is there after the store closes (its close checkpoints the rest) and opens.
     store_.reset();
     open();
-    for (int i = 0; i < kMessages; i += 97) {
-        const auto found = store_->findMessage("m" + std::to_string(i));
-        ASSERT_TRUE(found.has_value()) << i;
-        EXPECT_EQ(found->body, bigMessage(i).body);
-    }
+    expectWhole(kMessages, 97);
 }
 
 TEST_F(WalCheckpointerTest, CommitsGoOnWhileACheckpointIsInProgress) {
@@ -175,11 +180,7 @@ TEST_F(WalCheckpointerTest, TheCheckpointersCopyPausesAndStillCopiesEveryPage) {
     store_.reset();
     std::filesystem::remove(path().string() + "-wal");
     open();
-    for (int i = 0; i < kMessages; i += 11) {
-        const auto found = store_->findMessage("m" + std::to_string(i));
-        ASSERT_TRUE(found.has_value()) << i;
-        EXPECT_EQ(found->body, bigMessage(i).body);
-    }
+    expectWhole(kMessages, 11);
 }
 
 TEST_F(WalCheckpointerTest, RequestsDuringACheckpointBecomeOneMoreCheckpoint) {
