@@ -11,7 +11,8 @@
 #
 # Like `make bench`, the server runs with --threads 1 pinned to CPU 0 and parley-bench on CPU 1.
 # Each line: server CPU µs per delivered message, ack latency, the bench's checks, and the
-# store's writes per commit over the whole run (from /metrics).
+# store's writes per commit over the whole run and how many commits took over 50 ms (a stalling
+# disk, not the server), both from /metrics.
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -62,7 +63,9 @@ for ((rep = 1; rep <= reps; rep++)); do
         taskset -c 1 "$build/parley-bench" "$@" --url "http://127.0.0.1:$port" --secret ab-secret \
             --server-pid "$server" >"$work/bench.json" 2>"$work/bench.err" || true
         perCommit=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^parley_store_commits_total/ {c = $2}
-            /^parley_store_committed_writes_total/ {w = $2} END {if (c) printf "writes/commit %.2f", w / c}')
+            /^parley_store_committed_writes_total/ {w = $2}
+            /^parley_store_commit_seconds_bucket\{le="0.05"\}/ {fast = $2} /^parley_store_commit_seconds_count/ {t = $2}
+            END {if (c) printf "writes/commit %.2f", w / c; if (t) printf "  commits>50ms %d", t - fast}')
         kill "$server"
         wait "$server" 2>/dev/null || true
         cpu=$(grep -o "server: [0-9.]* us CPU per delivered" "$work/bench.err" | awk '{print $2}' || true)

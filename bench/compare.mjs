@@ -132,6 +132,10 @@ function figures(kind, r) {
     f['duplicated'] = r.duplicated;
     f['RSS MB'] = r.serverRssKb / 1024;
     f['writes per commit'] = r.storeWritesPerCommit ?? NaN; // Parley's group commit; Node has none
+    // What Parley's commits (the WAL's write and sync) took, from its /metrics histogram: the
+    // bound holding 99 % of them, and how many took over 50 ms (the disk stalled).
+    f['commit p99 ms (bound)'] = r.storeCommitP99BoundMs ?? NaN;
+    f['commits > 50 ms'] = r.storeCommitsOver50Ms ?? NaN;
   } else if (kind === 'hold') {
     f['RSS KB / conn'] = r.serverRssKbPerConnection;
     f['CPU µs / connect'] = r.serverCpuUsPerConnection;
@@ -432,6 +436,11 @@ console.log(`\nParley vs Node socket.io 4.8 peer — medians of ${reps} interlea
 console.log(`machine: ${machine}`);
 console.log(`command: ${command}\n`);
 console.log(lines.join('\n'));
+// A repetition whose ack p99 a stalling disk explains: say so under the table (a median hides it).
+const stalls = runs.filter((r) => r.server === 'parley' && r.figures['commits > 50 ms'] > 0);
+for (const r of stalls)
+  console.log(`note: rep ${r.rep} ${r.scenario}: ${r.figures['commits > 50 ms']} of Parley's commits took over 50 ms ` +
+    `(the disk's sync; ack p99 ${fmt(r.figures['ack p99 ms'])} ms)`);
 if (capacity) console.log(printCapacity(capacity));
 
 mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });

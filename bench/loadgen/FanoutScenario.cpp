@@ -13,11 +13,14 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::bench {
 
@@ -50,10 +53,45 @@ void addDeliveryFailures(Report& report, const DeliveryFigures& d) {
         report.fail(format("%llu connections dropped during the run", static_cast<unsigned long long>(d.drops)));
 }
 
+// The bounds Parley's parley_store_commit_seconds histogram has, in its le="..." spelling.
+constexpr std::array<std::string_view, 15> kCommitBounds{"0.0001", "0.0002", "0.0005", "0.001", "0.002",
+                                                         "0.005",  "0.01",   "0.02",   "0.05",  "0.1",
+                                                         "0.2",    "0.5",    "1",      "2",     "5"};
+
 struct StoreCommits {
     std::uint64_t commits = 0;
     std::uint64_t writes = 0;
+    // parley_store_commit_seconds, cumulative per bound (kCommitBounds) and in all; empty from
+    // a server without it.
+    std::vector<std::uint64_t> timedAtMost;
+    std::uint64_t timed = 0;
 };
+
+// What the window's commits took, from the histogram's counts at its two edges: the bound that
+// holds 99 % of them (in ms; 0 when there were none, or no histogram), and how many took over
+// 50 ms (a stalling disk: a healthy one syncs in well under a millisecond).
+struct CommitTimes {
+    double p99BoundMs = 0;
+    std::uint64_t over50ms = 0;
+    bool known = false;
+};
+
+CommitTimes commitTimes(const StoreCommits& start, const StoreCommits& end) {
+    CommitTimes out;
+    if (start.timedAtMost.size() != kCommitBounds.size() || end.timedAtMost.size() != kCommitBounds.size() ||
+        end.timed <= start.timed)
+        return out;
+    out.known = true;
+    const std::uint64_t total = end.timed - start.timed;
+    out.p99BoundMs = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < kCommitBounds.size(); ++i) {
+        const std::uint64_t atMost = end.timedAtMost[i] - start.timedAtMost[i];
+        if (kCommitBounds[i] == "0.05") out.over50ms = total - atMost;
+        if (std::isinf(out.p99BoundMs) && static_cast<double>(atMost) >= 0.99 * static_cast<double>(total))
+            out.p99BoundMs = std::strtod(std::string(kCommitBounds[i]).c_str(), nullptr) * 1000;
+    }
+    return out;
+}
 
 // Parley's store counters from GET /metrics; nullopt from a server without them (the Node peer)
 // or when the request fails: the figure is extra, never a reason to fail the run.
@@ -76,6 +114,14 @@ std::optional<StoreCommits> storeCommits(RestClient& rest) {
             };
             commits = value("parley_store_commits_total", out.commits) || commits;
             writes = value("parley_store_committed_writes_total", out.writes) || writes;
+            value("parley_store_commit_seconds_count", out.timed);
+            constexpr std::string_view bucket = "parley_store_commit_seconds_bucket{le=\"";
+            if (line.starts_with(bucket) && out.timedAtMost.size() < kCommitBounds.size()) {
+                const std::string_view tail = line.substr(bucket.size());
+                const auto close = tail.find("\"} ");
+                if (close != std::string_view::npos && tail.substr(0, close) == kCommitBounds[out.timedAtMost.size()])
+                    out.timedAtMost.push_back(std::strtoull(std::string(tail.substr(close + 3)).c_str(), nullptr, 10));
+            }
         }
         if (!commits || !writes) return std::nullopt;
         return out;
@@ -202,6 +248,16 @@ void runFanout(const Options& o, Report& report) {
     } else {
         j["storeWritesPerCommit"] = nullptr;
     }
+    const CommitTimes commitTime =
+        commitsAtStart && commitsAtEnd ? commitTimes(*commitsAtStart, *commitsAtEnd) : CommitTimes{};
+    if (commitTime.known) {
+        j["storeCommitP99BoundMs"] = std::isinf(commitTime.p99BoundMs) ? boost::json::value(nullptr)
+                                                                       : boost::json::value(commitTime.p99BoundMs);
+        j["storeCommitsOver50Ms"] = commitTime.over50ms;
+    } else {
+        j["storeCommitP99BoundMs"] = nullptr;
+        j["storeCommitsOver50Ms"] = nullptr;
+    }
     j["drainMs"] = drainMs;
     j["maxSendLagUs"] = maxLagNs / 1000;
     j["cutAtClose"] = cut;
@@ -226,6 +282,10 @@ void runFanout(const Options& o, Report& report) {
                            static_cast<double>(w.serverCpuUs) / static_cast<double>(windowDeliveries),
                            d.sent ? static_cast<double>(w.serverCpuUs) / static_cast<double>(d.sent) : 0.0));
     if (writesPerCommit > 0) report.line(format("store: %.2f writes per commit in the window", writesPerCommit));
+    if (commitTime.known)
+        report.line(format("store: 99%% of the window's commits took at most %s ms; %llu took over 50 ms",
+                           std::isinf(commitTime.p99BoundMs) ? "5000+" : format("%g", commitTime.p99BoundMs).c_str(),
+                           static_cast<unsigned long long>(commitTime.over50ms)));
     report.line(format("drain %.0f ms; worst send lag %.2f ms", drainMs, static_cast<double>(maxLagNs) / 1e6));
     addDeliveryFailures(report, d);
 

@@ -66,6 +66,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     store::StoreExecutor::Options storeOptions;
     storeOptions.pacing.maxDelay = config.commitDelay;
     storeOptions.metrics = &runtime.metrics();
+    storeOptions.slowCommit = config.slowCommit;
     store_ = std::make_unique<store::StoreExecutor>(openStore(config), storeOptions);
     spdlog::info("store: sqlite {}", config.sqlitePath());
 

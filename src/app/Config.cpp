@@ -75,6 +75,8 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
     {"commit-delay-us",
      [](Config& c, const std::string& f, const std::string& v) { c.commitDelay = std::chrono::microseconds(bounded<std::uint32_t>(f, v, 100'000)); }},
+    {"slow-commit-ms",
+     [](Config& c, const std::string& f, const std::string& v) { c.slowCommit = std::chrono::milliseconds(bounded<std::uint32_t>(f, v, 3'600'000)); }},
     {"jwt-secret", [](Config& c, const std::string&, const std::string& v) { c.jwtSecret = v; }},
     {"jwt-public-key", [](Config& c, const std::string&, const std::string& v) { c.jwtPublicKey = v; }},
     {"jwt-issuer", [](Config& c, const std::string&, const std::string& v) { c.jwtIssuer = v; }},
@@ -183,6 +185,8 @@ std::string usage() {
   --store URL            sqlite:PATH (sqlite:DIR/parley.db)          PARLEY_STORE
   --commit-delay-us N    while writes arrive fast, the longest one waits
                          for others to share its commit; 0 = never (1000)  PARLEY_COMMIT_DELAY_US
+  --slow-commit-ms N     warn of commits (the disk's sync) that take this
+                         long, at most once per 10 s; 0 = never (100)  PARLEY_SLOW_COMMIT_MS
   --jwt-secret S         HS256 secret (generated into DIR)           PARLEY_JWT_SECRET
   --jwt-public-key FILE  PEM key for RS256/ES256 tokens              PARLEY_JWT_PUBLIC_KEY
   --jwt-issuer ISS       required iss of tokens                      PARLEY_JWT_ISSUER

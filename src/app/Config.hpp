@@ -36,6 +36,7 @@ struct Config {
     std::string dataDir = "./data";                   // the SQLite file and a generated JWT secret live here
     std::string store;                                // "sqlite:PATH"; empty: sqlite:<dataDir>/parley.db
     std::chrono::microseconds commitDelay{1000};      // longest a write waits to share a commit, while writes come fast
+    std::chrono::milliseconds slowCommit{100};        // a commit this slow is logged as a warning; 0: never
     std::string jwtSecret;                            // HS256 secret; empty: read or create <dataDir>/jwt-secret
     std::string jwtPublicKey;                         // PEM file for RS256/ES256 tokens (instead of a secret)
     std::string jwtIssuer;                            // when set, tokens must carry this iss

@@ -20,7 +20,9 @@ StoreExecutor::~StoreExecutor() {
 
 void StoreExecutor::enqueue(Job job) {
     const bool paced = options_.pacing.maxDelay.count() > 0;
-    const auto now = paced ? CommitPacer::Clock::now() : CommitPacer::Clock::time_point{}; // outside the lock
+    // Outside the lock. The pacer needs the time, and so does the write's timing.
+    const auto now = paced || options_.metrics ? CommitPacer::Clock::now() : CommitPacer::Clock::time_point{};
+    job.queuedAt = now;
     bool wake = true;
     {
         std::lock_guard lock(mutex_);
@@ -84,6 +86,12 @@ void StoreExecutor::runBatch(std::deque<Job>& batch) {
         std::size_t end = i;
         while (end < batch.size() && batch[end].isWrite) ++end;
         const std::string commitError = runWrites(batch, i, end);
+        if (options_.metrics) {
+            const auto now = std::chrono::steady_clock::now();
+            for (std::size_t j = i; j < end; ++j)
+                if (batch[j].queuedAt != std::chrono::steady_clock::time_point{})
+                    options_.metrics->storeWriteSeconds.observe(now - batch[j].queuedAt);
+        }
         for (std::size_t j = i; j < end; ++j) batch[j].complete(commitError);
         i = end;
     }
@@ -118,11 +126,9 @@ std::string StoreExecutor::runWrites(std::deque<Job>& batch, std::size_t first, 
                 if (!isolate) return {}; // rolled back: nothing is left to commit
             }
         }
+        const auto committing = std::chrono::steady_clock::now();
         store_->commit();
-        if (options_.metrics) {
-            options_.metrics->storeCommits.fetch_add(1, std::memory_order_relaxed);
-            options_.metrics->storeCommittedWrites.fetch_add(last - first, std::memory_order_relaxed);
-        }
+        noteCommit(std::chrono::steady_clock::now() - committing, last - first);
         return {};
     } catch (const std::exception& e) {
         spdlog::error("store commit failed: {}", e.what());
@@ -132,6 +138,34 @@ std::string StoreExecutor::runWrites(std::deque<Job>& batch, std::size_t first, 
         }
         return e.what();
     }
+}
+
+void StoreExecutor::noteCommit(std::chrono::steady_clock::duration took, std::size_t writes) {
+    if (options_.metrics) {
+        options_.metrics->storeCommits.fetch_add(1, std::memory_order_relaxed);
+        options_.metrics->storeCommittedWrites.fetch_add(writes, std::memory_order_relaxed);
+        options_.metrics->storeCommitSeconds.observe(took);
+    }
+    if (options_.slowCommit.count() > 0 && took >= options_.slowCommit) {
+        ++slowSinceWarning_;
+        slowestSinceWarning_ = std::max(slowestSinceWarning_, took);
+    }
+    if (slowSinceWarning_ == 0) return;
+    // The first slow commit is told at once; later ones at most once per interval, counted, and
+    // told at the first commit after it, slow or not, so that none goes unmentioned for long.
+    const auto now = std::chrono::steady_clock::now();
+    if (lastSlowWarning_ && now - *lastSlowWarning_ < options_.slowCommitWarningEvery) return;
+    using Ms = std::chrono::duration<double, std::milli>;
+    if (slowSinceWarning_ == 1)
+        spdlog::warn("store: a commit took {:.1f} ms (writing and syncing the WAL); every ack waits for its commit",
+                     Ms(slowestSinceWarning_).count());
+    else
+        spdlog::warn("store: {} commits took {:.0f} ms or more since the last warning, the slowest {:.1f} ms "
+                     "(writing and syncing the WAL); every ack waits for its commit",
+                     slowSinceWarning_, Ms(options_.slowCommit).count(), Ms(slowestSinceWarning_).count());
+    lastSlowWarning_ = now;
+    slowSinceWarning_ = 0;
+    slowestSinceWarning_ = {};
 }
 
 } // namespace parley::store

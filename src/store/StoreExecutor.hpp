@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace parley::store {
@@ -31,8 +32,15 @@ public:
         /// How long a batch may wait for more writes to share its commit, and when it does
         /// (CommitPacer). The default delay 0 commits every batch at once.
         CommitPacer::Options pacing{};
-        /// Counts commits and the writes they carried (parley_store_*); may be null.
+        /// Counts commits and the writes they carried, and times both (parley_store_*); may be
+        /// null.
         core::Metrics* metrics = nullptr;
+        /// A commit that takes at least `slowCommit` is logged as a warning, at most one line per
+        /// `slowCommitWarningEvery`, which counts the slow commits it stands for. Every ack waits
+        /// for its commit, so a stalling disk is the first thing an operator should hear of (the
+        /// sync of a healthy disk takes well under a millisecond). 0: never.
+        std::chrono::microseconds slowCommit{std::chrono::milliseconds(100)};
+        std::chrono::milliseconds slowCommitWarningEvery{10000};
     };
 
     /// `error` is empty on success, else the StoreError's text.
@@ -67,6 +75,7 @@ private:
         bool mayWait = false; // a write whose commit may wait for company (not runSync's)
         std::function<void(Store&)> execute;
         std::function<void(const std::string& commitError)> complete;
+        std::chrono::steady_clock::time_point queuedAt{}; // set when metrics are kept
     };
 
     template <class T>
@@ -79,6 +88,8 @@ private:
     // Runs the writes batch[first, last) in one transaction; returns the commit's error (empty
     // when it committed, or when its only write failed alone).
     std::string runWrites(std::deque<Job>& batch, std::size_t first, std::size_t last);
+    // Times a commit that succeeded (metrics) and warns of a slow one (store thread).
+    void noteCommit(std::chrono::steady_clock::duration took, std::size_t writes);
 
     std::unique_ptr<Store> store_;
     Options options_;
@@ -90,6 +101,10 @@ private:
     bool urgentQueued_ = false;                       // queue_ holds a job that never waits (a read, runSync)
     bool waiting_ = false;                            // the store thread is in waitForCompany
     bool stopping_ = false;
+    // Slow commits (store thread only): when the last warning was logged, and what came since.
+    std::optional<std::chrono::steady_clock::time_point> lastSlowWarning_;
+    std::uint64_t slowSinceWarning_ = 0;
+    std::chrono::steady_clock::duration slowestSinceWarning_{};
     std::thread thread_;
 };
 

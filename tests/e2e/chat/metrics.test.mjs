@@ -84,4 +84,43 @@ describe('GET /metrics', () => {
     assert.ok(commits >= 1 && commits <= writes, `${commits} commits for ${writes} writes`);
     for (const s of sockets) s.close();
   });
+
+  it('times every commit and every write in two histograms', async () => {
+    const histogram = (text, name) => {
+      const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))]
+        .map((m) => [m[1], Number(m[2])]);
+      const sum = Number(new RegExp(`^${name}_sum (\\S+)$`, 'm').exec(text)?.[1]);
+      const count = Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(text)?.[1]);
+      return { buckets, sum, count };
+    };
+    const user = srv.user();
+    const chat = await srv.createChat(user, { type: 'group', memberIds: [srv.user().id] });
+    const s = await srv.connect(user);
+    assert.equal((await emitAck(s, 'room:join', { chatId: chat._id })).ok, true);
+    const before = await metrics();
+    for (let i = 0; i < 3; i++)
+      assert.equal((await emitAck(s, 'message:send', { chatId: chat._id, body: `t${i}`, clientId: `timed-${i}` })).ok, true);
+    const after = await metrics();
+    s.close();
+    for (const name of ['parley_store_commit_seconds', 'parley_store_write_seconds']) {
+      assert.match(after.text, new RegExp(`^# TYPE ${name} histogram$`, 'm'));
+      const h = histogram(after.text, name);
+      const was = histogram(before.text, name);
+      assert.equal(h.buckets.length, 16, `${name}: 15 bounds and +Inf`);
+      assert.deepEqual(h.buckets.at(-1), ['+Inf', h.count], `${name}: +Inf holds every observation`);
+      for (let i = 1; i < h.buckets.length; i++) assert.ok(h.buckets[i][1] >= h.buckets[i - 1][1], `${name}: cumulative`);
+      // Three acknowledged sends, one after another: three commits at least (each its own).
+      assert.ok(h.count >= was.count + 3, `${name}: ${was.count} -> ${h.count}`);
+      assert.ok(h.sum > was.sum, `${name}: the sum grows`);
+    }
+    // One timing per commit. A commit landing between the two reads of one answer (a closing
+    // socket's write) could split them, so this waits for an answer where they agree.
+    const deadline = Date.now() + 3000;
+    for (let m = after; ; m = await metrics()) {
+      const timed = histogram(m.text, 'parley_store_commit_seconds').count;
+      if (timed === m.values.parley_store_commits_total) break;
+      assert.ok(Date.now() < deadline, `${timed} commit timings for ${m.values.parley_store_commits_total} commits`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  });
 });

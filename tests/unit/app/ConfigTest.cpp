@@ -65,6 +65,18 @@ TEST(Config, TheCommitDelayIsInMicrosecondsAndBounded) {
     }
 }
 
+TEST(Config, TheSlowCommitWarningIsInMillisecondsAndZeroTurnsItOff) {
+    EXPECT_EQ(parse({}).slowCommit, std::chrono::milliseconds(100));
+    EXPECT_EQ(parse({"--slow-commit-ms", "0"}).slowCommit, std::chrono::milliseconds(0));
+    EXPECT_EQ(parse({"--slow-commit-ms=250"}).slowCommit, std::chrono::milliseconds(250));
+    try {
+        parse({"--slow-commit-ms", "-1"});
+        FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("--slow-commit-ms"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Config, AnEnvironmentTwinIsReadAndAFlagWins) {
     ::setenv("PARLEY_MAX_PENDING_ACKS", "11", 1);
     EXPECT_EQ(parse({}).maxPendingAcks, 11u);

@@ -6,6 +6,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -449,6 +452,139 @@ TEST_F(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
     writeMessage(makeMessage("lone", "lone"), write);
     ASSERT_TRUE(runUntil([&] { return write.fired; }));
     EXPECT_EQ(write.error, "");
+}
+
+// =============================================================================================
+// Timing (Options::metrics) and the slow-commit warning (Options::slowCommit).
+// =============================================================================================
+
+// The warnings logged while it lives: the default logger is swapped for one that writes to a
+// string, and back. The capturing logger outlives every test (a thread that fetched it just
+// before the swap back must find it alive).
+class WarningCapture {
+  public:
+    WarningCapture() : previous_(spdlog::default_logger()) {
+        static auto stream = std::make_shared<std::ostringstream>();
+        static auto logger = [] {
+            auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*stream, true);
+            sink->set_pattern("%v");
+            auto made = std::make_shared<spdlog::logger>("warning-capture", sink);
+            made->set_level(spdlog::level::warn);
+            return made;
+        }();
+        stream_ = stream;
+        stream_->str("");
+        spdlog::set_default_logger(logger);
+    }
+    ~WarningCapture() { spdlog::set_default_logger(previous_); }
+
+    // Read once the store thread has logged what the test waits for (a write's callback runs
+    // after its commit's warning).
+    std::vector<std::string> lines() const {
+        std::vector<std::string> out;
+        std::istringstream in(stream_->str());
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty()) out.push_back(line);
+        return out;
+    }
+
+  private:
+    std::shared_ptr<spdlog::logger> previous_;
+    std::shared_ptr<std::ostringstream> stream_;
+};
+
+class StoreExecutorTimedTest : public StoreExecutorTest {
+  protected:
+    void restart(StoreExecutor::Options options) {
+        executor_.reset();
+        options.metrics = &metrics_;
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
+                                                    options);
+    }
+
+    // One write, committed alone: queued and waited for.
+    void writeAlone(const std::string& id) {
+        Outcome outcome;
+        writeMessage(makeMessage(id, id), outcome);
+        ASSERT_TRUE(runUntil([&] { return outcome.fired; }));
+        ASSERT_EQ(outcome.error, "");
+    }
+
+    core::Metrics metrics_;
+};
+
+TEST_F(StoreExecutorTimedTest, EachCommitIsTimedAndEachWriteFromItsQueueingOn) {
+    restart({});
+    // Five writes queue behind a read that holds the store thread for 30 ms, then commit
+    // together: each waited at least those 30 ms, which their timings must include.
+    std::vector<Outcome> held(5);
+    {
+        auto gate = holdStoreThread();
+        for (std::size_t i = 0; i < held.size(); ++i)
+            writeMessage(makeMessage("h" + std::to_string(i), "h" + std::to_string(i)), held[i]);
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        gate->set_value();
+    }
+    ASSERT_TRUE(runUntil([&] { return allFired(held); }));
+    writeAlone("alone");
+
+    const auto commits = metrics_.storeCommitSeconds.snapshot();
+    const auto writes = metrics_.storeWriteSeconds.snapshot();
+    EXPECT_EQ(commits.count, metrics_.storeCommits.load());
+    EXPECT_EQ(commits.count, 2u);
+    EXPECT_GT(commits.sumNanoseconds, 0u);
+    EXPECT_EQ(writes.count, 6u);
+    std::uint64_t over20ms = 0; // the buckets past the 20 ms bound
+    for (std::size_t i = 0; i <= core::DurationHistogram::kBounds; ++i)
+        if (i == core::DurationHistogram::kBounds || core::DurationHistogram::bound(i) > std::chrono::milliseconds(20))
+            over20ms += writes.buckets[i];
+    EXPECT_GE(over20ms, 5u);
+    EXPECT_GE(writes.sumNanoseconds, 5u * 30'000'000u);
+}
+
+TEST_F(StoreExecutorTimedTest, TheFirstSlowCommitIsWarnedOfAtOnceAndLaterOnesAreCountedIntoOneLine) {
+    WarningCapture capture;
+    StoreExecutor::Options options;
+    options.slowCommit = std::chrono::microseconds(1); // every real commit is slower
+    options.slowCommitWarningEvery = std::chrono::milliseconds(1000);
+    restart(options);
+
+    writeAlone("s1");
+    auto lines = capture.lines();
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("store: a commit took "), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("every ack waits for its commit"), std::string::npos) << lines[0];
+
+    // Within the interval: counted, not logged.
+    writeAlone("s2");
+    writeAlone("s3");
+    EXPECT_EQ(capture.lines().size(), 1u);
+
+    // The interval is the rule under test: once it has passed, the next commit tells all three.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    writeAlone("s4");
+    lines = capture.lines();
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[1].find("store: 3 commits took 0 ms or more since the last warning, the slowest "),
+              std::string::npos)
+        << lines[1];
+    executor_.reset(); // before the capture goes
+}
+
+TEST_F(StoreExecutorTimedTest, NoWarningWhenCommitsAreQuickerThanTheThresholdOrWarningsAreOff) {
+    WarningCapture capture;
+    StoreExecutor::Options options;
+    options.slowCommit = std::chrono::hours(1);
+    restart(options);
+    writeAlone("q1");
+    writeAlone("q2");
+    options.slowCommit = std::chrono::microseconds(0); // off
+    restart(options);
+    writeAlone("q3");
+    writeAlone("q4");
+    EXPECT_EQ(capture.lines(), std::vector<std::string>{});
+    EXPECT_EQ(metrics_.storeCommitSeconds.snapshot().count, 4u); // timed all the same
+    executor_.reset();
 }
 
 } // namespace
