@@ -5,11 +5,14 @@
 #
 # usage: bench/ab.sh REPS CONFIG [CONFIG ...] -- <parley-bench arguments>
 #   CONFIG   NAME:VAR=VALUE;VAR=VALUE...   environment for `parley serve` in that configuration;
-#            BIN=/path/to/parley runs another build (default: build/release/parley)
+#            BIN=/path/to/parley runs another build (default: build/release/parley);
+#            THREADS=N its io threads (1); SCPUS=LIST and LCPUS=LIST the server's and the
+#            generator's CPUs (0 and 1)
 # example: bench/ab.sh 3 "now:" "old:BIN=/tmp/parley-old" "nowait:PARLEY_COMMIT_DELAY_US=0" \
 #              -- fanout --chats 100 --members 10 --duration 10
 #
-# Like `make bench`, the server runs with --threads 1 pinned to CPU 0 and parley-bench on CPU 1.
+# Like `make bench`, the server runs with --threads 1 pinned to CPU 0 and parley-bench on CPU 1,
+# unless a configuration says otherwise.
 # Each line: server CPU µs per delivered message, ack latency, the bench's checks, and the
 # store's writes per commit over the whole run and how many commits took over 50 ms (a stalling
 # disk, not the server), both from /metrics.
@@ -37,15 +40,24 @@ for ((rep = 1; rep <= reps; rep++)); do
         name=${config%%:*}
         settings=${config#*:}
         bin="$build/parley"
+        threads=1
+        scpus=0
+        lcpus=1
         envs=()
         IFS=';' read -ra pairs <<<"$settings"
         for pair in "${pairs[@]}"; do
             [ -z "$pair" ] && continue
-            if [ "${pair%%=*}" = BIN ]; then bin=${pair#BIN=}; else envs+=("$pair"); fi
+            case "${pair%%=*}" in
+            BIN) bin=${pair#BIN=} ;;
+            THREADS) threads=${pair#THREADS=} ;;
+            SCPUS) scpus=${pair#SCPUS=} ;;
+            LCPUS) lcpus=${pair#LCPUS=} ;;
+            *) envs+=("$pair") ;;
+            esac
         done
         data="$work/data-$name-$rep"
         mkdir -p "$data"
-        env "${envs[@]}" taskset -c 0 "$bin" serve --port 0 --threads 1 --data-dir "$data" --jwt-secret ab-secret \
+        env "${envs[@]}" taskset -c "$scpus" "$bin" serve --port 0 --threads "$threads" --data-dir "$data" --jwt-secret ab-secret \
             --max-connections-per-ip 0 --handshakes-per-second 0 >"$data.log" 2>&1 &
         server=$!
         port=
@@ -60,7 +72,7 @@ for ((rep = 1; rep <= reps; rep++)); do
             kill "$server" 2>/dev/null || true
             exit 1
         fi
-        taskset -c 1 "$build/parley-bench" "$@" --url "http://127.0.0.1:$port" --secret ab-secret \
+        taskset -c "$lcpus" "$build/parley-bench" "$@" --url "http://127.0.0.1:$port" --secret ab-secret \
             --server-pid "$server" >"$work/bench.json" 2>"$work/bench.err" || true
         perCommit=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^parley_store_commits_total/ {c = $2}
             /^parley_store_committed_writes_total/ {w = $2}

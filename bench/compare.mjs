@@ -24,8 +24,11 @@ const buildDir = opt('build', process.env.PARLEY_BUILD_DIR ?? path.join(root, 'b
 const secret = 'bench-secret-' + process.pid;
 const quick = args.includes('--quick');
 const cpus = os.cpus().length;
-const serverCpu = cpus > 1 ? '0' : null;
-const loadCpu = cpus > 1 ? '1' : null;
+// --server-cpus / --load-cpus: taskset lists (e.g. 0,1 for a whole-machine run, where the two
+// share the cores); --threads: Parley's io threads (Node's peer is one thread whatever it gets).
+const serverCpu = opt('server-cpus', cpus > 1 ? '0' : null);
+const loadCpu = opt('load-cpus', cpus > 1 ? '1' : null);
+const parleyThreads = opt('threads', '1');
 
 // name -> generator arguments, and which figures matter for it
 const allScenarios = {
@@ -50,7 +53,7 @@ const servers = {
   parley: (dir) => ({
     cmd: path.join(buildDir, 'parley'),
     // Every client comes from 127.0.0.1 here: the per-address limits are for the internet.
-    args: ['serve', '--port', '0', '--threads', '1', '--data-dir', dir, '--jwt-secret', secret,
+    args: ['serve', '--port', '0', '--threads', parleyThreads, '--data-dir', dir, '--jwt-secret', secret,
       '--max-connections-per-ip', '0', '--handshakes-per-second', '0'],
   }),
   node: () => ({ cmd: 'node', args: [path.join(root, 'bench', 'peer', 'server.mjs'), '--port', '0', '--jwt-secret', secret] }),
@@ -375,7 +378,9 @@ function printCapacity(c) {
       (c.target.offeredDeliveriesPerSec > ceiling
         ? `: below the target's ${fmt(c.target.offeredDeliveriesPerSec)}, which one generator core cannot show sustained` : ''));
   }
-  out.push(`target (Parley sustains ${cap.factor} × Node's knee on one core): ${c.target.verdict.toUpperCase()}`);
+  const where = serverCpu === null ? 'on any core' : serverCpu.includes(',') || serverCpu.includes('-')
+    ? `on CPUs ${serverCpu} (the issue's target is for one core)` : 'on one core';
+  out.push(`target (Parley sustains ${cap.factor} × Node's knee ${where}): ${c.target.verdict.toUpperCase()}`);
   return out.join('\n');
 }
 
@@ -432,7 +437,8 @@ if (capacity) {
 }
 const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${cpus}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`;
 const command = `node bench/compare.mjs ${args.join(' ')}`.trim();
-console.log(`\nParley vs Node socket.io 4.8 peer — medians of ${reps} interleaved runs; server on CPU ${serverCpu ?? 'any'}, generator on CPU ${loadCpu ?? 'any'}`);
+console.log(`\nParley vs Node socket.io 4.8 peer — medians of ${reps} interleaved runs; server on CPU ${serverCpu ?? 'any'}, ` +
+  `generator on CPU ${loadCpu ?? 'any'}, Parley --threads ${parleyThreads}`);
 console.log(`machine: ${machine}`);
 console.log(`command: ${command}\n`);
 console.log(lines.join('\n'));
