@@ -1,6 +1,7 @@
 #include "core/Metrics.hpp"
 
 #include <cstdio>
+#include <string_view>
 
 namespace parley::core {
 
@@ -15,6 +16,15 @@ constexpr std::array<std::chrono::nanoseconds, DurationHistogram::kBounds> kBoun
 constexpr std::array<const char*, DurationHistogram::kBounds> kBoundLabels{
     "0.0001", "0.0002", "0.0005", "0.001", "0.002", "0.005", "0.01", "0.02",
     "0.05",   "0.1",    "0.2",    "0.5",   "1",     "2",     "5"};
+
+// One sample line: `<name><suffix> <value>`.
+void sample(std::string& out, const char* name, std::string_view suffix, std::string_view value) {
+    out += name;
+    out += suffix;
+    out += ' ';
+    out += value;
+    out += '\n';
+}
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
     out += "# HELP ";
@@ -31,10 +41,7 @@ void header(std::string& out, const char* name, const char* type, const char* he
 template <class T>
 void add(std::string& out, const char* name, const char* type, const char* help, const std::atomic<T>& value) {
     header(out, name, type, help);
-    out += name;
-    out += ' ';
-    out += std::to_string(value.load(std::memory_order_relaxed));
-    out += '\n';
+    sample(out, name, "", std::to_string(value.load(std::memory_order_relaxed)));
 }
 } // namespace
 
@@ -66,23 +73,13 @@ void DurationHistogram::render(std::string& out, const char* name, const char* h
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i <= kBounds; ++i) {
         cumulative += s.buckets[i];
-        out += name;
-        out += "_bucket{le=\"";
-        out += i < kBounds ? kBoundLabels[i] : "+Inf";
-        out += "\"} ";
-        out += std::to_string(cumulative);
-        out += '\n';
+        const std::string le = std::string("_bucket{le=\"") + (i < kBounds ? kBoundLabels[i] : "+Inf") + "\"}";
+        sample(out, name, le, std::to_string(cumulative));
     }
     char sum[32];
     std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(s.sumNanoseconds) / 1e9);
-    out += name;
-    out += "_sum ";
-    out += sum;
-    out += '\n';
-    out += name;
-    out += "_count ";
-    out += std::to_string(s.count);
-    out += '\n';
+    sample(out, name, "_sum", sum);
+    sample(out, name, "_count", std::to_string(s.count));
 }
 
 std::string Metrics::render() const {
