@@ -13,13 +13,13 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::bench {
@@ -53,23 +53,18 @@ void addDeliveryFailures(Report& report, const DeliveryFigures& d) {
         report.fail(format("%llu connections dropped during the run", static_cast<unsigned long long>(d.drops)));
 }
 
-// The bounds Parley's parley_store_commit_seconds histogram has, in its le="..." spelling.
-constexpr std::array<std::string_view, 15> kCommitBounds{"0.0001", "0.0002", "0.0005", "0.001", "0.002",
-                                                         "0.005",  "0.01",   "0.02",   "0.05",  "0.1",
-                                                         "0.2",    "0.5",    "1",      "2",     "5"};
-
 struct StoreCommits {
     std::uint64_t commits = 0;
     std::uint64_t writes = 0;
-    // parley_store_commit_seconds, cumulative per bound (kCommitBounds) and in all; empty from
-    // a server without it.
-    std::vector<std::uint64_t> timedAtMost;
+    // parley_store_commit_seconds as /metrics spells it: each finite bound (seconds) with the
+    // commits that took at most that long, and the commits in all; empty from a server without it.
+    std::vector<std::pair<double, std::uint64_t>> timedAtMost;
     std::uint64_t timed = 0;
 };
 
 // What the window's commits took, from the histogram's counts at its two edges: the bound that
-// holds 99 % of them (in ms; 0 when there were none, or no histogram), and how many took over
-// 50 ms (a stalling disk: a healthy one syncs in well under a millisecond).
+// holds 99 % of them (in ms; infinite when only +Inf does), and how many took over 50 ms (a
+// stalling disk: a healthy one syncs in well under a millisecond).
 struct CommitTimes {
     double p99BoundMs = 0;
     std::uint64_t over50ms = 0;
@@ -78,17 +73,19 @@ struct CommitTimes {
 
 CommitTimes commitTimes(const StoreCommits& start, const StoreCommits& end) {
     CommitTimes out;
-    if (start.timedAtMost.size() != kCommitBounds.size() || end.timedAtMost.size() != kCommitBounds.size() ||
-        end.timed <= start.timed)
+    if (start.timedAtMost.empty() || start.timedAtMost.size() != end.timedAtMost.size() || end.timed <= start.timed)
         return out;
     out.known = true;
     const std::uint64_t total = end.timed - start.timed;
+    out.over50ms = total;
     out.p99BoundMs = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < kCommitBounds.size(); ++i) {
-        const std::uint64_t atMost = end.timedAtMost[i] - start.timedAtMost[i];
-        if (kCommitBounds[i] == "0.05") out.over50ms = total - atMost;
+    for (std::size_t i = 0; i < end.timedAtMost.size(); ++i) {
+        const auto [bound, endCount] = end.timedAtMost[i];
+        if (bound != start.timedAtMost[i].first) return CommitTimes{}; // not the same histogram
+        const std::uint64_t atMost = endCount - start.timedAtMost[i].second;
+        if (bound <= 0.05) out.over50ms = total - atMost;
         if (std::isinf(out.p99BoundMs) && static_cast<double>(atMost) >= 0.99 * static_cast<double>(total))
-            out.p99BoundMs = std::strtod(std::string(kCommitBounds[i]).c_str(), nullptr) * 1000;
+            out.p99BoundMs = bound * 1000;
     }
     return out;
 }
@@ -116,11 +113,13 @@ std::optional<StoreCommits> storeCommits(RestClient& rest) {
             writes = value("parley_store_committed_writes_total", out.writes) || writes;
             value("parley_store_commit_seconds_count", out.timed);
             constexpr std::string_view bucket = "parley_store_commit_seconds_bucket{le=\"";
-            if (line.starts_with(bucket) && out.timedAtMost.size() < kCommitBounds.size()) {
+            if (line.starts_with(bucket)) {
                 const std::string_view tail = line.substr(bucket.size());
                 const auto close = tail.find("\"} ");
-                if (close != std::string_view::npos && tail.substr(0, close) == kCommitBounds[out.timedAtMost.size()])
-                    out.timedAtMost.push_back(std::strtoull(std::string(tail.substr(close + 3)).c_str(), nullptr, 10));
+                const std::string le(tail.substr(0, close == std::string_view::npos ? 0 : close));
+                if (!le.empty() && le != "+Inf")
+                    out.timedAtMost.emplace_back(std::strtod(le.c_str(), nullptr),
+                                                 std::strtoull(std::string(tail.substr(close + 3)).c_str(), nullptr, 10));
             }
         }
         if (!commits || !writes) return std::nullopt;

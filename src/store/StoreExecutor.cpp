@@ -86,11 +86,9 @@ void StoreExecutor::runBatch(std::deque<Job>& batch) {
         std::size_t end = i;
         while (end < batch.size() && batch[end].isWrite) ++end;
         const std::string commitError = runWrites(batch, i, end);
-        if (options_.metrics) {
+        if (options_.metrics) { // then enqueue() stamped every job
             const auto now = std::chrono::steady_clock::now();
-            for (std::size_t j = i; j < end; ++j)
-                if (batch[j].queuedAt != std::chrono::steady_clock::time_point{})
-                    options_.metrics->storeWriteSeconds.observe(now - batch[j].queuedAt);
+            for (std::size_t j = i; j < end; ++j) options_.metrics->storeWriteSeconds.observe(now - batch[j].queuedAt);
         }
         for (std::size_t j = i; j < end; ++j) batch[j].complete(commitError);
         i = end;
