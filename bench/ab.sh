@@ -7,7 +7,8 @@
 #   CONFIG   NAME:VAR=VALUE;VAR=VALUE...   environment for `parley serve` in that configuration;
 #            BIN=/path/to/parley runs another build (default: build/release/parley);
 #            THREADS=N its io threads (1); SCPUS=LIST and LCPUS=LIST the server's and the
-#            generator's CPUs (0 and 1)
+#            generator's CPUs (0 and 1); PEER=node runs the Node peer (bench/peer) instead, so that
+#            a ratio to Node comes from the same rotation
 # example: bench/ab.sh 3 "now:" "old:BIN=/tmp/parley-old" "nowait:PARLEY_COMMIT_DELAY_US=0" \
 #              -- fanout --chats 100 --members 10 --duration 10
 #
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +44,7 @@ for ((rep = 1; rep <= reps; rep++)); do
         threads=1
         scpus=0
         lcpus=1
+        peer=
         envs=()
         IFS=';' read -ra pairs <<<"$settings"
         for pair in "${pairs[@]}"; do
@@ -52,17 +54,26 @@ for ((rep = 1; rep <= reps; rep++)); do
             THREADS) threads=${pair#THREADS=} ;;
             SCPUS) scpus=${pair#SCPUS=} ;;
             LCPUS) lcpus=${pair#LCPUS=} ;;
+            PEER) peer=${pair#PEER=} ;;
             *) envs+=("$pair") ;;
             esac
         done
         data="$work/data-$name-$rep"
         mkdir -p "$data"
-        env "${envs[@]}" taskset -c "$scpus" "$bin" serve --port 0 --threads "$threads" --data-dir "$data" --jwt-secret ab-secret \
-            --max-connections-per-ip 0 --handshakes-per-second 0 >"$data.log" 2>&1 &
+        if [ "$peer" = node ]; then
+            env "${envs[@]}" taskset -c "$scpus" node "$root/bench/peer/server.mjs" --port 0 --jwt-secret ab-secret \
+                >"$data.log" 2>&1 &
+        elif [ -n "$peer" ]; then
+            echo "$name: PEER=$peer: only PEER=node exists" >&2
+            exit 2
+        else
+            env "${envs[@]}" taskset -c "$scpus" "$bin" serve --port 0 --threads "$threads" --data-dir "$data" \
+                --jwt-secret ab-secret --max-connections-per-ip 0 --handshakes-per-second 0 >"$data.log" 2>&1 &
+        fi
         server=$!
         port=
         for _ in $(seq 200); do
-            port=$(grep -ao "listening on 127.0.0.1:[0-9]*" "$data.log" | head -1 | cut -d: -f2 || true)
+            port=$(grep -aoE "listening on [0-9.]+:[0-9]+" "$data.log" | head -1 | awk -F: '{print $2}' || true)
             [ -n "$port" ] && break
             sleep 0.1
         done
