@@ -89,7 +89,10 @@ TEST_F(WalCheckpointerTest, TheLogIsCheckpointedAndRestartsSoItsFileStaysNearThe
     // copies the rest itself even with writes queued; if a background pass (paced, so a few
     // milliseconds long) holds the checkpoint then, the writer copies after it instead, and the
     // log passes 4000 by what this loop, far faster than a server's writes, commits meanwhile.
-    EXPECT_LT(largest, 6000 * kFrameBytes) << "largest log: " << largest << " bytes";
+    // How far depends on how much CPU the checkpointer gets: 6,560 pages were seen with the unit
+    // tests run three at a time beside a busy loop on this 2-core machine. Twice the writer's
+    // threshold still tells a log that restarts from one that never does (12,000 pages).
+    EXPECT_LT(largest, 8000 * kFrameBytes) << "largest log: " << largest << " bytes";
 
     // Every message is there after the store closes (its close checkpoints the rest) and opens.
     store_.reset();
