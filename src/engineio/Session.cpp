@@ -255,6 +255,7 @@ void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn,
         return;
     }
     auto ws = conn->upgrade();
+    ws->setMaxQueuedBytes(server_.config().maxOutboundBytes);
     probe_ = ws;
     ws->accept(std::move(req), server_.config().maxPayload,
                [self = shared_from_this(), ws](boost::system::error_code ec) {
@@ -266,7 +267,11 @@ void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn,
                    const net::WsConnection* raw = ws.get();
                    ws->start([self, raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
                              [self, raw](boost::system::error_code closeEc) {
-                                 if (self->probe_.get() == raw) self->abortUpgrade();
+                                 // A probe cut off for not reading ends the session, as the
+                                 // WebSocket it was to become would.
+                                 if (self->probe_.get() == raw && closeEc == boost::asio::error::no_buffer_space)
+                                     self->close(CloseReason::SlowConsumer);
+                                 else if (self->probe_.get() == raw) self->abortUpgrade();
                                  else if (self->ws_.get() == raw && !self->closed_)
                                      self->close(closeReasonOf(closeEc));
                              });

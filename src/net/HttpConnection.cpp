@@ -2,6 +2,7 @@
 
 #include "net/WsConnection.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -14,6 +15,22 @@ namespace parley::net {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
+
+const char* requestFramingError(const Request& header) noexcept {
+    const auto hosts = header.count(http::field::host);
+    if (hosts > 1) return "Bad Request: more than one Host header";
+    if (hosts == 0 && header.version() >= 11) return "Bad Request: an HTTP/1.1 request needs a Host header";
+    const auto codings = header.count(http::field::transfer_encoding);
+    if (codings == 0) return nullptr;
+    if (header.version() < 11) return "Bad Request: Transfer-Encoding in an HTTP/1.0 request";
+    if (header.count(http::field::content_length) > 0)
+        return "Bad Request: both Transfer-Encoding and Content-Length";
+    // The field's value comes without surrounding whitespace; anything but the one word (a list,
+    // parameters, another coding) names a coding that is not implemented.
+    if (codings > 1 || !beast::iequals(header[http::field::transfer_encoding], "chunked"))
+        return "Bad Request: Transfer-Encoding other than chunked";
+    return nullptr;
+}
 
 HttpConnection::HttpConnection(tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
                                beast::flat_buffer buffer, PeerSlot slot)
@@ -37,8 +54,25 @@ void HttpConnection::doRead() {
     parser_->body_limit(limits_.bodyLimit);
     // One deadline for the whole request: a client that sends half a request is dropped.
     stream_.expires_after(limits_.requestTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onRead(ec, n); });
+    // The header first: a request whose framing is refused is refused before its body is read.
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onHeader(ec, n); });
+}
+
+void HttpConnection::onHeader(beast::error_code ec, std::size_t bytes) {
+    if (!ec) {
+        // A refused request leaves us out of step with any proxy in front: nothing more is read
+        // from the connection (what follows could be a smuggled request), it is closed.
+        if (const char* error = requestFramingError(parser_->get())) return respondAndClose(400, error);
+        if (!parser_->is_done()) {
+            http::async_read(
+                stream_, buffer_, *parser_,
+                [self = shared_from_this()](beast::error_code readEc, std::size_t n) { self->onRead(readEc, n); });
+            return;
+        }
+    }
+    onRead(ec, bytes);
 }
 
 void HttpConnection::onRead(beast::error_code ec, std::size_t) {

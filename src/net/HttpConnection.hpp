@@ -32,6 +32,14 @@ struct HttpLimits {
 /// answered 429 to: it holds a descriptor meanwhile, so not long.
 inline constexpr std::chrono::milliseconds kRefusedRequestTimeout{2'000};
 
+/// Why a request (its header) must be refused before anything of it is routed or its body
+/// read, or nullptr. These are the requests that a proxy in front may read differently from
+/// us (request smuggling), answered 400 and then the connection closed (RFC 9112):
+/// - Transfer-Encoding other than `chunked` alone (no other coding is implemented), with
+///   Content-Length, or in an HTTP/1.0 request (sections 6.1 and 6.3);
+/// - an HTTP/1.1 request without Host, or any request with more than one (section 3.2).
+const char* requestFramingError(const Request& header) noexcept;
+
 class HttpConnection;
 class WsConnection;
 
@@ -86,6 +94,7 @@ public:
 
 private:
     void doRead();
+    void onHeader(boost::system::error_code ec, std::size_t bytes);
     void dispatch(Request&& req);
     void onRead(boost::system::error_code ec, std::size_t bytes);
     void onWrite(boost::system::error_code ec, bool keepAlive);

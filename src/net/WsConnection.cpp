@@ -138,7 +138,27 @@ void WsConnection::onMessage(std::string_view data, bool binary) {
 }
 
 void WsConnection::onPing(std::string_view payload) {
-    if (!closing_) enqueue(Outgoing{makeSharedBuffer(std::string(payload)), ws::Opcode::Pong});
+    if (closing_) return;
+    // Only the most recent ping needs an answer (RFC 6455 section 5.5.3). While the peer is not
+    // reading (our writes are blocked), a ping's pong takes over the queued pong that has not
+    // started leaving, so a ping flood holds one pong, not one per ping. The pong taken over
+    // still counts against the bound: such a peer is cut off like any slow consumer.
+    if (writeBlocked_ && pongPending()) {
+        Outgoing& pong = queue_[lastPong_];
+        coalescedBytes_ += ws::headerSize(pong.bytes->size()) + pong.bytes->size();
+        queuedBytes_ -= pong.bytes->size();
+        pong.bytes = makeSharedBuffer(std::string(payload));
+        queuedBytes_ += pong.bytes->size();
+    } else {
+        lastPong_ = queue_.size();
+        enqueue(Outgoing{makeSharedBuffer(std::string(payload)), ws::Opcode::Pong});
+    }
+    dropIfOverBound();
+}
+
+bool WsConnection::pongPending() const noexcept {
+    // Not a frame partly written: its header already announced its length.
+    return lastPong_ < queue_.size() && (lastPong_ > head_ || (lastPong_ == head_ && headWritten_ == 0));
 }
 
 void WsConnection::onPeerClose(std::uint16_t code) {
@@ -174,13 +194,16 @@ void WsConnection::onReadError(ws::ReadError error) {
 void WsConnection::send(Frame frame) {
     if (closing_ || finished_) return;
     enqueue(Outgoing{std::move(frame.bytes), frame.binary ? ws::Opcode::Binary : ws::Opcode::Text});
+    dropIfOverBound();
+}
+
+void WsConnection::dropIfOverBound() {
+    if (closing_ || finished_ || queuedBytes_ + coalescedBytes_ <= maxQueuedBytes_) return;
     // The peer does not read: waiting for it would only grow our memory. No close frame either
     // (it would queue behind the rest): the connection is dropped.
-    if (maxQueuedBytes_ && queuedBytes_ > maxQueuedBytes_) {
-        // Not from inside send(): the caller may be in the middle of a broadcast loop.
-        closing_ = true;
-        asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(asio::error::no_buffer_space); });
-    }
+    closing_ = true;
+    // Not from inside send(): the caller may be in the middle of a broadcast loop.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(asio::error::no_buffer_space); });
 }
 
 void WsConnection::close(ws::CloseCode code) {
@@ -277,6 +300,8 @@ void WsConnection::flush() {
     }
     queue_.clear();
     head_ = 0;
+    lastPong_ = SIZE_MAX;
+    coalescedBytes_ = 0; // the peer took everything: it reads
     if (queue_.capacity() > kIdleKeepFrames) std::vector<Outgoing>().swap(queue_);
     if (closeQueued_ && !closeSent_) {
         closeSent_ = true;
@@ -315,6 +340,8 @@ void WsConnection::finish(error_code ec) {
     head_ = 0;
     headWritten_ = 0;
     queuedBytes_ = 0;
+    coalescedBytes_ = 0;
+    lastPong_ = SIZE_MAX;
     reader_.stop();
     if (closeTimer_) closeTimer_->cancel();
     if (ec && ec != websocket::error::closed && ec != asio::error::operation_aborted && ec != beast::error::timeout &&

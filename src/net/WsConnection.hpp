@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,10 @@
 #include <vector>
 
 namespace parley::net {
+
+/// The send-queue bound of a connection whose owner sets none (the --max-outbound-bytes
+/// default): no connection is unbounded, from its upgrade on.
+inline constexpr std::uint64_t kDefaultMaxQueuedBytes = 8 * 1024 * 1024;
 
 /// One WebSocket connection (RFC 6455, server side, framed by ws::*): a read loop delivering
 /// whole messages in order, and a send queue flushed once per loop turn, so that every frame
@@ -46,9 +51,10 @@ public:
     /// Sends what is queued, then a close frame with `code`.
     void close(ws::CloseCode code = ws::CloseCode::Normal);
 
-    /// Bytes that may wait in the send queue; beyond that the connection is dropped at once
-    /// and onClose gets boost::asio::error::no_buffer_space (0: no limit).
-    void setMaxQueuedBytes(std::uint64_t limit) noexcept { maxQueuedBytes_ = limit; }
+    /// Bytes that may wait in the send queue, control frames included; beyond that the
+    /// connection is dropped at once and onClose gets boost::asio::error::no_buffer_space.
+    /// 0 selects kDefaultMaxQueuedBytes.
+    void setMaxQueuedBytes(std::uint64_t limit) noexcept { maxQueuedBytes_ = limit ? limit : kDefaultMaxQueuedBytes; }
 
     /// Drops the callbacks, so that nothing is reported to the previous owner any more.
     void detach();
@@ -76,6 +82,8 @@ private:
 
     void queueClose(SharedBuffer payload);
     void enqueue(Outgoing out);
+    bool pongPending() const noexcept;
+    void dropIfOverBound();
     void scheduleFlush();
     void flush();
     void waitWritable();
@@ -93,7 +101,11 @@ private:
     std::size_t head_ = 0;       ///< queue_[head_] is the first frame not fully written
     std::size_t headWritten_ = 0; ///< bytes of queue_[head_] (header included) already written
     std::uint64_t queuedBytes_ = 0;
-    std::uint64_t maxQueuedBytes_ = 0;
+    std::uint64_t maxQueuedBytes_ = kDefaultMaxQueuedBytes;
+    /// Wire bytes of the pongs a later ping's pong took over since the queue was last written
+    /// out: they count against the bound as if queued.
+    std::uint64_t coalescedBytes_ = 0;
+    std::size_t lastPong_ = SIZE_MAX; ///< queue_[lastPong_] is the pong queued last, if any
     std::unique_ptr<boost::asio::steady_timer> closeTimer_; ///< only while closing
 
     PeerSlot slot_; ///< this connection's place in its address's count
