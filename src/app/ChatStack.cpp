@@ -61,6 +61,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     if (!config.jwtPublicKey.empty()) jwt.publicKeyPem = readFile(config.jwtPublicKey);
     jwt.issuer = config.jwtIssuer;
     jwt.audience = config.jwtAudience;
+    jwt.requireExp = config.jwtRequireExp;
     jwt_ = std::make_unique<auth::JwtVerifier>(jwt);
 
     store::StoreExecutor::Options storeOptions;
@@ -78,6 +79,11 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.jwtSecret = jwt.secret;
     rest.jwtIssuer = config.jwtIssuer;
     rest.jwtAudience = config.jwtAudience;
+    rest.login.perAddressPerMinute = config.loginPerIpPerMinute;
+    rest.login.failuresPerAccount = config.loginFailuresPerAccount;
+    rest.login.failureWindowMs = config.loginFailureWindow.count();
+    rest.maxPendingLogins = config.loginHashQueue;
+    rest.metrics = &runtime.metrics();
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
 }
 

@@ -1,5 +1,7 @@
 #include "app/Config.hpp"
 
+#include "net/PeerLimits.hpp"
+
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
@@ -29,6 +31,12 @@ T bounded(const std::string& flag, const std::string& value, std::uint64_t max) 
     const auto n = toNumber(flag, value);
     if (n > max) throw std::invalid_argument(flag + ": at most " + std::to_string(max));
     return static_cast<T>(n);
+}
+
+bool boolean(const std::string& flag, const std::string& value) {
+    if (value == "1" || value == "true" || value == "yes" || value == "on") return true;
+    if (value == "0" || value == "false" || value == "no" || value == "off") return false;
+    throw std::invalid_argument(flag + ": expected true or false, got '" + value + "'");
 }
 
 std::chrono::milliseconds millis(const std::string& flag, const std::string& value) {
@@ -64,12 +72,25 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
      [](Config& c, const std::string& f, const std::string& v) { c.maxRoomsPerSocket = toNumber(f, v); }},
     {"max-pending-acks",
      [](Config& c, const std::string& f, const std::string& v) { c.maxPendingAcks = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"login-per-ip-per-minute",
+     [](Config& c, const std::string& f, const std::string& v) { c.loginPerIpPerMinute = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"login-failures-per-account",
+     [](Config& c, const std::string& f, const std::string& v) { c.loginFailuresPerAccount = bounded<std::uint32_t>(f, v, 1u << 16); }},
+    {"login-failure-window-ms",
+     [](Config& c, const std::string& f, const std::string& v) { c.loginFailureWindow = std::chrono::milliseconds(bounded<std::uint32_t>(f, v, 86'400'000)); }},
+    {"login-hash-queue",
+     [](Config& c, const std::string& f, const std::string& v) { c.loginHashQueue = bounded<std::uint32_t>(f, v, 1u << 16); }},
     {"max-event-name-bytes",
      [](Config& c, const std::string& f, const std::string& v) { c.maxEventNameBytes = toNumber(f, v); }},
     {"max-json-depth", [](Config& c, const std::string& f, const std::string& v) { c.maxJsonDepth = bounded<std::size_t>(f, v, 64); }},
     {"max-attachments",
      [](Config& c, const std::string& f, const std::string& v) { c.maxAttachments = bounded<std::size_t>(f, v, 256); }},
     {"cors-origin", [](Config& c, const std::string&, const std::string& v) { c.corsOrigins.push_back(v); }},
+    {"trusted-proxy",
+     [](Config& c, const std::string& f, const std::string& v) {
+         if (!net::Cidr::parse(v)) throw std::invalid_argument(f + ": expected an address or CIDR, got '" + v + "'");
+         c.trustedProxies.push_back(v);
+     }},
     {"log-level", [](Config& c, const std::string&, const std::string& v) { c.logLevel = v; }},
     {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
@@ -81,6 +102,7 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"jwt-public-key", [](Config& c, const std::string&, const std::string& v) { c.jwtPublicKey = v; }},
     {"jwt-issuer", [](Config& c, const std::string&, const std::string& v) { c.jwtIssuer = v; }},
     {"jwt-audience", [](Config& c, const std::string&, const std::string& v) { c.jwtAudience = v; }},
+    {"jwt-require-exp", [](Config& c, const std::string& f, const std::string& v) { c.jwtRequireExp = boolean(f, v); }},
 };
 
 void apply(Config& c, const std::string& flag, const std::string& value) {
@@ -107,12 +129,12 @@ Config parseConfig(int argc, char** argv) {
     Config c;
     for (const auto& [flag, set] : kValueFlags) {
         if (const char* v = std::getenv(envName(flag).c_str()); v && *v) {
-            if (std::string_view(flag) == "cors-origin") {
-                // PARLEY_CORS_ORIGIN takes a comma-separated list.
+            if (std::string_view(flag) == "cors-origin" || std::string_view(flag) == "trusted-proxy") {
+                // PARLEY_CORS_ORIGIN and PARLEY_TRUSTED_PROXY take a comma-separated list.
                 std::string_view list = v;
                 while (!list.empty()) {
                     auto comma = list.find(',');
-                    c.corsOrigins.emplace_back(list.substr(0, comma));
+                    apply(c, flag, std::string(list.substr(0, comma)));
                     if (comma == std::string_view::npos) break;
                     list.remove_prefix(comma + 1);
                 }
@@ -132,6 +154,10 @@ Config parseConfig(int argc, char** argv) {
             continue;
         }
         std::string value;
+        if (arg == "jwt-require-exp" && (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--"))) {
+            c.jwtRequireExp = true; // the bare flag
+            continue;
+        }
         if (auto eq = arg.find('='); eq != std::string::npos) {
             value = arg.substr(eq + 1);
             arg.erase(eq);
@@ -144,6 +170,8 @@ Config parseConfig(int argc, char** argv) {
     if (c.pingInterval.count() == 0 || c.pingTimeout.count() == 0)
         throw std::invalid_argument("--ping-interval and --ping-timeout must be positive");
     if (c.maxPayload == 0) throw std::invalid_argument("--max-payload must be positive");
+    if (c.loginFailureWindow.count() == 0) throw std::invalid_argument("--login-failure-window-ms must be positive");
+    if (c.loginHashQueue == 0) throw std::invalid_argument("--login-hash-queue must be positive");
     return c;
 }
 
@@ -169,17 +197,26 @@ std::string usage() {
   --volatile-backlog-bytes N  past this many bytes queued for a client,
                          typing updates to it are dropped (65536)    PARLEY_VOLATILE_BACKLOG_BYTES
   --max-connections-per-ip N  open connections per client address, more
-                         get 429; 0 = no limit (1000)                PARLEY_MAX_CONNECTIONS_PER_IP
+                         get 429; 0 = no limit (10000)               PARLEY_MAX_CONNECTIONS_PER_IP
   --handshakes-per-second N   new sessions per second per address, more
-                         get 429; 0 = no limit (50)                  PARLEY_HANDSHAKES_PER_SECOND
-  --handshake-burst N    ... of which this many at once (100)        PARLEY_HANDSHAKE_BURST
+                         get 429; 0 = no limit (100)                 PARLEY_HANDSHAKES_PER_SECOND
+  --handshake-burst N    ... of which this many at once (5000)       PARLEY_HANDSHAKE_BURST
   --max-namespaces N     Socket.IO namespaces per connection (8)     PARLEY_MAX_NAMESPACES
   --max-rooms-per-socket N    rooms one socket may join (1000)       PARLEY_MAX_ROOMS_PER_SOCKET
   --max-pending-acks N   requests a socket may have unanswered (128) PARLEY_MAX_PENDING_ACKS
+  --login-per-ip-per-minute N login attempts per address a minute, more
+                         get 429; 0 = no limit (100)                 PARLEY_LOGIN_PER_IP_PER_MINUTE
+  --login-failures-per-account N  logins without a success per email in
+                         the window, more get 429; 0 = no limit (10) PARLEY_LOGIN_FAILURES_PER_ACCOUNT
+  --login-failure-window-ms MS    ... that window (300000)           PARLEY_LOGIN_FAILURE_WINDOW_MS
+  --login-hash-queue N   logins waiting for password hashing, more
+                         get 429 at once (16)                        PARLEY_LOGIN_HASH_QUEUE
   --max-event-name-bytes N    longest event name (128)               PARLEY_MAX_EVENT_NAME_BYTES
   --max-json-depth N     JSON nesting per packet, at most 64 (32)    PARLEY_MAX_JSON_DEPTH
   --max-attachments N    binary attachments per packet (10)          PARLEY_MAX_ATTACHMENTS
   --cors-origin ORIGIN   allowed origin, repeatable (any)            PARLEY_CORS_ORIGIN (comma list)
+  --trusted-proxy CIDR   reverse proxy whose X-Forwarded-For/Forwarded
+                         names the client, repeatable (none)         PARLEY_TRUSTED_PROXY (comma list)
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
   --store URL            sqlite:PATH (sqlite:DIR/parley.db)          PARLEY_STORE
@@ -191,6 +228,7 @@ std::string usage() {
   --jwt-public-key FILE  PEM key for RS256/ES256 tokens              PARLEY_JWT_PUBLIC_KEY
   --jwt-issuer ISS       required iss of tokens                      PARLEY_JWT_ISSUER
   --jwt-audience AUD     required aud of tokens                      PARLEY_JWT_AUDIENCE
+  --jwt-require-exp[=BOOL]  refuse JWTs without exp (true)           PARLEY_JWT_REQUIRE_EXP
   --conformance          protocol conformance profile (port 3000, ping 300/200 ms, echo handlers)
 )";
 }

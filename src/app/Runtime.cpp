@@ -1,5 +1,6 @@
 #include "app/Runtime.hpp"
 
+#include "chat/ErrorReply.hpp"
 #include "cluster/LocalAdapter.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -13,6 +14,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <stdexcept>
 
@@ -29,10 +31,20 @@ void initLogging(const std::string& level) {
     spdlog::flush_on(spdlog::level::trace);
 }
 
+namespace {
+net::PeerLimitsConfig peerLimitsOf(const Config& config) {
+    net::PeerLimitsConfig peers{config.maxConnectionsPerIp, config.handshakesPerSecond, config.handshakeBurst, {}};
+    for (const auto& cidr : config.trustedProxies) {
+        auto parsed = net::Cidr::parse(cidr);
+        if (!parsed) throw std::invalid_argument("--trusted-proxy: not an address or CIDR: '" + cidr + "'");
+        peers.trustedProxies.push_back(*parsed);
+    }
+    return peers;
+}
+} // namespace
+
 Runtime::Runtime(Config config)
-    : config_(std::move(config)),
-      peers_(std::make_unique<net::PeerLimits>(net::PeerLimitsConfig{
-          config_.maxConnectionsPerIp, config_.handshakesPerSecond, config_.handshakeBurst})),
+    : config_(std::move(config)), peers_(std::make_unique<net::PeerLimits>(peerLimitsOf(config_))),
       threads_(config_.effectiveThreads()) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
     socketio::Config sio;
@@ -52,6 +64,7 @@ Runtime::Runtime(Config config)
     engines_.back().setMetrics(&metrics_);
     engines_.back().setPeerLimits(peers_.get());
     router_.mount(engines_.back());
+    router_.setCorsOrigins(config_.corsOrigins);
     router_.add(boost::beast::http::verb::get, "/metrics",
                 [this](const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, http::PathParams&&) {
                     net::Response res{boost::beast::http::status::ok, req.version()};
@@ -117,6 +130,18 @@ int Runtime::run() {
     signals.async_wait([&stopped](boost::system::error_code ec, int signo) {
         if (!ec) stopped.set_value(signo);
     });
+
+    // The count of refusals kept out of the log is written once a second, also after a burst ends.
+    boost::asio::steady_timer refusalSummary(threads_.context(0));
+    std::function<void()> everySecond = [&] {
+        refusalSummary.expires_after(std::chrono::seconds(1));
+        refusalSummary.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            chat::flushRefusalLog();
+            everySecond();
+        });
+    };
+    everySecond();
 
     listener_->start();
     threads_.start();

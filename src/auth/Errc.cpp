@@ -32,6 +32,8 @@ public:
             return "unknown session";
         case Errc::SessionExpired:
             return "session expired";
+        case Errc::MissingExpiry:
+            return "token has no expiry";
         }
         return "unknown auth error";
     }

@@ -18,6 +18,7 @@ enum class Errc {
     BadSubject,          ///< `sub` is missing, not a string, or not a 24-hex ObjectId
     UnknownSession,      ///< no stored session matches the presented session token
     SessionExpired,      ///< the session token matched a stored session that has expired
+    MissingExpiry,       ///< the token has no `exp` and the verifier requires one
 };
 
 /// The category of every auth::Errc; its name is "auth".

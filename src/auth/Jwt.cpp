@@ -233,7 +233,8 @@ Errc verifyWithLibjwt(std::string_view token, const std::string& key, jwt_alg_t 
 JwtVerifier::JwtVerifier(JwtConfig config)
     : secret_(std::move(config.secret)), publicKeyPem_(std::move(config.publicKeyPem)),
       issuer_(std::move(config.issuer)), audience_(std::move(config.audience)),
-      leewaySeconds_(std::clamp<std::int64_t>(config.leeway.count(), 0, kMaxLeewaySeconds)) {
+      leewaySeconds_(std::clamp<std::int64_t>(config.leeway.count(), 0, kMaxLeewaySeconds)),
+      requireExp_(config.requireExp) {
     if (secret_.empty() && publicKeyPem_.empty())
         throw std::invalid_argument("auth: JwtConfig needs a secret or a public key");
     // libjwt takes key lengths as int.
@@ -332,6 +333,7 @@ result<Claims> JwtVerifier::verify(std::string_view token) const {
         const auto exp = readNumericDate(*claims, "exp");
         if (!exp) return exp.error();
         if (*exp && now - leewaySeconds_ > **exp) return Errc::Expired;
+        if (!*exp && requireExp_) return Errc::MissingExpiry;
 
         const auto nbf = readNumericDate(*claims, "nbf");
         if (!nbf) return nbf.error();

@@ -18,6 +18,9 @@ struct JwtConfig {
     std::string issuer;       ///< if non-empty, `iss` must equal it
     std::string audience;     ///< if non-empty, `aud` (a string or an array of strings) must contain it
     std::chrono::seconds leeway{30}; ///< clock skew tolerated on `exp`/`nbf`; clamped to [0, 1 year]
+    /// If true, a token without `exp` is refused (MissingExpiry): it would be valid forever. The
+    /// server turns it on (--jwt-require-exp); off, such a token is accepted with expiresAt 0.
+    bool requireExp = false;
 };
 
 /// The claims a verified token vouches for.
@@ -36,7 +39,7 @@ public:
     explicit JwtVerifier(JwtConfig config);
 
     /// Checks, in order: shape (Malformed), `alg` (AlgorithmNotAllowed), signature (BadSignature),
-    /// `exp` (Expired), `nbf` (NotYetValid), `iss` (WrongIssuer), `aud` (WrongAudience), `sub`
+    /// `exp` (Expired, or MissingExpiry if required and absent), `nbf` (NotYetValid), `iss` (WrongIssuer), `aud` (WrongAudience), `sub`
     /// (BadSubject). Returns the claims if every check passes. Thread-safe; never throws.
     boost::system::result<Claims> verify(std::string_view token) const;
 
@@ -49,6 +52,7 @@ private:
     std::string issuer_;
     std::string audience_;
     std::int64_t leewaySeconds_ = 0;
+    bool requireExp_ = false;
 };
 
 /// An HS256-signed token with `sub`, `iat`, `exp` (now + ttl) and, when non-empty, `iss` and `aud`.

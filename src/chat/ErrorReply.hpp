@@ -23,6 +23,14 @@ std::string newCorrelationId();
 
 /// `{ok:false,error,message,correlationId}` with a new correlation id, which is also written
 /// to the log with `context` (e.g. "message:send user=...") so a report can be traced.
+/// INTERNAL is logged at error. Other codes are refusals, logged at info at a bounded rate per
+/// client (the `user=` of the context) and overall; past it at debug, counted into a summary
+/// line at info that names the first and last correlationId suppressed (see ErrorReply.cpp).
 boost::json::object errorReply(ErrorCode code, std::string_view message, std::string_view context);
+
+/// Logs the summary of the refusals suppressed since the last one, if any and if that one is a
+/// second old. Call it about once a second, so that the count of a burst that has ended is
+/// still written.
+void flushRefusalLog();
 
 } // namespace parley::chat

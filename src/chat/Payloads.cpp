@@ -10,14 +10,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <unordered_set>
 
 namespace parley::chat {
 
 using core::ObjectId;
 
 namespace {
-
-constexpr std::size_t kMaxChatMembers = 1000;
 
 const boost::json::object* firstObject(std::span<const boost::json::value> args) {
     return args.empty() ? nullptr : asObject(&args[0]);
@@ -142,13 +141,21 @@ Parsed<NewChatRequest> parseNewChatRequest(const boost::json::object* body, cons
         return invalid("title must be a string of at most 200 characters or null");
     const auto* members = body->if_contains("memberIds");
     if (!members || !members->is_array()) return invalid("memberIds must be an array of ObjectIds");
+    // The count is checked before any element is looked at, so a list past the cap (refused even
+    // if its repeats would bring it under) costs no more than its parsing; repeats are found with
+    // a hash set, so checking a list is linear in its length.
+    const auto& list = members->get_array();
+    if (list.size() > kMaxChatMembers) return invalid("at most 1000 members");
+    request.memberIds.reserve(list.size() + 1);
     request.memberIds.push_back(creatorId); // the creator is always a member
-    for (const auto& m : members->get_array()) {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(list.size() + 1);
+    seen.insert(creatorId);
+    for (const auto& m : list) {
         if (!m.is_string() || !ObjectId::isValid(m.get_string()))
             return invalid("memberIds must be an array of ObjectIds");
-        std::string id(m.get_string());
-        if (std::find(request.memberIds.begin(), request.memberIds.end(), id) == request.memberIds.end())
-            request.memberIds.push_back(std::move(id));
+        const std::string_view id(m.get_string().data(), m.get_string().size());
+        if (seen.insert(id).second) request.memberIds.emplace_back(id);
     }
     if (request.memberIds.size() > kMaxChatMembers) return invalid("at most 1000 members");
     if (request.type == "dm" && request.memberIds.size() != 2) return invalid("a dm has exactly two members");

@@ -1,5 +1,7 @@
 #include "chat/RateLimiter.hpp"
 
+#include <algorithm>
+
 namespace parley::chat {
 
 bool RateLimiter::allows(std::string_view key, std::int64_t nowMs) const {
@@ -25,6 +27,18 @@ bool RateLimiter::tryAcquire(std::string_view key, std::int64_t nowMs) {
         events.oldest = (events.oldest + 1) % limit_;
     }
     return true;
+}
+
+std::int64_t RateLimiter::retryAfterMs(std::string_view key, std::int64_t nowMs) const {
+    if (limit_ == 0) return windowMs_;
+    auto it = events_.find(key);
+    if (it == events_.end() || hasRoom(it->second, nowMs)) return 0;
+    const auto& events = it->second;
+    return std::clamp<std::int64_t>(events.times[events.oldest] + windowMs_ - nowMs, 1, windowMs_);
+}
+
+void RateLimiter::forget(std::string_view key) {
+    if (auto it = events_.find(key); it != events_.end()) events_.erase(it);
 }
 
 std::size_t RateLimiter::prune(std::int64_t nowMs) {

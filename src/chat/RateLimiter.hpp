@@ -24,6 +24,14 @@ public:
     /// (nowMs - windowMs, nowMs]; false otherwise (nothing counted).
     bool tryAcquire(std::string_view key, std::int64_t nowMs);
 
+    /// How long until tryAcquire(key, ...) can succeed: 0 if it would now, else the ms until the
+    /// oldest counted event of `key` leaves the window (never more than windowMs; windowMs
+    /// when the limit is 0).
+    std::int64_t retryAfterMs(std::string_view key, std::int64_t nowMs) const;
+
+    /// Forgets every event of `key` (e.g. the failures of an account that then logged in).
+    void forget(std::string_view key);
+
     /// Forgets keys with no event inside the window (bounded memory); returns how many.
     std::size_t prune(std::int64_t nowMs);
 

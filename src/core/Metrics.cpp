@@ -99,6 +99,10 @@ std::string Metrics::render() const {
         slowConsumersClosed);
     add(out, "parley_volatile_dropped_total", "counter", "Volatile packets (typing) dropped for a backed-up client.",
         volatileDropped);
+    add(out, "parley_password_hashes_total", "counter",
+        "Password hashes computed by login, unknown emails included (each one Argon2id verification).", passwordHashes);
+    add(out, "parley_logins_refused_total", "counter",
+        "Logins refused with RATE_LIMITED: per-address or per-account limit, or the hash queue full.", loginsRefused);
     add(out, "parley_store_commits_total", "counter", "Store transactions committed (each one sync of the WAL).",
         storeCommits);
     add(out, "parley_store_committed_writes_total", "counter",

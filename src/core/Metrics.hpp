@@ -50,6 +50,8 @@ struct Metrics {
     std::atomic<std::uint64_t> handshakesRefused{0};  ///< handshakes over the per-address rate
     std::atomic<std::uint64_t> slowConsumersClosed{0}; ///< sessions cut off for not reading
     std::atomic<std::uint64_t> volatileDropped{0};   ///< volatile packets dropped for a backed-up client
+    std::atomic<std::uint64_t> passwordHashes{0};    ///< Argon2id verifications run by login (unknown emails too)
+    std::atomic<std::uint64_t> loginsRefused{0};     ///< logins answered RATE_LIMITED (limits or a full hash queue)
     std::atomic<std::uint64_t> storeCommits{0};      ///< store transactions committed
     std::atomic<std::uint64_t> storeCommittedWrites{0}; ///< writes those transactions carried
     DurationHistogram storeCommitSeconds; ///< each successful commit: the WAL's write and sync

@@ -16,6 +16,16 @@ namespace http = boost::beast::http;
 namespace {
 constexpr std::string_view kSidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+// Every line of header `name`, joined with "," (a list header may be split over several lines).
+std::string joined(const net::Request& req, std::string_view name) {
+    std::string out;
+    for (auto [it, end] = req.equal_range(name); it != end; ++it) {
+        if (!out.empty()) out += ',';
+        out += it->value();
+    }
+    return out;
+}
+
 class ErrorCategory final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "engineio"; }
@@ -60,15 +70,33 @@ net::Response Server::responseTemplate(const net::Request& req) const {
     net::Response res{http::status::ok, req.version()};
     if (config_.corsOrigins.empty()) {
         res.set(http::field::access_control_allow_origin, "*");
-    } else if (auto origin = req.find(http::field::origin); origin != req.end()) {
-        const auto value = origin->value();
-        if (std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), value) != config_.corsOrigins.end()) {
-            res.set(http::field::access_control_allow_origin, value);
-            res.set(http::field::access_control_allow_credentials, "true");
-            res.set(http::field::vary, "Origin");
+    } else {
+        res.set(http::field::vary, "Origin"); // the answer depends on it, allowed or not (caches)
+        if (auto origin = req.find(http::field::origin); origin != req.end()) {
+            const auto value = origin->value();
+            if (std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), value) != config_.corsOrigins.end()) {
+                res.set(http::field::access_control_allow_origin, value);
+                res.set(http::field::access_control_allow_credentials, "true");
+            }
         }
     }
     return res;
+}
+
+bool Server::originAllowed(const net::Request& req) const {
+    if (config_.corsOrigins.empty()) return true;
+    const auto origin = req.find(http::field::origin);
+    // No Origin: not a browser (browsers send it on every WebSocket and cross-site request).
+    if (origin == req.end()) return true;
+    return std::find(config_.corsOrigins.begin(), config_.corsOrigins.end(), origin->value()) !=
+           config_.corsOrigins.end();
+}
+
+boost::asio::ip::address Server::clientIp(const net::Request& req,
+                                          const std::shared_ptr<net::HttpConnection>& conn) const {
+    const auto peer = conn->remoteIp();
+    if (!peers_ || !peers_->trusted(peer)) return peer;
+    return peers_->clientAddress(peer, joined(req, "X-Forwarded-For"), joined(req, "Forwarded"));
 }
 
 void Server::preflight(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req) {
@@ -98,10 +126,12 @@ std::size_t Server::ownerOf(const std::string& sid) const {
 }
 
 std::shared_ptr<const Handshake> Server::makeHandshake(const net::Request& req,
-                                                       const std::shared_ptr<net::HttpConnection>& conn) const {
+                                                       const std::shared_ptr<net::HttpConnection>& conn,
+                                                       const boost::asio::ip::address& client) const {
     auto h = std::make_shared<Handshake>();
     h->url = std::string(req.target());
-    h->remoteAddress = conn->remoteAddress();
+    // A forwarded client's port is the proxy's business: its address alone.
+    h->remoteAddress = client == conn->remoteIp() ? conn->remoteAddress() : client.to_string();
     h->issued = std::chrono::system_clock::now();
     return h;
 }
@@ -112,6 +142,11 @@ void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Reque
     const bool isUpgrade = boost::beast::websocket::is_upgrade(req);
     auto info = RequestInfo::parse(req.target(), req.method(), isUpgrade);
     if (!info) return conn->respond(errorResponse(static_cast<Errc>(info.error().value()), responseTemplate(req)));
+
+    // A browser page from an origin not allowed may not open a session, nor take one over by
+    // upgrading it (cross-site WebSocket hijacking: WebSockets are not subject to CORS).
+    if ((info->sid.empty() || isUpgrade) && !originAllowed(req))
+        return conn->respond(errorResponse(Errc::Forbidden, responseTemplate(req)));
 
     if (info->sid.empty()) return handshake(conn, std::move(req), *info, responseTemplate(req));
 
@@ -146,7 +181,8 @@ void Server::onOversized(const net::Request& header) {
 
 void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info,
                        net::Response&& templ) {
-    if (peers_ && !peers_->allowHandshake(conn->remoteIp())) {
+    const auto client = clientIp(req, conn);
+    if (peers_ && !peers_->allowHandshake(client)) {
         // Code 4 is the protocol's "refused by the server"; 429 and Retry-After say why and when.
         if (metrics_) metrics_->handshakesRefused.fetch_add(1, std::memory_order_relaxed);
         templ.result(http::status::too_many_requests);
@@ -163,8 +199,8 @@ void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Re
     open.maxPayload = config_.maxPayload;
 
     if (info.transport == TransportType::Polling) {
-        auto session = std::make_shared<Session>(*this, open.sid, TransportType::Polling, makeHandshake(req, conn),
-                                                 threads_.context(here));
+        auto session = std::make_shared<Session>(*this, open.sid, TransportType::Polling,
+                                                 makeHandshake(req, conn, client), threads_.context(here));
         shards_[here].sessions.emplace(open.sid, session);
         counted(true);
         templ.result(http::status::ok);
@@ -176,7 +212,7 @@ void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Re
         return;
     }
 
-    auto handshakeInfo = makeHandshake(req, conn);
+    auto handshakeInfo = makeHandshake(req, conn, client);
     auto ws = conn->upgrade();
     ws->accept(std::move(req), config_.maxPayload,
                [this, ws, here, open, handshakeInfo = std::move(handshakeInfo)](boost::system::error_code ec) mutable {

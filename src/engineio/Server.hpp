@@ -55,7 +55,12 @@ private:
     std::string newSid(std::size_t thread) const;
     std::size_t ownerOf(const std::string& sid) const;
     std::shared_ptr<const Handshake> makeHandshake(const net::Request& req,
-                                                   const std::shared_ptr<net::HttpConnection>& conn) const;
+                                                   const std::shared_ptr<net::HttpConnection>& conn,
+                                                   const boost::asio::ip::address& client) const;
+    /// False if corsOrigins is set and the request carries an Origin not in it.
+    bool originAllowed(const net::Request& req) const;
+    /// The client's address: the TCP peer, or whom a trusted proxy forwards for (PeerLimits).
+    boost::asio::ip::address clientIp(const net::Request& req, const std::shared_ptr<net::HttpConnection>& conn) const;
 
     Config config_;
     Handler& handler_;

@@ -5,9 +5,11 @@
 #include "auth/SessionTokens.hpp"
 #include "chat/ErrorReply.hpp"
 #include "chat/Payloads.hpp"
+#include "chat/Validation.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -29,11 +31,13 @@ struct Call {
     ConnPtr conn;
     unsigned version = 11;
     std::string context; // for error logs: "POST /v1/chats"
+    CorsHeaders cors;    // what the request's Origin may see (Router::cors)
 
-    void reply(bhttp::status status, const boost::json::value& body) const {
+    void reply(bhttp::status status, const boost::json::value& body, std::int64_t retryAfterSeconds = 0) const {
         net::Response res{status, version};
         res.set(bhttp::field::content_type, "application/json");
-        res.set(bhttp::field::access_control_allow_origin, "*");
+        cors.apply(res);
+        if (retryAfterSeconds > 0) res.set(bhttp::field::retry_after, std::to_string(retryAfterSeconds));
         res.body() = boost::json::serialize(body);
         conn->respond(std::move(res));
     }
@@ -46,10 +50,16 @@ struct Call {
         reply(static_cast<bhttp::status>(chat::httpStatus(code)), chat::errorReply(code, message, logContext));
     }
     void internal(const std::string& error) const { fail(ErrorCode::Internal, "Internal error", error); }
+    // 429 RATE_LIMITED with Retry-After: the whole seconds (at least 1) until a retry may pass.
+    void rateLimited(std::string_view message, std::int64_t retryAfterMs) const {
+        reply(bhttp::status::too_many_requests, chat::errorReply(ErrorCode::RateLimited, message, context),
+              std::max<std::int64_t>(1, (retryAfterMs + 999) / 1000));
+    }
 };
 
-Call makeCall(const ConnPtr& conn, const net::Request& req) {
-    return Call{conn, req.version(), std::string(req.method_string()) + " " + std::string(req.target())};
+Call makeCall(const ConnPtr& conn, const net::Request& req, CorsHeaders cors) {
+    return Call{conn, req.version(), std::string(req.method_string()) + " " + std::string(req.target()),
+                std::move(cors)};
 }
 
 std::optional<boost::json::object> parseBody(const net::Request& req) { return chat::parseJsonObject(req.body()); }
@@ -66,25 +76,38 @@ std::string bearerOf(const net::Request& req) {
     return std::string(v.substr(7));
 }
 
+// The key of a client address for the login limit: an IPv4 address, or the /64 of an IPv6 one
+// (what one household or host is given, so rotating within it gains nothing).
+std::string loginAddressKey(const boost::asio::ip::address& ip) {
+    if (ip.is_v4()) return ip.to_string();
+    const auto v6 = ip.to_v6();
+    if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+    auto bytes = v6.to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 boost::asio::io_context& here(net::IoThreads& threads) { return threads.context(net::IoThreads::currentIndex()); }
 
 } // namespace
 
 RestApi::RestApi(Router& router, chat::ChatService& chat, net::IoThreads& threads, RestConfig config)
-    : chat_(chat), threads_(threads), config_(std::move(config)) {
+    : chat_(chat), threads_(threads), config_(std::move(config)), loginThrottle_(config_.login),
+      dummyHash_(auth::hashPassword(auth::newSessionToken())) {
     install(router);
 }
 
 RestApi::~RestApi() { passwordPool_.join(); }
 
 void RestApi::install(Router& router) {
+    router_ = &router;
     using Params = PathParams;
     router.allowCors("/v1/");
 
     // Authenticated route: resolves the bearer token, then runs fn(call, userId, req, params).
     auto authed = [this](auto fn) {
         return [this, fn](const ConnPtr& conn, net::Request&& req, Params&& params) {
-            auto call = makeCall(conn, req);
+            auto call = makeCall(conn, req, router_->cors(req));
             auto request = std::make_shared<net::Request>(std::move(req));
             chat_.authenticate(here(threads_), bearerOf(*request),
                                [fn, call, request, params = std::move(params)](std::optional<std::string> userId,
@@ -109,11 +132,11 @@ void RestApi::install(Router& router) {
     };
 
     // --- Health ------------------------------------------------------------------------------
-    router.add(bhttp::verb::get, "/healthz", [](const ConnPtr& conn, net::Request&& req, Params&&) {
-        makeCall(conn, req).ok(boost::json::object{{"status", "ok"}});
+    router.add(bhttp::verb::get, "/healthz", [this](const ConnPtr& conn, net::Request&& req, Params&&) {
+        makeCall(conn, req, router_->cors(req)).ok(boost::json::object{{"status", "ok"}});
     });
     router.add(bhttp::verb::get, "/readyz", [this](const ConnPtr& conn, net::Request&& req, Params&&) {
-        auto call = makeCall(conn, req);
+        auto call = makeCall(conn, req, router_->cors(req));
         // Ready when the store answers.
         chat_.store().read<bool>(
             here(threads_), [](store::Store& s) { s.findChat("000000000000000000000000"); return true; },
@@ -124,27 +147,54 @@ void RestApi::install(Router& router) {
     });
 
     // --- Login -------------------------------------------------------------------------------
+    // Every admitted login costs one Argon2id verification on passwordPool_, unknown emails too
+    // (against dummyHash_), and gets the same answer for an unknown email as for a wrong
+    // password. Before any work, a login is refused with 429 RATE_LIMITED when its address or
+    // account is over its limit (LoginThrottle) or when maxPendingLogins are already queued.
     router.add(bhttp::verb::post, "/v1/auth/login", [this](const ConnPtr& conn, net::Request&& req, Params&&) {
-        auto call = makeCall(conn, req);
+        auto call = makeCall(conn, req, router_->cors(req));
         auto login = chat::parseLoginRequest(objectOrNull(parseBody(req)));
         if (!login) return call.fail(login.error().code, login.error().message);
+        auto refuse = [this, &call](std::string_view message, std::int64_t retryAfterMs) {
+            if (config_.metrics) config_.metrics->loginsRefused.fetch_add(1, std::memory_order_relaxed);
+            call.rateLimited(message, retryAfterMs);
+        };
+        if (pendingLogins_.fetch_add(1, std::memory_order_relaxed) >= config_.maxPendingLogins) {
+            pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
+            return refuse("Server busy, try again shortly", 1000);
+        }
+        const auto verdict = loginThrottle_.admit(loginAddressKey(conn->remoteIp()), login->email, core::nowMs());
+        if (!verdict) {
+            pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
+            return refuse(verdict.refusal == chat::LoginThrottle::Refusal::Address
+                              ? "Too many login attempts from this address, try again later"
+                              : "Too many failed login attempts for this account, try again later",
+                          verdict.retryAfterMs);
+        }
         auto& ctx = here(threads_);
         chat_.store().read<std::optional<store::User>>(
-            ctx, [email = std::move(login->email)](store::Store& s) { return s.findUserByEmail(email); },
-            [this, call, &ctx, password = std::move(login->password)](std::string error, std::optional<store::User> user) {
-                if (!error.empty()) return call.internal(error);
-                if (!user) return call.fail(ErrorCode::Unauthorized, "Wrong email or password");
-                boost::asio::post(passwordPool_, [this, call, &ctx, password, user = *user] {
-                    const bool good = auth::verifyPassword(user.passwordHash, password);
-                    boost::asio::post(ctx, [this, call, &ctx, good, user] {
+            ctx, [email = login->email](store::Store& s) { return s.findUserByEmail(email); },
+            [this, call, &ctx, email = login->email,
+             password = std::move(login->password)](std::string error, std::optional<store::User> user) {
+                if (!error.empty()) {
+                    pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
+                    return call.internal(error);
+                }
+                boost::asio::post(passwordPool_, [this, call, &ctx, email, password, user = std::move(user)] {
+                    const bool matches = auth::verifyPassword(user ? user->passwordHash : dummyHash_, password);
+                    const bool good = user && matches;
+                    if (config_.metrics) config_.metrics->passwordHashes.fetch_add(1, std::memory_order_relaxed);
+                    pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
+                    boost::asio::post(ctx, [this, call, &ctx, good, email, user] {
                         if (!good) return call.fail(ErrorCode::Unauthorized, "Wrong email or password");
+                        loginThrottle_.succeeded(email);
                         const std::string sessionToken = auth::newSessionToken();
                         const auto now = core::nowMs();
-                        store::SessionRow row{auth::hashSessionToken(sessionToken), user.id, now,
+                        store::SessionRow row{auth::hashSessionToken(sessionToken), user->id, now,
                                               now + std::chrono::duration_cast<std::chrono::milliseconds>(config_.sessionTtl).count()};
                         chat_.store().write<bool>(
                             ctx, [row](store::Store& s) { s.insertSession(row); return true; },
-                            [this, call, user, sessionToken](std::string err, bool) {
+                            [this, call, user = *user, sessionToken](std::string err, bool) {
                                 if (!err.empty()) return call.internal(err);
                                 boost::json::value token = nullptr;
                                 if (!config_.jwtSecret.empty())
@@ -262,6 +312,8 @@ void RestApi::install(Router& router) {
             if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
             if (std::find(c.memberIds.begin(), c.memberIds.end(), newMember) != c.memberIds.end())
                 return call.ok(chat::ChatService::chatJson(c));
+            if (c.memberIds.size() >= chat::kMaxChatMembers)
+                return call.fail(ErrorCode::ValidationError, "at most 1000 members");
             c.memberIds.push_back(newMember);
             c.updatedAt = core::nowMs();
             chat_.store().write<bool>(
@@ -305,10 +357,22 @@ void RestApi::install(Router& router) {
         if (!query) return call.fail(query.error().code, query.error().message);
         memberOf(call, userId, p[0], [this, call, before = query->before, after = query->after,
                                       limit = query->limit](const store::Chat& c) {
-            chat_.store().read<store::MessagePage>(
-                here(threads_), [id = c.id, before, after, limit](store::Store& s) { return s.messages(id, before, after, limit); },
-                [call](std::string error, store::MessagePage page) {
+            // A cursor must name a message of this chat. It is checked in the same store job as
+            // the page, and an unknown id and a message of another chat get the same answer, so
+            // that the reply tells nothing about other chats.
+            chat_.store().read<std::optional<store::MessagePage>>(
+                here(threads_),
+                [id = c.id, before, after, limit](store::Store& s) -> std::optional<store::MessagePage> {
+                    if (const auto& cursor = before ? before : after) {
+                        auto m = s.findMessage(*cursor);
+                        if (!m || m->chatId != id) return std::nullopt;
+                    }
+                    return s.messages(id, before, after, limit);
+                },
+                [call](std::string error, std::optional<store::MessagePage> found) {
                     if (!error.empty()) return call.internal(error);
+                    if (!found) return call.fail(ErrorCode::NotFound, "No such message in this chat");
+                    const store::MessagePage& page = *found;
                     boost::json::array messages;
                     for (const auto& m : page.messages) messages.push_back(chat::ChatService::messageJson(m));
                     call.ok(boost::json::object{{"messages", std::move(messages)}, {"hasMore", page.hasMore}});

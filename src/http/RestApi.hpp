@@ -1,11 +1,14 @@
 #pragma once
 
 #include "chat/ChatService.hpp"
+#include "chat/LoginThrottle.hpp"
+#include "core/Metrics.hpp"
 #include "http/Router.hpp"
 #include "net/IoThreads.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -18,11 +21,17 @@ struct RestConfig {
     std::string jwtAudience;
     std::chrono::seconds tokenTtl{std::chrono::hours(24)};      // login JWTs: a day, as typical web sessions
     std::chrono::seconds sessionTtl{std::chrono::hours(24 * 30)}; // opaque session tokens: 30 days
+    chat::LoginLimits login;                            // login attempts per address and per account
+    // Logins waiting for or in password hashing (one Argon2id each, tens of ms on one thread);
+    // past it a login is refused at once (429) rather than queued: 16 is about a second of work.
+    std::size_t maxPendingLogins = 16;
+    core::Metrics* metrics = nullptr;                   // counts hashes and refused logins when set
 };
 
 /// The REST API of DESIGN.md (/v1/...), plus /healthz and /readyz, on `router`.
 /// Handlers run on the connection's io thread; store work goes through the chat service's
-/// StoreExecutor; password hashing runs on a worker thread of its own.
+/// StoreExecutor; password hashing runs on a worker thread of its own, never on an io thread
+/// nor the store thread.
 class RestApi {
 public:
     RestApi(Router& router, chat::ChatService& chat, net::IoThreads& threads, RestConfig config);
@@ -32,8 +41,14 @@ private:
     void install(Router& router);
 
     chat::ChatService& chat_;
+    const Router* router_ = nullptr; // CORS answers; outlives us
     net::IoThreads& threads_;
     RestConfig config_;
+    chat::LoginThrottle loginThrottle_;
+    // A hash of a random password with the same parameters as real ones: an unknown email is
+    // verified against it, so that it costs the same work as a wrong password.
+    std::string dummyHash_;
+    std::atomic<std::size_t> pendingLogins_{0}; // admitted logins not yet past their hash
     boost::asio::thread_pool passwordPool_{1}; // Argon2id takes tens of ms: never on an io thread
 };
 

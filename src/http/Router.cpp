@@ -4,6 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace parley::http {
 
 namespace bhttp = boost::beast::http;
@@ -50,6 +52,22 @@ engineio::Server* Router::engineFor(std::string_view path) const {
     return nullptr;
 }
 
+void CorsHeaders::apply(net::Response& res) const {
+    if (!allowOrigin.empty()) res.set(bhttp::field::access_control_allow_origin, allowOrigin);
+    if (varyOrigin) res.set(bhttp::field::vary, "Origin");
+}
+
+CorsHeaders Router::cors(const net::Request& req) const {
+    if (corsOrigins_.empty()) return CorsHeaders{"*", false};
+    CorsHeaders h{{}, true};
+    if (auto origin = req.find(bhttp::field::origin); origin != req.end()) {
+        const auto value = origin->value();
+        if (std::find(corsOrigins_.begin(), corsOrigins_.end(), value) != corsOrigins_.end())
+            h.allowOrigin = std::string(value);
+    }
+    return h;
+}
+
 std::optional<net::Response> Router::onOversizedRequest(const net::Request& header) {
     const std::string_view path = pathOf(header.target());
     if (auto* engine = engineFor(path)) {
@@ -60,7 +78,7 @@ std::optional<net::Response> Router::onOversizedRequest(const net::Request& head
                             boost::json::serialize(chat::errorReply(chat::ErrorCode::ValidationError,
                                                                     "Request body too large", requestContext(header))),
                             header.version());
-    res.set(bhttp::field::access_control_allow_origin, "*");
+    cors(header).apply(res);
     return res;
 }
 
@@ -95,7 +113,7 @@ void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Re
         for (const auto& prefix : corsPrefixes_) {
             if (!path.starts_with(prefix)) continue;
             net::Response res{bhttp::status::no_content, req.version()};
-            res.set(bhttp::field::access_control_allow_origin, "*");
+            cors(req).apply(res);
             res.set(bhttp::field::access_control_allow_methods, "GET,POST,PATCH,DELETE,OPTIONS");
             res.set(bhttp::field::access_control_allow_headers, "Authorization,Content-Type");
             res.set(bhttp::field::access_control_max_age, "86400");

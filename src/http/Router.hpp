@@ -14,6 +14,13 @@ namespace parley::http {
 using PathParams = std::vector<std::string>;
 using RouteHandler = std::function<void(const std::shared_ptr<net::HttpConnection>&, net::Request&&, PathParams&&)>;
 
+/// The CORS headers of one REST answer, decided from its request's Origin (Router::cors).
+struct CorsHeaders {
+    std::string allowOrigin; ///< Access-Control-Allow-Origin; empty: none (the origin is not allowed)
+    bool varyOrigin = false; ///< the answer depends on Origin (an allow-list is set)
+    void apply(net::Response& res) const;
+};
+
 /// Routes each request: Engine.IO endpoints by path prefix, other handlers by method and
 /// exact path, everything else 404 in the JSON error envelope.
 class Router : public net::HttpHandler {
@@ -24,6 +31,12 @@ public:
     void add(boost::beast::http::verb method, std::string pattern, RouteHandler handler);
     /// Answers OPTIONS (CORS preflight) for every path under `prefix`.
     void allowCors(std::string prefix) { corsPrefixes_.push_back(std::move(prefix)); }
+    /// The origins REST answers are shown to (set before serving). Empty: any ("*"); else only
+    /// these, each echoed back to itself with `Vary: Origin`, and other origins get no
+    /// Access-Control-Allow-Origin at all. A request without Origin (not a browser) is answered
+    /// as usual either way: CORS only tells browsers what a page may read.
+    void setCorsOrigins(std::vector<std::string> origins) { corsOrigins_ = std::move(origins); }
+    CorsHeaders cors(const net::Request& req) const;
 
     /// What a method and path (query excluded) resolve to among the added routes: the handler
     /// (null if none) with its path parameters, and whether some route had this path at all
@@ -47,6 +60,7 @@ private:
         RouteHandler handler;
     };
     std::vector<std::string> corsPrefixes_;
+    std::vector<std::string> corsOrigins_;
     std::vector<engineio::Server*> engines_;
     std::vector<Route> routes_;
 };

@@ -234,16 +234,22 @@ describe('a removed member', () => {
 });
 
 describe('cursors pointing into another chat', () => {
-  it('before/after = a message of a chat I am not in: an empty page, exactly like an unknown id', async () => {
+  it('before/after = a message of a chat I am not in: 404 NOT_FOUND, exactly like an unknown id', async () => {
     const w = await world(); // H's message is older than G's
     const moreG = [];
     for (let i = 0; i < 3; i++) moreG.push((await srv.api(w.a, 'POST', `/v1/chats/${w.G._id}/messages`, { body: `g${i}`, clientId: randomUUID() })).body.data.serverId);
     // a message in H that is newer than everything in G
     const hNew = assertHttpOk(await srv.api(w.x, 'POST', `/v1/chats/${w.H._id}/messages`, { body: 'newer in H', clientId: randomUUID() }), 201).serverId;
-    const empty = { messages: [], hasMore: false };
+    // The answer without its correlationId (unique per answer).
+    const notFound = async (q, what) => {
+      const res = await srv.api(w.a, 'GET', `/v1/chats/${w.G._id}/messages?${new URLSearchParams(q)}`);
+      const { correlationId, ...rest } = assertHttpError(res, 404, 'NOT_FOUND', what);
+      void correlationId;
+      return rest;
+    };
     const unknown = objectId();
-    assert.deepEqual(await srv.getMessages(w.a, w.G._id, { after: unknown }), empty, 'after=unknown');
-    assert.deepEqual(await srv.getMessages(w.a, w.G._id, { before: unknown }), empty, 'before=unknown');
+    const expected = await notFound({ after: unknown }, 'after=unknown');
+    assert.deepEqual(await notFound({ before: unknown }, 'before=unknown'), expected, 'before=unknown');
     for (const [what, q] of Object.entries({
       'after an older H message': { after: w.hMsgId },
       'before a newer H message': { before: hNew },
@@ -251,8 +257,7 @@ describe('cursors pointing into another chat', () => {
       'before a newer H message, limit 1': { before: hNew, limit: '1' },
       'after the S chat id': { after: w.S._id },
     })) {
-      const page = await srv.getMessages(w.a, w.G._id, q);
-      assert.deepEqual(page, empty, `${what}: ${JSON.stringify(page)}`);
+      assert.deepEqual(await notFound(q, what), expected, `${what}: the same answer as an unknown id`);
     }
     // the real cursors still page normally
     const fwd = await srv.getMessages(w.a, w.G._id, { after: w.gMsgId });

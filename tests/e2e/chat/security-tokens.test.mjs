@@ -382,3 +382,56 @@ describe('deleted session (POST /v1/auth/logout)', () => {
     assertHttpOk(await srv.api(b.sessionToken, 'GET', '/v1/chats'), 200, "b's session over REST");
   });
 });
+
+// ---------------------------------------------------------------------------------------
+// A token without exp (--jwt-require-exp, on by default)
+// ---------------------------------------------------------------------------------------
+
+describe('a JWT without exp (--jwt-require-exp)', () => {
+  const noExp = (secret, sub = objectId()) => hsJwt({ alg: 'HS256', typ: 'JWT' }, { sub, iat: now() }, secret);
+
+  it('by default it is refused everywhere like any invalid token; one with exp is accepted', async () => {
+    const srv = await startChatServer();
+    try {
+      await assertRefusedEverywhere(srv.url, noExp(srv.secret), 'no exp');
+      const err = await connectRefused(srv.url, noExp(srv.secret));
+      assert.match(err.data.message, /no expiry/, err.data.message);
+      await assertAcceptedEverywhere(srv.url, hsJwt({ alg: 'HS256', typ: 'JWT' }, claimsFor(objectId()), srv.secret), 'with exp');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it("Parley's own tokens carry exp: `parley token` is accepted by default", async () => {
+    const srv = await startChatServer();
+    try {
+      await assertAcceptedEverywhere(srv.url, await srv.cliToken(objectId()), 'parley token');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  for (const [what, opts] of [
+    ['--jwt-require-exp=false', { args: ['--jwt-require-exp=false'] }],
+    ['--jwt-require-exp 0', { args: ['--jwt-require-exp', '0'] }],
+    ['PARLEY_JWT_REQUIRE_EXP=false', { env: { PARLEY_JWT_REQUIRE_EXP: 'false' } }],
+  ]) {
+    it(`${what}: it is accepted (the old behaviour, for issuers that never set exp)`, async () => {
+      const srv = await startChatServer(opts);
+      try {
+        await assertAcceptedEverywhere(srv.url, noExp(srv.secret), 'no exp, not required');
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+
+  it('the bare flag --jwt-require-exp turns it on (over PARLEY_JWT_REQUIRE_EXP=false)', async () => {
+    const srv = await startChatServer({ args: ['--jwt-require-exp'], env: { PARLEY_JWT_REQUIRE_EXP: 'false' } });
+    try {
+      await assertRefusedEverywhere(srv.url, noExp(srv.secret), 'no exp, required');
+    } finally {
+      await srv.stop();
+    }
+  });
+});

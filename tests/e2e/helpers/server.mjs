@@ -6,7 +6,7 @@
 //
 // The binary is looked up in $PARLEY_BUILD_DIR (default: <repo>/build/release).
 // `--port 0 --host 127.0.0.1` is appended to the given args (and the per-address limits turned
-// off unless the args set them); the helper waits for the
+// off unless the args set them or `defaultLimits: true` keeps the server's own); the helper waits for the
 // server to print "listening on <ip>:<port>" on stdout or stderr.
 //
 // PARLEY_E2E_TIME_SCALE (set by the Makefile: 3 for ASan, 5 for TSan builds) multiplies every
@@ -49,7 +49,7 @@ process.on('exit', () => {
   }
 });
 
-export async function startServer({ bin = 'parley', args = [], env = {}, launcher = [] } = {}) {
+export async function startServer({ bin = 'parley', args = [], env = {}, launcher = [], defaultLimits = false } = {}) {
   const file = binaryPath(bin);
   if (!existsSync(file)) {
     throw new Error(
@@ -58,9 +58,10 @@ export async function startServer({ bin = 'parley', args = [], env = {}, launche
   }
 
   // Every test client comes from 127.0.0.1, and a test file may open hundreds of sessions in
-  // a second: the per-address limits are off unless a test sets them (limits.test.mjs does).
+  // a second: the per-address limits are off unless a test sets them (limits.test.mjs does)
+  // or asks for the server's defaults (peer-limits.test.mjs does).
   const perAddress = [];
-  for (const flag of ['--max-connections-per-ip', '--handshakes-per-second']) {
+  for (const flag of defaultLimits ? [] : ['--max-connections-per-ip', '--handshakes-per-second']) {
     if (!args.some((a) => a === flag || a.startsWith(`${flag}=`))) perAddress.push(flag, '0');
   }
   const fullArgs = [...args, ...perAddress, '--port', '0', '--host', '127.0.0.1'];

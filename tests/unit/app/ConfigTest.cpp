@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -21,9 +22,11 @@ Config parse(std::vector<std::string> args) {
 TEST(Config, DefaultsOfTheLimits) {
     const Config c = parse({});
     EXPECT_EQ(c.maxHeaderBytes, 16u * 1024);
-    EXPECT_EQ(c.maxConnectionsPerIp, 1000u);
-    EXPECT_EQ(c.handshakesPerSecond, 50u);
-    EXPECT_EQ(c.handshakeBurst, 100u);
+    EXPECT_EQ(c.maxConnectionsPerIp, 10'000u);
+    EXPECT_EQ(c.handshakesPerSecond, 100u);
+    EXPECT_EQ(c.handshakeBurst, 5'000u);
+    EXPECT_TRUE(c.trustedProxies.empty());
+    EXPECT_TRUE(c.jwtRequireExp);
     EXPECT_EQ(c.maxNamespaces, 8u);
     EXPECT_EQ(c.maxRoomsPerSocket, 1000u);
     EXPECT_EQ(c.maxPendingAcks, 128u);
@@ -51,6 +54,34 @@ TEST(Config, EveryLimitHasAFlag) {
     EXPECT_EQ(c.maxAttachments, 7u);
     EXPECT_EQ(c.volatileBacklogBytes, 8u);
     EXPECT_EQ(c.maxOutboundBytes, 9u);
+}
+
+TEST(Config, TrustedProxiesAreRepeatableCheckedAndAListInTheEnvironment) {
+    EXPECT_EQ(parse({"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy=2001:db8::1"}).trustedProxies,
+              (std::vector<std::string>{"10.0.0.0/8", "2001:db8::1"}));
+    for (const char* bad : {"10.0.0.0/33", "proxy.example", ""}) {
+        try {
+            parse({"--trusted-proxy", bad});
+            ADD_FAILURE() << "accepted '" << bad << "'";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("--trusted-proxy"), std::string::npos) << e.what();
+        }
+    }
+    ::setenv("PARLEY_TRUSTED_PROXY", "10.0.0.0/8, 192.0.2.1", 1);
+    EXPECT_EQ(parse({}).trustedProxies.size(), 2u);
+    ::unsetenv("PARLEY_TRUSTED_PROXY");
+}
+
+TEST(Config, JwtRequireExpIsABooleanAndTheBareFlagMeansTrue) {
+    EXPECT_FALSE(parse({"--jwt-require-exp=false"}).jwtRequireExp);
+    EXPECT_FALSE(parse({"--jwt-require-exp", "0"}).jwtRequireExp);
+    EXPECT_TRUE(parse({"--jwt-require-exp", "--jwt-require-exp=off", "--jwt-require-exp"}).jwtRequireExp);
+    EXPECT_TRUE(parse({"--jwt-require-exp", "--port", "0"}).jwtRequireExp);
+    EXPECT_THROW(parse({"--jwt-require-exp=maybe"}), std::invalid_argument);
+    ::setenv("PARLEY_JWT_REQUIRE_EXP", "false", 1);
+    EXPECT_FALSE(parse({}).jwtRequireExp);
+    EXPECT_TRUE(parse({"--jwt-require-exp"}).jwtRequireExp) << "a flag wins";
+    ::unsetenv("PARLEY_JWT_REQUIRE_EXP");
 }
 
 TEST(Config, TheCommitDelayIsInMicrosecondsAndBounded) {
@@ -100,6 +131,26 @@ TEST(Config, OutOfRangeAndUnknownFlagsAreClearErrors) {
     EXPECT_THROW(parse({"--port", "70000"}), std::invalid_argument);
     EXPECT_THROW(parse({"--max-everything", "1"}), std::invalid_argument);
     EXPECT_THROW(parse({"--max-namespaces"}), std::invalid_argument);
+}
+
+TEST(Config, LoginLimitsHaveDefaultsFlagsAndTwins) {
+    const Config d = parse({});
+    EXPECT_EQ(d.loginPerIpPerMinute, 100u);
+    EXPECT_EQ(d.loginFailuresPerAccount, 10u);
+    EXPECT_EQ(d.loginFailureWindow, std::chrono::minutes(5));
+    EXPECT_EQ(d.loginHashQueue, 16u);
+    const Config c = parse({"--login-per-ip-per-minute", "0", "--login-failures-per-account=3",
+                            "--login-failure-window-ms", "1500", "--login-hash-queue", "2"});
+    EXPECT_EQ(c.loginPerIpPerMinute, 0u);
+    EXPECT_EQ(c.loginFailuresPerAccount, 3u);
+    EXPECT_EQ(c.loginFailureWindow, std::chrono::milliseconds(1500));
+    EXPECT_EQ(c.loginHashQueue, 2u);
+    ::setenv("PARLEY_LOGIN_PER_IP_PER_MINUTE", "7", 1);
+    EXPECT_EQ(parse({}).loginPerIpPerMinute, 7u);
+    ::unsetenv("PARLEY_LOGIN_PER_IP_PER_MINUTE");
+    // A window of 0 would forget every failure at once, and a queue of 0 refuse every login.
+    EXPECT_THROW(parse({"--login-failure-window-ms", "0"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--login-hash-queue", "0"}), std::invalid_argument);
 }
 
 } // namespace

@@ -243,6 +243,22 @@ TEST_F(JwtTest, MissingExpIsAcceptedWithZeroExpiry) {
     EXPECT_EQ(r->expiresAt, 0);
 }
 
+TEST_F(JwtTest, MissingExpIsRefusedWhenRequired) {
+    JwtConfig config;
+    config.secret = kSecret;
+    config.requireExp = true;
+    const JwtVerifier verifier(config);
+    EXPECT_TRUE(failsWith(verifier.verify(hs256({{"sub", kSubject}, {"iat", now()}})), Errc::MissingExpiry));
+    EXPECT_TRUE(failsWith(verifier.verify(hs256({{"sub", kSubject}, {"exp", nullptr}})), Errc::Malformed))
+        << "a null exp is no date";
+    const auto r = verifier.verify(hs256(goodClaims()));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_GT(r->expiresAt, 0);
+    auto expired = goodClaims();
+    expired["exp"] = now() - 3600;
+    EXPECT_TRUE(failsWith(verifier.verify(hs256(expired)), Errc::Expired)) << "required and present: still checked";
+}
+
 TEST_F(JwtTest, FractionalExpIsAccepted) {
     const std::int64_t whole = now() + 600;
     const auto r = secretVerifier().verify(hs256({{"sub", kSubject}, {"exp", static_cast<double>(whole) + 0.75}}));

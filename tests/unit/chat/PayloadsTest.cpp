@@ -180,6 +180,24 @@ TEST(ParseNewChatRequest, AtMostAThousandMembers) {
     EXPECT_TRUE(parseNewChatRequest(&body, kChat).has_value());
 }
 
+TEST(ParseNewChatRequest, TheCountIsCheckedBeforeAnyElement) {
+    // 1001 entries, none of them an ObjectId: the cap answers, so no entry was looked at.
+    boost::json::array junk(1001, boost::json::value("x"));
+    boost::json::object body{{"type", "group"}, {"memberIds", junk}};
+    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 1000 members");
+    // Past the cap even when repeats would bring the members under it.
+    boost::json::array repeats(1001, boost::json::value(kUser));
+    body["memberIds"] = repeats;
+    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 1000 members");
+    // At the cap, repeats (and the creator listed again) collapse into one member each.
+    boost::json::array atCap(1000, boost::json::value(kUser));
+    atCap[0] = kChat;
+    body["memberIds"] = atCap;
+    auto r = parseNewChatRequest(&body, kChat);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->memberIds, (std::vector<std::string>{kChat, kUser}));
+}
+
 TEST(ParseTitleUpdate, StringOrNull) {
     const auto clear = object(R"({"title":null})");
     auto r = parseTitleUpdate(&clear);

@@ -89,3 +89,27 @@ TEST(RateLimiter, CountsExactlyOverManyWindows) {
     EXPECT_EQ(limiter.prune(2000), 0u);
     EXPECT_EQ(limiter.prune(2100), 1u);
 }
+
+TEST(RateLimiter, RetryAfterIsWhenTheOldestLeaves) {
+    RateLimiter limiter(2, 1000);
+    EXPECT_EQ(limiter.retryAfterMs("u", 0), 0);
+    limiter.tryAcquire("u", 100);
+    EXPECT_EQ(limiter.retryAfterMs("u", 150), 0); // room for one more
+    limiter.tryAcquire("u", 400);
+    EXPECT_EQ(limiter.retryAfterMs("u", 500), 600); // the event at 100 leaves at 1100
+    EXPECT_EQ(limiter.retryAfterMs("u", 1099), 1);
+    EXPECT_EQ(limiter.retryAfterMs("u", 1100), 0);
+    EXPECT_TRUE(limiter.tryAcquire("u", 1100));
+    EXPECT_EQ(limiter.retryAfterMs("u", 1100), 300); // now the event at 400 is the oldest
+    EXPECT_EQ(RateLimiter(0, 1000).retryAfterMs("u", 0), 1000);
+}
+
+TEST(RateLimiter, ForgetClearsOneKey) {
+    RateLimiter limiter(1, 1000);
+    limiter.tryAcquire("a", 0);
+    limiter.tryAcquire("b", 0);
+    limiter.forget("a");
+    limiter.forget("unknown");
+    EXPECT_TRUE(limiter.tryAcquire("a", 1));
+    EXPECT_FALSE(limiter.tryAcquire("b", 1));
+}
