@@ -5,6 +5,10 @@ PRESET ?= release
 BUILD := build/$(PRESET)
 ARGS ?=
 E2E ?= conformance protocol chat fault
+# The protocol files run again on one io thread and on more threads than cores: requests of
+# one session that reach the server on different threads must behave as on one thread.
+E2E_THREADED ?= conformance protocol
+E2E_THREAD_COUNTS ?= 1 4
 
 # Sanitizer runtime options for every process the tests start (unit tests, servers, CLI runs).
 # Any report stops the process with a nonzero status and a stack trace, so the unit test fails
@@ -19,12 +23,12 @@ E2E_TIME_SCALE_asan = 3
 E2E_TIME_SCALE_tsan = 5
 E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
 
-.PHONY: run test test-asan test-tsan deps build unit e2e bench fuzz clean
+.PHONY: run test test-asan test-tsan deps build unit e2e e2e-threads bench fuzz clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
 
-test: build unit e2e
+test: build unit e2e e2e-threads
 
 # The whole suite on the ASan+UBSan build, or on the TSan build.
 test-asan test-tsan:
@@ -43,6 +47,13 @@ unit:
 # Node's test runner, one file at a time, against the real binaries of this build.
 e2e:
 	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
+
+e2e-threads:
+	@set -e; for t in $(E2E_THREAD_COUNTS); do \
+	  echo "=== e2e: $(E2E_THREADED) with --threads $$t"; \
+	  cd $(CURDIR)/tests/e2e && PARLEY_E2E_THREADS=$$t PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
+	    node --test --test-concurrency=1 --test-reporter=spec $(E2E_THREADED); \
+	done
 
 # Parley vs the Node peer under the same load (reports; never fails on a figure).
 BENCH_ARGS ?=

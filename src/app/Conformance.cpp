@@ -2,10 +2,17 @@
 
 #include "engineio/Session.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+
 
 namespace parley::app {
 
 namespace {
+
+constexpr std::chrono::milliseconds kAuthEventDelay{15};
 
 // /engine.io/: every message goes back to its sender unchanged, text as text, binary as binary.
 class EchoSession final : public engineio::SessionHandler {
@@ -34,7 +41,15 @@ public:
 
 void installEchoNamespace(socketio::Namespace& nsp) {
     nsp.onConnection([](const std::shared_ptr<socketio::Socket>& socket) {
-        socket->emitRaw("auth", socket->authText());
+        // The official suite reads the CONNECT reply and then, once that promise has resolved,
+        // listens for the "auth" event; its WebSocket client (ws 8.5) delivers every frame of
+        // one read at once, so an event that shares the reply's write (or arrives before the
+        // suite's next read) is missed. It leaves in a write of its own, a moment later, as
+        // it does from the reference server (whose transport sends one write at a time).
+        auto timer = std::make_shared<boost::asio::steady_timer>(socket->context(), kAuthEventDelay);
+        timer->async_wait([timer, socket](boost::system::error_code ec) {
+            if (!ec && socket->connected()) socket->emitRaw("auth", socket->authText());
+        });
     });
     nsp.on("message", [](const std::shared_ptr<socketio::Socket>& socket, const socketio::Event& event, socketio::Ack) {
         socket->emitRaw("message-back", event.rawArgs, event.buffers);

@@ -6,6 +6,8 @@
 #include <boost/beast/websocket/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace parley::engineio {
 
 namespace http = boost::beast::http;
@@ -123,6 +125,9 @@ void Session::answerPendingGet(std::string body) {
 
 void Session::onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
                                net::Response&& templ) {
+    // The pong is overdue but its timer has not run yet (a busy thread, or this request came
+    // through another one): the session is already over, whichever of the two ran first.
+    if (!closed_ && pongOverdue()) close(CloseReason::PingTimeout);
     if (closed_ && !draining_) return conn->respond(server_.errorResponse(Errc::UnknownSid, std::move(templ)));
     if (req.method() == http::verb::get) return onPollingGet(conn, std::move(templ));
     if (draining_) return conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));
@@ -136,7 +141,7 @@ void Session::onPollingGet(const std::shared_ptr<net::HttpConnection>& conn, net
         pendingGet_ = conn;
         pendingTemplate_ = std::make_unique<net::Response>(std::move(templ));
         if (!outbox_.empty()) return answerPendingGet(drainOutbox());
-        answerPendingGet("1");
+        answerPendingGet(std::string(drainLast_));
         draining_ = false;
         drainTimer_.reset();
         server_.remove(sid_);
@@ -250,8 +255,15 @@ void Session::onWsMessage(const net::WsConnection* from, std::string_view data, 
 
 void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req,
                                net::Response&& refusal) {
-    if (transport_ != TransportType::Polling || probe_ || closed_) {
+    if (closed_) {
         conn->respond(server_.errorResponse(Errc::BadRequest, std::move(refusal)));
+        return;
+    }
+    if (transport_ != TransportType::Polling || probe_) {
+        // A second WebSocket for a session that has one, or is probing one: accepted and closed
+        // at once, as the reference does, so a client sees a close rather than an HTTP error;
+        // the session and its transport are left untouched.
+        acceptAndClose(conn, std::move(req));
         return;
     }
     auto ws = conn->upgrade();
@@ -281,6 +293,16 @@ void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn,
                        if (!tec && self->probe_.get() == raw) self->abortUpgrade();
                    });
                });
+}
+
+void Session::acceptAndClose(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
+    auto ws = conn->upgrade();
+    ws->accept(std::move(req), server_.config().maxPayload, [ws](boost::system::error_code ec) {
+        if (ec) return; // a bad key or version was refused with its HTTP error
+        // Reading, so that the client's close reply ends the connection; nothing is delivered.
+        ws->start([](std::string_view, bool) {}, [ws](boost::system::error_code) {});
+        ws->close();
+    });
 }
 
 void Session::onProbeMessage(std::string_view data, bool binary) {
@@ -337,12 +359,20 @@ void Session::schedulePing() {
     });
 }
 
+bool Session::pongOverdue() const {
+    return awaitingPong_ && std::chrono::steady_clock::now() >= pingTimer_.expiry();
+}
+
 void Session::onPingTimer() {
     if (closed_) return;
     if (awaitingPong_) return close(CloseReason::PingTimeout);
     awaitingPong_ = true;
     sendControl(kPing);
-    pingTimer_.expires_after(server_.config().pingTimeout);
+    // The pong is due pingTimeout after the ping was due, not after this timer happened to run:
+    // a client that waited pingInterval + pingTimeout finds the session closed. A timer that
+    // ran very late still gives the client half the timeout to answer.
+    const auto timeout = server_.config().pingTimeout;
+    pingTimer_.expires_at(std::max(pingTimer_.expiry() + timeout, std::chrono::steady_clock::now() + timeout / 2));
     pingTimer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (!ec) self->onPingTimer();
     });
@@ -376,6 +406,14 @@ void Session::close(CloseReason reason) {
             std::string body = drainOutbox();
             codec::appendToPayload(body, reason == CloseReason::ClientClose ? "6" : "1", false);
             answerPendingGet(std::move(body));
+        } else if (reason == CloseReason::ClientClose) {
+            // The client's GET may have left before its close and still be on its way: on
+            // another connection, possibly through another io thread, it can reach us after
+            // the POST. It gets the noop it would have got had it come first; requests after
+            // that one get 400.
+            outbox_.clear();
+            drainLast_ = "6";
+            keepForDrain = true;
         }
     } else if (ws_) {
         ws_->detach();

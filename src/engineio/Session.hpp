@@ -66,6 +66,7 @@ private:
     void onPacket(codec::Packet&& packet);
     void onWsMessage(const net::WsConnection* from, std::string_view data, bool binary);
     void onProbeMessage(std::string_view data, bool binary);
+    void acceptAndClose(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req);
     void completeUpgrade();
     void abortUpgrade();
     void dropProbe();
@@ -80,6 +81,7 @@ private:
 
     void schedulePing();
     void onPingTimer();
+    bool pongOverdue() const;
     void finishClose(CloseReason reason);
 
     Server& server_;
@@ -109,6 +111,7 @@ private:
     bool closed_ = false;
     bool slowConsumer_ = false; ///< over maxOutboundBytes: closing on the next turn
     bool draining_ = false; ///< closed, waiting for one more GET to take the last packets
+    std::string_view drainLast_ = "1"; ///< what that GET gets once the queue is empty
 };
 
 } // namespace parley::engineio

@@ -83,6 +83,20 @@ for (const path of ENDPOINTS) {
       assert.equal(r.status, 400, `GET at ${(now() - c.handshakeAt).toFixed(0)} ms: ${r.status} ${show(r.body)}`);
     });
 
+    // The official suite waits exactly pingInterval + pingTimeout after it read the handshake,
+    // with no margin. The session's deadline runs from the server's own clock (when the ping
+    // was due, not when its timer happened to run), so a GET sent then is already too late,
+    // whichever thread it reaches the session through and however busy the owner is.
+    it('no pong: a GET exactly pingInterval + pingTimeout after the handshake gets 400, for 40 sessions at once', T, async () => {
+      const sessions = await Promise.all(Array.from({ length: 40 }, () => openPolling(base, path)));
+      const results = await Promise.all(sessions.map(async (c) => {
+        await delay(PING_INTERVAL + PING_TIMEOUT - (now() - c.handshakeAt));
+        return c.get();
+      }));
+      const late = results.filter((r) => r.status !== 400);
+      assert.equal(late.length, 0, `answered instead of 400: ${late.map((r) => `${r.status} ${show(r.body)}`).join(', ')}`);
+    });
+
     it('no pong: at ~500 ms after the handshake a GET gets 400 (ping fetched, not answered)', T, async () => {
       const c = await openPolling(base, path);
       const r = await c.get();

@@ -6,7 +6,8 @@
 //
 // The binary is looked up in $PARLEY_BUILD_DIR (default: <repo>/build/release).
 // `--port 0 --host 127.0.0.1` is appended to the given args (and the per-address limits turned
-// off unless the args set them or `defaultLimits: true` keeps the server's own); the helper waits for the
+// off unless the args set them or `defaultLimits: true` keeps the server's own; `--threads
+// $PARLEY_E2E_THREADS` when that is set and the args do not choose); the helper waits for the
 // server to print "listening on <ip>:<port>" on stdout or stderr.
 //
 // PARLEY_E2E_TIME_SCALE (set by the Makefile: 3 for ASan, 5 for TSan builds) multiplies every
@@ -64,7 +65,14 @@ export async function startServer({ bin = 'parley', args = [], env = {}, launche
   for (const flag of defaultLimits ? [] : ['--max-connections-per-ip', '--handshakes-per-second']) {
     if (!args.some((a) => a === flag || a.startsWith(`${flag}=`))) perAddress.push(flag, '0');
   }
-  const fullArgs = [...args, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
+  // PARLEY_E2E_THREADS runs every server on that many io threads unless a test sets its own
+  // (the Makefile runs the protocol files on one thread and on more threads than cores).
+  const threads = [];
+  if (process.env.PARLEY_E2E_THREADS && (args[0] === 'serve' || bin !== 'parley') &&
+      !args.some((a) => a === '--threads' || a.startsWith('--threads='))) {
+    threads.push('--threads', process.env.PARLEY_E2E_THREADS);
+  }
+  const fullArgs = [...args, ...threads, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
   // `launcher`: a command that execs the server, e.g. prlimit with other resource limits.
   const [cmd, ...cmdArgs] = [...launcher, file, ...fullArgs];
   const proc = spawn(cmd, cmdArgs, {
