@@ -84,6 +84,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.login.failureWindowMs = config.loginFailureWindow.count();
     rest.maxPendingLogins = config.loginHashQueue;
     rest.metrics = &runtime.metrics();
+    rest.peers = &runtime.peerLimits();
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
 }
 

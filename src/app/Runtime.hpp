@@ -26,6 +26,7 @@ public:
     socketio::Server& io() noexcept { return *io_; }
     http::Router& router() noexcept { return router_; }
     core::Metrics& metrics() noexcept { return metrics_; }
+    const net::PeerLimits& peerLimits() const noexcept { return *peers_; }
 
     /// The Engine.IO settings of this configuration for an endpoint at `path`.
     engineio::Config engineConfig(std::string path) const;

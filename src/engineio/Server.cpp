@@ -16,16 +16,6 @@ namespace http = boost::beast::http;
 namespace {
 constexpr std::string_view kSidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-// Every line of header `name`, joined with "," (a list header may be split over several lines).
-std::string joined(const net::Request& req, std::string_view name) {
-    std::string out;
-    for (auto [it, end] = req.equal_range(name); it != end; ++it) {
-        if (!out.empty()) out += ',';
-        out += it->value();
-    }
-    return out;
-}
-
 class ErrorCategory final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "engineio"; }
@@ -94,9 +84,7 @@ bool Server::originAllowed(const net::Request& req) const {
 
 boost::asio::ip::address Server::clientIp(const net::Request& req,
                                           const std::shared_ptr<net::HttpConnection>& conn) const {
-    const auto peer = conn->remoteIp();
-    if (!peers_ || !peers_->trusted(peer)) return peer;
-    return peers_->clientAddress(peer, joined(req, "X-Forwarded-For"), joined(req, "Forwarded"));
+    return net::clientAddress(peers_, conn->remoteIp(), req);
 }
 
 void Server::preflight(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req) {

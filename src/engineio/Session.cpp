@@ -307,7 +307,9 @@ void Session::acceptAndClose(const std::shared_ptr<net::HttpConnection>& conn, n
 
 void Session::onProbeMessage(std::string_view data, bool binary) {
     if (!binary && data == "2probe") {
-        probe_->send(net::Frame{kProbeReply, false});
+        // At once: the client may already have sent requests on its polling connections, and
+        // their answers (a 400 once the upgrade completes) must not overtake this reply.
+        probe_->sendNow(net::Frame{kProbeReply, false});
         // The client pauses polling now; release its held GET so it can.
         upgrading_ = true;
         if (pendingGet_) answerPendingGet("6");

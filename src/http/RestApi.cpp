@@ -163,7 +163,9 @@ void RestApi::install(Router& router) {
             pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
             return refuse("Server busy, try again shortly", 1000);
         }
-        const auto verdict = loginThrottle_.admit(loginAddressKey(conn->remoteIp()), login->email, core::nowMs());
+        // Behind a trusted proxy, the client it forwards for is the address that counts.
+        const auto client = net::clientAddress(config_.peers, conn->remoteIp(), req);
+        const auto verdict = loginThrottle_.admit(loginAddressKey(client), login->email, core::nowMs());
         if (!verdict) {
             pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
             return refuse(verdict.refusal == chat::LoginThrottle::Refusal::Address

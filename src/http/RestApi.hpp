@@ -13,6 +13,10 @@
 #include <memory>
 #include <string>
 
+namespace parley::net {
+class PeerLimits;
+}
+
 namespace parley::http {
 
 struct RestConfig {
@@ -26,6 +30,7 @@ struct RestConfig {
     // past it a login is refused at once (429) rather than queued: 16 is about a second of work.
     std::size_t maxPendingLogins = 16;
     core::Metrics* metrics = nullptr;                   // counts hashes and refused logins when set
+    const net::PeerLimits* peers = nullptr;             // trusted proxies: whose client a login counts against
 };
 
 /// The REST API of DESIGN.md (/v1/...), plus /healthz and /readyz, on `router`.

@@ -32,6 +32,24 @@ const char* requestFramingError(const Request& header) noexcept {
     return nullptr;
 }
 
+namespace {
+// Every line of header `name`, joined with "," (a list header may be split over several lines).
+std::string joinedHeader(const Request& req, std::string_view name) {
+    std::string out;
+    for (auto [it, end] = req.equal_range(name); it != end; ++it) {
+        if (!out.empty()) out += ',';
+        out += it->value();
+    }
+    return out;
+}
+} // namespace
+
+boost::asio::ip::address clientAddress(const PeerLimits* peers, const boost::asio::ip::address& peer,
+                                       const Request& req) {
+    if (!peers || !peers->trusted(peer)) return peer;
+    return peers->clientAddress(peer, joinedHeader(req, "X-Forwarded-For"), joinedHeader(req, "Forwarded"));
+}
+
 HttpConnection::HttpConnection(tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
                                beast::flat_buffer buffer, PeerSlot slot)
     : stream_(std::move(socket)), buffer_(std::move(buffer)), handler_(handler), limits_(limits),

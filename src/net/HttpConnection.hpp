@@ -40,6 +40,11 @@ inline constexpr std::chrono::milliseconds kRefusedRequestTimeout{2'000};
 /// - an HTTP/1.1 request without Host, or any request with more than one (section 3.2).
 const char* requestFramingError(const Request& header) noexcept;
 
+/// The client of `req`, which arrived from `peer`: the peer itself, or, when `peers` trusts it
+/// as a proxy, the client its X-Forwarded-For / Forwarded headers name (PeerLimits).
+boost::asio::ip::address clientAddress(const PeerLimits* peers, const boost::asio::ip::address& peer,
+                                       const Request& req);
+
 class HttpConnection;
 class WsConnection;
 

@@ -206,6 +206,12 @@ void WsConnection::dropIfOverBound() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(asio::error::no_buffer_space); });
 }
 
+void WsConnection::sendNow(Frame frame) {
+    send(std::move(frame));
+    // The pending end-of-turn flush finds the queue empty.
+    if (!closing_ && !finished_ && !writeBlocked_) flush();
+}
+
 void WsConnection::close(ws::CloseCode code) {
     if (closing_ || finished_) return;
     queueClose(closePayload(static_cast<std::uint16_t>(code)));

@@ -47,6 +47,10 @@ public:
 
     /// Queues one message. Ignored once the connection is closing.
     void send(Frame frame);
+    /// Queues one message and writes the queue at once rather than at the end of the loop turn:
+    /// for an answer that must reach the peer before anything this turn sends elsewhere (the
+    /// upgrade probe's reply, ahead of the HTTP answers of the same client's other requests).
+    void sendNow(Frame frame);
 
     /// Sends what is queued, then a close frame with `code`.
     void close(ws::CloseCode code = ws::CloseCode::Normal);

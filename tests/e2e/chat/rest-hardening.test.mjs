@@ -171,6 +171,32 @@ describe('POST /v1/auth/login: limits', () => {
     }
   });
 
+  it('behind a trusted proxy, the login budget counts each forwarded client, and the header is ignored from others', async () => {
+    const srv = await startChatServer({ args: ['--login-per-ip-per-minute', '3', '--trusted-proxy', '127.0.0.1'] });
+    const direct = await startChatServer({ args: ['--login-per-ip-per-minute', '3'] });
+    try {
+      const from = (ip) => ({ headers: { 'x-forwarded-for': ip } });
+      const loginVia = (s, ip, email, password) => s.api(null, 'POST', '/v1/auth/login', { email, password }, from(ip));
+      const email = newEmail('proxied');
+      await srv.addUser({ email, password: 'right password 3', name: 'Proxied' });
+      for (let i = 0; i < 3; i++)
+        assertHttpOk(await loginVia(srv, '198.51.100.7', email, 'right password 3'), 200, `client A login ${i + 1}`);
+      assertHttpError(await loginVia(srv, '198.51.100.7', email, 'right password 3'), 429, 'RATE_LIMITED', 'client A past its budget');
+      // Another client behind the same proxy has a budget of its own.
+      assertHttpOk(await loginVia(srv, '198.51.100.8', email, 'right password 3'), 200, 'client B');
+
+      // Without --trusted-proxy, the header names nobody: every login counts against the peer.
+      const email2 = newEmail('direct');
+      await direct.addUser({ email: email2, password: 'right password 4', name: 'Direct' });
+      for (let i = 0; i < 3; i++)
+        assertHttpOk(await loginVia(direct, `198.51.100.${10 + i}`, email2, 'right password 4'), 200, `login ${i + 1}`);
+      assertHttpError(await loginVia(direct, '198.51.100.99', email2, 'right password 4'), 429, 'RATE_LIMITED', 'forged header');
+    } finally {
+      await srv.stop();
+      await direct.stop();
+    }
+  });
+
   it('a flood of wrong logins for one account does not starve a right login for another', async () => {
     const srv = await startChatServer({ args: ['--login-failures-per-account', '3'] });
     try {
