@@ -4,10 +4,12 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <jwt.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -17,7 +19,6 @@
 #include <array>
 #include <climits>
 #include <cmath>
-#include <cstdlib>
 #include <memory>
 #include <new>
 #include <optional>
@@ -36,6 +37,9 @@ constexpr int kMinRsaBits = 2048;
 constexpr std::int64_t kMaxLeewaySeconds = 365 * 24 * 3600;
 
 using boost::system::result;
+
+// The algorithms a verifier may allow (RFC 7518 §3.1); the configured keys decide which.
+enum class Algorithm { Hs256, Rs256, Es256 };
 
 // =====================================================================================================
 // Shape: segments and base64url
@@ -86,11 +90,11 @@ std::string_view view(const boost::json::string& s) noexcept {
     return {s.data(), s.size()};
 }
 
-// For RS256 and ES256, libjwt parses the same bytes again with Jansson, which refuses integers
-// beyond int64, reals that overflow a double and "\u0000" inside strings. Refusing them here too
-// (for every algorithm, so that none accepts what another refuses) keeps both parsers agreeing on
-// every token we pass on: such input is reported as Malformed, not as a libjwt failure.
-bool janssonCompatible(const boost::json::value& value) noexcept {
+// JSON that many JWT libraries cannot hold or would read differently: integers beyond int64,
+// reals that overflow a double and "\u0000" inside strings or names (a C string would end there).
+// Such a header or claim set is Malformed whatever the algorithm, so a token means the same here
+// as for the issuer's library, and no claim handed on can be cut short by a NUL.
+bool portableJson(const boost::json::value& value) noexcept {
     switch (value.kind()) {
     case boost::json::kind::uint64:
         return false; // Boost.JSON uses uint64 only above INT64_MAX
@@ -100,11 +104,11 @@ bool janssonCompatible(const boost::json::value& value) noexcept {
         return view(value.get_string()).find('\0') == std::string_view::npos;
     case boost::json::kind::array:
         for (const auto& element : value.get_array())
-            if (!janssonCompatible(element)) return false;
+            if (!portableJson(element)) return false;
         return true;
     case boost::json::kind::object:
         for (const auto& member : value.get_object())
-            if (member.key().find('\0') != boost::json::string_view::npos || !janssonCompatible(member.value()))
+            if (member.key().find('\0') != boost::json::string_view::npos || !portableJson(member.value()))
                 return false;
         return true;
     default:
@@ -116,9 +120,11 @@ std::optional<boost::json::object> decodeJsonObject(std::string_view segment) {
     const auto bytes = decodeBase64Url(segment);
     if (!bytes) return std::nullopt;
     boost::system::error_code ec;
-    // Boost.JSON's default nesting limit (32) bounds the recursion in janssonCompatible().
+    // Boost.JSON's default nesting limit (32) bounds the recursion in portableJson(). Of a
+    // duplicated name, the last member is kept (RFC 7515 §4); header and claims are parsed only
+    // here, so the `alg` checked below is the one the signature is verified under.
     boost::json::value value = boost::json::parse(*bytes, ec);
-    if (ec || !value.is_object() || !janssonCompatible(value)) return std::nullopt;
+    if (ec || !value.is_object() || !portableJson(value)) return std::nullopt;
     return std::move(value.as_object());
 }
 
@@ -172,7 +178,7 @@ std::int64_t nowSeconds() noexcept {
 }
 
 // =====================================================================================================
-// OpenSSL / libjwt handles
+// Signatures: HMAC-SHA256 with libsodium, RSA and ECDSA with OpenSSL's EVP on the parsed key
 // =====================================================================================================
 
 struct BioFree {
@@ -181,47 +187,81 @@ struct BioFree {
 struct PkeyFree {
     void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
 };
-struct JwtFree {
-    void operator()(jwt_t* jwt) const noexcept { jwt_free(jwt); }
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 };
-using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
+struct EcdsaSigFree {
+    void operator()(ECDSA_SIG* sig) const noexcept { ECDSA_SIG_free(sig); }
+};
+struct BnFree {
+    void operator()(BIGNUM* bn) const noexcept { BN_free(bn); }
+};
 
-const unsigned char* bytesOf(const std::string& s) noexcept {
+const unsigned char* bytesOf(std::string_view s) noexcept {
     return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-// HS256 (RFC 7518 section 3.2) with libsodium: the HMAC-SHA256 libjwt would compute, without
-// its second JSON parse and OpenSSL 3's per-call algorithm fetch, which were most of a
-// connection's token cost. Compared in constant time.
-bool hs256Valid(const std::string& secret, std::string_view signingInput, std::string_view signature) noexcept {
-    if (signature.size() != crypto_auth_hmacsha256_BYTES) return false;
+using Mac = std::array<unsigned char, crypto_auth_hmacsha256_BYTES>;
+
+// HMAC-SHA256 (RFC 7518 §3.2), what both HS256 signing and verifying compute.
+Mac hmacSha256(std::string_view secret, std::string_view signingInput) noexcept {
     crypto_auth_hmacsha256_state state;
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    Mac mac{};
     crypto_auth_hmacsha256_init(&state, bytesOf(secret), secret.size());
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(signingInput.data()), signingInput.size());
-    crypto_auth_hmacsha256_final(&state, mac);
-    const bool ok = sodium_memcmp(mac, signature.data(), sizeof mac) == 0;
+    crypto_auth_hmacsha256_update(&state, bytesOf(signingInput), signingInput.size());
+    crypto_auth_hmacsha256_final(&state, mac.data());
     sodium_memzero(&state, sizeof state);
+    return mac;
+}
+
+// Compared in constant time, so the time taken says nothing of how much of a forgery was right.
+bool hs256Valid(std::string_view secret, std::string_view signingInput, std::string_view signature) noexcept {
+    if (signature.size() != crypto_auth_hmacsha256_BYTES) return false;
+    const Mac mac = hmacSha256(secret, signingInput);
+    return sodium_memcmp(mac.data(), signature.data(), mac.size()) == 0;
+}
+
+// JWS carries an ES256 signature as R || S, 32 big-endian bytes each (RFC 7518 §3.4); OpenSSL
+// verifies the DER encoding of the same pair. Any other length is no ES256 signature at all.
+// Empty on a length that is not 64 (or when out of memory).
+std::string es256ToDer(std::string_view joseSignature) {
+    constexpr std::size_t kHalf = 32;
+    if (joseSignature.size() != 2 * kHalf) return {};
+    std::unique_ptr<BIGNUM, BnFree> r(BN_bin2bn(bytesOf(joseSignature), kHalf, nullptr));
+    std::unique_ptr<BIGNUM, BnFree> s(BN_bin2bn(bytesOf(joseSignature.substr(kHalf)), kHalf, nullptr));
+    std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
+    if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return {};
+    r.release(); // owned by sig from here on
+    s.release();
+    // Two INTEGERs of at most 33 bytes in a SEQUENCE: 72 bytes at most.
+    std::string der(80, '\0');
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    const int length = i2d_ECDSA_SIG(sig.get(), &out);
+    if (length <= 0 || static_cast<std::size_t>(length) > der.size()) return {};
+    der.resize(static_cast<std::size_t>(length));
+    return der;
+}
+
+// RS256 (RSASSA-PKCS1-v1_5) or ES256 (ECDSA over P-256, DER signature) with SHA-256, on a key
+// parsed at start-up. EVP_DigestVerifyInit takes its own reference to the key and reads it only,
+// so concurrent calls on one key are safe.
+bool digestVerify(EVP_PKEY* key, std::string_view signingInput, std::string_view signature) noexcept {
+    const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    const bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+                    EVP_DigestVerify(ctx.get(), bytesOf(signature), signature.size(), bytesOf(signingInput),
+                                     signingInput.size()) == 1;
+    // OpenSSL's error queue is per thread and shared with TLS on this io thread; a stale entry
+    // left there by a refused signature can make a later SSL_get_error() misreport.
+    if (!ok) ERR_clear_error();
     return ok;
 }
 
-// RS256 and ES256 through libjwt. Errc{} when the signature holds.
-Errc verifyWithLibjwt(std::string_view token, const std::string& key, jwt_alg_t expected) {
-    // jwt_decode wants a NUL-terminated string; the size cap keeps this copy small.
-    const std::string terminated(token);
-    jwt_t* raw = nullptr;
-    const int rc = jwt_decode(&raw, terminated.c_str(), bytesOf(key), static_cast<int>(key.size()));
-    const JwtPtr decoded(raw);
-    if (rc != 0 || !decoded) {
-        // OpenSSL's error queue is per thread and shared with TLS on this io thread; a stale
-        // entry there can make a later SSL_get_error() misreport.
-        ERR_clear_error();
-        return Errc::BadSignature;
-    }
-    // Boost.JSON and Jansson both keep the last of duplicated members today; should they ever
-    // disagree on `alg`, the algorithm libjwt actually verified with must still be the allowed one.
-    if (jwt_get_alg(decoded.get()) != expected) return Errc::AlgorithmNotAllowed;
-    return Errc{};
+std::string encodeBase64Url(std::string_view bytes) {
+    constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
+    sodium_bin2base64(out.data(), out.size(), bytesOf(bytes), bytes.size(), kVariant);
+    out.resize(out.size() - 1); // the terminating NUL sodium counts in
+    return out;
 }
 
 } // namespace
@@ -231,20 +271,19 @@ Errc verifyWithLibjwt(std::string_view token, const std::string& key, jwt_alg_t 
 // =====================================================================================================
 
 JwtVerifier::JwtVerifier(JwtConfig config)
-    : secret_(std::move(config.secret)), publicKeyPem_(std::move(config.publicKeyPem)),
-      issuer_(std::move(config.issuer)), audience_(std::move(config.audience)),
+    : secret_(std::move(config.secret)), issuer_(std::move(config.issuer)), audience_(std::move(config.audience)),
       leewaySeconds_(std::clamp<std::int64_t>(config.leeway.count(), 0, kMaxLeewaySeconds)),
       requireExp_(config.requireExp) {
-    if (secret_.empty() && publicKeyPem_.empty())
-        throw std::invalid_argument("auth: JwtConfig needs a secret or a public key");
-    // libjwt takes key lengths as int.
-    if (secret_.size() > INT_MAX || publicKeyPem_.size() > INT_MAX)
+    const std::string& pem = config.publicKeyPem;
+    if (secret_.empty() && pem.empty()) throw std::invalid_argument("auth: JwtConfig needs a secret or a public key");
+    // BIO_new_mem_buf takes an int length; anything near it is no real secret or key.
+    if (secret_.size() > INT_MAX || pem.size() > INT_MAX)
         throw std::invalid_argument("auth: JWT secret or key is too large");
-    if (publicKeyPem_.empty()) return;
+    if (pem.empty()) return;
 
-    // Parse once here so a bad key fails at start-up, not on the first login; libjwt re-reads the
-    // PEM text on every verify, so only the key's type is kept.
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(publicKeyPem_.data(), static_cast<int>(publicKeyPem_.size())));
+    // Parsed once, here: a bad key fails at start-up, not on the first login, and verify() works
+    // on the EVP_PKEY without reading the PEM again.
+    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     std::unique_ptr<EVP_PKEY, PkeyFree> key(bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr);
     ERR_clear_error();
     if (!key) throw std::invalid_argument("auth: publicKeyPem is not a PEM public key");
@@ -270,6 +309,7 @@ JwtVerifier::JwtVerifier(JwtConfig config)
     default:
         throw std::invalid_argument("auth: publicKeyPem is neither an RSA nor an EC public key");
     }
+    publicKey_ = std::shared_ptr<EVP_PKEY>(key.release(), PkeyFree{});
 }
 
 result<Claims> JwtVerifier::verify(std::string_view token) const {
@@ -288,7 +328,8 @@ result<Claims> JwtVerifier::verify(std::string_view token) const {
 
         const auto* alg = findString(*header, "alg");
         if (!alg) return Errc::Malformed;
-        // libjwt refuses any `typ` but "JWT"; checking it here keeps that from surfacing as BadSignature.
+        // RFC 7519 §5.1: a JWT may say so in `typ`; a token typed as anything else (e.g. an OAuth
+        // access token, "at+jwt") is meant for another use and is not taken as a login.
         if (const auto* typ = header->if_contains("typ");
             typ && !(typ->is_string() && equalsIgnoreAsciiCase(view(typ->get_string()), "JWT")))
             return Errc::Malformed;
@@ -296,21 +337,17 @@ result<Claims> JwtVerifier::verify(std::string_view token) const {
         if (header->contains("crit")) return Errc::Malformed;
 
         // ---- Algorithm allow-list ----
-        // Decided by our configuration, never by the token: libjwt 1.10 verifies with whatever `alg`
-        // the header names (case-insensitively), so e.g. an HS256 token "signed" with our RSA public
-        // key PEM as the HMAC secret would pass if it reached libjwt with that PEM.
-        jwt_alg_t expected = JWT_ALG_INVAL;
-        const std::string* key = nullptr;
+        // Decided by our configuration, never by the token, and matched exactly (case included):
+        // otherwise e.g. an HS256 token "signed" with our RSA public key PEM as the HMAC secret
+        // could be checked against that PEM. The PEM is never an HMAC key here.
         const std::string_view algName = view(*alg);
+        Algorithm algorithm{};
         if (algName == "HS256" && !secret_.empty()) {
-            expected = JWT_ALG_HS256;
-            key = &secret_;
+            algorithm = Algorithm::Hs256;
         } else if (algName == "RS256" && keyType_ == KeyType::Rsa) {
-            expected = JWT_ALG_RS256;
-            key = &publicKeyPem_;
+            algorithm = Algorithm::Rs256;
         } else if (algName == "ES256" && keyType_ == KeyType::Ec) {
-            expected = JWT_ALG_ES256;
-            key = &publicKeyPem_;
+            algorithm = Algorithm::Es256;
         } else {
             return Errc::AlgorithmNotAllowed;
         }
@@ -318,17 +355,27 @@ result<Claims> JwtVerifier::verify(std::string_view token) const {
         if (segments->signature.empty()) return Errc::Malformed;
 
         // ---- Signature ----
-        if (expected == JWT_ALG_HS256) {
-            const auto signingInput = token.substr(0, segments->header.size() + 1 + segments->payload.size());
-            if (!hs256Valid(secret_, signingInput, *signature)) return Errc::BadSignature;
-        } else if (auto ec = verifyWithLibjwt(token, *key, expected); ec != Errc{}) {
-            return ec;
+        // Over the ASCII of "header.payload" exactly as sent (RFC 7515 §5.2).
+        const auto signingInput = token.substr(0, segments->header.size() + 1 + segments->payload.size());
+        bool valid = false;
+        switch (algorithm) {
+        case Algorithm::Hs256:
+            valid = hs256Valid(secret_, signingInput, *signature);
+            break;
+        case Algorithm::Rs256:
+            valid = digestVerify(publicKey_.get(), signingInput, *signature);
+            break;
+        case Algorithm::Es256: {
+            const std::string der = es256ToDer(*signature);
+            valid = !der.empty() && digestVerify(publicKey_.get(), signingInput, der);
+            break;
         }
-
+        }
+        if (!valid) return Errc::BadSignature;
 
         // ---- Claims ----
-        // Read from our own parse of the now-authenticated payload: libjwt 1.10's grant getters
-        // cannot tell an absent claim from one of the wrong type, and reject fractional dates.
+        // From the same parse the allow-list read, now authenticated. An absent claim and one of
+        // the wrong type are told apart; fractional dates are accepted (rounded down).
         const std::int64_t now = nowSeconds();
         const auto exp = readNumericDate(*claims, "exp");
         if (!exp) return exp.error();
@@ -360,34 +407,29 @@ result<Claims> JwtVerifier::verify(std::string_view token) const {
 
 std::string signJwt(std::string_view secret, std::string_view subject, std::chrono::seconds ttl,
                     std::string_view issuer, std::string_view audience) {
-    // libjwt reads these as C strings, so an embedded NUL would silently shorten them (the secret
-    // is passed with its length and may hold any bytes).
+    // verify() refuses a NUL inside any string claim (portableJson), so such a token could never
+    // be used; the secret is raw bytes and may hold any.
     for (std::string_view part : {subject, issuer, audience})
         if (part.find('\0') != std::string_view::npos)
             throw std::invalid_argument("auth: JWT fields must not contain NUL bytes");
     if (secret.empty()) throw std::invalid_argument("auth: cannot sign a JWT with an empty secret");
     if (secret.size() > INT_MAX) throw std::invalid_argument("auth: JWT secret is too large");
 
-    jwt_t* raw = nullptr;
-    if (jwt_new(&raw) != 0 || !raw) throw std::runtime_error("auth: jwt_new failed");
-    const JwtPtr jwt(raw);
-
     const std::int64_t now = nowSeconds();
-    const std::string sub(subject), iss(issuer), aud(audience), key(secret);
-    bool ok = jwt_add_grant(jwt.get(), "sub", sub.c_str()) == 0 &&
-              jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(now)) == 0 &&
-              jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(now + ttl.count())) == 0;
-    if (ok && !iss.empty()) ok = jwt_add_grant(jwt.get(), "iss", iss.c_str()) == 0;
-    if (ok && !aud.empty()) ok = jwt_add_grant(jwt.get(), "aud", aud.c_str()) == 0;
-    if (ok) ok = jwt_set_alg(jwt.get(), JWT_ALG_HS256, bytesOf(key), static_cast<int>(key.size())) == 0;
-    if (!ok) throw std::runtime_error("auth: building the JWT failed");
+    boost::json::object claims;
+    claims["sub"] = subject;
+    claims["iat"] = now;
+    claims["exp"] = now + static_cast<std::int64_t>(ttl.count());
+    if (!issuer.empty()) claims["iss"] = issuer;
+    if (!audience.empty()) claims["aud"] = audience;
 
-    char* encoded = jwt_encode_str(jwt.get());
-    ERR_clear_error();
-    if (!encoded) throw std::runtime_error("auth: jwt_encode_str failed");
-    // libjwt 1.10 allocates with malloc and has no jwt_free_str yet.
-    const std::unique_ptr<char, decltype(&std::free)> owned(encoded, &std::free);
-    return std::string(owned.get());
+    std::string token = encodeBase64Url(R"({"alg":"HS256","typ":"JWT"})");
+    token += '.';
+    token += encodeBase64Url(boost::json::serialize(claims));
+    const Mac mac = hmacSha256(secret, token);
+    token += '.';
+    token += encodeBase64Url(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+    return token;
 }
 
 bool looksLikeJwt(std::string_view token) {

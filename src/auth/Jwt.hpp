@@ -6,8 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_pkey_st; // OpenSSL's EVP_PKEY
 
 namespace parley::auth {
 
@@ -47,7 +50,10 @@ private:
     enum class KeyType { None, Rsa, Ec };
 
     std::string secret_;
-    std::string publicKeyPem_;
+    /// The public key parsed once from the PEM; null when none is configured. verify() only reads
+    /// it, each call through a context of its own (OpenSSL locks the key's internal caches), so
+    /// any number of threads may verify at once.
+    std::shared_ptr<evp_pkey_st> publicKey_;
     KeyType keyType_ = KeyType::None;
     std::string issuer_;
     std::string audience_;
@@ -57,7 +63,8 @@ private:
 
 /// An HS256-signed token with `sub`, `iat`, `exp` (now + ttl) and, when non-empty, `iss` and `aud`.
 /// For `parley token` and login. Throws std::invalid_argument for an empty secret or a subject,
-/// issuer or audience containing a NUL byte, std::runtime_error if libjwt fails (out of memory).
+/// issuer or audience containing a NUL byte (verify() would refuse the token), std::bad_alloc when
+/// out of memory.
 std::string signJwt(std::string_view secret, std::string_view subject, std::chrono::seconds ttl,
                     std::string_view issuer = {}, std::string_view audience = {});
 
