@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
+#include <cstdio>
 #include <memory>
-#include <sstream>
 #include <string>
 
 namespace parley::store {
@@ -210,16 +209,10 @@ TEST_P(SqliteStoreTest, AReadOnlyFileServesReadsAndTakesWritesOnceItIsWritableAg
     EXPECT_TRUE(store().findUser("u2"));
 }
 
-// The .sql files are the source of truth; the embedded copies must match them byte for byte.
-TEST(SqliteMigrationsTest, EmbeddedSqlEqualsTheSqlFiles) {
-    auto folder =
-        std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "src" / "store" / "sqlite" / "migrations";
-    ASSERT_TRUE(std::filesystem::is_directory(folder)) << folder;
-    std::size_t files = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(folder))
-        if (entry.path().extension() == ".sql") ++files;
-    EXPECT_EQ(files, kSqliteMigrations.size()) << "every .sql file must be embedded in Migrations.hpp";
-
+// The generator embeds every .sql file in ascending order of its number (it refuses to build
+// otherwise): the store applies them in this order and records each number once.
+TEST(SqliteMigrationsTest, AreNumberedInAscendingOrderAndNamedByTheirNumber) {
+    ASSERT_FALSE(kSqliteMigrations.empty());
     int previous = 0;
     for (const auto& migration : kSqliteMigrations) {
         EXPECT_GT(migration.version, previous) << migration.name;
@@ -227,12 +220,7 @@ TEST(SqliteMigrationsTest, EmbeddedSqlEqualsTheSqlFiles) {
         char prefix[8];
         std::snprintf(prefix, sizeof prefix, "%04d_", migration.version);
         EXPECT_EQ(migration.name.substr(0, 5), prefix);
-
-        std::ifstream file(folder / (std::string(migration.name) + ".sql"), std::ios::binary);
-        ASSERT_TRUE(file) << migration.name;
-        std::stringstream text;
-        text << file.rdbuf();
-        EXPECT_EQ(text.str(), migration.sql) << migration.name << ".sql differs from Migrations.hpp";
+        EXPECT_FALSE(migration.sql.empty()) << migration.name;
     }
 }
 
