@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <array>
+#include <stdexcept>
 #include <string>
 
 namespace parley::chat {
@@ -21,7 +22,9 @@ std::string accountKey(std::string_view email) {
 LoginThrottle::LoginThrottle(LoginLimits limits)
     : limits_(limits), perAddress_(limits.perAddressPerMinute, kAddressWindowMs),
       perAccount_(limits.failuresPerAccount, limits.failureWindowMs) {
-    (void)sodium_init(); // idempotent; BLAKE2b needs no more than the library loaded
+    // Idempotent. BLAKE2b needs no more than the library loaded, but a library that cannot
+    // initialise (no entropy source) is broken, and -Wunused-result will not let it be ignored.
+    if (sodium_init() < 0) throw std::runtime_error("chat: libsodium failed to initialise");
 }
 
 LoginThrottle::Verdict LoginThrottle::admit(std::string_view address, std::string_view email, std::int64_t nowMs) {

@@ -10,7 +10,13 @@ using socketio::Socket;
 
 LocalAdapter::LocalAdapter(net::IoThreads& threads) : threads_(threads), shards_(threads.size()) {}
 
-LocalAdapter::Shard& LocalAdapter::local() { return shards_[net::IoThreads::currentIndex()]; }
+// Rooms are kept per io thread: join/leave/add/remove run on the socket's own thread, and
+// touch only that thread's shard.
+LocalAdapter::Shard& LocalAdapter::local() {
+    const std::size_t here = net::IoThreads::ownIndex(threads_);
+    PARLEY_ASSERT(here < shards_.size(), "one shard per io thread");
+    return shards_[here];
+}
 
 void LocalAdapter::addSocket(Socket& socket) { local().sockets.emplace(socket.id(), &socket); }
 

@@ -141,7 +141,7 @@ void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Reque
     const std::size_t owner = ownerOf(info->sid);
     if (owner == net::IoThreads::kNotAnIoThread)
         return conn->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
-    const std::size_t here = net::IoThreads::currentIndex();
+    const std::size_t here = net::IoThreads::ownIndex(threads_);
     if (owner != here) return conn->migrate(threads_, owner, std::move(req));
 
     auto& sessions = shards_[here].sessions;
@@ -179,7 +179,7 @@ void Server::handshake(const std::shared_ptr<net::HttpConnection>& conn, net::Re
         templ.body() = R"({"code":4,"message":"Too many handshakes from this address"})";
         return conn->respond(std::move(templ));
     }
-    const std::size_t here = net::IoThreads::currentIndex();
+    const std::size_t here = net::IoThreads::ownIndex(threads_);
     codec::OpenPacket open;
     open.sid = newSid(here);
     open.pingInterval = static_cast<std::uint32_t>(config_.pingInterval.count());

@@ -87,7 +87,7 @@ std::string loginAddressKey(const boost::asio::ip::address& ip) {
     return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
-boost::asio::io_context& here(net::IoThreads& threads) { return threads.context(net::IoThreads::currentIndex()); }
+boost::asio::io_context& here(net::IoThreads& threads) { return threads.context(net::IoThreads::ownIndex(threads)); }
 
 } // namespace
 

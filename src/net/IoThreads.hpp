@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/Assert.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -24,14 +26,25 @@ public:
     IoThreads& operator=(const IoThreads&) = delete;
 
     std::size_t size() const noexcept { return contexts_.size(); }
-    boost::asio::io_context& context(std::size_t index) { return contexts_[index]; }
+    boost::asio::io_context& context(std::size_t index) {
+        PARLEY_ASSERT(index < contexts_.size(), "io thread index out of range (kNotAnIoThread: called off the io threads?)");
+        return contexts_[index];
+    }
 
     /// Index of the io thread calling this, or kNotAnIoThread.
     static std::size_t currentIndex() noexcept;
+    /// Index of the io thread calling this, for code that may only run on one (per-thread
+    /// state is indexed with it); asserts that the caller is an io thread of `threads`.
+    static std::size_t ownIndex(const IoThreads& threads) noexcept {
+        const std::size_t index = currentIndex();
+        PARLEY_ASSERT(index < threads.size(), "must be called on an io thread");
+        return index;
+    }
 
     /// Runs `fn` on the thread that owns context `index`.
     template <class Fn>
     void postTo(std::size_t index, Fn&& fn) {
+        PARLEY_ASSERT(index < contexts_.size(), "io thread index out of range");
         boost::asio::post(contexts_[index], std::forward<Fn>(fn));
     }
 

@@ -1,5 +1,6 @@
 #include "socketio/Socket.hpp"
 
+#include "core/Assert.hpp"
 #include "socketio/Client.hpp"
 #include "socketio/Encode.hpp"
 #include "socketio/Namespace.hpp"
@@ -17,6 +18,12 @@ namespace {
 // The arguments handed to an ack callback that failed (timeout, disconnect).
 const boost::json::array kNoArgs;
 } // namespace
+
+// A socket's state (rooms, acks, its client's session) belongs to the thread that runs its
+// session: every method that touches it must run there.
+#define PARLEY_ASSERT_OWNER_THREAD()                                                                         \
+    PARLEY_ASSERT(client_->context().get_executor().running_in_this_thread(),                               \
+                  "a Socket is used only on its session's thread")
 
 // ---------------------------------------------------------------------------------------------
 // Ack
@@ -58,6 +65,7 @@ const engineio::Handshake& Socket::handshake() const { return client_->handshake
 boost::asio::io_context& Socket::context() { return client_->context(); }
 
 void Socket::send(const EncodedPacket& packet, bool isVolatile) {
+    PARLEY_ASSERT_OWNER_THREAD();
     if (connected_) client_->send(packet, isVolatile);
 }
 
@@ -74,6 +82,7 @@ void Socket::emitWithAck(std::string_view event, const boost::json::array& args,
 
 void Socket::emitRawWithAck(std::string_view event, std::string_view text, const std::vector<std::string>& buffers,
                             std::chrono::milliseconds timeout, AckCallback callback) {
+    PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) {
         callback(boost::asio::error::not_connected, kNoArgs, {});
         return;
@@ -97,6 +106,7 @@ void Socket::emitRawWithAck(std::string_view event, std::string_view text, const
 }
 
 void Socket::onAck(codec::Packet&& packet) {
+    PARLEY_ASSERT(packet.id.has_value(), "the codec decodes an ACK only with its id");
     auto it = pendingAcks_.find(*packet.id);
     if (it == pendingAcks_.end()) return; // late (timed out) or unknown: the reference ignores it too
     auto callback = std::move(it->second.callback);
@@ -110,6 +120,7 @@ void Socket::onEvent(codec::Packet&& packet) {
     const EventHandler* handler = nsp_.findEvent(view->name);
     if (!handler) return;
     const auto& arr = packet.json.get_array();
+    PARLEY_ASSERT(!arr.empty(), "splitEvent accepts only an array that starts with the event name");
     Event event{view->name, std::span<const boost::json::value>(arr.data() + 1, arr.size() - 1), view->args,
                 packet.buffers};
     if (!packet.id) return (*handler)(shared_from_this(), event, Ack());
@@ -122,6 +133,7 @@ void Socket::onEvent(codec::Packet&& packet) {
 }
 
 bool Socket::join(const std::string& room) {
+    PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return false;
     if (!inRoom(room) && rooms_.size() >= client_->server().config().maxRoomsPerSocket) return false;
     nsp_.adapter().join(*this, room);
@@ -129,6 +141,7 @@ bool Socket::join(const std::string& room) {
 }
 
 void Socket::leave(const std::string& room) {
+    PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
     nsp_.adapter().leave(*this, room);
 }
@@ -151,6 +164,8 @@ BroadcastOperator Socket::broadcast() {
 }
 
 void Socket::onConnected() {
+    PARLEY_ASSERT_OWNER_THREAD();
+    PARLEY_ASSERT(!connected_, "a socket connects once");
     connected_ = true;
     if (auto* m = client_->server().metrics()) m->socketsConnected.fetch_add(1, std::memory_order_relaxed);
     nsp_.adapter().addSocket(*this);
@@ -170,6 +185,7 @@ void Socket::closeConnection() {
 }
 
 void Socket::onDisconnect(std::string_view reason) {
+    PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
     auto self = shared_from_this();
     nsp_.adapter().removeSocket(*this);

@@ -26,6 +26,9 @@ void StoreExecutor::enqueue(Job job) {
     bool wake = true;
     {
         std::lock_guard lock(mutex_);
+        // The store thread stops once the queue is empty after stopping_: a job queued later would
+        // never complete (nor its callback run).
+        PARLEY_ASSERT(!stopping_, "store work queued while the StoreExecutor is being destroyed");
         if (paced) {
             if (queue_.empty()) oldestQueuedAt_ = now;
             if (job.mayWait) pacer_.arrived(now);
@@ -46,6 +49,7 @@ void StoreExecutor::loop() {
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
             waitForCompany(lock);
+            PARLEY_ASSERT(batch.empty(), "the previous batch was completed and cleared");
             batch.swap(queue_); // everything queued so far is one batch: the group commit
             urgentQueued_ = false;
         }
@@ -70,6 +74,8 @@ void StoreExecutor::waitForCompany(std::unique_lock<std::mutex>& lock) {
 }
 
 void StoreExecutor::runBatch(std::deque<Job>& batch) {
+    // (thread_ was assigned before any job could be queued: enqueue's lock orders the two.)
+    PARLEY_ASSERT(std::this_thread::get_id() == thread_.get_id(), "store work runs on the store thread only");
     // Reads and writes keep their queue order. Consecutive writes share one transaction.
     std::size_t i = 0;
     while (i < batch.size()) {
@@ -99,6 +105,7 @@ std::string StoreExecutor::runWrites(std::deque<Job>& batch, std::size_t first, 
     // Each write runs in its own savepoint, so that one failing does not undo the others. A write
     // alone in its transaction needs none: rolling the transaction back undoes exactly that write,
     // and a savepoint is not free (two statements, and a copy of every page the write changes).
+    PARLEY_ASSERT(first < last && last <= batch.size(), "runWrites takes a non-empty range of the batch");
     const bool isolate = last - first > 1;
     try {
         store_->begin();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/Assert.hpp"
 #include "core/Metrics.hpp"
 #include "store/CommitPacer.hpp"
 #include "store/Store.hpp"

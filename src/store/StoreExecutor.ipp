@@ -34,6 +34,8 @@ StoreExecutor::Job StoreExecutor::makeJob(bool isWrite, boost::asio::io_context&
 
 template <class T>
 T StoreExecutor::runSync(std::function<T(Store&)> fn) {
+    // The store thread would wait for a job only it can run.
+    PARLEY_ASSERT(std::this_thread::get_id() != thread_.get_id(), "runSync called on the store thread");
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
     Job job;

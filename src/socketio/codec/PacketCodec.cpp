@@ -1,4 +1,6 @@
 #include "socketio/codec/Errc.hpp"
+
+#include "core/Assert.hpp"
 #include "socketio/codec/LoneSurrogates.hpp"
 #include "socketio/codec/Packet.hpp"
 
@@ -185,6 +187,7 @@ boost::system::result<EventView> splitEvent(const Packet& packet) {
     view.name = std::string_view(name.data(), name.size());
     if (i < s.size() && s[i] == ',') {
         const std::size_t close = s.rfind(']');
+        PARLEY_ASSERT(close != std::string_view::npos && close > i, "data is the JSON array that json holds");
         view.args = s.substr(i + 1, close - i - 1);
     }
     return view;

@@ -2,6 +2,7 @@
 
 #include "core/Time.hpp"
 #include "store/sqlite/Migrations.hpp"
+#include "store/sqlite/Synchronous.hpp"
 #include "store/sqlite/WalCheckpointer.hpp"
 #include "store/sqlite/WalWriteBuffer.hpp"
 
@@ -179,7 +180,9 @@ int SqliteStore::onWalCommit(void* self, sqlite3*, const char*, int frames) {
 void SqliteStore::requestCheckpoint() noexcept {
     try {
         if (!checkpointer_)
-            checkpointer_ = std::make_unique<WalCheckpointer>(path_, pacedCheckpointVfs(), options_.beforeCheckpoint);
+            checkpointer_ = std::make_unique<WalCheckpointer>(
+                path_, options_.vfs == Options::Vfs::WalWriteBuffer ? pacedCheckpointVfs() : nullptr,
+                options_.beforeCheckpoint);
         checkpointer_->request();
     } catch (const std::exception& e) {
         // No thread to be had: the writer checkpoints by itself, in maintain(), as SQLite would.
@@ -235,7 +238,8 @@ int SqliteStore::open() {
     // would be pure overhead. READWRITE falls back to read-only when the file cannot be written.
     // The VFS writes each commit to the WAL in one call; it relies on synchronous=FULL, below.
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, walWriteBufferVfs());
+    const char* vfs = options_.vfs == Options::Vfs::WalWriteBuffer ? walWriteBufferVfs() : nullptr; // null: SQLite's
+    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, vfs);
     if (code != SQLITE_OK) {
         std::string message = "cannot open " + path_ + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
         close();
@@ -261,6 +265,8 @@ int SqliteStore::open() {
         // commit, and an acknowledged message must survive a crash or power loss. The WAL write
         // buffer depends on it too (a commit's frames reach the file at that sync).
         execute("PRAGMA synchronous = FULL");
+        // Read back: a pragma SQLite does not take is ignored without an error.
+        requireSynchronousFull(db_, path_);
         execute("PRAGMA foreign_keys = ON");
         // Replaces SQLite's automatic checkpoint (see Options): onWalCommit asks the checkpointer.
         walFrames_ = 0;

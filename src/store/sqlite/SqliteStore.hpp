@@ -35,9 +35,18 @@ class SqliteStore final : public Store {
     /// threshold and hold up every write behind it. Here a WalCheckpointer copies the log into
     /// the database on a thread of its own once 1000 pages (SQLite's threshold) have been
     /// logged since the last request, and maintain() lets the log restart from its beginning.
+    ///
+    /// The connection must read back synchronous=FULL once set, or the constructor throws
+    /// StoreError and the server does not start (Synchronous.hpp says why).
     struct Options {
         /// Runs on the checkpointer's thread before each checkpoint (tests hold one with it).
         std::function<void()> beforeCheckpoint;
+        /// The VFS of the store's connections. WalWriteBuffer, the server's, writes each commit to
+        /// the log in one call and paces the checkpointer's copying (WalWriteBuffer.hpp);
+        /// SqliteDefault is SQLite's own. The store's unit tests run on both, so the store
+        /// never depends on the custom VFS for anything but speed.
+        enum class Vfs { WalWriteBuffer, SqliteDefault };
+        Vfs vfs = Vfs::WalWriteBuffer;
     };
     explicit SqliteStore(const std::string& path);
     SqliteStore(const std::string& path, Options options);

@@ -1,5 +1,7 @@
 #include "store/sqlite/WalCheckpointer.hpp"
 
+#include "store/sqlite/Synchronous.hpp"
+
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -58,12 +60,18 @@ void WalCheckpointer::checkpointOnce() {
     int code = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, vfs_);
     int logFrames = 0;
     int copiedFrames = 0;
+    bool notFull = false;
     if (code == SQLITE_OK) {
         // Closing the last connection (the writer may be reopening) must not delete the WAL,
         // which a read-only mount needs; and the copy must be synced before the log restarts.
         int persistWal = 1;
         sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persistWal);
         code = sqlite3_exec(db, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr);
+        // Never copy without syncing the database file (the log restarts over what was copied).
+        if (code == SQLITE_OK && synchronousLevel(db) != kSynchronousFull) {
+            code = SQLITE_MISUSE;
+            notFull = true;
+        }
         if (code == SQLITE_OK)
             code = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames);
     }
@@ -78,7 +86,9 @@ void WalCheckpointer::checkpointOnce() {
         spdlog::debug("sqlite: checkpoint of {}: {} of {} log frames in the database", path_, copiedFrames, logFrames);
     } else if (!failing_) {
         failing_ = true;
-        spdlog::warn("sqlite: checkpoint of {} failed: {}", path_, db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+        spdlog::warn("sqlite: checkpoint of {} failed: {}", path_,
+                     notFull ? "its connection is not on synchronous=FULL"
+                             : db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
     }
     sqlite3_close_v2(db);
 }

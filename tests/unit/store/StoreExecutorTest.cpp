@@ -1,6 +1,7 @@
 #include "store/StoreExecutor.hpp"
 
 #include "ChatFixture.hpp"
+#include "StoreVfs.hpp"
 #include "TempDir.hpp"
 #include "store/sqlite/SqliteStore.hpp"
 
@@ -45,10 +46,14 @@ bool allFired(const std::vector<Outcome>& outcomes) {
     return true;
 }
 
-class StoreExecutorTest : public ::testing::Test {
+// Every test runs on both VFSes of the store (StoreVfs.hpp).
+class StoreExecutorTest : public ::testing::TestWithParam<test::Vfs> {
   protected:
+    std::string dbPath() const { return (dir_.path() / "parley.db").string(); }
+    SqliteStore::Options storeOptions() const { return test::optionsFor(GetParam()); }
+
     void SetUp() override {
-        auto store = std::make_unique<SqliteStore>((dir_.path() / "parley.db").string());
+        auto store = std::make_unique<SqliteStore>(dbPath(), storeOptions());
         test::createGroupChat(*store, "c1", {"a", "b"});
         executor_ = std::make_unique<StoreExecutor>(std::move(store));
     }
@@ -120,7 +125,7 @@ class StoreExecutorTest : public ::testing::Test {
     std::unique_ptr<StoreExecutor> executor_;
 };
 
-TEST_F(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread) {
+TEST_P(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread) {
     constexpr int kWrites = 200;
     std::vector<Outcome> outcomes(kWrites);
     boost::asio::post(ctx_, [&] {
@@ -135,13 +140,13 @@ TEST_F(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread
 
     // Checked through a second connection after the executor is gone: the rows are on disk.
     executor_.reset();
-    SqliteStore reopened((dir_.path() / "parley.db").string());
+    SqliteStore reopened(dbPath(), storeOptions());
     for (int i = 0; i < kWrites; ++i)
         EXPECT_TRUE(reopened.findMessage("m" + std::to_string(i))) << i;
     EXPECT_EQ(reopened.unreadCount("c1", "nobody"), kWrites);
 }
 
-TEST_F(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
+TEST_P(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
     auto gate = holdStoreThread();
     Outcome first, duplicate, partial, last;
     writeMessage(makeMessage("m1", "k1"), first);
@@ -164,7 +169,7 @@ TEST_F(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
 
 // A write alone in its transaction runs without a savepoint: failing after a change, it must
 // still leave nothing behind, and the next write must start on a clean connection.
-TEST_F(StoreExecutorTest, AWriteAloneThatFailsAfterWritingLeavesNothingBehind) {
+TEST_P(StoreExecutorTest, AWriteAloneThatFailsAfterWritingLeavesNothingBehind) {
     Outcome partial, next;
     writeThenFail(makeMessage("m1", "k1"), partial);
     ASSERT_TRUE(runUntil([&] { return partial.fired; }));
@@ -177,7 +182,7 @@ TEST_F(StoreExecutorTest, AWriteAloneThatFailsAfterWritingLeavesNothingBehind) {
     EXPECT_TRUE(exists("m2"));
 }
 
-TEST_F(StoreExecutorTest, ReadsSeeEarlierWritesInQueueOrder) {
+TEST_P(StoreExecutorTest, ReadsSeeEarlierWritesInQueueOrder) {
     auto gate = holdStoreThread();
     std::vector<std::int64_t> counts;
     auto readCount = [&] {
@@ -202,7 +207,7 @@ TEST_F(StoreExecutorTest, ReadsSeeEarlierWritesInQueueOrder) {
     EXPECT_TRUE(w2.fired);
 }
 
-TEST_F(StoreExecutorTest, AFailingReadReportsItsError) {
+TEST_P(StoreExecutorTest, AFailingReadReportsItsError) {
     bool fired = false;
     std::string error;
     std::int64_t value = -1;
@@ -218,7 +223,7 @@ TEST_F(StoreExecutorTest, AFailingReadReportsItsError) {
     EXPECT_EQ(value, 0);
 }
 
-TEST_F(StoreExecutorTest, RunSyncReturnsTheValue) {
+TEST_P(StoreExecutorTest, RunSyncReturnsTheValue) {
     int result = executor_->runSync<int>([](Store& store) {
         store.insertMessage(makeMessage("m1", "k1"));
         return 42;
@@ -227,7 +232,7 @@ TEST_F(StoreExecutorTest, RunSyncReturnsTheValue) {
     EXPECT_TRUE(exists("m1"));
 }
 
-TEST_F(StoreExecutorTest, RunSyncPropagatesStoreErrorAsAnException) {
+TEST_P(StoreExecutorTest, RunSyncPropagatesStoreErrorAsAnException) {
     executor_->runSync<bool>([](Store& store) {
         store.insertMessage(makeMessage("m1", "k1"));
         return true;
@@ -242,7 +247,7 @@ TEST_F(StoreExecutorTest, RunSyncPropagatesStoreErrorAsAnException) {
     EXPECT_TRUE(exists("m1"));
 }
 
-TEST_F(StoreExecutorTest, DestructorFinishesQueuedWork) {
+TEST_P(StoreExecutorTest, DestructorFinishesQueuedWork) {
     auto gate = holdStoreThread();
     std::vector<Outcome> outcomes(20);
     for (int i = 0; i < 20; ++i)
@@ -252,7 +257,7 @@ TEST_F(StoreExecutorTest, DestructorFinishesQueuedWork) {
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (const auto& outcome : outcomes)
         EXPECT_EQ(outcome.error, "");
-    SqliteStore reopened((dir_.path() / "parley.db").string());
+    SqliteStore reopened(dbPath(), storeOptions());
     EXPECT_EQ(reopened.unreadCount("c1", "nobody"), 20);
 }
 
@@ -299,7 +304,7 @@ class StoreExecutorFaultTest : public StoreExecutorTest {
     }
 };
 
-TEST_F(StoreExecutorFaultTest, AWriteThatCannotReachTheDiskFailsAndTheNextOneWorksOnceItCan) {
+TEST_P(StoreExecutorFaultTest, AWriteThatCannotReachTheDiskFailsAndTheNextOneWorksOnceItCan) {
     ASSERT_EQ(writeAndWait(makeMessage("m1", "k1")).error, "");
     {
         FileSizeLimit full(walSize());
@@ -315,14 +320,14 @@ TEST_F(StoreExecutorFaultTest, AWriteThatCannotReachTheDiskFailsAndTheNextOneWor
     EXPECT_EQ(writeAndWait(makeMessage("m2b", "k2")).error, "");
 
     executor_.reset();
-    SqliteStore reopened((dir_.path() / "parley.db").string());
+    SqliteStore reopened(dbPath(), storeOptions());
     EXPECT_TRUE(reopened.findMessage("m1"));
     EXPECT_FALSE(reopened.findMessage("m2"));
     EXPECT_TRUE(reopened.findMessage("m3"));
     EXPECT_TRUE(reopened.findMessage("m2b"));
 }
 
-TEST_F(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndNoneIsKept) {
+TEST_P(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndNoneIsKept) {
     ASSERT_EQ(writeAndWait(makeMessage("m0", "k0")).error, "");
     constexpr int kWrites = 20;
     std::vector<Outcome> outcomes(kWrites);
@@ -371,7 +376,7 @@ class StoreExecutorPacedTest : public StoreExecutorTest {
         StoreExecutor::Options options;
         options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
         options.metrics = &metrics_;
-        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>(dbPath(), storeOptions()),
                                                     options);
     }
 
@@ -392,7 +397,7 @@ class StoreExecutorPacedTest : public StoreExecutorTest {
     core::Metrics metrics_;
 };
 
-TEST_F(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
+TEST_P(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
     const auto commitsBefore = commits();
     const auto writesBefore = committedWrites();
     std::vector<Outcome> outcomes(3);
@@ -408,7 +413,7 @@ TEST_F(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
     EXPECT_TRUE(exists("a") && exists("b") && exists("c"));
 }
 
-TEST_F(StoreExecutorPacedTest, AReadEndsTheWaitAndRunsAfterTheWritesBeforeIt) {
+TEST_P(StoreExecutorPacedTest, AReadEndsTheWaitAndRunsAfterTheWritesBeforeIt) {
     Outcome write;
     writeMessage(makeMessage("w", "w"), write);
     pause();
@@ -425,7 +430,7 @@ TEST_F(StoreExecutorPacedTest, AReadEndsTheWaitAndRunsAfterTheWritesBeforeIt) {
     EXPECT_TRUE(seen) << "the read ran before the write queued ahead of it";
 }
 
-TEST_F(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
+TEST_P(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
     std::vector<Outcome> outcomes(CommitPacer::kFullBatch);
     for (std::size_t i = 0; i < outcomes.size(); ++i)
         writeMessage(makeMessage("f" + std::to_string(i), "f" + std::to_string(i)), outcomes[i]);
@@ -433,7 +438,7 @@ TEST_F(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
     for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
 }
 
-TEST_F(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
+TEST_P(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
     std::vector<Outcome> outcomes(5);
     for (std::size_t i = 0; i < outcomes.size(); ++i)
         writeMessage(makeMessage("s" + std::to_string(i), "s" + std::to_string(i)), outcomes[i]);
@@ -441,11 +446,11 @@ TEST_F(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
     executor_.reset();
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
-    SqliteStore reopened((dir_.path() / "parley.db").string());
+    SqliteStore reopened(dbPath(), storeOptions());
     for (std::size_t i = 0; i < outcomes.size(); ++i) EXPECT_TRUE(reopened.findMessage("s" + std::to_string(i))) << i;
 }
 
-TEST_F(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
+TEST_P(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
     // A fresh executor: its pacer has seen no writes yet, so a lone write commits at once.
     restartPaced();
     Outcome write;
@@ -498,7 +503,7 @@ class StoreExecutorTimedTest : public StoreExecutorTest {
     void restart(StoreExecutor::Options options) {
         executor_.reset();
         options.metrics = &metrics_;
-        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>((dir_.path() / "parley.db").string()),
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>(dbPath(), storeOptions()),
                                                     options);
     }
 
@@ -513,7 +518,7 @@ class StoreExecutorTimedTest : public StoreExecutorTest {
     core::Metrics metrics_;
 };
 
-TEST_F(StoreExecutorTimedTest, EachCommitIsTimedAndEachWriteFromItsQueueingOn) {
+TEST_P(StoreExecutorTimedTest, EachCommitIsTimedAndEachWriteFromItsQueueingOn) {
     restart({});
     // Five writes queue behind a read that holds the store thread for 30 ms, then commit
     // together: each waited at least those 30 ms, which their timings must include.
@@ -542,7 +547,7 @@ TEST_F(StoreExecutorTimedTest, EachCommitIsTimedAndEachWriteFromItsQueueingOn) {
     EXPECT_GE(writes.sumNanoseconds, 5u * 30'000'000u);
 }
 
-TEST_F(StoreExecutorTimedTest, TheFirstSlowCommitIsWarnedOfAtOnceAndLaterOnesAreCountedIntoOneLine) {
+TEST_P(StoreExecutorTimedTest, TheFirstSlowCommitIsWarnedOfAtOnceAndLaterOnesAreCountedIntoOneLine) {
     WarningCapture capture;
     StoreExecutor::Options options;
     options.slowCommit = std::chrono::microseconds(1); // every real commit is slower
@@ -571,7 +576,7 @@ TEST_F(StoreExecutorTimedTest, TheFirstSlowCommitIsWarnedOfAtOnceAndLaterOnesAre
     executor_.reset(); // before the capture goes
 }
 
-TEST_F(StoreExecutorTimedTest, NoWarningWhenCommitsAreQuickerThanTheThresholdOrWarningsAreOff) {
+TEST_P(StoreExecutorTimedTest, NoWarningWhenCommitsAreQuickerThanTheThresholdOrWarningsAreOff) {
     WarningCapture capture;
     StoreExecutor::Options options;
     options.slowCommit = std::chrono::hours(1);
@@ -586,6 +591,11 @@ TEST_F(StoreExecutorTimedTest, NoWarningWhenCommitsAreQuickerThanTheThresholdOrW
     EXPECT_EQ(metrics_.storeCommitSeconds.snapshot().count, 4u); // timed all the same
     executor_.reset();
 }
+
+INSTANTIATE_TEST_SUITE_P(Vfs, StoreExecutorTest, test::kBothVfs, test::vfsName);
+INSTANTIATE_TEST_SUITE_P(Vfs, StoreExecutorFaultTest, test::kBothVfs, test::vfsName);
+INSTANTIATE_TEST_SUITE_P(Vfs, StoreExecutorPacedTest, test::kBothVfs, test::vfsName);
+INSTANTIATE_TEST_SUITE_P(Vfs, StoreExecutorTimedTest, test::kBothVfs, test::vfsName);
 
 } // namespace
 } // namespace parley::store
