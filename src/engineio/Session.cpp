@@ -128,6 +128,14 @@ void Session::onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn,
     // The pong is overdue but its timer has not run yet (a busy thread, or this request came
     // through another one): the session is already over, whichever of the two ran first.
     if (!closed_ && pongOverdue()) close(CloseReason::PingTimeout);
+    if (probe_) {
+        // The client may have sent "2probe" or "5" on the probe just before this request, which
+        // came on another connection (maybe through another io thread): frames it sent first are
+        // acted on first. "5" makes this request one for an upgraded session.
+        probe_->readPending();
+        if (!closed_ && transport_ != TransportType::Polling)
+            return conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));
+    }
     if (closed_ && !draining_) return conn->respond(server_.errorResponse(Errc::UnknownSid, std::move(templ)));
     if (req.method() == http::verb::get) return onPollingGet(conn, std::move(templ));
     if (draining_) return conn->respond(server_.errorResponse(Errc::BadRequest, std::move(templ)));

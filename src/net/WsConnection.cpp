@@ -114,22 +114,35 @@ void WsConnection::waitReadable() {
 void WsConnection::onReadable(error_code ec) {
     if (finished_) return;
     if (ec) return finish(ec);
+    if (readAvailable()) waitReadable();
+}
+
+void WsConnection::readPending() {
+    // The wait still pending finds the socket empty (would_block) and waits again.
+    // Only while an owner listens (after start(), before detach()).
+    if (onMessage_ && !finished_ && !peerClosed_) readAvailable();
+}
+
+bool WsConnection::readAvailable() {
     // Keep ourselves alive: a callback may drop the last outside reference.
     auto self = shared_from_this();
     std::uint8_t* scratch = scratchBuffer();
     while (true) {
+        error_code ec;
         const std::size_t n = socket_.read_some(asio::buffer(scratch, kScratchBytes), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-        if (ec) return finish(peerClosed_ || closeSent_ ? error_code(websocket::error::closed) : ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+        if (ec) {
+            finish(peerClosed_ || closeSent_ ? error_code(websocket::error::closed) : ec);
+            return false;
+        }
         // After a read error the reader is stopped: the input is only drained, until the peer
         // ends the connection.
         reader_.feed(scratch, n, *this);
         // Nothing more is read after the peer's close frame.
-        if (finished_ || peerClosed_) return;
-        // A short read emptied the socket; the wait below reports anything newer.
-        if (n < kScratchBytes) break;
+        if (finished_ || peerClosed_) return false;
+        // A short read emptied the socket; the caller's wait reports anything newer.
+        if (n < kScratchBytes) return true;
     }
-    waitReadable();
 }
 
 void WsConnection::onMessage(std::string_view data, bool binary) {

@@ -47,6 +47,11 @@ public:
 
     /// Queues one message. Ignored once the connection is closing.
     void send(Frame frame);
+
+    /// Reads and delivers, now, whatever the peer has already sent (after start()): for an owner
+    /// that must see this connection's messages before it acts on a request that came another
+    /// way (the upgrade probe's "5" before the same client's next polling request).
+    void readPending();
     /// Queues one message and writes the queue at once rather than at the end of the loop turn:
     /// for an answer that must reach the peer before anything this turn sends elsewhere (the
     /// upgrade probe's reply, ahead of the HTTP answers of the same client's other requests).
@@ -78,6 +83,7 @@ private:
 
     void waitReadable();
     void onReadable(boost::system::error_code ec);
+    bool readAvailable(); ///< false once nothing more is to be read (finished, or the peer closed)
     // ws::ReaderSink
     void onMessage(std::string_view data, bool binary) override;
     void onPing(std::string_view payload) override;
