@@ -96,17 +96,13 @@ void route(const parley::net::Request& req) {
             (void)chat::parseSendRequest(object, std::string_view(found.params[0]));
         }
         break;
-    case bhttp::verb::patch:
-        (void)chat::parseTitleUpdate(object);
-        break;
+    case bhttp::verb::patch: (void)chat::parseTitleUpdate(object); break;
     case bhttp::verb::get:
         if (path.ends_with("/messages")) (void)chat::parseHistoryQuery(target);
         break;
-    default:
-        break;
+    default: break;
     }
-    for (const auto& p : found.params)
-        check(p.find('/') == std::string::npos, "a path parameter is one segment");
+    for (const auto& p : found.params) check(p.find('/') == std::string::npos, "a path parameter is one segment");
 }
 
 } // namespace

@@ -66,8 +66,7 @@ void checkArgs(std::string_view inner, const boost::json::array& expected, std::
     check(!ec && parsed.is_array(), what);
     const auto& args = parsed.get_array();
     check(args.size() + first == expected.size(), what);
-    for (std::size_t i = 0; i < args.size(); ++i)
-        check(sameJson(args[i], expected[first + i]), what);
+    for (std::size_t i = 0; i < args.size(); ++i) check(sameJson(args[i], expected[first + i]), what);
 }
 
 // What the handlers of a complete packet see.
@@ -136,8 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (added->has_value()) {
             const auto& done = **added;
             check(done.buffers.size() == expected, "one buffer per attachment");
-            for (std::size_t k = 0; k < expected; ++k)
-                check(done.buffers[k] == frames[k], "buffers in order");
+            for (std::size_t k = 0; k < expected; ++k) check(done.buffers[k] == frames[k], "buffers in order");
             checkDelivered(done);
         }
     }

@@ -39,13 +39,13 @@ namespace {
 struct Options {
     std::string mode;
     std::string dir = "/tmp";
-    double rate = 475;       // sync: writes per second (fanout-1000's commits: 950 msgs/s, ~2 each)
-    int bytes = 16384;       // sync: bytes per write (a commit of two messages: four 4 KiB pages)
-    int count = 2000;        // iterations per round
-    int rounds = 3;          // rounds per variant
-    int gapUs = 1000;        // wake: time between wakes
-    int cpu = 0;             // the measured thread's CPU
-    int wakerCpu = 1;        // wake: the waking thread's CPU
+    double rate = 475; // sync: writes per second (fanout-1000's commits: 950 msgs/s, ~2 each)
+    int bytes = 16384; // sync: bytes per write (a commit of two messages: four 4 KiB pages)
+    int count = 2000;  // iterations per round
+    int rounds = 3;    // rounds per variant
+    int gapUs = 1000;  // wake: time between wakes
+    int cpu = 0;       // the measured thread's CPU
+    int wakerCpu = 1;  // wake: the waking thread's CPU
 };
 
 constexpr const char* kUsage =
@@ -174,8 +174,8 @@ int runSync(const Options& o) {
                 throw std::runtime_error(std::string("preallocating: ") + std::strerror(errno));
         if (::fdatasync(fd) != 0) throw std::runtime_error(std::string("fdatasync: ") + std::strerror(errno));
     }
-    std::printf("sync: %d bytes per write at %.0f writes/s, %d writes per round, file in %s, CPU %d\n", o.bytes,
-                o.rate, o.count, o.dir.c_str(), o.cpu);
+    std::printf("sync: %d bytes per write at %.0f writes/s, %d writes per round, file in %s, CPU %d\n", o.bytes, o.rate,
+                o.count, o.dir.c_str(), o.cpu);
     std::vector<double> plain, synced, diffs;
     std::int64_t offset = 0;
     for (int r = 0; r < o.rounds; ++r) {
@@ -191,7 +191,8 @@ int runSync(const Options& o) {
         plain.push_back(p);
         synced.push_back(s);
         diffs.push_back(s - p);
-        std::printf("  round %d: write %.1f us, write+fdatasync %.1f us, the fdatasync %.1f us CPU\n", r + 1, p, s, s - p);
+        std::printf("  round %d: write %.1f us, write+fdatasync %.1f us, the fdatasync %.1f us CPU\n", r + 1, p, s,
+                    s - p);
     }
     std::printf("median: write %.1f us, write+fdatasync %.1f us, the fdatasync %.1f us of CPU per write\n",
                 median(plain), median(synced), median(diffs));

@@ -83,9 +83,8 @@ std::string derToJose(std::string_view der) {
 
 // The claims of a login token: sub, iat and an exp a day ahead, so no run outlives it.
 std::string signingInput(std::string_view alg) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     const std::string header = R"({"alg":")" + std::string(alg) + R"(","typ":"JWT"})";
     const std::string claims = R"({"sub":")" + std::string(kSubject) + R"(","iat":)" + std::to_string(now) +
                                R"(,"exp":)" + std::to_string(now + 24 * 3600) + "}";

@@ -30,7 +30,7 @@ struct ChurnState {
 /// One loop, as one user: each cycle a fresh connection on which it authenticates, joins its
 /// chat, pings, and closes gracefully; the next cycle starts when the connection has ended.
 class ChurnLoop final : public SioHandler {
-  public:
+public:
     ChurnLoop(boost::asio::io_context& ctx, const Options& o, const User& user, std::string chatId, ChurnState& state)
         : client_(ctx, o.endpoint, o.hostHeader, TransportKind::WebSocket, *this), user_(user),
           chatId_(std::move(chatId)), state_(state) {}
@@ -58,7 +58,7 @@ class ChurnLoop final : public SioHandler {
     std::vector<std::int64_t> cycleUs;
     std::string lastError;
 
-  private:
+private:
     void onConnect() override {
         client_.emit("room:join", boost::json::object{{"chatId", chatId_}}, [this](const boost::json::array& args) {
             if (!okAck(args, "room:join")) return;

@@ -16,18 +16,15 @@ inline std::chrono::steady_clock::time_point toTimePoint(std::int64_t ns) {
     return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
 }
 
-inline std::int64_t secondsToNs(double seconds) {
-    return static_cast<std::int64_t>(seconds * 1e9);
-}
+inline std::int64_t secondsToNs(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
 
 /// Sleeps on the calling thread until `ns` (steady clock); returns at once if it is past.
-inline void sleepUntilNs(std::int64_t ns) {
-    std::this_thread::sleep_until(toTimePoint(ns));
-}
+inline void sleepUntilNs(std::int64_t ns) { std::this_thread::sleep_until(toTimePoint(ns)); }
 
 /// Polls `done` every millisecond until it holds or `deadlineNs` passes. Returns done().
 /// Only the orchestrating main thread waits this way; the io threads never block.
-template <class Pred> bool waitUntil(Pred done, std::int64_t deadlineNs) {
+template <class Pred>
+bool waitUntil(Pred done, std::int64_t deadlineNs) {
     while (!done()) {
         if (nowNs() >= deadlineNs) return done();
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

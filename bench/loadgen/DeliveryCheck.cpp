@@ -17,22 +17,13 @@ DeliveryFigures checkDeliveries(const Roster& roster, const std::vector<std::uni
         f.ackOutOfOrder += m->ackOutOfOrder;
         f.otherEvents += m->otherEvents;
         f.drops += m->drops;
-        for (const auto& [code, n] : m->refusals)
-            f.refusals[code] += n;
+        for (const auto& [code, n] : m->refusals) f.refusals[code] += n;
         for (const auto& rec : m->sent) {
             switch (rec.status) {
-            case SendStatus::Acked:
-                ++f.acked;
-                break;
-            case SendStatus::RateLimited:
-                ++f.rateLimited;
-                break;
-            case SendStatus::Refused:
-                ++f.refused;
-                break;
-            case SendStatus::Pending:
-                ++f.unacked;
-                break;
+            case SendStatus::Acked: ++f.acked; break;
+            case SendStatus::RateLimited: ++f.rateLimited; break;
+            case SendStatus::Refused: ++f.refused; break;
+            case SendStatus::Pending: ++f.unacked; break;
             }
         }
     }
@@ -40,8 +31,7 @@ DeliveryFigures checkDeliveries(const Roster& roster, const std::vector<std::uni
     for (const auto& chat : roster.chats) {
         // Position of each sender within the chat, for the per-receiver tables below.
         std::vector<std::size_t> slotOf(roster.users.size(), static_cast<std::size_t>(-1));
-        for (std::size_t k = 0; k < chat.members.size(); ++k)
-            slotOf[chat.members[k]] = k;
+        for (std::size_t k = 0; k < chat.members.size(); ++k) slotOf[chat.members[k]] = k;
 
         std::vector<std::vector<std::uint16_t>> counts(chat.members.size());
         std::vector<std::int64_t> lastSeq(chat.members.size());
@@ -76,9 +66,7 @@ DeliveryFigures checkDeliveries(const Roster& roster, const std::vector<std::uni
                         if (n == 0) ++f.lost;
                         break;
                     case SendStatus::RateLimited:
-                    case SendStatus::Refused:
-                        f.refusedDelivered += n;
-                        break;
+                    case SendStatus::Refused: f.refusedDelivered += n; break;
                     case SendStatus::Pending:
                         if (n > 0) ++f.unackedDelivered;
                         break;
@@ -95,8 +83,7 @@ DeliveryFigures checkDeliveries(const Roster& roster, const std::vector<std::uni
 
 boost::json::object toJson(const DeliveryFigures& f) {
     boost::json::object refusals;
-    for (const auto& [code, n] : f.refusals)
-        refusals[code] = n;
+    for (const auto& [code, n] : f.refusals) refusals[code] = n;
     return boost::json::object{
         {"sent", f.sent},
         {"acked", f.acked},

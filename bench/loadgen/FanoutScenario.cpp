@@ -118,8 +118,9 @@ std::optional<StoreCommits> storeCommits(RestClient& rest) {
                 const auto close = tail.find("\"} ");
                 const std::string le(tail.substr(0, close == std::string_view::npos ? 0 : close));
                 if (!le.empty() && le != "+Inf")
-                    out.timedAtMost.emplace_back(std::strtod(le.c_str(), nullptr),
-                                                 std::strtoull(std::string(tail.substr(close + 3)).c_str(), nullptr, 10));
+                    out.timedAtMost.emplace_back(
+                        std::strtod(le.c_str(), nullptr),
+                        std::strtoull(std::string(tail.substr(close + 3)).c_str(), nullptr, 10));
             }
         }
         if (!commits || !writes) return std::nullopt;
@@ -169,12 +170,10 @@ void runFanout(const Options& o, Report& report) {
     // The window: every member sends at its phase; deliveries counted as they arrive.
     std::vector<std::unique_ptr<SendScheduler>> schedulers;
     std::vector<std::vector<Member*>> byThread(workers.size());
-    for (const auto& m : fleet.members())
-        byThread[workers.ownerOf(m->index())].push_back(m.get());
+    for (const auto& m : fleet.members()) byThread[workers.ownerOf(m->index())].push_back(m.get());
     for (std::size_t t = 0; t < workers.size(); ++t)
-        schedulers.push_back(
-            std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate, p.sendersRunning,
-                                            o.spreadPhases));
+        schedulers.push_back(std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate,
+                                                             p.sendersRunning, o.spreadPhases));
     p.sendersRunning = workers.size();
     const std::int64_t t0 = nowNs() + 50000000;
     const std::int64_t tEnd = t0 + secondsToNs(o.durationSec);
@@ -214,8 +213,7 @@ void runFanout(const Options& o, Report& report) {
             if (rec.status == SendStatus::Acked) ackUs.push_back((rec.ackNs - rec.sentNs) / 1000);
     }
     std::int64_t maxLagNs = 0;
-    for (const auto& s : schedulers)
-        maxLagNs = std::max(maxLagNs, s->maxLagNs());
+    for (const auto& s : schedulers) maxLagNs = std::max(maxLagNs, s->maxLagNs());
     auto latency = latencyJson(ackUs);
     const double windowSec = w.wallUs / 1e6;
     const double deliveriesPerSec = static_cast<double>(windowDeliveries) / windowSec;
@@ -250,8 +248,8 @@ void runFanout(const Options& o, Report& report) {
     const CommitTimes commitTime =
         commitsAtStart && commitsAtEnd ? commitTimes(*commitsAtStart, *commitsAtEnd) : CommitTimes{};
     if (commitTime.known) {
-        j["storeCommitP99BoundMs"] = std::isinf(commitTime.p99BoundMs) ? boost::json::value(nullptr)
-                                                                       : boost::json::value(commitTime.p99BoundMs);
+        j["storeCommitP99BoundMs"] =
+            std::isinf(commitTime.p99BoundMs) ? boost::json::value(nullptr) : boost::json::value(commitTime.p99BoundMs);
         j["storeCommitsOver50Ms"] = commitTime.over50ms;
     } else {
         j["storeCommitP99BoundMs"] = nullptr;

@@ -35,8 +35,7 @@ Fleet::Fleet(Workers& workers, RunShared& shared) : workers_(workers), shared_(s
         members_.push_back(std::make_unique<Member>(i, workers.context(owner), shared));
         byThread_[owner].push_back(members_.back().get());
     }
-    for (std::size_t t = 0; t < workers.size(); ++t)
-        launchers_.push_back(std::make_unique<Launcher>());
+    for (std::size_t t = 0; t < workers.size(); ++t) launchers_.push_back(std::make_unique<Launcher>());
 }
 
 Fleet::~Fleet() = default;
@@ -56,16 +55,14 @@ bool Fleet::waitSettled(std::int64_t deadlineNs) const {
 
 std::size_t Fleet::closeAll(std::chrono::milliseconds timeout) {
     onEachThread([](std::size_t, const std::vector<Member*>& ms) {
-        for (auto* m : ms)
-            m->close();
+        for (auto* m : ms) m->close();
     });
     const auto& p = shared_.progress;
     if (waitUntil([&] { return p.open.load() == 0; }, nowNs() + timeout.count() * 1000000)) return 0;
     const std::size_t stragglers = p.open.load();
     // A close handshake the server never answered: cut the sockets.
     onEachThread([](std::size_t, const std::vector<Member*>& ms) {
-        for (auto* m : ms)
-            m->abort();
+        for (auto* m : ms) m->abort();
     });
     waitUntil([&] { return p.open.load() == 0; }, nowNs() + 2000000000);
     return stragglers;

@@ -14,10 +14,10 @@ namespace parley::bench {
 /// Starts members on one io thread with at most `limit` handshakes in flight, starting the next
 /// as each one settles (ready or failed). Used only on its own thread.
 class Launcher {
-  public:
+public:
     void launch(std::vector<Member*> members, std::size_t limit);
 
-  private:
+private:
     void pump();
 
     std::vector<Member*> queue_;
@@ -28,7 +28,7 @@ class Launcher {
 
 /// Every member of a run, spread over the io threads (member i on thread i % threads).
 class Fleet {
-  public:
+public:
     Fleet(Workers& workers, RunShared& shared);
     ~Fleet();
 
@@ -49,7 +49,7 @@ class Fleet {
     /// Runs fn(thread, members of that thread) on each io thread.
     void onEachThread(std::function<void(std::size_t, const std::vector<Member*>&)> fn);
 
-  private:
+private:
     Workers& workers_;
     RunShared& shared_;
     std::vector<std::unique_ptr<Member>> members_;

@@ -58,8 +58,7 @@ HistoryFigures checkHistory(RestClient& rest, const Roster& roster, const std::v
         const std::string& token = roster.users[chat.members.front()].token;
         // A bound on the walks: a server that keeps saying hasMore cannot keep us here.
         std::size_t sentInChat = 0;
-        for (std::size_t k : chat.members)
-            sentInChat += members[k]->sent.size();
+        for (std::size_t k : chat.members) sentInChat += members[k]->sent.size();
         const std::size_t maxPages = sentInChat / kPage + 3;
         const std::string base = "/v1/chats/" + chat.id + "/messages?limit=" + std::to_string(kPage);
 

@@ -94,8 +94,7 @@ void Member::settle(bool ok) {
         phase_ = Phase::Ready;
         readyNs_ = nowNs();
         auto& last = shared_.progress.lastReadyNs;
-        for (auto seen = last.load(); seen < readyNs_ && !last.compare_exchange_weak(seen, readyNs_);) {
-        }
+        for (auto seen = last.load(); seen < readyNs_ && !last.compare_exchange_weak(seen, readyNs_);) {}
         ++shared_.progress.ready;
     } else {
         phase_ = Phase::Failed;

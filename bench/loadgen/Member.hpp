@@ -60,7 +60,7 @@ struct Delivery {
 /// sends messages when told, and records everything it sends and receives. Lives on one io
 /// thread; its ledger is read by the main thread only after the io threads have stopped.
 class Member final : public SioHandler {
-  public:
+public:
     Member(std::size_t index, boost::asio::io_context& ctx, RunShared& shared);
 
     /// Connects (dropping any current connection at once), authenticates, joins. `settled` runs
@@ -94,7 +94,7 @@ class Member final : public SioHandler {
     std::map<std::string, std::uint64_t> refusals; ///< error code -> count, for refused sends
     std::string lastError;
 
-  private:
+private:
     enum class Phase { Idle, Connecting, Joining, Ready, Closing, Failed };
 
     void onConnect() override;

@@ -117,9 +117,7 @@ void parseUrl(Options& o) {
 
 } // namespace
 
-std::string usage() {
-    return std::string(kUsage);
-}
+std::string usage() { return std::string(kUsage); }
 
 std::optional<Options> parseOptions(int argc, char** argv) {
     std::vector<std::string_view> args(argv + 1, argv + argc);

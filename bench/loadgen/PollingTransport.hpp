@@ -19,7 +19,7 @@ namespace parley::bench {
 /// keep-alive connection. Packets queued while a POST is in flight go out together in the next
 /// one, separated by \x1e.
 class PollingTransport final : public Transport, public std::enable_shared_from_this<PollingTransport> {
-  public:
+public:
     PollingTransport(boost::asio::io_context& ctx, const boost::asio::ip::tcp::endpoint& endpoint,
                      std::string hostHeader);
 
@@ -28,7 +28,7 @@ class PollingTransport final : public Transport, public std::enable_shared_from_
     void close(bool graceful) override;
     void detach() override { listener_ = nullptr; }
 
-  private:
+private:
     /// One keep-alive HTTP connection with one request in flight at most.
     struct Channel {
         explicit Channel(boost::asio::io_context& ctx) : stream(ctx) {}

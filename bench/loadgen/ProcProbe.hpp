@@ -21,13 +21,13 @@ struct ProcSample {
 /// Reads /proc/PID/stat (fields 14 and 15, clock ticks, all threads) and /proc/PID/status (VmRSS).
 /// A pid of 0 disables it: every sample is !ok.
 class ServerProbe {
-  public:
+public:
     explicit ServerProbe(int pid);
     bool enabled() const noexcept { return pid_ > 0; }
     int pid() const noexcept { return pid_; }
     ProcSample sample() const;
 
-  private:
+private:
     int pid_;
     std::int64_t usPerTick_;
 };

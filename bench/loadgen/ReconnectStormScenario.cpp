@@ -45,8 +45,7 @@ void runReconnectStorm(const Options& o, Report& report) {
     const std::size_t droppedBefore = p.dropped.load();
     const Edge start = takeEdge(server, workers);
     fleet.onEachThread([](std::size_t, const std::vector<Member*>& ms) {
-        for (auto* m : ms)
-            m->abort();
+        for (auto* m : ms) m->abort();
     });
     fleet.startAll(o.stormConcurrency);
     const bool allBack = fleet.waitSettled(start.ns + secondsToNs(o.durationSec));

@@ -56,9 +56,7 @@ void write(std::string& out, const boost::json::value& v) {
         out.append(buf, ec == std::errc{} ? end : buf);
         return;
     }
-    default:
-        out += boost::json::serialize(v);
-        return;
+    default: out += boost::json::serialize(v); return;
     }
 }
 
@@ -99,34 +97,26 @@ Report::Report(const Options& o) {
         params["members"] = o.members;
         params["stormConcurrency"] = o.stormConcurrency;
         break;
-    case Scenario::Hold:
-        break;
+    case Scenario::Hold: break;
     }
     json_["params"] = std::move(params);
 }
 
-void Report::line(std::string text) {
-    lines_.push_back(std::move(text));
-}
+void Report::line(std::string text) { lines_.push_back(std::move(text)); }
 
-void Report::fail(std::string why) {
-    failures_.push_back(std::move(why));
-}
+void Report::fail(std::string why) { failures_.push_back(std::move(why)); }
 
 void Report::print() {
     boost::json::array failures;
-    for (const auto& f : failures_)
-        failures.emplace_back(f);
+    for (const auto& f : failures_) failures.emplace_back(f);
     json_["ok"] = failures_.empty();
     json_["failures"] = std::move(failures);
     std::cerr << "== parley-bench " << json_["scenario"].as_string().c_str() << " ==\n";
-    for (const auto& l : lines_)
-        std::cerr << "  " << l << '\n';
+    for (const auto& l : lines_) std::cerr << "  " << l << '\n';
     if (failures_.empty()) {
         std::cerr << "  checks: all passed\n";
     } else {
-        for (const auto& f : failures_)
-            std::cerr << "  CHECK FAILED: " << f << '\n';
+        for (const auto& f : failures_) std::cerr << "  CHECK FAILED: " << f << '\n';
     }
     std::cerr.flush();
     std::cout << toJsonLine(json_) << std::endl;
@@ -136,14 +126,12 @@ boost::json::object latencyJson(std::vector<std::int64_t>& us) {
     boost::json::object o;
     o["count"] = us.size();
     if (us.empty()) {
-        for (const char* k : {"mean", "p50", "p90", "p99", "p999", "max"})
-            o[k] = nullptr;
+        for (const char* k : {"mean", "p50", "p90", "p99", "p999", "max"}) o[k] = nullptr;
         return o;
     }
     std::sort(us.begin(), us.end());
     double sum = 0;
-    for (auto v : us)
-        sum += static_cast<double>(v);
+    for (auto v : us) sum += static_cast<double>(v);
     // Nearest rank: the smallest sample with at least q of all samples at or below it.
     auto at = [&](double q) {
         const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(us.size())));

@@ -13,7 +13,7 @@ namespace parley::bench {
 /// The result of one run: a JSON object (printed as the last line of stdout) and a human summary
 /// (stderr). Correctness failures are recorded with fail(); the exit status follows them.
 class Report {
-  public:
+public:
     explicit Report(const Options& options);
 
     boost::json::object& json() noexcept { return json_; }
@@ -26,7 +26,7 @@ class Report {
     /// Writes the summary to stderr and the JSON to stdout.
     void print();
 
-  private:
+private:
     boost::json::object json_;
     std::vector<std::string> lines_;
     std::vector<std::string> failures_;

@@ -22,7 +22,7 @@ struct RestResponse {
 /// keep-alive connection, reopened when the server closes it. Throws std::runtime_error on
 /// network failure, like any set-up step, so main() reports it and exits 2.
 class RestClient {
-  public:
+public:
     RestClient(boost::asio::ip::tcp::endpoint endpoint, std::string hostHeader);
 
     /// Sends one request with `Authorization: Bearer <token>` and, when `body` is set, a JSON body.
@@ -33,7 +33,7 @@ class RestClient {
     /// quoting the answer.
     static const boost::json::value& dataOf(const RestResponse& r, unsigned expectedStatus, std::string_view what);
 
-  private:
+private:
     RestResponse attempt(boost::beast::http::verb method, std::string_view target, std::string_view token,
                          const boost::json::value* body);
 

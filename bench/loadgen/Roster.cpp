@@ -50,8 +50,7 @@ void createChats(RestClient& rest, Roster& roster) {
         const User& creator = roster.users[chat.members.front()];
         const std::size_t inCreate = std::min(chat.members.size(), kMaxMembersPerCreate);
         boost::json::array memberIds;
-        for (std::size_t k = 1; k < inCreate; ++k)
-            memberIds.emplace_back(roster.users[chat.members[k]].id);
+        for (std::size_t k = 1; k < inCreate; ++k) memberIds.emplace_back(roster.users[chat.members[k]].id);
         const boost::json::value body =
             boost::json::object{{"type", "group"}, {"title", "parley-bench"}, {"memberIds", std::move(memberIds)}};
         auto created = rest.request(http::verb::post, "/v1/chats", creator.token, &body);

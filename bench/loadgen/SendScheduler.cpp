@@ -19,8 +19,7 @@ SendScheduler::SendScheduler(boost::asio::io_context& ctx, const std::vector<Mem
     std::size_t stride = 1;
     if (spread && totalMembers > 2) {
         stride = std::max<std::size_t>(1, static_cast<std::size_t>(0.618 * static_cast<double>(totalMembers)));
-        while (std::gcd(stride, totalMembers) != 1)
-            ++stride;
+        while (std::gcd(stride, totalMembers) != 1) ++stride;
     }
     for (Member* m : members) {
         const std::size_t position = (m->index() * stride) % std::max<std::size_t>(totalMembers, 1);
@@ -31,9 +30,7 @@ SendScheduler::SendScheduler(boost::asio::io_context& ctx, const std::vector<Mem
     std::sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) { return a.phaseNs < b.phaseNs; });
 }
 
-std::int64_t SendScheduler::dueNs() const noexcept {
-    return startNs_ + round_ * periodNs_ + slots_[cursor_].phaseNs;
-}
+std::int64_t SendScheduler::dueNs() const noexcept { return startNs_ + round_ * periodNs_ + slots_[cursor_].phaseNs; }
 
 void SendScheduler::start(std::int64_t startNs, std::int64_t endNs) {
     startNs_ = startNs;

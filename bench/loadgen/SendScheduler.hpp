@@ -20,7 +20,7 @@ class Member;
 /// took 5 % of the generator's core at 15000 members; the sends due within a millisecond go out
 /// together, at most that much late (maxLagNs shows it).
 class SendScheduler {
-  public:
+public:
     /// `running` is decremented once, when the last send of this scheduler has gone out.
     /// With `spread`, member i takes the phase of position (i x stride) mod N instead of i, for a
     /// stride coprime with N near 0.618 N: the members of one chat (neighbouring indexes) then
@@ -36,7 +36,7 @@ class SendScheduler {
     /// How far behind its due time the latest send went out, at worst (generator health).
     std::int64_t maxLagNs() const noexcept { return maxLagNs_; }
 
-  private:
+private:
     struct Slot {
         std::int64_t phaseNs;
         Member* member;

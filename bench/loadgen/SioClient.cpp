@@ -98,11 +98,8 @@ void SioClient::onPacket(std::string_view text) {
             transport_->send(std::move(connect));
         }
         return;
-    case eio::PacketType::Ping:
-        transport_->send("3");
-        return;
-    case eio::PacketType::Message:
-        return onSocketPacket(packet->data);
+    case eio::PacketType::Ping: transport_->send("3"); return;
+    case eio::PacketType::Message: return onSocketPacket(packet->data);
     case eio::PacketType::Close: {
         auto transport = transport_;
         transport->close(false);
@@ -110,8 +107,7 @@ void SioClient::onPacket(std::string_view text) {
     }
     case eio::PacketType::Pong:
     case eio::PacketType::Upgrade:
-    case eio::PacketType::Noop:
-        return;
+    case eio::PacketType::Noop: return;
     }
 }
 
@@ -155,8 +151,7 @@ void SioClient::onSocketPacket(std::string_view text) {
         return;
     }
     case sio::PacketType::BinaryEvent:
-    case sio::PacketType::BinaryAck:
-        return; // not part of the chat contract
+    case sio::PacketType::BinaryAck: return; // not part of the chat contract
     }
 }
 

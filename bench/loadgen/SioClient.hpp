@@ -18,7 +18,7 @@ namespace parley::bench {
 
 /// What a Socket.IO client reports to the simulated user behind it (on its io thread).
 class SioHandler {
-  public:
+public:
     virtual ~SioHandler() = default;
     /// `40{"sid":...}` arrived: the namespace accepted the token.
     virtual void onConnect() = 0;
@@ -36,7 +36,7 @@ class SioHandler {
 /// server's pings ("2" -> "3"), matches acks to emits. connect() again starts a fresh transport
 /// (the old one is detached and dropped), so one client object serves every reconnection.
 class SioClient final : public TransportListener {
-  public:
+public:
     /// Receives the ack's argument array.
     using AckFn = std::function<void(const boost::json::array& args)>;
 
@@ -60,7 +60,7 @@ class SioClient final : public TransportListener {
 
     std::size_t pendingAcks() const noexcept { return acks_.size(); }
 
-  private:
+private:
     enum class State { Idle, Opening, Connecting, Connected, Closing };
 
     void onPacket(std::string_view text) override;

@@ -9,7 +9,7 @@ namespace parley::bench {
 
 /// What a client transport reports to its owner. Calls come on the transport's io thread.
 class TransportListener {
-  public:
+public:
     virtual ~TransportListener() = default;
     /// One Engine.IO text packet, type digit included ("0{...}" first, then "2", "4...", ...).
     virtual void onPacket(std::string_view text) = 0;
@@ -19,7 +19,7 @@ class TransportListener {
 
 /// The client side of one Engine.IO connection: WebSocket or HTTP long-polling.
 class Transport {
-  public:
+public:
     virtual ~Transport() = default;
     /// Connects and starts reading; the first packet reported is the handshake ("0{...}").
     virtual void open(TransportListener& listener) = 0;

@@ -20,25 +20,20 @@ Workers::Workers(std::size_t count) {
     }
 }
 
-Workers::~Workers() {
-    finish(std::chrono::milliseconds(0));
-}
+Workers::~Workers() { finish(std::chrono::milliseconds(0)); }
 
 std::vector<std::int64_t> Workers::cpuUs() const {
     std::vector<std::int64_t> out;
     out.reserve(threads_.size());
-    for (auto& t : threads_)
-        out.push_back(finished_ ? 0 : threadCpuUs(t.native_handle()));
+    for (auto& t : threads_) out.push_back(finished_ ? 0 : threadCpuUs(t.native_handle()));
     return out;
 }
 
 void Workers::finish(std::chrono::milliseconds grace) {
     if (finished_) return;
-    for (auto& g : guards_)
-        g.reset();
+    for (auto& g : guards_) g.reset();
     waitUntil([this] { return running_.load() == 0; }, nowNs() + grace.count() * 1000000);
-    for (auto& c : contexts_)
-        c->stop();
+    for (auto& c : contexts_) c->stop();
     for (auto& t : threads_)
         if (t.joinable()) t.join();
     finished_ = true;

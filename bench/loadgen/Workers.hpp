@@ -16,7 +16,7 @@ namespace parley::bench {
 /// strand and every client belongs to exactly one of them for its whole life (client i to
 /// context i % N). The main thread only orchestrates: it posts work and samples.
 class Workers {
-  public:
+public:
     explicit Workers(std::size_t count);
     ~Workers();
     Workers(const Workers&) = delete;
@@ -33,7 +33,7 @@ class Workers {
     /// the contexts and joins the threads. Called once; the destructor calls it if needed.
     void finish(std::chrono::milliseconds grace);
 
-  private:
+private:
     using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
     std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
     std::vector<Guard> guards_;

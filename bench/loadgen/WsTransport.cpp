@@ -30,7 +30,8 @@ WsTransport::WsTransport(boost::asio::io_context& ctx, const tcp::endpoint& endp
 
 void WsTransport::open(TransportListener& listener) {
     listener_ = &listener;
-    socket_.async_connect(endpoint_, [self = shared_from_this()](boost::system::error_code ec) { self->onConnect(ec); });
+    socket_.async_connect(endpoint_,
+                          [self = shared_from_this()](boost::system::error_code ec) { self->onConnect(ec); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -53,20 +54,18 @@ void WsTransport::onConnect(boost::system::error_code ec) {
     upgrade_ += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
     upgrade_ += key;
     upgrade_ += "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    boost::asio::async_write(socket_, boost::asio::buffer(upgrade_),
-                             [self = shared_from_this()](boost::system::error_code e, std::size_t) {
-                                 self->onUpgradeSent(e);
-                             });
+    boost::asio::async_write(
+        socket_, boost::asio::buffer(upgrade_),
+        [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->onUpgradeSent(e); });
 }
 
 void WsTransport::onUpgradeSent(boost::system::error_code ec) {
     if (ec) return fail(ec);
     if (closeRequested_) return fail({});
     upgrade_.clear();
-    boost::asio::async_read_until(socket_, boost::asio::dynamic_buffer(upgrade_, kMaxResponseHeader), "\r\n\r\n",
-                                  [self = shared_from_this()](boost::system::error_code e, std::size_t n) {
-                                      self->onUpgrade(e, n);
-                                  });
+    boost::asio::async_read_until(
+        socket_, boost::asio::dynamic_buffer(upgrade_, kMaxResponseHeader), "\r\n\r\n",
+        [self = shared_from_this()](boost::system::error_code e, std::size_t n) { self->onUpgrade(e, n); });
 }
 
 // Sec-WebSocket-Accept is not checked: the servers under test are known, and a 101 from
@@ -95,10 +94,9 @@ void WsTransport::onUpgrade(boost::system::error_code ec, std::size_t headerByte
 
 void WsTransport::doRead() {
     if (inSize_ == in_.size()) in_.resize(in_.size() * 2);
-    socket_.async_read_some(boost::asio::buffer(in_.data() + inSize_, in_.size() - inSize_),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
-                                self->onRead(ec, bytes);
-                            });
+    socket_.async_read_some(
+        boost::asio::buffer(in_.data() + inSize_, in_.size() - inSize_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) { self->onRead(ec, bytes); });
 }
 
 void WsTransport::onRead(boost::system::error_code ec, std::size_t bytes) {
@@ -125,8 +123,7 @@ void WsTransport::consumeFrames() {
             header = 10;
             if (available < header) break;
             length = 0;
-            for (int i = 2; i < 10; ++i)
-                length = (length << 8) | p[i];
+            for (int i = 2; i < 10; ++i) length = (length << 8) | p[i];
         }
         // A server never masks (RFC 6455 5.1) and no extension was negotiated (no RSV bits).
         if ((p[1] & 0x80) || (p[0] & 0x70) || length > kMaxFrame)
@@ -156,9 +153,7 @@ void WsTransport::onFrame(bool fin, unsigned opcode, std::string_view payload) {
         fragments_.assign(payload);
         return;
     // Binary frames carry Socket.IO attachments, which the chat contract never sends: skipped.
-    case Binary:
-        inText_ = false;
-        return;
+    case Binary: inText_ = false; return;
     case Continuation:
         if (!inText_) return;
         fragments_.append(payload);
@@ -168,10 +163,8 @@ void WsTransport::onFrame(bool fin, unsigned opcode, std::string_view payload) {
             fragments_.clear();
         }
         return;
-    case Ping:
-        return queueFrame(Pong, payload);
-    case Pong:
-        return;
+    case Ping: return queueFrame(Pong, payload);
+    case Pong: return;
     case Close:
         peerClosed_ = true;
         if (!closeRequested_) error_ = boost::beast::websocket::error::closed;
@@ -181,8 +174,7 @@ void WsTransport::onFrame(bool fin, unsigned opcode, std::string_view payload) {
             queueFrame(Close, payload.substr(0, std::min<std::size_t>(payload.size(), 2)));
         }
         return closeIfDone();
-    default:
-        return fail(make_error_code(boost::system::errc::protocol_error));
+    default: return fail(make_error_code(boost::system::errc::protocol_error));
     }
 }
 
@@ -218,8 +210,7 @@ void WsTransport::queueFrame(unsigned opcode, std::string_view payload) {
     char mask[4];
     std::memcpy(mask, &maskState_, sizeof mask);
     frame.append(mask, sizeof mask);
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        frame.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
+    for (std::size_t i = 0; i < payload.size(); ++i) frame.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
     queue_.push_back(std::move(frame));
     if (open_ && !writing_) doWrite();
 }

@@ -20,7 +20,7 @@ namespace parley::bench {
 /// whatever has arrived and each text frame goes to the listener in place. At most one write in
 /// flight; packets queued meanwhile go out in order.
 class WsTransport final : public Transport, public std::enable_shared_from_this<WsTransport> {
-  public:
+public:
     WsTransport(boost::asio::io_context& ctx, const boost::asio::ip::tcp::endpoint& endpoint, std::string hostHeader);
 
     void open(TransportListener& listener) override;
@@ -28,7 +28,7 @@ class WsTransport final : public Transport, public std::enable_shared_from_this<
     void close(bool graceful) override;
     void detach() override { listener_ = nullptr; }
 
-  private:
+private:
     void onConnect(boost::system::error_code ec);
     void onUpgradeSent(boost::system::error_code ec);
     void onUpgrade(boost::system::error_code ec, std::size_t headerBytes);
@@ -48,15 +48,15 @@ class WsTransport final : public Transport, public std::enable_shared_from_this<
     boost::asio::ip::tcp::socket socket_;
     boost::asio::ip::tcp::endpoint endpoint_;
     std::string hostHeader_;
-    std::string upgrade_;    ///< the upgrade request, then the response as it is read
-    std::vector<char> in_;   ///< received bytes; [0, inSize_) not yet taken as frames
+    std::string upgrade_;  ///< the upgrade request, then the response as it is read
+    std::vector<char> in_; ///< received bytes; [0, inSize_) not yet taken as frames
     std::size_t inSize_ = 0;
-    std::string fragments_;  ///< a fragmented text message so far (servers rarely fragment)
-    bool inText_ = false;    ///< continuation frames belong to a text message
+    std::string fragments_;         ///< a fragmented text message so far (servers rarely fragment)
+    bool inText_ = false;           ///< continuation frames belong to a text message
     std::deque<std::string> queue_; ///< framed, masked, waiting to be written
     TransportListener* listener_ = nullptr;
     std::uint32_t maskState_;
-    bool open_ = false;           ///< upgraded, reading
+    bool open_ = false; ///< upgraded, reading
     bool writing_ = false;
     bool closeRequested_ = false; ///< by us: the end is not an error
     bool aborted_ = false;        ///< by us, without a handshake: deliver nothing more

@@ -49,19 +49,11 @@ int main(int argc, char** argv) {
     Report report(*options);
     try {
         switch (options->scenario) {
-        case Scenario::Hold:
-            runHold(*options, report);
-            break;
+        case Scenario::Hold: runHold(*options, report); break;
         case Scenario::Fanout:
-        case Scenario::Polling:
-            runFanout(*options, report);
-            break;
-        case Scenario::Churn:
-            runChurn(*options, report);
-            break;
-        case Scenario::ReconnectStorm:
-            runReconnectStorm(*options, report);
-            break;
+        case Scenario::Polling: runFanout(*options, report); break;
+        case Scenario::Churn: runChurn(*options, report); break;
+        case Scenario::ReconnectStorm: runReconnectStorm(*options, report); break;
         }
     } catch (const std::exception& e) {
         // Set-up failed (server unreachable, a REST call refused, too few descriptors).

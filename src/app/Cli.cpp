@@ -104,9 +104,9 @@ int runToken(int argc, char** argv) {
     if (auto t = args.get("ttl", false); !t.empty()) ttl = std::stol(t);
     const std::string secret = resolveJwtSecret(args.config, true);
     if (secret.empty()) throw std::invalid_argument("tokens can only be signed with an HS256 secret");
-    std::printf("%s\n", auth::signJwt(secret, user, std::chrono::seconds(ttl), args.config.jwtIssuer,
-                                      args.config.jwtAudience)
-                            .c_str());
+    std::printf(
+        "%s\n",
+        auth::signJwt(secret, user, std::chrono::seconds(ttl), args.config.jwtIssuer, args.config.jwtAudience).c_str());
     return 0;
 }
 

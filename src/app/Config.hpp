@@ -24,32 +24,32 @@ struct Config {
     std::uint64_t volatileBacklogBytes = 64 * 1024;   // queued for a client past which typing is dropped first
     // Per address, 0: no limit; more get 429. The defaults let 5,000 clients behind one NAT
     // reconnect at once and still stop one address opening without bound (net::PeerLimitsConfig).
-    std::uint32_t maxConnectionsPerIp = 10'000;       // open connections per address
-    std::uint32_t handshakesPerSecond = 100;          // new sessions per second per address ...
-    std::uint32_t handshakeBurst = 5'000;             // ... with this many at once
-    std::vector<std::string> trustedProxies;          // CIDRs whose X-Forwarded-For / Forwarded name the client
-    std::size_t maxNamespaces = 8;                    // Socket.IO namespaces per connection
-    std::size_t maxRoomsPerSocket = 1000;             // rooms one socket may be in
-    std::uint32_t maxPendingAcks = 128;               // requests one socket may have awaiting an answer
-    std::uint32_t loginPerIpPerMinute = 100;          // POST /v1/auth/login attempts per address a minute (0: no limit)
-    std::uint32_t loginFailuresPerAccount = 10;       // logins without a success per email in the window (0: no limit)
+    std::uint32_t maxConnectionsPerIp = 10'000; // open connections per address
+    std::uint32_t handshakesPerSecond = 100;    // new sessions per second per address ...
+    std::uint32_t handshakeBurst = 5'000;       // ... with this many at once
+    std::vector<std::string> trustedProxies;    // CIDRs whose X-Forwarded-For / Forwarded name the client
+    std::size_t maxNamespaces = 8;              // Socket.IO namespaces per connection
+    std::size_t maxRoomsPerSocket = 1000;       // rooms one socket may be in
+    std::uint32_t maxPendingAcks = 128;         // requests one socket may have awaiting an answer
+    std::uint32_t loginPerIpPerMinute = 100;    // POST /v1/auth/login attempts per address a minute (0: no limit)
+    std::uint32_t loginFailuresPerAccount = 10; // logins without a success per email in the window (0: no limit)
     std::chrono::milliseconds loginFailureWindow{300'000}; // ... that window: 5 minutes
-    std::uint32_t loginHashQueue = 16;                // logins waiting for or in password hashing; more get 429
-    std::size_t maxEventNameBytes = 128;              // longer event names are malformed packets
-    std::size_t maxJsonDepth = 32;                    // JSON nesting per packet (at most 64)
-    std::size_t maxAttachments = 10;                  // binary attachments per packet (at most 256)
-    std::vector<std::string> corsOrigins;             // empty: any origin
-    std::string logLevel = "info";                    // trace, debug, info, warn, error, off
-    std::string dataDir = "./data";                   // the SQLite file and a generated JWT secret live here
-    std::string store;                                // "sqlite:PATH"; empty: sqlite:<dataDir>/parley.db
-    std::chrono::microseconds commitDelay{1000};      // longest a write waits to share a commit, while writes come fast
-    std::chrono::milliseconds slowCommit{100};        // a commit this slow is logged as a warning; 0: never
-    std::string jwtSecret;                            // HS256 secret; empty: read or create <dataDir>/jwt-secret
-    std::string jwtPublicKey;                         // PEM file for RS256/ES256 tokens (instead of a secret)
-    std::string jwtIssuer;                            // when set, tokens must carry this iss
-    std::string jwtAudience;                          // when set, tokens must carry this aud
-    bool jwtRequireExp = true;                        // a JWT without exp is refused (Parley's own always carry one)
-    bool conformance = false;                         // the protocol test profile of CONFORMANCE.md
+    std::uint32_t loginHashQueue = 16;                     // logins waiting for or in password hashing; more get 429
+    std::size_t maxEventNameBytes = 128;                   // longer event names are malformed packets
+    std::size_t maxJsonDepth = 32;                         // JSON nesting per packet (at most 64)
+    std::size_t maxAttachments = 10;                       // binary attachments per packet (at most 256)
+    std::vector<std::string> corsOrigins;                  // empty: any origin
+    std::string logLevel = "info";                         // trace, debug, info, warn, error, off
+    std::string dataDir = "./data";                        // the SQLite file and a generated JWT secret live here
+    std::string store;                                     // "sqlite:PATH"; empty: sqlite:<dataDir>/parley.db
+    std::chrono::microseconds commitDelay{1000}; // longest a write waits to share a commit, while writes come fast
+    std::chrono::milliseconds slowCommit{100};   // a commit this slow is logged as a warning; 0: never
+    std::string jwtSecret;                       // HS256 secret; empty: read or create <dataDir>/jwt-secret
+    std::string jwtPublicKey;                    // PEM file for RS256/ES256 tokens (instead of a secret)
+    std::string jwtIssuer;                       // when set, tokens must carry this iss
+    std::string jwtAudience;                     // when set, tokens must carry this aud
+    bool jwtRequireExp = true;                   // a JWT without exp is refused (Parley's own always carry one)
+    bool conformance = false;                    // the protocol test profile of CONFORMANCE.md
 
     unsigned short effectivePort() const { return port.value_or(conformance ? 3000 : 3001); }
     std::size_t effectiveThreads() const;

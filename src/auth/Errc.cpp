@@ -12,28 +12,17 @@ public:
 
     std::string message(int value) const override {
         switch (static_cast<Errc>(value)) {
-        case Errc::Malformed:
-            return "malformed token";
-        case Errc::AlgorithmNotAllowed:
-            return "token algorithm not allowed";
-        case Errc::BadSignature:
-            return "bad token signature";
-        case Errc::Expired:
-            return "token expired";
-        case Errc::NotYetValid:
-            return "token not yet valid";
-        case Errc::WrongIssuer:
-            return "wrong token issuer";
-        case Errc::WrongAudience:
-            return "wrong token audience";
-        case Errc::BadSubject:
-            return "bad token subject";
-        case Errc::UnknownSession:
-            return "unknown session";
-        case Errc::SessionExpired:
-            return "session expired";
-        case Errc::MissingExpiry:
-            return "token has no expiry";
+        case Errc::Malformed: return "malformed token";
+        case Errc::AlgorithmNotAllowed: return "token algorithm not allowed";
+        case Errc::BadSignature: return "bad token signature";
+        case Errc::Expired: return "token expired";
+        case Errc::NotYetValid: return "token not yet valid";
+        case Errc::WrongIssuer: return "wrong token issuer";
+        case Errc::WrongAudience: return "wrong token audience";
+        case Errc::BadSubject: return "bad token subject";
+        case Errc::UnknownSession: return "unknown session";
+        case Errc::SessionExpired: return "session expired";
+        case Errc::MissingExpiry: return "token has no expiry";
         }
         return "unknown auth error";
     }
@@ -47,8 +36,6 @@ const boost::system::error_category& errorCategory() noexcept {
     return category;
 }
 
-boost::system::error_code make_error_code(Errc e) noexcept {
-    return {static_cast<int>(e), errorCategory()};
-}
+boost::system::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), errorCategory()}; }
 
 } // namespace parley::auth

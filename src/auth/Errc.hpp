@@ -29,4 +29,5 @@ boost::system::error_code make_error_code(Errc e) noexcept;
 
 } // namespace parley::auth
 
-template <> struct boost::system::is_error_code_enum<parley::auth::Errc> : std::true_type {};
+template <>
+struct boost::system::is_error_code_enum<parley::auth::Errc> : std::true_type {};

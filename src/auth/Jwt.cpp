@@ -86,9 +86,7 @@ std::optional<std::string> decodeBase64Url(std::string_view text) {
     return out;
 }
 
-std::string_view view(const boost::json::string& s) noexcept {
-    return {s.data(), s.size()};
-}
+std::string_view view(const boost::json::string& s) noexcept { return {s.data(), s.size()}; }
 
 // JSON that many JWT libraries cannot hold or would read differently: integers beyond int64,
 // reals that overflow a double and "\u0000" inside strings or names (a C string would end there).
@@ -96,12 +94,9 @@ std::string_view view(const boost::json::string& s) noexcept {
 // as for the issuer's library, and no claim handed on can be cut short by a NUL.
 bool portableJson(const boost::json::value& value) noexcept {
     switch (value.kind()) {
-    case boost::json::kind::uint64:
-        return false; // Boost.JSON uses uint64 only above INT64_MAX
-    case boost::json::kind::double_:
-        return std::isfinite(value.get_double());
-    case boost::json::kind::string:
-        return view(value.get_string()).find('\0') == std::string_view::npos;
+    case boost::json::kind::uint64: return false; // Boost.JSON uses uint64 only above INT64_MAX
+    case boost::json::kind::double_: return std::isfinite(value.get_double());
+    case boost::json::kind::string: return view(value.get_string()).find('\0') == std::string_view::npos;
     case boost::json::kind::array:
         for (const auto& element : value.get_array())
             if (!portableJson(element)) return false;
@@ -111,8 +106,7 @@ bool portableJson(const boost::json::value& value) noexcept {
             if (member.key().find('\0') != boost::json::string_view::npos || !portableJson(member.value()))
                 return false;
         return true;
-    default:
-        return true;
+    default: return true;
     }
 }
 
@@ -197,9 +191,7 @@ struct BnFree {
     void operator()(BIGNUM* bn) const noexcept { BN_free(bn); }
 };
 
-const unsigned char* bytesOf(std::string_view s) noexcept {
-    return reinterpret_cast<const unsigned char*>(s.data());
-}
+const unsigned char* bytesOf(std::string_view s) noexcept { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 using Mac = std::array<unsigned char, crypto_auth_hmacsha256_BYTES>;
 
@@ -306,8 +298,7 @@ JwtVerifier::JwtVerifier(JwtConfig config)
         keyType_ = KeyType::Ec;
         break;
     }
-    default:
-        throw std::invalid_argument("auth: publicKeyPem is neither an RSA nor an EC public key");
+    default: throw std::invalid_argument("auth: publicKeyPem is neither an RSA nor an EC public key");
     }
     publicKey_ = std::shared_ptr<EVP_PKEY>(key.release(), PkeyFree{});
 }
@@ -359,12 +350,8 @@ result<Claims> JwtVerifier::verify(std::string_view token) const {
         const auto signingInput = token.substr(0, segments->header.size() + 1 + segments->payload.size());
         bool valid = false;
         switch (algorithm) {
-        case Algorithm::Hs256:
-            valid = hs256Valid(secret_, signingInput, *signature);
-            break;
-        case Algorithm::Rs256:
-            valid = digestVerify(publicKey_.get(), signingInput, *signature);
-            break;
+        case Algorithm::Hs256: valid = hs256Valid(secret_, signingInput, *signature); break;
+        case Algorithm::Rs256: valid = digestVerify(publicKey_.get(), signingInput, *signature); break;
         case Algorithm::Es256: {
             const std::string der = es256ToDer(*signature);
             valid = !der.empty() && digestVerify(publicKey_.get(), signingInput, der);

@@ -42,8 +42,8 @@ public:
     explicit JwtVerifier(JwtConfig config);
 
     /// Checks, in order: shape (Malformed), `alg` (AlgorithmNotAllowed), signature (BadSignature),
-    /// `exp` (Expired, or MissingExpiry if required and absent), `nbf` (NotYetValid), `iss` (WrongIssuer), `aud` (WrongAudience), `sub`
-    /// (BadSubject). Returns the claims if every check passes. Thread-safe; never throws.
+    /// `exp` (Expired, or MissingExpiry if required and absent), `nbf` (NotYetValid), `iss` (WrongIssuer), `aud`
+    /// (WrongAudience), `sub` (BadSubject). Returns the claims if every check passes. Thread-safe; never throws.
     boost::system::result<Claims> verify(std::string_view token) const;
 
 private:

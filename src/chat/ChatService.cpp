@@ -60,9 +60,12 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
 // ---------------------------------------------------------------------------------------------
 
 boost::json::object ChatService::messageJson(const store::Message& m) {
-    return boost::json::object{{"chatId", m.chatId},  {"_id", m.id},
-                               {"body", m.body},      {"senderId", m.senderId},
-                               {"createdAt", core::isoTime(m.createdAt)}, {"clientId", m.clientId}};
+    return boost::json::object{{"chatId", m.chatId},
+                               {"_id", m.id},
+                               {"body", m.body},
+                               {"senderId", m.senderId},
+                               {"createdAt", core::isoTime(m.createdAt)},
+                               {"clientId", m.clientId}};
 }
 
 boost::json::object ChatService::chatJson(const store::Chat& c) {
@@ -159,8 +162,7 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
             SendOutcome out{r.status == 0, std::move(r.message)};
             if (out.created && metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
             if (out.created)
-                nsp_.to("chat:" + out.message.chatId)
-                    .emit("message:new", boost::json::array{messageJson(out.message)});
+                nsp_.to("chat:" + out.message.chatId).emit("message:new", boost::json::array{messageJson(out.message)});
             done(std::nullopt, std::move(out));
         });
 }
@@ -221,10 +223,10 @@ void ChatService::broadcastPresence(const std::string& userId, Presence status) 
             socketio::BroadcastOptions opts;
             for (const auto& c : contacts) opts.rooms.push_back("user:" + c);
             socketio::BroadcastOperator(nsp_, std::move(opts))
-                .emit("presence:update",
-                      boost::json::array{boost::json::object{{"userId", userId},
-                                                             {"status", status == Presence::Online ? "online" : "offline"},
-                                                             {"timestamp", timestamp}}});
+                .emit("presence:update", boost::json::array{boost::json::object{
+                                             {"userId", userId},
+                                             {"status", status == Presence::Online ? "online" : "offline"},
+                                             {"timestamp", timestamp}}});
         });
 }
 
@@ -237,7 +239,11 @@ void ChatService::schedulePrune() {
     });
     // The limiter lives on the store thread: prune it there.
     store_.write<bool>(
-        threads_.context(0), [this](store::Store&) { limiter_.prune(core::nowMs()); return true; },
+        threads_.context(0),
+        [this](store::Store&) {
+            limiter_.prune(core::nowMs());
+            return true;
+        },
         [](std::string, bool) {});
 }
 
@@ -294,8 +300,10 @@ void ChatService::installHandlers() {
             s->context(), [chatId = *chatId, userId](store::Store& st) { return st.isMember(chatId, userId); },
             [s, ack, chatId = *chatId, userId](std::string err, bool member) {
                 if (!err.empty())
-                    return ackError(ack, ErrorCode::Internal, "Could not check membership", context("room:join", userId));
-                if (!member) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
+                    return ackError(ack, ErrorCode::Internal, "Could not check membership",
+                                    context("room:join", userId));
+                if (!member)
+                    return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
                 if (!s->join("chat:" + chatId))
                     return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
                                     context("room:join", userId));
@@ -313,14 +321,14 @@ void ChatService::installHandlers() {
 
     nsp_.on("message:send", [this](const SocketPtr& s, const Event& e, Ack ack) {
         const std::string userId = userOf(s);
-        sendMessage(s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
-                    [ack, userId](std::optional<Failure> failure, SendOutcome out) {
-                        if (failure)
-                            return ackError(ack, failure->code, failure->message,
-                                            withCause(context("message:send", userId), failure->cause));
-                        ackOk(ack, boost::json::object{{"clientId", out.message.clientId},
-                                                       {"serverId", out.message.id}});
-                    });
+        sendMessage(
+            s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
+            [ack, userId](std::optional<Failure> failure, SendOutcome out) {
+                if (failure)
+                    return ackError(ack, failure->code, failure->message,
+                                    withCause(context("message:send", userId), failure->cause));
+                ackOk(ack, boost::json::object{{"clientId", out.message.clientId}, {"serverId", out.message.id}});
+            });
     });
 
     auto typing = [this](const char* state) {
@@ -373,8 +381,9 @@ void ChatService::installHandlers() {
                 }
                 auto current = st.readCursor(chatId, userId);
                 // The cursor only moves forward, by (createdAt, id).
-                if (current && (current->messageCreatedAt > message->createdAt ||
-                                (current->messageCreatedAt == message->createdAt && current->messageId >= message->id))) {
+                if (current &&
+                    (current->messageCreatedAt > message->createdAt ||
+                     (current->messageCreatedAt == message->createdAt && current->messageId >= message->id))) {
                     r.status = 1;
                     r.cursor = *current;
                     return r;
@@ -387,18 +396,20 @@ void ChatService::installHandlers() {
                 if (!err.empty())
                     return ackError(ack, ErrorCode::Internal, "Could not store the read cursor",
                                     context("receipt:read", userId));
-                if (r.status == 2) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("receipt:read", userId));
+                if (r.status == 2)
+                    return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("receipt:read", userId));
                 if (r.status == 3)
-                    return ackError(ack, ErrorCode::NotFound, "No such message in this chat", context("receipt:read", userId));
+                    return ackError(ack, ErrorCode::NotFound, "No such message in this chat",
+                                    context("receipt:read", userId));
                 const std::string readAt = core::isoTime(r.cursor.readAt);
                 ackOk(ack, boost::json::object{{"readAt", readAt}});
                 if (r.status == 0)
                     nsp_.to("chat:" + chatId)
-                        .emit("receipt:update", boost::json::array{boost::json::object{
-                                                    {"chatId", chatId},
-                                                    {"messageId", r.cursor.messageId},
-                                                    {"userId", userId},
-                                                    {"readAt", readAt}}});
+                        .emit("receipt:update",
+                              boost::json::array{boost::json::object{{"chatId", chatId},
+                                                                     {"messageId", r.cursor.messageId},
+                                                                     {"userId", userId},
+                                                                     {"readAt", readAt}}});
             });
     });
 
@@ -409,7 +420,11 @@ void ChatService::installHandlers() {
         const auto now = core::nowMs();
         // lastSeenAt is best effort: the ping is answered without waiting for the disk.
         store_.write<bool>(
-            s->context(), [userId, now](store::Store& st) { st.touchLastSeen(userId, now); return true; },
+            s->context(),
+            [userId, now](store::Store& st) {
+                st.touchLastSeen(userId, now);
+                return true;
+            },
             [](std::string, bool) {});
         ackOk(ack, boost::json::object{{"serverTime", core::isoTime(now)}});
     });

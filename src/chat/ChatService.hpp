@@ -20,7 +20,7 @@ namespace parley::chat {
 
 /// Contract limits (the seed's numbers), one commented default each.
 struct ChatConfig {
-    std::size_t messagesPerWindow = 10;   // "Maximum 10 messages per 10 seconds"
+    std::size_t messagesPerWindow = 10; // "Maximum 10 messages per 10 seconds"
     std::int64_t rateWindowMs = 10'000;
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
 };

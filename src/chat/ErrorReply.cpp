@@ -158,14 +158,12 @@ boost::json::object errorReply(ErrorCode code, std::string_view message, std::st
     } else {
         const auto now = Clock::now();
         const bool admitted = refusalLog().admit(clientOf(context), correlationId, now);
-        spdlog::log(admitted ? spdlog::level::info : spdlog::level::debug, "{} correlationId={} {}: {}",
-                    toString(code), correlationId, context, message);
+        spdlog::log(admitted ? spdlog::level::info : spdlog::level::debug, "{} correlationId={} {}: {}", toString(code),
+                    correlationId, context, message);
         if (!admitted) logSummary(refusalLog().summary(now));
     }
-    return boost::json::object{{"ok", false},
-                               {"error", toString(code)},
-                               {"message", message},
-                               {"correlationId", std::move(correlationId)}};
+    return boost::json::object{
+        {"ok", false}, {"error", toString(code)}, {"message", message}, {"correlationId", std::move(correlationId)}};
 }
 
 } // namespace parley::chat

@@ -13,8 +13,8 @@ namespace {
 // (a login body may be up to --max-payload) costs the same few bytes of memory.
 std::string accountKey(std::string_view email) {
     std::array<unsigned char, 16> digest{};
-    crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(email.data()),
-                       email.size(), nullptr, 0);
+    crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(email.data()), email.size(),
+                       nullptr, 0);
     return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 } // namespace

@@ -31,9 +31,7 @@ Parsed<std::string> chatIdOf(const boost::json::object* payload) {
     return std::string(*chatId);
 }
 
-Failure invalid(std::string message) {
-    return Failure{ErrorCode::ValidationError, std::move(message)};
-}
+Failure invalid(std::string message) { return Failure{ErrorCode::ValidationError, std::move(message)}; }
 
 // A title is null (none) or a string of at most kMaxTitleLength; false when it is neither.
 bool readTitle(const boost::json::value& t, std::optional<std::string>& title) {
@@ -52,9 +50,7 @@ bool readTitle(const boost::json::value& t, std::optional<std::string>& title) {
 // Socket events
 // ---------------------------------------------------------------------------------------------
 
-Parsed<std::string> parseChatRef(std::span<const boost::json::value> args) {
-    return chatIdOf(firstObject(args));
-}
+Parsed<std::string> parseChatRef(std::span<const boost::json::value> args) { return chatIdOf(firstObject(args)); }
 
 Parsed<SendRequest> parseSendRequest(const boost::json::object* payload,
                                      std::optional<std::string_view> chatIdOverride) {

@@ -23,7 +23,8 @@ struct Failure {
 
 /// What a client sent, turned into a request, or the validation error it gets back. Pure
 /// functions of the client's JSON: no store, no socket (fuzzed by fuzz/chat_payloads.cpp).
-template <class T> using Parsed = boost::system::result<T, Failure>;
+template <class T>
+using Parsed = boost::system::result<T, Failure>;
 
 // ---------------------------------------------------------------------------------------------
 // Socket events: `args` are the event's arguments, name excluded

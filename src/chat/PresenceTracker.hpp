@@ -18,8 +18,8 @@ enum class Presence { Offline, Online };
 class PresenceTracker {
 public:
     struct Decision {
-        std::optional<Presence> broadcastNow;     ///< send this status now
-        std::optional<std::int64_t> checkAtMs;    ///< call onTimer(user) at this time
+        std::optional<Presence> broadcastNow;  ///< send this status now
+        std::optional<std::int64_t> checkAtMs; ///< call onTimer(user) at this time
     };
 
     explicit PresenceTracker(std::int64_t windowMs = 2000) : windowMs_(windowMs) {}

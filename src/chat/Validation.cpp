@@ -19,9 +19,20 @@ namespace {
 char32_t next(std::string_view s, std::size_t& i) {
     const auto c = static_cast<unsigned char>(s[i]);
     auto cont = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
-    if (c < 0x80) { i += 1; return c; }
-    if ((c >> 5) == 0x6 && i + 1 < s.size()) { char32_t cp = ((c & 0x1Fu) << 6) | cont(1); i += 2; return cp; }
-    if ((c >> 4) == 0xE && i + 2 < s.size()) { char32_t cp = ((c & 0x0Fu) << 12) | (cont(1) << 6) | cont(2); i += 3; return cp; }
+    if (c < 0x80) {
+        i += 1;
+        return c;
+    }
+    if ((c >> 5) == 0x6 && i + 1 < s.size()) {
+        char32_t cp = ((c & 0x1Fu) << 6) | cont(1);
+        i += 2;
+        return cp;
+    }
+    if ((c >> 4) == 0xE && i + 2 < s.size()) {
+        char32_t cp = ((c & 0x0Fu) << 12) | (cont(1) << 6) | cont(2);
+        i += 3;
+        return cp;
+    }
     if ((c >> 3) == 0x1E && i + 3 < s.size()) {
         char32_t cp = ((c & 0x07u) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3);
         i += 4;

@@ -29,10 +29,9 @@ namespace parley::core::detail {
 } // namespace parley::core::detail
 
 #if PARLEY_ASSERTIONS
-#define PARLEY_ASSERT(cond, message)                                                                          \
-    ((cond) ? static_cast<void>(0)                                                                             \
-            : ::parley::core::detail::assertionFailed(__FILE__, __LINE__, #cond, message))
+#define PARLEY_ASSERT(cond, message)                                                                                   \
+    ((cond) ? static_cast<void>(0) : ::parley::core::detail::assertionFailed(__FILE__, __LINE__, #cond, message))
 #else
-#define PARLEY_ASSERT(cond, message) \
+#define PARLEY_ASSERT(cond, message)                                                                                   \
     (static_cast<void>(sizeof((cond) ? true : false)), static_cast<void>(sizeof(message)))
 #endif

@@ -53,9 +53,7 @@ void DurationHistogram::observe(std::chrono::nanoseconds duration) noexcept {
     sumNanoseconds_.fetch_add(nanoseconds, std::memory_order_relaxed);
 }
 
-std::chrono::nanoseconds DurationHistogram::bound(std::size_t i) noexcept {
-    return kBoundValues[i];
-}
+std::chrono::nanoseconds DurationHistogram::bound(std::size_t i) noexcept { return kBoundValues[i]; }
 
 DurationHistogram::Snapshot DurationHistogram::snapshot() const noexcept {
     Snapshot s;
@@ -87,8 +85,7 @@ std::string Metrics::render() const {
     add(out, "parley_engineio_sessions", "gauge", "Engine.IO sessions open now.", sessionsOpen);
     add(out, "parley_engineio_sessions_opened_total", "counter", "Engine.IO sessions opened since start.",
         sessionsOpened);
-    add(out, "parley_socketio_sockets", "gauge", "Socket.IO sockets connected now, all namespaces.",
-        socketsConnected);
+    add(out, "parley_socketio_sockets", "gauge", "Socket.IO sockets connected now, all namespaces.", socketsConnected);
     add(out, "parley_chat_messages_stored_total", "counter", "Chat messages stored (retries not counted).",
         messagesStored);
     add(out, "parley_connections_refused_total", "counter", "TCP connections refused: too many from one address.",
@@ -107,8 +104,9 @@ std::string Metrics::render() const {
         storeCommits);
     add(out, "parley_store_committed_writes_total", "counter",
         "Writes carried by those commits; divided by the commits, the mean group-commit size.", storeCommittedWrites);
-    storeCommitSeconds.render(out, "parley_store_commit_seconds",
-                              "Time each store commit took: the write and sync of the WAL, the disk's share of an ack.");
+    storeCommitSeconds.render(
+        out, "parley_store_commit_seconds",
+        "Time each store commit took: the write and sync of the WAL, the disk's share of an ack.");
     storeWriteSeconds.render(out, "parley_store_write_seconds",
                              "Time from a write's queueing to its commit's outcome: the store's share of an ack "
                              "(queue, group-commit wait, statements, commit).");

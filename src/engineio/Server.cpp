@@ -41,8 +41,8 @@ const boost::system::error_category& errorCategory() noexcept {
 net::Response toHttpResponse(Errc e) {
     net::Response res{e == Errc::Forbidden ? http::status::forbidden : http::status::bad_request, 11};
     res.set(http::field::content_type, "application/json");
-    res.body() = "{\"code\":" + std::to_string(static_cast<int>(e)) + ",\"message\":\"" +
-                 make_error_code(e).message() + "\"}";
+    res.body() =
+        "{\"code\":" + std::to_string(static_cast<int>(e)) + ",\"message\":\"" + make_error_code(e).message() + "\"}";
     return res;
 }
 

@@ -38,7 +38,6 @@ public:
     void setPeerLimits(net::PeerLimits* peers) noexcept { peers_ = peers; }
     core::Metrics* metrics() const noexcept { return metrics_; }
 
-
     // --- For Session ---------------------------------------------------------------------------
     void remove(const std::string& sid);
     net::Response errorResponse(Errc e, net::Response&& templ) const;

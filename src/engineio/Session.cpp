@@ -39,8 +39,8 @@ std::string_view toString(CloseReason reason) noexcept {
 
 Session::Session(Server& server, std::string sid, TransportType transport, std::shared_ptr<const Handshake> handshake,
                  boost::asio::io_context& context)
-    : server_(server), sid_(std::move(sid)), transport_(transport), handshake_(std::move(handshake)),
-      context_(context), pingTimer_(context) {}
+    : server_(server), sid_(std::move(sid)), transport_(transport), handshake_(std::move(handshake)), context_(context),
+      pingTimer_(context) {}
 
 void Session::start(std::shared_ptr<SessionHandler> handler) {
     handler_ = std::move(handler);
@@ -244,11 +244,12 @@ void Session::attachWebSocket(std::shared_ptr<net::WsConnection> ws) {
     ws_ = std::move(ws);
     ws_->setMaxQueuedBytes(server_.config().maxOutboundBytes);
     const net::WsConnection* raw = ws_.get();
-    ws_->start([self = shared_from_this(), raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
-               [self = shared_from_this(), raw](boost::system::error_code ec) {
-                   if (self->ws_.get() != raw || self->closed_) return;
-                   self->close(closeReasonOf(ec));
-               });
+    ws_->start(
+        [self = shared_from_this(), raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
+        [self = shared_from_this(), raw](boost::system::error_code ec) {
+            if (self->ws_.get() != raw || self->closed_) return;
+            self->close(closeReasonOf(ec));
+        });
 }
 
 void Session::onWsMessage(const net::WsConnection* from, std::string_view data, bool binary) {
@@ -277,30 +278,31 @@ void Session::onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn,
     auto ws = conn->upgrade();
     ws->setMaxQueuedBytes(server_.config().maxOutboundBytes);
     probe_ = ws;
-    ws->accept(std::move(req), server_.config().maxPayload,
-               [self = shared_from_this(), ws](boost::system::error_code ec) {
-                   if (ec || self->closed_ || self->probe_ != ws) {
-                       if (self->probe_ == ws) self->probe_.reset();
-                       ws->close();
-                       return;
-                   }
-                   const net::WsConnection* raw = ws.get();
-                   ws->start([self, raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
-                             [self, raw](boost::system::error_code closeEc) {
-                                 // A probe cut off for not reading ends the session, as the
-                                 // WebSocket it was to become would.
-                                 if (self->probe_.get() == raw && closeEc == boost::asio::error::no_buffer_space)
-                                     self->close(CloseReason::SlowConsumer);
-                                 else if (self->probe_.get() == raw) self->abortUpgrade();
-                                 else if (self->ws_.get() == raw && !self->closed_)
-                                     self->close(closeReasonOf(closeEc));
-                             });
-                   self->upgradeTimer_ = std::make_unique<boost::asio::steady_timer>(
-                       self->context_, self->server_.config().upgradeTimeout);
-                   self->upgradeTimer_->async_wait([self, raw](boost::system::error_code tec) {
-                       if (!tec && self->probe_.get() == raw) self->abortUpgrade();
-                   });
-               });
+    ws->accept(
+        std::move(req), server_.config().maxPayload, [self = shared_from_this(), ws](boost::system::error_code ec) {
+            if (ec || self->closed_ || self->probe_ != ws) {
+                if (self->probe_ == ws) self->probe_.reset();
+                ws->close();
+                return;
+            }
+            const net::WsConnection* raw = ws.get();
+            ws->start([self, raw](std::string_view data, bool binary) { self->onWsMessage(raw, data, binary); },
+                      [self, raw](boost::system::error_code closeEc) {
+                          // A probe cut off for not reading ends the session, as the
+                          // WebSocket it was to become would.
+                          if (self->probe_.get() == raw && closeEc == boost::asio::error::no_buffer_space)
+                              self->close(CloseReason::SlowConsumer);
+                          else if (self->probe_.get() == raw)
+                              self->abortUpgrade();
+                          else if (self->ws_.get() == raw && !self->closed_)
+                              self->close(closeReasonOf(closeEc));
+                      });
+            self->upgradeTimer_ =
+                std::make_unique<boost::asio::steady_timer>(self->context_, self->server_.config().upgradeTimeout);
+            self->upgradeTimer_->async_wait([self, raw](boost::system::error_code tec) {
+                if (!tec && self->probe_.get() == raw) self->abortUpgrade();
+            });
+        });
 }
 
 void Session::acceptAndClose(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
@@ -369,9 +371,7 @@ void Session::schedulePing() {
     });
 }
 
-bool Session::pongOverdue() const {
-    return awaitingPong_ && std::chrono::steady_clock::now() >= pingTimer_.expiry();
-}
+bool Session::pongOverdue() const { return awaitingPong_ && std::chrono::steady_clock::now() >= pingTimer_.expiry(); }
 
 void Session::onPingTimer() {
     if (closed_) return;

@@ -109,8 +109,8 @@ private:
     std::unique_ptr<boost::asio::steady_timer> drainTimer_;
     bool awaitingPong_ = false;
     bool closed_ = false;
-    bool slowConsumer_ = false; ///< over maxOutboundBytes: closing on the next turn
-    bool draining_ = false; ///< closed, waiting for one more GET to take the last packets
+    bool slowConsumer_ = false;        ///< over maxOutboundBytes: closing on the next turn
+    bool draining_ = false;            ///< closed, waiting for one more GET to take the last packets
     std::string_view drainLast_ = "1"; ///< what that GET gets once the queue is empty
 };
 

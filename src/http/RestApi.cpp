@@ -139,7 +139,11 @@ void RestApi::install(Router& router) {
         auto call = makeCall(conn, req, router_->cors(req));
         // Ready when the store answers.
         chat_.store().read<bool>(
-            here(threads_), [](store::Store& s) { s.findChat("000000000000000000000000"); return true; },
+            here(threads_),
+            [](store::Store& s) {
+                s.findChat("000000000000000000000000");
+                return true;
+            },
             [call](std::string error, bool) {
                 if (!error.empty()) return call.fail(ErrorCode::Internal, "store unavailable");
                 call.ok(boost::json::object{{"status", "ready"}});
@@ -192,10 +196,15 @@ void RestApi::install(Router& router) {
                         loginThrottle_.succeeded(email);
                         const std::string sessionToken = auth::newSessionToken();
                         const auto now = core::nowMs();
-                        store::SessionRow row{auth::hashSessionToken(sessionToken), user->id, now,
-                                              now + std::chrono::duration_cast<std::chrono::milliseconds>(config_.sessionTtl).count()};
+                        store::SessionRow row{
+                            auth::hashSessionToken(sessionToken), user->id, now,
+                            now + std::chrono::duration_cast<std::chrono::milliseconds>(config_.sessionTtl).count()};
                         chat_.store().write<bool>(
-                            ctx, [row](store::Store& s) { s.insertSession(row); return true; },
+                            ctx,
+                            [row](store::Store& s) {
+                                s.insertSession(row);
+                                return true;
+                            },
                             [this, call, user = *user, sessionToken](std::string err, bool) {
                                 if (!err.empty()) return call.internal(err);
                                 boost::json::value token = nullptr;
@@ -216,202 +225,215 @@ void RestApi::install(Router& router) {
 
     // Logout: deletes the session of the bearer session token, and disconnects every socket that
     // connected with it. A JWT cannot be revoked here (it is stateless and expires on its own).
-    router.add(bhttp::verb::post, "/v1/auth/logout", authed([this](const Call& call, const std::string&,
-                                                                    const net::Request& req, const Params&) {
-        const std::string token = bearerOf(req);
-        if (!auth::looksLikeSessionToken(token))
-            return call.fail(ErrorCode::ValidationError, "Only a session token can be logged out");
-        const std::string hash = auth::hashSessionToken(token);
-        chat_.store().write<bool>(
-            here(threads_), [hash](store::Store& s) { return s.deleteSession(hash); },
-            [this, call, hash](std::string error, bool deleted) {
-                if (!error.empty()) return call.internal(error);
-                // A concurrent logout of the same session got there first.
-                if (!deleted) return call.fail(ErrorCode::Unauthorized, "Unknown session");
-                chat_.disconnectSession(hash);
-                call.ok(boost::json::object{});
-            });
-    }));
+    router.add(bhttp::verb::post, "/v1/auth/logout",
+               authed([this](const Call& call, const std::string&, const net::Request& req, const Params&) {
+                   const std::string token = bearerOf(req);
+                   if (!auth::looksLikeSessionToken(token))
+                       return call.fail(ErrorCode::ValidationError, "Only a session token can be logged out");
+                   const std::string hash = auth::hashSessionToken(token);
+                   chat_.store().write<bool>(
+                       here(threads_), [hash](store::Store& s) { return s.deleteSession(hash); },
+                       [this, call, hash](std::string error, bool deleted) {
+                           if (!error.empty()) return call.internal(error);
+                           // A concurrent logout of the same session got there first.
+                           if (!deleted) return call.fail(ErrorCode::Unauthorized, "Unknown session");
+                           chat_.disconnectSession(hash);
+                           call.ok(boost::json::object{});
+                       });
+               }));
 
     // --- Chats -------------------------------------------------------------------------------
-    router.add(bhttp::verb::get, "/v1/chats", authed([this](const Call& call, const std::string& userId,
-                                                             const net::Request&, const Params&) {
-        struct Row {
-            store::Chat chat;
-            std::int64_t unread = 0;
-        };
-        chat_.store().read<std::vector<Row>>(
-            here(threads_),
-            [userId](store::Store& s) {
-                std::vector<Row> rows;
-                for (auto& c : s.chatsOfUser(userId)) {
-                    const auto unread = s.unreadCount(c.id, userId);
-                    rows.push_back(Row{std::move(c), unread});
-                }
-                return rows;
-            },
-            [call](std::string error, std::vector<Row> rows) {
-                if (!error.empty()) return call.internal(error);
-                boost::json::array out;
-                for (const auto& r : rows) {
-                    auto o = chat::ChatService::chatJson(r.chat);
-                    o["unreadCount"] = r.unread;
-                    out.push_back(std::move(o));
-                }
-                call.ok(std::move(out));
-            });
-    }));
+    router.add(bhttp::verb::get, "/v1/chats",
+               authed([this](const Call& call, const std::string& userId, const net::Request&, const Params&) {
+                   struct Row {
+                       store::Chat chat;
+                       std::int64_t unread = 0;
+                   };
+                   chat_.store().read<std::vector<Row>>(
+                       here(threads_),
+                       [userId](store::Store& s) {
+                           std::vector<Row> rows;
+                           for (auto& c : s.chatsOfUser(userId)) {
+                               const auto unread = s.unreadCount(c.id, userId);
+                               rows.push_back(Row{std::move(c), unread});
+                           }
+                           return rows;
+                       },
+                       [call](std::string error, std::vector<Row> rows) {
+                           if (!error.empty()) return call.internal(error);
+                           boost::json::array out;
+                           for (const auto& r : rows) {
+                               auto o = chat::ChatService::chatJson(r.chat);
+                               o["unreadCount"] = r.unread;
+                               out.push_back(std::move(o));
+                           }
+                           call.ok(std::move(out));
+                       });
+               }));
 
-    router.add(bhttp::verb::post, "/v1/chats", authed([this](const Call& call, const std::string& userId,
-                                                              const net::Request& req, const Params&) {
-        auto request = chat::parseNewChatRequest(objectOrNull(parseBody(req)), userId);
-        if (!request) return call.fail(request.error().code, request.error().message);
-        store::Chat c;
-        c.type = std::move(request->type);
-        c.title = std::move(request->title);
-        c.memberIds = std::move(request->memberIds);
-        c.id = ObjectId::generate();
-        c.createdBy = userId;
-        c.createdAt = c.updatedAt = core::nowMs();
-        chat_.store().write<bool>(
-            here(threads_), [c](store::Store& s) { s.insertChat(c); return true; },
-            [this, call, c](std::string error, bool) {
-                if (!error.empty()) return call.internal(error);
-                chat_.emitChatUpdate(c);
-                call.ok(chat::ChatService::chatJson(c), bhttp::status::created);
-            });
-    }));
+    router.add(bhttp::verb::post, "/v1/chats",
+               authed([this](const Call& call, const std::string& userId, const net::Request& req, const Params&) {
+                   auto request = chat::parseNewChatRequest(objectOrNull(parseBody(req)), userId);
+                   if (!request) return call.fail(request.error().code, request.error().message);
+                   store::Chat c;
+                   c.type = std::move(request->type);
+                   c.title = std::move(request->title);
+                   c.memberIds = std::move(request->memberIds);
+                   c.id = ObjectId::generate();
+                   c.createdBy = userId;
+                   c.createdAt = c.updatedAt = core::nowMs();
+                   chat_.store().write<bool>(
+                       here(threads_),
+                       [c](store::Store& s) {
+                           s.insertChat(c);
+                           return true;
+                       },
+                       [this, call, c](std::string error, bool) {
+                           if (!error.empty()) return call.internal(error);
+                           chat_.emitChatUpdate(c);
+                           call.ok(chat::ChatService::chatJson(c), bhttp::status::created);
+                       });
+               }));
 
     router.add(bhttp::verb::get, "/v1/chats/:chatId",
                authed([memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
-                   memberOf(call, userId, p[0], [call](const store::Chat& c) { call.ok(chat::ChatService::chatJson(c)); });
+                   memberOf(call, userId, p[0],
+                            [call](const store::Chat& c) { call.ok(chat::ChatService::chatJson(c)); });
                }));
 
-    router.add(bhttp::verb::patch, "/v1/chats/:chatId", authed([this, memberOf](const Call& call, const std::string& userId,
-                                                                                 const net::Request& req, const Params& p) {
-        auto update = chat::parseTitleUpdate(objectOrNull(parseBody(req)));
-        if (!update) return call.fail(update.error().code, update.error().message);
-        memberOf(call, userId, p[0], [this, call, title = std::move(*update)](store::Chat c) {
-            c.title = title;
-            c.updatedAt = core::nowMs();
-            chat_.store().write<bool>(
-                here(threads_), [c](store::Store& s) { s.setTitle(c.id, c.title, c.updatedAt); return true; },
-                [this, call, c](std::string error, bool) {
-                    if (!error.empty()) return call.internal(error);
-                    chat_.emitChatUpdate(c);
-                    call.ok(chat::ChatService::chatJson(c));
-                });
-        });
-    }));
+    router.add(
+        bhttp::verb::patch, "/v1/chats/:chatId",
+        authed([this, memberOf](const Call& call, const std::string& userId, const net::Request& req, const Params& p) {
+            auto update = chat::parseTitleUpdate(objectOrNull(parseBody(req)));
+            if (!update) return call.fail(update.error().code, update.error().message);
+            memberOf(call, userId, p[0], [this, call, title = std::move(*update)](store::Chat c) {
+                c.title = title;
+                c.updatedAt = core::nowMs();
+                chat_.store().write<bool>(
+                    here(threads_),
+                    [c](store::Store& s) {
+                        s.setTitle(c.id, c.title, c.updatedAt);
+                        return true;
+                    },
+                    [this, call, c](std::string error, bool) {
+                        if (!error.empty()) return call.internal(error);
+                        chat_.emitChatUpdate(c);
+                        call.ok(chat::ChatService::chatJson(c));
+                    });
+            });
+        }));
 
-    router.add(bhttp::verb::post, "/v1/chats/:chatId/members", authed([this, memberOf](const Call& call,
-                                                                                        const std::string& userId,
-                                                                                        const net::Request& req,
-                                                                                        const Params& p) {
-        auto newMember = chat::parseNewMember(objectOrNull(parseBody(req)));
-        if (!newMember) return call.fail(newMember.error().code, newMember.error().message);
-        memberOf(call, userId, p[0], [this, call, newMember = std::move(*newMember)](store::Chat c) {
-            if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
-            if (std::find(c.memberIds.begin(), c.memberIds.end(), newMember) != c.memberIds.end())
-                return call.ok(chat::ChatService::chatJson(c));
-            if (c.memberIds.size() >= chat::kMaxChatMembers)
-                return call.fail(ErrorCode::ValidationError, "at most 1000 members");
-            c.memberIds.push_back(newMember);
-            c.updatedAt = core::nowMs();
-            chat_.store().write<bool>(
-                here(threads_), [c, newMember](store::Store& s) { return s.addMember(c.id, newMember, c.updatedAt); },
-                [this, call, c](std::string error, bool) {
-                    if (!error.empty()) return call.internal(error);
-                    chat_.emitChatUpdate(c);
-                    call.ok(chat::ChatService::chatJson(c));
-                });
-        });
-    }));
+    router.add(
+        bhttp::verb::post, "/v1/chats/:chatId/members",
+        authed([this, memberOf](const Call& call, const std::string& userId, const net::Request& req, const Params& p) {
+            auto newMember = chat::parseNewMember(objectOrNull(parseBody(req)));
+            if (!newMember) return call.fail(newMember.error().code, newMember.error().message);
+            memberOf(call, userId, p[0], [this, call, newMember = std::move(*newMember)](store::Chat c) {
+                if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
+                if (std::find(c.memberIds.begin(), c.memberIds.end(), newMember) != c.memberIds.end())
+                    return call.ok(chat::ChatService::chatJson(c));
+                if (c.memberIds.size() >= chat::kMaxChatMembers)
+                    return call.fail(ErrorCode::ValidationError, "at most 1000 members");
+                c.memberIds.push_back(newMember);
+                c.updatedAt = core::nowMs();
+                chat_.store().write<bool>(
+                    here(threads_),
+                    [c, newMember](store::Store& s) { return s.addMember(c.id, newMember, c.updatedAt); },
+                    [this, call, c](std::string error, bool) {
+                        if (!error.empty()) return call.internal(error);
+                        chat_.emitChatUpdate(c);
+                        call.ok(chat::ChatService::chatJson(c));
+                    });
+            });
+        }));
 
-    router.add(bhttp::verb::delete_, "/v1/chats/:chatId/members/:userId",
-               authed([this, memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
-                   const std::string removed = p[1];
-                   if (!ObjectId::isValid(removed))
-                       return call.fail(ErrorCode::ValidationError, "userId must be a 24-character hex ObjectId");
-                   memberOf(call, userId, p[0], [this, call, removed](store::Chat c) {
-                       auto it = std::find(c.memberIds.begin(), c.memberIds.end(), removed);
-                       if (it == c.memberIds.end()) return call.fail(ErrorCode::NotFound, "Not a member of this chat");
-                       if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
-                       c.memberIds.erase(it);
-                       c.updatedAt = core::nowMs();
-                       chat_.store().write<bool>(
-                           here(threads_), [c, removed](store::Store& s) { return s.removeMember(c.id, removed, c.updatedAt); },
-                           [this, call, c, removed](std::string error, bool) {
-                               if (!error.empty()) return call.internal(error);
-                               chat_.leaveChatRoom(c.id, removed);
-                               chat_.emitChatUpdate(c, {removed});
-                               call.ok(chat::ChatService::chatJson(c));
-                           });
-                   });
-               }));
+    router.add(
+        bhttp::verb::delete_, "/v1/chats/:chatId/members/:userId",
+        authed([this, memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
+            const std::string removed = p[1];
+            if (!ObjectId::isValid(removed))
+                return call.fail(ErrorCode::ValidationError, "userId must be a 24-character hex ObjectId");
+            memberOf(call, userId, p[0], [this, call, removed](store::Chat c) {
+                auto it = std::find(c.memberIds.begin(), c.memberIds.end(), removed);
+                if (it == c.memberIds.end()) return call.fail(ErrorCode::NotFound, "Not a member of this chat");
+                if (c.type == "dm") return call.fail(ErrorCode::ValidationError, "a dm has exactly two members");
+                c.memberIds.erase(it);
+                c.updatedAt = core::nowMs();
+                chat_.store().write<bool>(
+                    here(threads_),
+                    [c, removed](store::Store& s) { return s.removeMember(c.id, removed, c.updatedAt); },
+                    [this, call, c, removed](std::string error, bool) {
+                        if (!error.empty()) return call.internal(error);
+                        chat_.leaveChatRoom(c.id, removed);
+                        chat_.emitChatUpdate(c, {removed});
+                        call.ok(chat::ChatService::chatJson(c));
+                    });
+            });
+        }));
 
     // --- Messages ----------------------------------------------------------------------------
-    router.add(bhttp::verb::get, "/v1/chats/:chatId/messages", authed([this, memberOf](const Call& call,
-                                                                                        const std::string& userId,
-                                                                                        const net::Request& req,
-                                                                                        const Params& p) {
-        auto query = chat::parseHistoryQuery(req.target());
-        if (!query) return call.fail(query.error().code, query.error().message);
-        memberOf(call, userId, p[0], [this, call, before = query->before, after = query->after,
-                                      limit = query->limit](const store::Chat& c) {
-            // A cursor must name a message of this chat. It is checked in the same store job as
-            // the page, and an unknown id and a message of another chat get the same answer, so
-            // that the reply tells nothing about other chats.
-            chat_.store().read<std::optional<store::MessagePage>>(
-                here(threads_),
-                [id = c.id, before, after, limit](store::Store& s) -> std::optional<store::MessagePage> {
-                    if (const auto& cursor = before ? before : after) {
-                        auto m = s.findMessage(*cursor);
-                        if (!m || m->chatId != id) return std::nullopt;
-                    }
-                    return s.messages(id, before, after, limit);
-                },
-                [call](std::string error, std::optional<store::MessagePage> found) {
-                    if (!error.empty()) return call.internal(error);
-                    if (!found) return call.fail(ErrorCode::NotFound, "No such message in this chat");
-                    const store::MessagePage& page = *found;
-                    boost::json::array messages;
-                    for (const auto& m : page.messages) messages.push_back(chat::ChatService::messageJson(m));
-                    call.ok(boost::json::object{{"messages", std::move(messages)}, {"hasMore", page.hasMore}});
+    router.add(
+        bhttp::verb::get, "/v1/chats/:chatId/messages",
+        authed([this, memberOf](const Call& call, const std::string& userId, const net::Request& req, const Params& p) {
+            auto query = chat::parseHistoryQuery(req.target());
+            if (!query) return call.fail(query.error().code, query.error().message);
+            memberOf(
+                call, userId, p[0],
+                [this, call, before = query->before, after = query->after, limit = query->limit](const store::Chat& c) {
+                    // A cursor must name a message of this chat. It is checked in the same store job as
+                    // the page, and an unknown id and a message of another chat get the same answer, so
+                    // that the reply tells nothing about other chats.
+                    chat_.store().read<std::optional<store::MessagePage>>(
+                        here(threads_),
+                        [id = c.id, before, after, limit](store::Store& s) -> std::optional<store::MessagePage> {
+                            if (const auto& cursor = before ? before : after) {
+                                auto m = s.findMessage(*cursor);
+                                if (!m || m->chatId != id) return std::nullopt;
+                            }
+                            return s.messages(id, before, after, limit);
+                        },
+                        [call](std::string error, std::optional<store::MessagePage> found) {
+                            if (!error.empty()) return call.internal(error);
+                            if (!found) return call.fail(ErrorCode::NotFound, "No such message in this chat");
+                            const store::MessagePage& page = *found;
+                            boost::json::array messages;
+                            for (const auto& m : page.messages) messages.push_back(chat::ChatService::messageJson(m));
+                            call.ok(boost::json::object{{"messages", std::move(messages)}, {"hasMore", page.hasMore}});
+                        });
                 });
-        });
-    }));
+        }));
 
-    router.add(bhttp::verb::post, "/v1/chats/:chatId/messages", authed([this](const Call& call, const std::string& userId,
-                                                                               const net::Request& req, const Params& p) {
-        if (!ObjectId::isValid(p[0]))
-            return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
-        auto body = parseBody(req);
-        chat_.sendMessage(here(threads_), userId, objectOrNull(body), std::string_view(p[0]),
-                          [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {
-                              if (failure) return call.fail(failure->code, failure->message, failure->cause);
-                              call.ok(boost::json::object{{"clientId", out.message.clientId},
-                                                          {"serverId", out.message.id}},
-                                      out.created ? bhttp::status::created : bhttp::status::ok);
-                          });
-    }));
-
-    router.add(bhttp::verb::get, "/v1/chats/:chatId/read-cursors",
-               authed([this, memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
-                   memberOf(call, userId, p[0], [this, call](const store::Chat& c) {
-                       chat_.store().read<std::vector<store::ReadCursor>>(
-                           here(threads_), [id = c.id](store::Store& s) { return s.readCursors(id); },
-                           [call](std::string error, std::vector<store::ReadCursor> cursors) {
-                               if (!error.empty()) return call.internal(error);
-                               boost::json::array out;
-                               for (const auto& rc : cursors)
-                                   out.push_back(boost::json::object{{"userId", rc.userId},
-                                                                     {"messageId", rc.messageId},
-                                                                     {"readAt", core::isoTime(rc.readAt)}});
-                               call.ok(std::move(out));
-                           });
-                   });
+    router.add(bhttp::verb::post, "/v1/chats/:chatId/messages",
+               authed([this](const Call& call, const std::string& userId, const net::Request& req, const Params& p) {
+                   if (!ObjectId::isValid(p[0]))
+                       return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
+                   auto body = parseBody(req);
+                   chat_.sendMessage(here(threads_), userId, objectOrNull(body), std::string_view(p[0]),
+                                     [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {
+                                         if (failure) return call.fail(failure->code, failure->message, failure->cause);
+                                         call.ok(boost::json::object{{"clientId", out.message.clientId},
+                                                                     {"serverId", out.message.id}},
+                                                 out.created ? bhttp::status::created : bhttp::status::ok);
+                                     });
                }));
+
+    router.add(
+        bhttp::verb::get, "/v1/chats/:chatId/read-cursors",
+        authed([this, memberOf](const Call& call, const std::string& userId, const net::Request&, const Params& p) {
+            memberOf(call, userId, p[0], [this, call](const store::Chat& c) {
+                chat_.store().read<std::vector<store::ReadCursor>>(
+                    here(threads_), [id = c.id](store::Store& s) { return s.readCursors(id); },
+                    [call](std::string error, std::vector<store::ReadCursor> cursors) {
+                        if (!error.empty()) return call.internal(error);
+                        boost::json::array out;
+                        for (const auto& rc : cursors)
+                            out.push_back(boost::json::object{{"userId", rc.userId},
+                                                              {"messageId", rc.messageId},
+                                                              {"readAt", core::isoTime(rc.readAt)}});
+                        call.ok(std::move(out));
+                    });
+            });
+        }));
 }
 
 } // namespace parley::http

@@ -20,17 +20,17 @@ class PeerLimits;
 namespace parley::http {
 
 struct RestConfig {
-    std::string jwtSecret;                              // signs the JWT of /v1/auth/login (none: sessionToken only)
-    std::string jwtIssuer;                              // copied into issued tokens when set
+    std::string jwtSecret; // signs the JWT of /v1/auth/login (none: sessionToken only)
+    std::string jwtIssuer; // copied into issued tokens when set
     std::string jwtAudience;
-    std::chrono::seconds tokenTtl{std::chrono::hours(24)};      // login JWTs: a day, as typical web sessions
+    std::chrono::seconds tokenTtl{std::chrono::hours(24)};        // login JWTs: a day, as typical web sessions
     std::chrono::seconds sessionTtl{std::chrono::hours(24 * 30)}; // opaque session tokens: 30 days
-    chat::LoginLimits login;                            // login attempts per address and per account
+    chat::LoginLimits login;                                      // login attempts per address and per account
     // Logins waiting for or in password hashing (one Argon2id each, tens of ms on one thread);
     // past it a login is refused at once (429) rather than queued: 16 is about a second of work.
     std::size_t maxPendingLogins = 16;
-    core::Metrics* metrics = nullptr;                   // counts hashes and refused logins when set
-    const net::PeerLimits* peers = nullptr;             // trusted proxies: whose client a login counts against
+    core::Metrics* metrics = nullptr;       // counts hashes and refused logins when set
+    const net::PeerLimits* peers = nullptr; // trusted proxies: whose client a login counts against
 };
 
 /// The REST API of DESIGN.md (/v1/...), plus /healthz and /readyz, on `router`.
@@ -54,7 +54,7 @@ private:
     // verified against it, so that it costs the same work as a wrong password.
     std::string dummyHash_;
     std::atomic<std::size_t> pendingLogins_{0}; // admitted logins not yet past their hash
-    boost::asio::thread_pool passwordPool_{1}; // Argon2id takes tens of ms: never on an io thread
+    boost::asio::thread_pool passwordPool_{1};  // Argon2id takes tens of ms: never on an io thread
 };
 
 } // namespace parley::http

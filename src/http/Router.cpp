@@ -124,10 +124,10 @@ void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Re
     if (found.handler) return (*found.handler)(conn, std::move(req), std::move(found.params));
     const bool pathMatched = found.pathMatched;
     const char* message = pathMatched ? "Method not allowed" : "No such route";
-    conn->respond(jsonResponse(pathMatched ? bhttp::status::method_not_allowed : bhttp::status::not_found,
-                               boost::json::serialize(
-                                   chat::errorReply(chat::ErrorCode::NotFound, message, requestContext(req))),
-                               req.version()));
+    conn->respond(
+        jsonResponse(pathMatched ? bhttp::status::method_not_allowed : bhttp::status::not_found,
+                     boost::json::serialize(chat::errorReply(chat::ErrorCode::NotFound, message, requestContext(req))),
+                     req.version()));
 }
 
 } // namespace parley::http

@@ -23,8 +23,7 @@ const char* requestFramingError(const Request& header) noexcept {
     const auto codings = header.count(http::field::transfer_encoding);
     if (codings == 0) return nullptr;
     if (header.version() < 11) return "Bad Request: Transfer-Encoding in an HTTP/1.0 request";
-    if (header.count(http::field::content_length) > 0)
-        return "Bad Request: both Transfer-Encoding and Content-Length";
+    if (header.count(http::field::content_length) > 0) return "Bad Request: both Transfer-Encoding and Content-Length";
     // The field's value comes without surrounding whitespace; anything but the one word (a list,
     // parameters, another coding) names a coding that is not implemented.
     if (codings > 1 || !beast::iequals(header[http::field::transfer_encoding], "chunked"))
@@ -131,9 +130,8 @@ void HttpConnection::dispatch(Request&& req) {
 
 void HttpConnection::doWatch() {
     watching_ = true;
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-        self->onWatch(ec, n);
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->onWatch(ec, n); });
 }
 
 void HttpConnection::onWatch(beast::error_code ec, std::size_t bytes) {
@@ -160,10 +158,9 @@ void HttpConnection::respond(Response&& res) {
     response_ = std::make_shared<Response>(std::move(res));
     const bool keepAlive = response_->keep_alive();
     stream_.expires_after(limits_.requestTimeout);
-    http::async_write(stream_, *response_,
-                      [self = shared_from_this(), keepAlive](beast::error_code ec, std::size_t) {
-                          self->onWrite(ec, keepAlive);
-                      });
+    http::async_write(stream_, *response_, [self = shared_from_this(), keepAlive](beast::error_code ec, std::size_t) {
+        self->onWrite(ec, keepAlive);
+    });
 }
 
 void HttpConnection::onWrite(beast::error_code ec, bool keepAlive) {
@@ -209,8 +206,8 @@ void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& re
             ::close(fd);
             return;
         }
-        auto conn = std::make_shared<HttpConnection>(std::move(moved), handler, limits, std::move(buffer),
-                                                     std::move(slot));
+        auto conn =
+            std::make_shared<HttpConnection>(std::move(moved), handler, limits, std::move(buffer), std::move(slot));
         conn->keepAlive_ = keepAlive;
         conn->dispatch(std::move(req));
     });

@@ -23,8 +23,8 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 /// Bounds on what one HTTP request may cost the server.
 struct HttpLimits {
-    std::uint32_t headerLimit = 16 * 1024;      // room for cookies and long query strings, no more
-    std::uint64_t bodyLimit = 1'000'000;        // the Engine.IO maxPayload by default
+    std::uint32_t headerLimit = 16 * 1024;            // room for cookies and long query strings, no more
+    std::uint64_t bodyLimit = 1'000'000;              // the Engine.IO maxPayload by default
     std::chrono::milliseconds requestTimeout{30'000}; // idle keep-alive and slow senders (slowloris)
 };
 
@@ -119,7 +119,7 @@ private:
     bool awaitingResponse_ = false; ///< a request was handed over and not answered yet
     bool watching_ = false;         ///< a read is pending to notice the peer leaving
     std::size_t owner_;
-    PeerSlot slot_;       ///< this connection's place in its address's count
+    PeerSlot slot_;        ///< this connection's place in its address's count
     bool refused_ = false; ///< over the per-address limit: answer 429 and close
 };
 

@@ -27,7 +27,8 @@ public:
 
     std::size_t size() const noexcept { return contexts_.size(); }
     boost::asio::io_context& context(std::size_t index) {
-        PARLEY_ASSERT(index < contexts_.size(), "io thread index out of range (kNotAnIoThread: called off the io threads?)");
+        PARLEY_ASSERT(index < contexts_.size(),
+                      "io thread index out of range (kNotAnIoThread: called off the io threads?)");
         return contexts_[index];
     }
 

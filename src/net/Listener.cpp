@@ -35,38 +35,39 @@ void Listener::stop() {
 void Listener::doAccept() {
     const std::size_t index = next_;
     next_ = (next_ + 1) % threads_.size();
-    acceptor_.async_accept(threads_.context(index), [self = shared_from_this(), index](boost::system::error_code ec,
-                                                                                        tcp::socket socket) {
-        if (ec == boost::asio::error::operation_aborted) return;
-        if (ec) {
-            // Out of descriptors, most likely: say so, and retry after a pause instead of spinning.
-            spdlog::warn("accept: {}", ec.message());
-            auto timer = std::make_shared<boost::asio::steady_timer>(self->acceptor_.get_executor(),
-                                                                     std::chrono::milliseconds(50));
-            timer->async_wait([self, timer](boost::system::error_code) { self->doAccept(); });
-            return;
-        }
-        {
-            boost::system::error_code ignored;
-            socket.set_option(tcp::no_delay(true), ignored);
-            std::optional<PeerSlot> slot{PeerSlot{}};
-            if (self->peers_) {
-                const auto remote = socket.remote_endpoint(ignored);
-                slot = ignored ? std::optional<PeerSlot>{PeerSlot{}} : self->peers_->acquire(remote.address());
-                if (!slot && self->metrics_) self->metrics_->connectionsRefused.fetch_add(1, std::memory_order_relaxed);
+    acceptor_.async_accept(
+        threads_.context(index), [self = shared_from_this(), index](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == boost::asio::error::operation_aborted) return;
+            if (ec) {
+                // Out of descriptors, most likely: say so, and retry after a pause instead of spinning.
+                spdlog::warn("accept: {}", ec.message());
+                auto timer = std::make_shared<boost::asio::steady_timer>(self->acceptor_.get_executor(),
+                                                                         std::chrono::milliseconds(50));
+                timer->async_wait([self, timer](boost::system::error_code) { self->doAccept(); });
+                return;
             }
-            self->threads_.postTo(index, [self, socket = std::move(socket), slot = std::move(slot)]() mutable {
-                if (!slot) {
-                    HttpConnection::refused(std::move(socket), self->handler_, self->limits_)->start();
-                    return;
+            {
+                boost::system::error_code ignored;
+                socket.set_option(tcp::no_delay(true), ignored);
+                std::optional<PeerSlot> slot{PeerSlot{}};
+                if (self->peers_) {
+                    const auto remote = socket.remote_endpoint(ignored);
+                    slot = ignored ? std::optional<PeerSlot>{PeerSlot{}} : self->peers_->acquire(remote.address());
+                    if (!slot && self->metrics_)
+                        self->metrics_->connectionsRefused.fetch_add(1, std::memory_order_relaxed);
                 }
-                std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_,
-                                                 boost::beast::flat_buffer{}, std::move(*slot))
-                    ->start();
-            });
-        }
-        self->doAccept();
-    });
+                self->threads_.postTo(index, [self, socket = std::move(socket), slot = std::move(slot)]() mutable {
+                    if (!slot) {
+                        HttpConnection::refused(std::move(socket), self->handler_, self->limits_)->start();
+                        return;
+                    }
+                    std::make_shared<HttpConnection>(std::move(socket), self->handler_, self->limits_,
+                                                     boost::beast::flat_buffer{}, std::move(*slot))
+                        ->start();
+                });
+            }
+            self->doAccept();
+        });
 }
 
 } // namespace parley::net

@@ -12,8 +12,7 @@ namespace ip = boost::asio::ip;
 namespace {
 // An IPv4 client seen through a dual-stack socket is itself.
 ip::address unmapped(const ip::address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-        return ip::make_address_v4(ip::v4_mapped, address.to_v6());
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, address.to_v6());
     return address;
 }
 

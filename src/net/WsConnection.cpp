@@ -108,7 +108,8 @@ void WsConnection::start(MessageFn onMessage, CloseFn onClose) {
 void WsConnection::waitReadable() {
     // Waiting for readiness rather than reading into a buffer of our own: the data is read
     // into the thread's scratch buffer, so an idle connection holds none.
-    socket_.async_wait(asio::ip::tcp::socket::wait_read, [self = shared_from_this()](error_code ec) { self->onReadable(ec); });
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->onReadable(ec); });
 }
 
 void WsConnection::onReadable(error_code ec) {
@@ -324,7 +325,8 @@ void WsConnection::flush() {
     if (queue_.capacity() > kIdleKeepFrames) std::vector<Outgoing>().swap(queue_);
     if (closeQueued_ && !closeSent_) {
         closeSent_ = true;
-        if (endAfterWrite_ || peerClosed_) return finish(peerClosed_ ? error_code(websocket::error::closed) : error_code());
+        if (endAfterWrite_ || peerClosed_)
+            return finish(peerClosed_ ? error_code(websocket::error::closed) : error_code());
         armCloseTimer();
     }
 }

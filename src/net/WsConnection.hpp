@@ -108,14 +108,14 @@ private:
     std::unique_ptr<std::string> early_; ///< bytes that came with the upgrade request
 
     std::vector<Outgoing> queue_;
-    std::size_t head_ = 0;       ///< queue_[head_] is the first frame not fully written
+    std::size_t head_ = 0;        ///< queue_[head_] is the first frame not fully written
     std::size_t headWritten_ = 0; ///< bytes of queue_[head_] (header included) already written
     std::uint64_t queuedBytes_ = 0;
     std::uint64_t maxQueuedBytes_ = kDefaultMaxQueuedBytes;
     /// Wire bytes of the pongs a later ping's pong took over since the queue was last written
     /// out: they count against the bound as if queued.
     std::uint64_t coalescedBytes_ = 0;
-    std::size_t lastPong_ = SIZE_MAX; ///< queue_[lastPong_] is the pong queued last, if any
+    std::size_t lastPong_ = SIZE_MAX;                       ///< queue_[lastPong_] is the pong queued last, if any
     std::unique_ptr<boost::asio::steady_timer> closeTimer_; ///< only while closing
 
     PeerSlot slot_; ///< this connection's place in its address's count

@@ -104,12 +104,16 @@ bool isValidUtf8(std::string_view text) noexcept {
             need = 1;
         } else if (c >= 0xE0 && c <= 0xEF) {
             need = 2;
-            if (c == 0xE0) lo = 0xA0;      // overlong
-            else if (c == 0xED) hi = 0x9F; // surrogates
+            if (c == 0xE0)
+                lo = 0xA0; // overlong
+            else if (c == 0xED)
+                hi = 0x9F; // surrogates
         } else if (c >= 0xF0 && c <= 0xF4) {
             need = 3;
-            if (c == 0xF0) lo = 0x90;      // overlong
-            else if (c == 0xF4) hi = 0x8F; // above U+10FFFF
+            if (c == 0xF0)
+                lo = 0x90; // overlong
+            else if (c == 0xF4)
+                hi = 0x8F; // above U+10FFFF
         } else {
             return false;
         }
@@ -233,10 +237,8 @@ void Reader::onFrame(const FrameHeader& header, std::uint8_t* payload, ReaderSin
         if (messageOpcode_ == Opcode::Text && !isValidUtf8(whole)) return fail(ReadError::BadUtf8, sink);
         return sink.onMessage(whole, messageOpcode_ == Opcode::Binary);
     }
-    case Opcode::Ping:
-        return sink.onPing(data);
-    case Opcode::Pong:
-        return;
+    case Opcode::Ping: return sink.onPing(data);
+    case Opcode::Pong: return;
     case Opcode::Close: {
         std::uint16_t code = 0;
         if (header.length == 1) return fail(ReadError::ProtocolError, sink);

@@ -56,7 +56,8 @@ std::size_t encodeHeader(std::uint8_t* out, Opcode opcode, std::uint64_t length)
 
 /// XORs `n` payload bytes with the masking key; `offset` is the position of data[0] in the
 /// frame's payload.
-void unmask(std::uint8_t* data, std::size_t n, const std::array<std::uint8_t, 4>& mask, std::uint64_t offset = 0) noexcept;
+void unmask(std::uint8_t* data, std::size_t n, const std::array<std::uint8_t, 4>& mask,
+            std::uint64_t offset = 0) noexcept;
 
 /// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
 bool isValidUtf8(std::string_view text) noexcept;

@@ -13,7 +13,7 @@ struct BroadcastOptions {
     std::vector<std::string> rooms;
     std::vector<std::string> except;
     std::string exceptSid;
-    bool local = false;    ///< this process only (cluster adapters skip the network)
+    bool local = false;      ///< this process only (cluster adapters skip the network)
     bool isVolatile = false; ///< may be dropped under backpressure
 };
 

@@ -122,8 +122,8 @@ void Client::onConnect(codec::Packet&& packet) {
     ++connecting_;
     boost::json::object auth;
     if (auto* obj = packet.json.if_object()) auth = std::move(*obj);
-    auto socket = std::make_shared<Socket>(*nsp, shared_from_this(), newSocketId(), std::move(auth),
-                                           std::move(packet.data));
+    auto socket =
+        std::make_shared<Socket>(*nsp, shared_from_this(), newSocketId(), std::move(auth), std::move(packet.data));
     nsp->runMiddlewares(socket, [weak = weak_from_this(), socket, nsp](std::optional<ConnectError> error) {
         auto self = weak.lock();
         if (!self || self->closed_) return;

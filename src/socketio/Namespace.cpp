@@ -9,10 +9,11 @@ Namespace::Namespace(std::string name, std::unique_ptr<Adapter> adapter)
 
 void Namespace::runMiddlewares(const std::shared_ptr<Socket>& socket, Next done, std::size_t index) const {
     if (index >= middlewares_.size()) return done(std::nullopt);
-    middlewares_[index](socket, [this, socket, done = std::move(done), index](std::optional<ConnectError> error) mutable {
-        if (error) return done(std::move(error));
-        runMiddlewares(socket, std::move(done), index + 1);
-    });
+    middlewares_[index](socket,
+                        [this, socket, done = std::move(done), index](std::optional<ConnectError> error) mutable {
+                            if (error) return done(std::move(error));
+                            runMiddlewares(socket, std::move(done), index + 1);
+                        });
 }
 
 const EventHandler* Namespace::findEvent(std::string_view name) const {

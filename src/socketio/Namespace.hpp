@@ -42,7 +42,9 @@ public:
 
     BroadcastOperator to(std::string room) { return BroadcastOperator(*this, {}).to(std::move(room)); }
     BroadcastOperator except(std::string room) { return BroadcastOperator(*this, {}).except(std::move(room)); }
-    void emit(std::string_view event, const boost::json::array& args = {}) { BroadcastOperator(*this, {}).emit(event, args); }
+    void emit(std::string_view event, const boost::json::array& args = {}) {
+        BroadcastOperator(*this, {}).emit(event, args);
+    }
 
     // --- For Client and Socket ------------------------------------------------------------------
     void runMiddlewares(const std::shared_ptr<Socket>& socket, Next done, std::size_t index = 0) const;

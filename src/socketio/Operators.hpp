@@ -18,9 +18,15 @@ public:
     BroadcastOperator&& to(std::string room) && { return std::move(to(std::move(room))); }
     BroadcastOperator& except(std::string room) &;
     BroadcastOperator&& except(std::string room) && { return std::move(except(std::move(room))); }
-    BroadcastOperator& local() & { opts_.local = true; return *this; }
+    BroadcastOperator& local() & {
+        opts_.local = true;
+        return *this;
+    }
     /// The packet may be dropped for a client that is behind (socket.io's `volatile`).
-    BroadcastOperator& volatileFlag() & { opts_.isVolatile = true; return *this; }
+    BroadcastOperator& volatileFlag() & {
+        opts_.isVolatile = true;
+        return *this;
+    }
     BroadcastOperator&& volatileFlag() && { return std::move(volatileFlag()); }
 
     void emit(std::string_view event, const boost::json::array& args = {}) const;

@@ -21,8 +21,8 @@ const boost::json::array kNoArgs;
 
 // A socket's state (rooms, acks, its client's session) belongs to the thread that runs its
 // session: every method that touches it must run there.
-#define PARLEY_ASSERT_OWNER_THREAD()                                                                         \
-    PARLEY_ASSERT(client_->context().get_executor().running_in_this_thread(),                               \
+#define PARLEY_ASSERT_OWNER_THREAD()                                                                                   \
+    PARLEY_ASSERT(client_->context().get_executor().running_in_this_thread(),                                          \
                   "a Socket is used only on its session's thread")
 
 // ---------------------------------------------------------------------------------------------

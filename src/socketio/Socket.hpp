@@ -53,8 +53,8 @@ private:
 
 /// The reply to a server->client emit with ack: an error (timeout, disconnected) or the
 /// client's arguments and attachments.
-using AckCallback =
-    std::function<void(boost::system::error_code ec, const boost::json::array& args, const std::vector<std::string>& buffers)>;
+using AckCallback = std::function<void(boost::system::error_code ec, const boost::json::array& args,
+                                       const std::vector<std::string>& buffers)>;
 
 /// One client's connection to one namespace. Owned by the session's thread; every method
 /// must be called there.

@@ -139,8 +139,7 @@ std::string StoreExecutor::runWrites(std::deque<Job>& batch, std::size_t first, 
         spdlog::error("store commit failed: {}", e.what());
         try {
             store_->rollback();
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         return e.what();
     }
 }

@@ -27,7 +27,8 @@ StoreExecutor::Job StoreExecutor::makeJob(bool isWrite, boost::asio::io_context&
     };
     job.complete = [state, &ctx, done = std::move(done)](const std::string& commitError) mutable {
         if (state->error.empty() && !commitError.empty()) state->error = commitError;
-        boost::asio::post(ctx, [state, done = std::move(done)] { done(std::move(state->error), std::move(state->value)); });
+        boost::asio::post(ctx,
+                          [state, done = std::move(done)] { done(std::move(state->error), std::move(state->value)); });
     };
     return job;
 }

@@ -11,7 +11,7 @@ namespace parley::store {
 
 struct User {
     std::string id;
-    std::string email;       ///< unique, stored lower-case
+    std::string email; ///< unique, stored lower-case
     std::string displayName;
     std::string passwordHash; ///< Argon2id string (libsodium crypto_pwhash_str)
     std::int64_t createdAt = 0;

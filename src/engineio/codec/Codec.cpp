@@ -75,8 +75,8 @@ std::string OpenPacket::serialize() const {
 std::string base64Encode(std::string_view bytes) {
     const std::size_t len = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL);
     std::string out(len, '\0');
-    sodium_bin2base64(out.data(), len, reinterpret_cast<const unsigned char*>(bytes.data()),
-                      bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(out.data(), len, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
     out.resize(len - 1); // drop the terminating NUL sodium writes
     return out;
 }
@@ -91,8 +91,8 @@ boost::system::result<std::string> base64Decode(std::string_view text) {
     std::string out(text.size() / 4 * 3 + 3, '\0');
     std::size_t len = 0;
     const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                          text.size(), nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                          &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != text.data() + text.size())
         return Errc::BadBase64;
     out.resize(len);

@@ -14,9 +14,7 @@ enum class Errc {
 
 const boost::system::error_category& codecCategory() noexcept;
 
-inline boost::system::error_code make_error_code(Errc e) noexcept {
-    return {static_cast<int>(e), codecCategory()};
-}
+inline boost::system::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), codecCategory()}; }
 
 } // namespace parley::engineio::codec
 

@@ -70,7 +70,7 @@ std::string describe(sqlite3* db, int code, std::string_view sql) {
 // Borrows a cached statement for one execution. The destructor resets it and clears its
 // bindings, so the next user starts clean even when this one threw halfway through.
 class SqliteStore::Statement {
-  public:
+public:
     // prepared() first: it may open the connection (after a failed reopen), which sets db_.
     Statement(SqliteStore& store, std::string_view sql)
         : store_(store), sql_(sql), stmt_(store.prepared(sql)), db_(store.db_) {}
@@ -106,8 +106,7 @@ class SqliteStore::Statement {
     }
     // Runs a statement that returns no rows.
     void run() {
-        while (step()) {
-        }
+        while (step()) {}
     }
     [[noreturn]] void fail(int code) {
         store_.noteFailure(code);
@@ -132,7 +131,7 @@ class SqliteStore::Statement {
         return text(column);
     }
 
-  private:
+private:
     Statement& check(int code) {
         if (code != SQLITE_OK) fail(code);
         return *this;
@@ -228,9 +227,7 @@ void SqliteStore::maintain(bool idle) {
         spdlog::debug("sqlite: the writer's checkpoint of {} failed: {}", path_, sqlite3_errmsg(db_));
 }
 
-std::uint64_t SqliteStore::checkpointsCompleted() const {
-    return checkpointer_ ? checkpointer_->completed() : 0;
-}
+std::uint64_t SqliteStore::checkpointsCompleted() const { return checkpointer_ ? checkpointer_->completed() : 0; }
 
 int SqliteStore::open() {
     configureSqliteOnce();
@@ -286,8 +283,7 @@ int SqliteStore::open() {
 }
 
 void SqliteStore::close() noexcept {
-    for (auto& entry : statements_)
-        sqlite3_finalize(entry.second);
+    for (auto& entry : statements_) sqlite3_finalize(entry.second);
     statements_.clear();
     // close_v2 also checkpoints the WAL when this is the last connection.
     sqlite3_close_v2(db_);
@@ -304,8 +300,7 @@ void SqliteStore::noteFailure(int code) {
             spdlog::warn("sqlite: {} failed ({}): the next write reopens it", path_, sqlite3_errstr(code));
         reopenPending_ = true;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -401,22 +396,14 @@ void SqliteStore::begin() {
     if (reopenPending_ || !db_) reopen();
     execute("BEGIN IMMEDIATE");
 }
-void SqliteStore::commit() {
-    execute("COMMIT");
-}
+void SqliteStore::commit() { execute("COMMIT"); }
 void SqliteStore::rollback() {
     // A connection that failed to reopen has no transaction to roll back.
     if (db_) execute("ROLLBACK");
 }
-void SqliteStore::savepoint() {
-    execute("SAVEPOINT w");
-}
-void SqliteStore::releaseSavepoint() {
-    execute("RELEASE w");
-}
-void SqliteStore::rollbackToSavepoint() {
-    execute("ROLLBACK TO w");
-}
+void SqliteStore::savepoint() { execute("SAVEPOINT w"); }
+void SqliteStore::releaseSavepoint() { execute("RELEASE w"); }
+void SqliteStore::rollbackToSavepoint() { execute("ROLLBACK TO w"); }
 
 // =============================================================================================
 // Users and sessions
@@ -503,8 +490,7 @@ std::vector<std::string> SqliteStore::memberIds(std::string_view chatId) {
     Statement statement(*this, "SELECT user_id FROM memberships WHERE chat_id = ?1 ORDER BY joined_at, rowid");
     statement.bind(1, chatId);
     std::vector<std::string> ids;
-    while (statement.step())
-        ids.push_back(statement.text(0));
+    while (statement.step()) ids.push_back(statement.text(0));
     return ids;
 }
 
@@ -594,8 +580,7 @@ std::vector<std::string> SqliteStore::contactsOf(std::string_view userId) {
                                "WHERE mine.user_id = ?1 AND other.user_id <> ?1 ORDER BY other.user_id");
     statement.bind(1, userId);
     std::vector<std::string> contacts;
-    while (statement.step())
-        contacts.push_back(statement.text(0));
+    while (statement.step()) contacts.push_back(statement.text(0));
     return contacts;
 }
 
@@ -607,7 +592,8 @@ namespace {
 
 // Reads the six columns every message query selects, in this order:
 // id, chat_id, sender_id, body, client_id, created_at.
-template <class Row> Message messageFrom(const Row& row) {
+template <class Row>
+Message messageFrom(const Row& row) {
     return Message{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.integer(5)};
 }
 
@@ -667,8 +653,7 @@ MessagePage SqliteStore::messages(std::string_view chatId, std::optional<std::st
     // Backward pages (before, or the newest) read newest first and are reversed at the end.
     bool newestFirst = !lower;
     auto collect = [&](Statement& statement) {
-        while (statement.step())
-            page.messages.push_back(messageFrom(statement));
+        while (statement.step()) page.messages.push_back(messageFrom(statement));
     };
     if (lower && upper) {
         // Both cursors: the window strictly between them, paged forward from `after`.

@@ -19,7 +19,7 @@ class WalCheckpointer;
 /// The default Store: one SQLite file in WAL mode. Every statement is prepared once and cached;
 /// no SQL text is ever built from values.
 class SqliteStore final : public Store {
-  public:
+public:
     /// Opens (creating if needed) the database file and its parent folder, sets WAL,
     /// synchronous=FULL (an acknowledged write must survive kill -9 and power loss),
     /// foreign_keys=ON and a 5000 ms busy timeout, then runs pending migrations.
@@ -107,7 +107,7 @@ class SqliteStore final : public Store {
     std::vector<ReadCursor> readCursors(std::string_view chatId) override;
     std::int64_t unreadCount(std::string_view chatId, std::string_view userId) override;
 
-  private:
+private:
     class Statement;
 
     // Opens path_ into db_ (pragmas, then migrations) and returns how many migrations ran.

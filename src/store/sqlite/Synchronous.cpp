@@ -32,8 +32,7 @@ int synchronousLevel(sqlite3* db) noexcept {
 void requireSynchronousFull(sqlite3* db, const std::string& path) {
     const int level = synchronousLevel(db);
     if (level == kSynchronousFull) return;
-    throw StoreError("sqlite: " + path + ": PRAGMA synchronous is " + levelName(level) + " (" +
-                     std::to_string(level) +
+    throw StoreError("sqlite: " + path + ": PRAGMA synchronous is " + levelName(level) + " (" + std::to_string(level) +
                      "), refusing to run on anything but FULL (2): a write is acknowledged once its commit "
                      "returns, and only FULL syncs the log at every commit, which the WAL write buffer VFS "
                      "and the checkpointer rely on as well");

@@ -88,7 +88,8 @@ void WalCheckpointer::checkpointOnce() {
         failing_ = true;
         spdlog::warn("sqlite: checkpoint of {} failed: {}", path_,
                      notFull ? "its connection is not on synchronous=FULL"
-                             : db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+                     : db    ? sqlite3_errmsg(db)
+                             : sqlite3_errstr(code));
     }
     sqlite3_close_v2(db);
 }

@@ -44,15 +44,9 @@ sqlite3_vfs vfs{};
 sqlite3_vfs pacedVfs{}; // the same, with paced writes to main database files
 std::atomic<unsigned long> pauses{0};
 
-File& fileOf(sqlite3_file* base) {
-    return *reinterpret_cast<File*>(base);
-}
-sqlite3_file* realOf(sqlite3_file* base) {
-    return fileOf(base).real;
-}
-const sqlite3_io_methods& realMethods(sqlite3_file* base) {
-    return *realOf(base)->pMethods;
-}
+File& fileOf(sqlite3_file* base) { return *reinterpret_cast<File*>(base); }
+sqlite3_file* realOf(sqlite3_file* base) { return fileOf(base).real; }
+const sqlite3_io_methods& realMethods(sqlite3_file* base) { return *realOf(base)->pMethods; }
 
 // Writes out the pending appends, if any. They are dropped even if the write fails: SQLite then
 // fails the transaction, and the next one writes its frames again.
@@ -127,33 +121,19 @@ int fileControl(sqlite3_file* base, int op, void* arg) {
 }
 
 // The rest only passes through.
-int lock(sqlite3_file* base, int level) {
-    return realMethods(base).xLock(realOf(base), level);
-}
-int unlock(sqlite3_file* base, int level) {
-    return realMethods(base).xUnlock(realOf(base), level);
-}
-int checkReservedLock(sqlite3_file* base, int* out) {
-    return realMethods(base).xCheckReservedLock(realOf(base), out);
-}
-int sectorSize(sqlite3_file* base) {
-    return realMethods(base).xSectorSize(realOf(base));
-}
-int deviceCharacteristics(sqlite3_file* base) {
-    return realMethods(base).xDeviceCharacteristics(realOf(base));
-}
+int lock(sqlite3_file* base, int level) { return realMethods(base).xLock(realOf(base), level); }
+int unlock(sqlite3_file* base, int level) { return realMethods(base).xUnlock(realOf(base), level); }
+int checkReservedLock(sqlite3_file* base, int* out) { return realMethods(base).xCheckReservedLock(realOf(base), out); }
+int sectorSize(sqlite3_file* base) { return realMethods(base).xSectorSize(realOf(base)); }
+int deviceCharacteristics(sqlite3_file* base) { return realMethods(base).xDeviceCharacteristics(realOf(base)); }
 int shmMap(sqlite3_file* base, int region, int size, int extend, void volatile** out) {
     return realMethods(base).xShmMap(realOf(base), region, size, extend, out);
 }
 int shmLock(sqlite3_file* base, int offset, int n, int flags) {
     return realMethods(base).xShmLock(realOf(base), offset, n, flags);
 }
-void shmBarrier(sqlite3_file* base) {
-    realMethods(base).xShmBarrier(realOf(base));
-}
-int shmUnmap(sqlite3_file* base, int deleteFlag) {
-    return realMethods(base).xShmUnmap(realOf(base), deleteFlag);
-}
+void shmBarrier(sqlite3_file* base) { realMethods(base).xShmBarrier(realOf(base)); }
+int shmUnmap(sqlite3_file* base, int deleteFlag) { return realMethods(base).xShmUnmap(realOf(base), deleteFlag); }
 int fetch(sqlite3_file* base, sqlite3_int64 offset, int size, void** out) {
     return realMethods(base).xFetch(realOf(base), offset, size, out);
 }
@@ -243,8 +223,6 @@ const char* pacedCheckpointVfs() {
     return pacedVfs.zName;
 }
 
-unsigned long pacedWritePauses() {
-    return pauses.load(std::memory_order_relaxed);
-}
+unsigned long pacedWritePauses() { return pauses.load(std::memory_order_relaxed); }
 
 } // namespace parley::store

@@ -94,11 +94,10 @@ void installAdmin(socketio::Namespace& nsp) {
     nsp.use([](const SocketPtr& s, socketio::Next next) {
         const auto* token = s->auth().if_contains("token");
         if (token && token->is_string() && token->get_string() == "secret") return next(std::nullopt);
-        next(socketio::ConnectError{"not authorized", boost::json::object{{"code", "E_AUTH"}, {"reason", "bad token"}}});
+        next(
+            socketio::ConnectError{"not authorized", boost::json::object{{"code", "E_AUTH"}, {"reason", "bad token"}}});
     });
-    nsp.on("whoami", [](const SocketPtr& s, const Event&, Ack ack) {
-        ack.sendRaw(s->authText());
-    });
+    nsp.on("whoami", [](const SocketPtr& s, const Event&, Ack ack) { ack.sendRaw(s->authText()); });
 }
 
 } // namespace

@@ -38,10 +38,29 @@ TEST(Config, DefaultsOfTheLimits) {
 }
 
 TEST(Config, EveryLimitHasAFlag) {
-    const Config c = parse({"--max-header-bytes", "4096", "--max-connections-per-ip=0", "--handshakes-per-second", "7",
-                            "--handshake-burst", "9", "--max-namespaces", "2", "--max-rooms-per-socket", "3",
-                            "--max-pending-acks", "4", "--max-event-name-bytes", "5", "--max-json-depth", "6",
-                            "--max-attachments", "7", "--volatile-backlog-bytes", "8", "--max-outbound-bytes", "9"});
+    const Config c = parse({"--max-header-bytes",
+                            "4096",
+                            "--max-connections-per-ip=0",
+                            "--handshakes-per-second",
+                            "7",
+                            "--handshake-burst",
+                            "9",
+                            "--max-namespaces",
+                            "2",
+                            "--max-rooms-per-socket",
+                            "3",
+                            "--max-pending-acks",
+                            "4",
+                            "--max-event-name-bytes",
+                            "5",
+                            "--max-json-depth",
+                            "6",
+                            "--max-attachments",
+                            "7",
+                            "--volatile-backlog-bytes",
+                            "8",
+                            "--max-outbound-bytes",
+                            "9"});
     EXPECT_EQ(c.maxHeaderBytes, 4096u);
     EXPECT_EQ(c.maxConnectionsPerIp, 0u);
     EXPECT_EQ(c.handshakesPerSecond, 7u);

@@ -68,15 +68,9 @@ struct PkeyFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-Pkey rsaKey(unsigned bits) {
-    return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
-}
-Pkey ecKey(const char* curve) {
-    return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
-}
-Pkey ed25519Key() {
-    return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-}
+Pkey rsaKey(unsigned bits) { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits))); }
+Pkey ecKey(const char* curve) { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve)); }
+Pkey ed25519Key() { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")); }
 
 std::string pemOf(EVP_PKEY* key, bool privateKey = false) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
@@ -136,14 +130,10 @@ Signer ecSigner(EVP_PKEY* key) {
     return [key](std::string_view input) { return derToJose(digestSign(key, input)); };
 }
 
-std::string header(std::string_view alg) {
-    return json::serialize(json::object{{"alg", alg}, {"typ", "JWT"}});
-}
+std::string header(std::string_view alg) { return json::serialize(json::object{{"alg", alg}, {"typ", "JWT"}}); }
 
 // A claim set that passes every check of a default verifier; tests change one thing at a time.
-json::object goodClaims() {
-    return {{"sub", kSubject}, {"iat", now()}, {"exp", now() + 3600}};
-}
+json::object goodClaims() { return {{"sub", kSubject}, {"iat", now()}, {"exp", now() + 3600}}; }
 
 std::string hs256(const json::object& claims, const std::string& secret = kSecret) {
     return makeToken(header("HS256"), json::serialize(claims), hmacSigner(secret));
@@ -174,8 +164,7 @@ protected:
         ASSERT_TRUE(rsa_ && otherRsa_ && ec_ && otherEc_);
     }
     static void TearDownTestSuite() {
-        for (EVP_PKEY* key : {rsa_, otherRsa_, ec_, otherEc_})
-            EVP_PKEY_free(key);
+        for (EVP_PKEY* key : {rsa_, otherRsa_, ec_, otherEc_}) EVP_PKEY_free(key);
     }
 
     static JwtVerifier secretVerifier(std::chrono::seconds leeway = std::chrono::seconds(30)) {
@@ -651,23 +640,16 @@ TEST_F(JwtTest, GarbageLoopNeverThrows) {
         std::string token;
         switch (i % 4) {
         case 0: // random characters, dot-heavy alphabet
-            for (std::size_t n = pick(120); n > 0; --n)
-                token += alphabet[pick(alphabet.size())];
+            for (std::size_t n = pick(120); n > 0; --n) token += alphabet[pick(alphabet.size())];
             break;
         case 1: { // a real token with a few byte mutations
             token = seeds[pick(seeds.size())];
             for (std::size_t n = 1 + pick(4); n > 0; --n) {
                 const std::size_t at = pick(token.size());
                 switch (pick(3)) {
-                case 0:
-                    token[at] = alphabet[pick(alphabet.size())];
-                    break;
-                case 1:
-                    token.erase(at, 1);
-                    break;
-                default:
-                    token.insert(at, 1, alphabet[pick(alphabet.size())]);
-                    break;
+                case 0: token[at] = alphabet[pick(alphabet.size())]; break;
+                case 1: token.erase(at, 1); break;
+                default: token.insert(at, 1, alphabet[pick(alphabet.size())]); break;
                 }
                 if (token.empty()) break;
             }
@@ -676,8 +658,7 @@ TEST_F(JwtTest, GarbageLoopNeverThrows) {
         default: { // well-encoded segments holding JSON-ish fragments
             for (int segment = 0; segment < 3; ++segment) {
                 std::string text;
-                for (std::size_t n = pick(6); n > 0; --n)
-                    text += fragments[pick(fragments.size())];
+                for (std::size_t n = pick(6); n > 0; --n) text += fragments[pick(fragments.size())];
                 token += (segment ? "." : "") + b64url(text);
             }
             break;
@@ -710,14 +691,12 @@ TEST_F(JwtTest, VerifyIsThreadSafe) {
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 100; ++i) {
-                for (const auto& token : good)
-                    ok += verifier.verify(token) ? 1 : 0;
+                for (const auto& token : good) ok += verifier.verify(token) ? 1 : 0;
                 refused += verifier.verify(bad) ? 0 : 1;
             }
         });
     }
-    for (auto& thread : threads)
-        thread.join();
+    for (auto& thread : threads) thread.join();
     EXPECT_EQ(ok.load(), 4 * 100 * 2);
     EXPECT_EQ(refused.load(), 4 * 100);
 }

@@ -22,9 +22,7 @@ TEST_F(PasswordHashTest, HashIsArgon2idString) {
     EXPECT_EQ(hash_.find('\0'), std::string::npos);
 }
 
-TEST_F(PasswordHashTest, VerifiesCorrectPassword) {
-    EXPECT_TRUE(auth::verifyPassword(hash_, kPassword));
-}
+TEST_F(PasswordHashTest, VerifiesCorrectPassword) { EXPECT_TRUE(auth::verifyPassword(hash_, kPassword)); }
 
 TEST_F(PasswordHashTest, RejectsWrongPassword) {
     EXPECT_FALSE(auth::verifyPassword(hash_, "hunter2 but much longeR"));

@@ -17,8 +17,7 @@ TEST(SessionTokens, NewTokenHasDocumentedFormat) {
     const std::string token = auth::newSessionToken();
     ASSERT_EQ(token.size(), 4u + 43u) << token;
     EXPECT_EQ(token.substr(0, 4), "pst_");
-    for (char c : token.substr(4))
-        EXPECT_TRUE(isBase64UrlChar(c)) << token;
+    for (char c : token.substr(4)) EXPECT_TRUE(isBase64UrlChar(c)) << token;
     EXPECT_TRUE(auth::looksLikeSessionToken(token));
 }
 
@@ -36,8 +35,7 @@ TEST(SessionTokens, HashIsStableLowercaseHex) {
     const std::string token = auth::newSessionToken();
     const std::string hash = auth::hashSessionToken(token);
     ASSERT_EQ(hash.size(), 64u);
-    for (char c : hash)
-        EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << hash;
+    for (char c : hash) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << hash;
     EXPECT_EQ(auth::hashSessionToken(token), hash);
     EXPECT_NE(auth::hashSessionToken(auth::newSessionToken()), hash);
 }

@@ -24,7 +24,7 @@ TEST(LoginThrottle, AddressBudgetPerMinute) {
     auto v = throttle.admit("10.0.0.1", "someone@example.com", 1500);
     EXPECT_EQ(v.refusal, Refusal::Address);
     EXPECT_EQ(v.retryAfterMs, 59'500);
-    EXPECT_TRUE(throttle.admit("10.0.0.2", "someone@example.com", 1500)); // another address
+    EXPECT_TRUE(throttle.admit("10.0.0.2", "someone@example.com", 1500));   // another address
     EXPECT_TRUE(throttle.admit("10.0.0.1", "someone@example.com", 61'000)); // a minute later
 }
 

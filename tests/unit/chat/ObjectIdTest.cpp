@@ -23,9 +23,8 @@ TEST(ObjectId, GeneratesValidDistinctIds) {
 TEST(ObjectId, StartsWithTheCurrentSecond) {
     ASSERT_GE(sodium_init(), 0);
     const auto id = ObjectId::generate();
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     const long long seconds = std::stoll(id.substr(0, 8), nullptr, 16);
     EXPECT_LE(std::llabs(seconds - now), 2);
 }

@@ -16,19 +16,14 @@ constexpr const char* kMessage = "6a0b1c2d3e4f5a6b7c8d9e0f";
 constexpr const char* kUser = "64b7f0c2a1d3e4f5a6b7c8d9";
 
 // An event's argument list from its JSON text (an array).
-boost::json::array args(std::string_view json) {
-    return boost::json::parse(json).as_array();
-}
+boost::json::array args(std::string_view json) { return boost::json::parse(json).as_array(); }
 
-std::span<const boost::json::value> span(const boost::json::array& a) {
-    return {a.data(), a.size()};
-}
+std::span<const boost::json::value> span(const boost::json::array& a) { return {a.data(), a.size()}; }
 
-boost::json::object object(std::string_view json) {
-    return boost::json::parse(json).as_object();
-}
+boost::json::object object(std::string_view json) { return boost::json::parse(json).as_object(); }
 
-template <class T> std::string failure(const Parsed<T>& r) {
+template <class T>
+std::string failure(const Parsed<T>& r) {
     EXPECT_FALSE(r.has_value());
     if (r.has_value()) return {};
     EXPECT_EQ(r.error().code, ErrorCode::ValidationError);
@@ -80,8 +75,7 @@ TEST(ParseSendRequest, ChecksFieldsInContractOrder) {
 
 TEST(ParseSendRequest, CountsBodyLengthInUtf16Units) {
     std::string emoji;
-    for (int i = 0; i < 4000; ++i)
-        emoji += "\xF0\x9F\x98\x80"; // 8000 units
+    for (int i = 0; i < 4000; ++i) emoji += "\xF0\x9F\x98\x80"; // 8000 units
     boost::json::object payload{{"chatId", kChat}, {"body", emoji}, {"clientId", "c"}};
     EXPECT_TRUE(parseSendRequest(&payload).has_value());
     payload["body"] = emoji + "a";

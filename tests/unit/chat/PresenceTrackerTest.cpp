@@ -52,7 +52,7 @@ TEST(PresenceTracker, FlappingInsideWindowEndingInSentStateSendsNothing) {
     t.disconnect("u", 100); // trailing check scheduled
     t.connect("u", 200);
     t.disconnect("u", 300);
-    t.connect("u", 400);    // back online: the state last sent
+    t.connect("u", 400); // back online: the state last sent
     auto timer = t.onTimer("u", 2000);
     EXPECT_FALSE(timer.broadcastNow);
 }
@@ -89,7 +89,7 @@ TEST(PresenceTracker, AfterTheWindowAChangeIsLeadingAgain) {
 TEST(PresenceTracker, ReconnectRightAfterOfflineWaitsForTheWindow) {
     PresenceTracker t(2000);
     t.connect("u", 0);
-    t.disconnect("u", 5000); // offline sent at 5000
+    t.disconnect("u", 5000);      // offline sent at 5000
     EXPECT_EQ(t.prune(5100), 0u); // still inside the window: remembered
     auto d = t.connect("u", 5100);
     EXPECT_FALSE(d.broadcastNow);

@@ -38,8 +38,10 @@ TEST(Assert, AFailingConditionIsNotEvaluatedWhenAssertionsAreOff) {
 TEST(Assert, WorksAsAnExpressionStatementInEveryPosition) {
     // An if without braces and a comma-free condition with a contextual bool conversion.
     const int* p = &timesEvaluated;
-    if (p != nullptr) PARLEY_ASSERT(p, "a pointer converts to bool");
-    else PARLEY_ASSERT(!p, "unreachable");
+    if (p != nullptr)
+        PARLEY_ASSERT(p, "a pointer converts to bool");
+    else
+        PARLEY_ASSERT(!p, "unreachable");
     SUCCEED();
 }
 

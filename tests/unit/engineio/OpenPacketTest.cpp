@@ -30,18 +30,21 @@ OpenPacket conformance(std::string sid, bool polling) {
 TEST(EngineIoOpenPacket, DefaultsArePollingWithProductionTimers) {
     OpenPacket p;
     p.sid = "abc";
-    EXPECT_EQ(p.serialize(),
-              R"(0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000})");
+    EXPECT_EQ(
+        p.serialize(),
+        R"(0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000})");
 }
 
 TEST(EngineIoOpenPacket, ConformancePolling) {
-    EXPECT_EQ(conformance("lv_VI97HAXpY6yYWAAAC", true).serialize(),
-              R"(0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
+    EXPECT_EQ(
+        conformance("lv_VI97HAXpY6yYWAAAC", true).serialize(),
+        R"(0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
 }
 
 TEST(EngineIoOpenPacket, ConformanceWebSocket) {
-    EXPECT_EQ(conformance("lv_VI97HAXpY6yYWAAAC", false).serialize(),
-              R"(0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
+    EXPECT_EQ(
+        conformance("lv_VI97HAXpY6yYWAAAC", false).serialize(),
+        R"(0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
 }
 
 TEST(EngineIoOpenPacket, EmptySid) {
@@ -51,8 +54,9 @@ TEST(EngineIoOpenPacket, EmptySid) {
 
 TEST(EngineIoOpenPacket, SidIsJsonEscaped) {
     // Same escaping as JSON.stringify: quote, backslash, short escapes, \u00XX in lower case.
-    EXPECT_EQ(conformance("a\"b\\c", true).serialize(),
-              R"(0{"sid":"a\"b\\c","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
+    EXPECT_EQ(
+        conformance("a\"b\\c", true).serialize(),
+        R"(0{"sid":"a\"b\\c","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
     EXPECT_EQ(conformance("x\ny\tz\r\b\f", false).serialize(),
               R"(0{"sid":"x\ny\tz\r\b\f","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000})");
     EXPECT_EQ(conformance(std::string("\x01\x1f", 2), false).serialize(),

@@ -21,9 +21,8 @@ using parley::engineio::codec::serializeText;
 using namespace std::string_literals;
 using namespace std::string_view_literals;
 
-constexpr std::array kAllTypes = {PacketType::Open,    PacketType::Close, PacketType::Ping,
-                                  PacketType::Pong,    PacketType::Message,
-                                  PacketType::Upgrade, PacketType::Noop};
+constexpr std::array kAllTypes = {PacketType::Open,    PacketType::Close,   PacketType::Ping, PacketType::Pong,
+                                  PacketType::Message, PacketType::Upgrade, PacketType::Noop};
 
 // ---------------------------------------------------------------------------------------------
 // Wire digits
@@ -93,7 +92,8 @@ TEST(EngineIoPacket, ParseOpenKeepsJsonVerbatim) {
 
 TEST(EngineIoPacket, ParseKeepsArbitraryBytesInData) {
     // NUL, the polling record separator, non-ASCII and emoji all travel unchanged in a frame.
-    const std::string data = "a\0b\x1e" "c\xc3\xa9\xf0\x9f\x98\x80\xe2\x80\xa8 "s;
+    const std::string data = "a\0b\x1e"
+                             "c\xc3\xa9\xf0\x9f\x98\x80\xe2\x80\xa8 "s;
     auto r = parseText("4" + data);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->data, data);
@@ -107,8 +107,8 @@ TEST(EngineIoPacket, ParseEmptyIsAnError) {
 }
 
 TEST(EngineIoPacket, ParseUnknownTypesAreErrors) {
-    for (std::string_view text : {"7"sv, "8hello"sv, "9"sv, "a"sv, "abc"sv, "b"sv, "bAQID"sv, "/"sv,
-                                  ":"sv, " 4hello"sv, "\x1e"sv, "\xff"sv, "\x80x"sv}) {
+    for (std::string_view text : {"7"sv, "8hello"sv, "9"sv, "a"sv, "abc"sv, "b"sv, "bAQID"sv, "/"sv, ":"sv, " 4hello"sv,
+                                  "\x1e"sv, "\xff"sv, "\x80x"sv}) {
         auto r = parseText(text);
         ASSERT_FALSE(r) << "input: " << text;
         EXPECT_EQ(r.error(), Errc::UnknownPacketType) << "input: " << text;
@@ -123,9 +123,12 @@ TEST(EngineIoPacket, ParseUnknownTypesAreErrors) {
 // ---------------------------------------------------------------------------------------------
 
 TEST(EngineIoPacket, RoundTripEveryTypeAndSeveralPayloads) {
-    const std::array<std::string, 6> payloads = {
-        ""s, "probe"s, "hello world"s, "42[\"message\",1,\"2\",{\"3\":[true]}]"s,
-        "\xe2\x80\xa8\xf0\x9f\x8e\x89 unicode"s, std::string(100000, 'x')};
+    const std::array<std::string, 6> payloads = {""s,
+                                                 "probe"s,
+                                                 "hello world"s,
+                                                 "42[\"message\",1,\"2\",{\"3\":[true]}]"s,
+                                                 "\xe2\x80\xa8\xf0\x9f\x8e\x89 unicode"s,
+                                                 std::string(100000, 'x')};
     for (auto type : kAllTypes) {
         for (const auto& data : payloads) {
             const std::string wire = serializeText(type, data);

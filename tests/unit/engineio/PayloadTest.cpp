@@ -33,8 +33,7 @@ std::string bytes(std::initializer_list<int> values) {
 
 // Straightforward RFC 4648 encoder used as an oracle for the all-byte-values tests.
 std::string referenceBase64(std::string_view in) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     std::size_t i = 0;
     for (; i + 3 <= in.size(); i += 3) {
@@ -85,7 +84,8 @@ TEST(EngineIoPayload, SingleTextRecord) {
 }
 
 TEST(EngineIoPayload, MixedTextAndBinaryRecords) {
-    auto r = decodePayload("4hello\x1e" "bAQIDBA==");
+    auto r = decodePayload("4hello\x1e"
+                           "bAQIDBA==");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->size(), 2u);
     EXPECT_EQ((*r)[0].type, PacketType::Message);
@@ -97,7 +97,10 @@ TEST(EngineIoPayload, MixedTextAndBinaryRecords) {
 }
 
 TEST(EngineIoPayload, BinaryFirstThenText) {
-    auto r = decodePayload("bAQIDBA==\x1e" "4hello\x1e" "2\x1e" "bAA==");
+    auto r = decodePayload("bAQIDBA==\x1e"
+                           "4hello\x1e"
+                           "2\x1e"
+                           "bAA==");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->size(), 4u);
     EXPECT_TRUE((*r)[0].binary);
@@ -111,7 +114,13 @@ TEST(EngineIoPayload, BinaryFirstThenText) {
 }
 
 TEST(EngineIoPayload, EveryTextTypeInOnePayload) {
-    auto r = decodePayload("0{}\x1e" "1\x1e" "2probe\x1e" "3probe\x1e" "4x\x1e" "5\x1e" "6");
+    auto r = decodePayload("0{}\x1e"
+                           "1\x1e"
+                           "2probe\x1e"
+                           "3probe\x1e"
+                           "4x\x1e"
+                           "5\x1e"
+                           "6");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->size(), 7u);
     for (int i = 0; i < 7; ++i) {
@@ -124,7 +133,8 @@ TEST(EngineIoPayload, EveryTextTypeInOnePayload) {
 }
 
 TEST(EngineIoPayload, TextRecordsKeepUtf8AndNul) {
-    const std::string body = "4\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80\x1e" "4a\0b"s;
+    const std::string body = "4\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80\x1e"
+                             "4a\0b"s;
     auto r = decodePayload(body);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->size(), 2u);
@@ -144,8 +154,12 @@ TEST(EngineIoPayload, EmptyBinaryRecordIsAnEmptyBinaryMessage) {
 TEST(EngineIoPayload, EmptyBodyIsAnError) { expectPayloadError("", Errc::EmptyPacket); }
 
 TEST(EngineIoPayload, EmptyRecordsAreErrors) {
-    expectPayloadError("4a\x1e\x1e" "4b", Errc::EmptyPacket);
-    expectPayloadError("\x1e" "4a", Errc::EmptyPacket);
+    expectPayloadError("4a\x1e\x1e"
+                       "4b",
+                       Errc::EmptyPacket);
+    expectPayloadError("\x1e"
+                       "4a",
+                       Errc::EmptyPacket);
     expectPayloadError("\x1e", Errc::EmptyPacket);
     expectPayloadError("\x1e\x1e\x1e", Errc::EmptyPacket);
 }
@@ -158,22 +172,31 @@ TEST(EngineIoPayload, TrailingSeparatorIsAnError) {
 TEST(EngineIoPayload, UnknownTypeIsAnError) {
     expectPayloadError("abc", Errc::UnknownPacketType);
     expectPayloadError("7", Errc::UnknownPacketType);
-    expectPayloadError("4hello\x1e" "9", Errc::UnknownPacketType);
-    expectPayloadError("4hello\x1e" "x\x1e" "4ok", Errc::UnknownPacketType);
-    expectPayloadError("B" "AQIDBA==", Errc::UnknownPacketType); // only lower-case 'b' is binary
+    expectPayloadError("4hello\x1e"
+                       "9",
+                       Errc::UnknownPacketType);
+    expectPayloadError("4hello\x1e"
+                       "x\x1e"
+                       "4ok",
+                       Errc::UnknownPacketType);
+    expectPayloadError("B"
+                       "AQIDBA==",
+                       Errc::UnknownPacketType); // only lower-case 'b' is binary
 }
 
 TEST(EngineIoPayload, BadBase64IsAnError) {
     expectPayloadError("b!!!!", Errc::BadBase64);
-    expectPayloadError("bAQIDBA=", Errc::BadBase64);            // wrong padding
-    expectPayloadError("bAQIDB", Errc::BadBase64);              // truncated quantum
-    expectPayloadError("bA", Errc::BadBase64);                  // one char
-    expectPayloadError("b====", Errc::BadBase64);               // padding only
-    expectPayloadError("bAQ==AQ==", Errc::BadBase64);           // data after padding
-    expectPayloadError("bAQ-_", Errc::BadBase64);               // URL-safe alphabet
-    expectPayloadError("bAQID BA==", Errc::BadBase64);          // embedded space
-    expectPayloadError("bAQIDBA==\n", Errc::BadBase64);         // trailing newline
-    expectPayloadError("4ok\x1e" "b@@@@", Errc::BadBase64);     // bad record after a good one
+    expectPayloadError("bAQIDBA=", Errc::BadBase64);    // wrong padding
+    expectPayloadError("bAQIDB", Errc::BadBase64);      // truncated quantum
+    expectPayloadError("bA", Errc::BadBase64);          // one char
+    expectPayloadError("b====", Errc::BadBase64);       // padding only
+    expectPayloadError("bAQ==AQ==", Errc::BadBase64);   // data after padding
+    expectPayloadError("bAQ-_", Errc::BadBase64);       // URL-safe alphabet
+    expectPayloadError("bAQID BA==", Errc::BadBase64);  // embedded space
+    expectPayloadError("bAQIDBA==\n", Errc::BadBase64); // trailing newline
+    expectPayloadError("4ok\x1e"
+                       "b@@@@",
+                       Errc::BadBase64); // bad record after a good one
 }
 
 TEST(EngineIoPayload, NonAsciiInBinaryRecordIsBadBase64) {
@@ -187,8 +210,14 @@ TEST(EngineIoPayload, NonAsciiInBinaryRecordIsBadBase64) {
 
 TEST(EngineIoPayload, ErrorInAnyRecordFailsTheWholePayload) {
     // The first bad record wins even if later ones are fine.
-    expectPayloadError("4a\x1e" "b!\x1e" "4b", Errc::BadBase64);
-    expectPayloadError("4a\x1e" "\x1e" "b!", Errc::EmptyPacket);
+    expectPayloadError("4a\x1e"
+                       "b!\x1e"
+                       "4b",
+                       Errc::BadBase64);
+    expectPayloadError("4a\x1e"
+                       "\x1e"
+                       "b!",
+                       Errc::EmptyPacket);
 }
 
 TEST(EngineIoPayload, ManyRecords) {
@@ -220,7 +249,8 @@ TEST(EngineIoPayload, AppendTextThenBinaryMatchesReferenceExample) {
     std::string payload;
     appendToPayload(payload, "4hello", false);
     appendToPayload(payload, bytes({1, 2, 3, 4}), true);
-    EXPECT_EQ(payload, "4hello\x1e" "bAQIDBA==");
+    EXPECT_EQ(payload, "4hello\x1e"
+                       "bAQIDBA==");
 }
 
 TEST(EngineIoPayload, AppendEmptyBinary) {
@@ -228,7 +258,8 @@ TEST(EngineIoPayload, AppendEmptyBinary) {
     appendToPayload(payload, "", true);
     EXPECT_EQ(payload, "b");
     appendToPayload(payload, "", true);
-    EXPECT_EQ(payload, "b\x1e" "b");
+    EXPECT_EQ(payload, "b\x1e"
+                       "b");
 }
 
 TEST(EngineIoPayload, AppendThenDecodeRoundTrip) {
@@ -240,10 +271,8 @@ TEST(EngineIoPayload, AppendThenDecodeRoundTrip) {
         bool binary;
     };
     const std::vector<Item> items = {
-        {"0{\"sid\":\"a\"}", false}, {"2", false},     {"3probe", false},
-        {all256, true},              {"", true},       {"4\xf0\x9f\x98\x80", false},
-        {big, true},                 {"4" + big, false}, {bytes({0xff}), true},
-        {"6", false},
+        {"0{\"sid\":\"a\"}", false},  {"2", false}, {"3probe", false},  {all256, true},        {"", true},
+        {"4\xf0\x9f\x98\x80", false}, {big, true},  {"4" + big, false}, {bytes({0xff}), true}, {"6", false},
     };
     std::string payload;
     for (const auto& item : items) appendToPayload(payload, item.bytes, item.binary);
@@ -287,8 +316,13 @@ TEST(EngineIoBase64, OneTwoThreeBytes) {
 
 TEST(EngineIoBase64, Rfc4648Vectors) {
     const std::pair<std::string_view, std::string_view> vectors[] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},     {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (const auto& [plain, encoded] : vectors) {
         EXPECT_EQ(base64Encode(plain), encoded);
@@ -344,8 +378,8 @@ TEST(EngineIoBase64, EveryLengthRoundTrips) {
 }
 
 TEST(EngineIoBase64, DecodeRejectsMalformed) {
-    for (std::string_view bad : {"A"sv, "AQ"sv, "AQI"sv, "AQ="sv, "A==="sv, "===="sv, "AQ==AQ=="sv,
-                                 "AQ=A"sv, "AQID\n"sv, " AQID"sv, "AQ-_"sv, "AQ.D"sv, "AQIDBA"sv}) {
+    for (std::string_view bad : {"A"sv, "AQ"sv, "AQI"sv, "AQ="sv, "A==="sv, "===="sv, "AQ==AQ=="sv, "AQ=A"sv,
+                                 "AQID\n"sv, " AQID"sv, "AQ-_"sv, "AQ.D"sv, "AQIDBA"sv}) {
         auto r = base64Decode(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error(), Errc::BadBase64) << bad;
@@ -386,7 +420,8 @@ TEST(EngineIoPayload, GarbageNeverThrows) {
     std::uniform_int_distribution<int> lenDist(0, 96);
     std::uniform_int_distribution<int> byteDist(0, 255);
     // Bias towards the interesting characters so that records, 'b' and base64 show up often.
-    const std::string interesting = "\x1e" "b0123456=+/AQIDBAZm9v";
+    const std::string interesting = "\x1e"
+                                    "b0123456=+/AQIDBAZm9v";
     std::uniform_int_distribution<std::size_t> pick(0, interesting.size() - 1);
     std::uniform_int_distribution<int> coin(0, 1);
 
@@ -401,7 +436,11 @@ TEST(EngineIoPayload, GarbageNeverThrows) {
     }
 
     // Mutations of a valid payload: flip, insert and delete single bytes.
-    const std::string valid = "4hello\x1e" "bAQIDBA==\x1e" "2probe\x1e" "b\x1e" "6";
+    const std::string valid = "4hello\x1e"
+                              "bAQIDBA==\x1e"
+                              "2probe\x1e"
+                              "b\x1e"
+                              "6";
     std::uniform_int_distribution<std::size_t> posDist(0, valid.size() - 1);
     for (int n = 0; n < 3000; ++n) {
         std::string s = valid;

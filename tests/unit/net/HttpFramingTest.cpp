@@ -27,12 +27,12 @@ TEST(HttpFramingTest, AcceptsWhatTheServerFramesTheSameWayAsAnyProxy) {
     EXPECT_EQ(requestFramingError(request(kHttp11, {{http::field::host, "x"}})), nullptr);
     EXPECT_EQ(requestFramingError(request(kHttp11, {{http::field::host, "x"}, {http::field::content_length, "5"}})),
               nullptr);
-    EXPECT_EQ(requestFramingError(
-                  request(kHttp11, {{http::field::host, "x"}, {http::field::transfer_encoding, "chunked"}})),
-              nullptr);
-    EXPECT_EQ(requestFramingError(
-                  request(kHttp11, {{http::field::host, "x"}, {http::field::transfer_encoding, "Chunked"}})),
-              nullptr);
+    EXPECT_EQ(
+        requestFramingError(request(kHttp11, {{http::field::host, "x"}, {http::field::transfer_encoding, "chunked"}})),
+        nullptr);
+    EXPECT_EQ(
+        requestFramingError(request(kHttp11, {{http::field::host, "x"}, {http::field::transfer_encoding, "Chunked"}})),
+        nullptr);
     // An empty Host is what a request without an authority sends.
     EXPECT_EQ(requestFramingError(request(kHttp11, {{http::field::host, ""}})), nullptr);
 }
@@ -49,9 +49,11 @@ TEST(HttpFramingTest, Http11NeedsExactlyOneHost) {
 }
 
 TEST(HttpFramingTest, RefusesEveryTransferEncodingButChunkedAlone) {
-    for (const char* te : {"gzip", "identity", "gzip, chunked", "chunked, gzip", "chunked, chunked", "chunked;x=1", ""}) {
-        EXPECT_NE(requestFramingError(request(kHttp11, {{http::field::host, "x"}, {http::field::transfer_encoding, te}})),
-                  nullptr)
+    for (const char* te :
+         {"gzip", "identity", "gzip, chunked", "chunked, gzip", "chunked, chunked", "chunked;x=1", ""}) {
+        EXPECT_NE(
+            requestFramingError(request(kHttp11, {{http::field::host, "x"}, {http::field::transfer_encoding, te}})),
+            nullptr)
             << te;
     }
     // The same codings over two field lines.

@@ -6,10 +6,10 @@
 
 namespace {
 
+using boost::asio::ip::make_address;
 using parley::net::PeerLimits;
 using parley::net::PeerLimitsConfig;
 using parley::net::PeerSlot;
-using boost::asio::ip::make_address;
 using namespace std::chrono_literals;
 
 TEST(PeerLimits, ConnectionsAreCountedPerAddressAndGivenBack) {

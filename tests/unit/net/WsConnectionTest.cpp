@@ -46,18 +46,19 @@ public:
         acceptor.accept(accepted);
         accepted.set_option(asio::socket_base::send_buffer_size(4096));
         client_.non_blocking(true);
-        server_ = std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(accepted)),
-                                                 boost::beast::flat_buffer{});
+        server_ =
+            std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(accepted)), boost::beast::flat_buffer{});
         Request req{http::verb::get, "/", 11};
         req.set(http::field::sec_websocket_version, "13");
         req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
         error_code acceptEc = asio::error::fault;
         server_->accept(std::move(req), 1'000'000, [&acceptEc](error_code ec) { acceptEc = ec; });
         EXPECT_FALSE(acceptEc);
-        server_->start([](std::string_view, bool) {}, [this](error_code ec) {
-            closed_ = true;
-            closeEc_ = ec;
-        });
+        server_->start([](std::string_view, bool) {},
+                       [this](error_code ec) {
+                           closed_ = true;
+                           closeEc_ = ec;
+                       });
     }
 
     WsConnection& server() { return *server_; }

@@ -106,16 +106,16 @@ TEST(WsFrameTest, UnmaskFromAnyOffsetMatchesByteByByte) {
 TEST(WsFrameTest, Utf8) {
     EXPECT_TRUE(isValidUtf8(""));
     EXPECT_TRUE(isValidUtf8("plain ASCII text that is longer than eight bytes"));
-    EXPECT_TRUE(isValidUtf8("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"));    // é € 😀
-    EXPECT_TRUE(isValidUtf8("\xEF\xBF\xBD\xF4\x8F\xBF\xBF"));                  // U+FFFD, U+10FFFF
-    EXPECT_FALSE(isValidUtf8("\x80"));                                         // lone continuation
-    EXPECT_FALSE(isValidUtf8("\xC0\xAF"));                                     // overlong '/'
-    EXPECT_FALSE(isValidUtf8("\xE0\x80\xAF"));                                 // overlong, 3 bytes
-    EXPECT_FALSE(isValidUtf8("\xED\xA0\x80"));                                 // U+D800, a surrogate
-    EXPECT_FALSE(isValidUtf8("\xF4\x90\x80\x80"));                             // above U+10FFFF
+    EXPECT_TRUE(isValidUtf8("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80")); // é € 😀
+    EXPECT_TRUE(isValidUtf8("\xEF\xBF\xBD\xF4\x8F\xBF\xBF"));               // U+FFFD, U+10FFFF
+    EXPECT_FALSE(isValidUtf8("\x80"));                                      // lone continuation
+    EXPECT_FALSE(isValidUtf8("\xC0\xAF"));                                  // overlong '/'
+    EXPECT_FALSE(isValidUtf8("\xE0\x80\xAF"));                              // overlong, 3 bytes
+    EXPECT_FALSE(isValidUtf8("\xED\xA0\x80"));                              // U+D800, a surrogate
+    EXPECT_FALSE(isValidUtf8("\xF4\x90\x80\x80"));                          // above U+10FFFF
     EXPECT_FALSE(isValidUtf8("\xF5\x80\x80\x80"));
-    EXPECT_FALSE(isValidUtf8("abcdefgh\xE2\x82"));                             // cut short
-    EXPECT_FALSE(isValidUtf8("\xE2\x28\xA1"));                                 // bad continuation
+    EXPECT_FALSE(isValidUtf8("abcdefgh\xE2\x82")); // cut short
+    EXPECT_FALSE(isValidUtf8("\xE2\x28\xA1"));     // bad continuation
     EXPECT_FALSE(isValidUtf8(std::string_view("\xFF", 1)));
 }
 
@@ -130,9 +130,9 @@ TEST(WsFrameTest, AcceptKey) {
     // The example of RFC 6455 section 1.3.
     EXPECT_EQ(acceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     EXPECT_EQ(acceptKey(""), std::nullopt);
-    EXPECT_EQ(acceptKey("dGhlIHNhbXBsZSBub25jZQ"), std::nullopt);     // no padding
-    EXPECT_EQ(acceptKey("dGhlIHNhbXBsZSBub25jZQ=x"), std::nullopt);   // not 16 bytes
-    EXPECT_EQ(acceptKey("dGhl!HNhbXBsZSBub25jZQ=="), std::nullopt);   // not base64
+    EXPECT_EQ(acceptKey("dGhlIHNhbXBsZSBub25jZQ"), std::nullopt);   // no padding
+    EXPECT_EQ(acceptKey("dGhlIHNhbXBsZSBub25jZQ=x"), std::nullopt); // not 16 bytes
+    EXPECT_EQ(acceptKey("dGhl!HNhbXBsZSBub25jZQ=="), std::nullopt); // not base64
 }
 
 namespace {
@@ -175,14 +175,13 @@ std::vector<std::uint8_t> concat(std::initializer_list<std::vector<std::uint8_t>
 } // namespace
 
 TEST(WsReaderTest, SameMessagesWhateverTheChunking) {
-    const auto stream = concat({clientFrame(Opcode::Text, "hello"),
-                                clientFrame(Opcode::Binary, std::string(300, 'b')),
-                                clientFrame(Opcode::Text, "frag", false),
-                                clientFrame(Opcode::Ping, "p"),
-                                clientFrame(Opcode::Continuation, "men", false),
-                                clientFrame(Opcode::Continuation, "ted"),
-                                clientFrame(Opcode::Close, std::string("\x03\xE8", 2))});
-    const std::vector<std::string> expected{"t:hello", "b:" + std::string(300, 'b'), "ping:p", "t:fragmented", "close:1000"};
+    const auto stream =
+        concat({clientFrame(Opcode::Text, "hello"), clientFrame(Opcode::Binary, std::string(300, 'b')),
+                clientFrame(Opcode::Text, "frag", false), clientFrame(Opcode::Ping, "p"),
+                clientFrame(Opcode::Continuation, "men", false), clientFrame(Opcode::Continuation, "ted"),
+                clientFrame(Opcode::Close, std::string("\x03\xE8", 2))});
+    const std::vector<std::string> expected{"t:hello", "b:" + std::string(300, 'b'), "ping:p", "t:fragmented",
+                                            "close:1000"};
     for (std::size_t chunk : {stream.size(), std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{64}}) {
         Reader reader;
         Recorder sink;
@@ -210,7 +209,8 @@ TEST(WsReaderTest, TooBigIsReportedFromTheHeaderAlone) {
     // Fragments count together.
     Reader fragments(100);
     Recorder sink2;
-    auto parts = concat({clientFrame(Opcode::Text, std::string(60, 'a'), false), clientFrame(Opcode::Continuation, std::string(60, 'a'))});
+    auto parts = concat({clientFrame(Opcode::Text, std::string(60, 'a'), false),
+                         clientFrame(Opcode::Continuation, std::string(60, 'a'))});
     fragments.feed(parts.data(), parts.size(), sink2);
     EXPECT_TRUE(sink2.messages.empty());
     EXPECT_EQ(sink2.errors, std::vector<ReadError>{ReadError::TooBig});
@@ -229,9 +229,10 @@ TEST(WsReaderTest, ErrorsStopReading) {
         {clientFrame(Opcode::Continuation, "x"), ReadError::ProtocolError},
         {concat({clientFrame(Opcode::Text, "a", false), clientFrame(Opcode::Binary, "b")}), ReadError::ProtocolError},
         {clientFrame(Opcode::Text, "\xC0\xAF"), ReadError::BadUtf8},
-        {concat({clientFrame(Opcode::Text, "\xE2\x82", false), clientFrame(Opcode::Continuation, "x")}), ReadError::BadUtf8},
+        {concat({clientFrame(Opcode::Text, "\xE2\x82", false), clientFrame(Opcode::Continuation, "x")}),
+         ReadError::BadUtf8},
         {clientFrame(Opcode::Close, "\x03"), ReadError::ProtocolError},
-        {clientFrame(Opcode::Close, std::string("\x03\xED", 2)), ReadError::ProtocolError},   // 1005
+        {clientFrame(Opcode::Close, std::string("\x03\xED", 2)), ReadError::ProtocolError},     // 1005
         {clientFrame(Opcode::Close, std::string("\x03\xE8\xFF", 3)), ReadError::ProtocolError}, // reason not UTF-8
     };
     for (std::size_t i = 0; i < cases.size(); ++i) {

@@ -20,8 +20,7 @@ using parley::socketio::codec::PacketType;
 
 using namespace std::string_literals;
 
-const std::string kTwoPlaceholders =
-    R"(["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])";
+const std::string kTwoPlaceholders = R"(["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])";
 
 Packet header(std::string_view text) {
     auto r = decode(text);
@@ -163,8 +162,7 @@ TEST(SocketIoBinaryReassembler, ReusableForConsecutivePackets) {
         auto b = r.add("b" + std::to_string(round));
         ASSERT_TRUE(b);
         ASSERT_TRUE(b->has_value());
-        EXPECT_EQ((*b)->buffers,
-                  (std::vector<std::string>{"a" + std::to_string(round), "b" + std::to_string(round)}));
+        EXPECT_EQ((*b)->buffers, (std::vector<std::string>{"a" + std::to_string(round), "b" + std::to_string(round)}));
         EXPECT_FALSE(r.pending());
     }
 }

@@ -114,8 +114,8 @@ TEST(SocketIoSplitEvent, WhitespaceVariations) {
 TEST(SocketIoSplitEvent, RebuiltArrayHasTheSameArguments) {
     // Whatever the spacing, `["x",` + args + `]` must be JSON with the same arguments.
     const std::string cases[] = {
-        R"(["m",1,"2",{"3":[true]}])",   R"([ "m" , 1 , "2" ])",     "[\"m\"\n,\n[1,\n2]\n]",
-        R"(["m","]",",","[",{"]":"["}])", R"(["m","\"",'x'])",         R"(["m", "a" ,  [ ] , { } ])",
+        R"(["m",1,"2",{"3":[true]}])",    R"([ "m" , 1 , "2" ])", "[\"m\"\n,\n[1,\n2]\n]",
+        R"(["m","]",",","[",{"]":"["}])", R"(["m","\"",'x'])",    R"(["m", "a" ,  [ ] , { } ])",
     };
     for (const auto& data : cases) {
         auto r = decode("2" + data);
@@ -194,8 +194,7 @@ TEST(SocketIoSplitEvent, ArgsWithBracketsInStrings) {
 }
 
 TEST(SocketIoSplitEvent, BinaryEventWithPlaceholders) {
-    const Packet p = mustDecode(
-        R"(52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+    const Packet p = mustDecode(R"(52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
     auto v = splitEvent(p);
     ASSERT_TRUE(v);
     EXPECT_EQ(v->name, "message");
@@ -203,8 +202,7 @@ TEST(SocketIoSplitEvent, BinaryEventWithPlaceholders) {
 }
 
 TEST(SocketIoSplitEvent, NonEventShapesAreRefused) {
-    for (std::string_view text : {"3456[1,2]", R"(0{"token":"1"})", "0", "1", R"(4{"message":"x"})",
-                                  "31[]"}) {
+    for (std::string_view text : {"3456[1,2]", R"(0{"token":"1"})", "0", "1", R"(4{"message":"x"})", "31[]"}) {
         const Packet p = mustDecode(text);
         auto v = splitEvent(p);
         ASSERT_FALSE(v) << text;

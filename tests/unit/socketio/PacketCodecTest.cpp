@@ -49,8 +49,8 @@ void expectError(std::string_view text, Errc expected) {
     EXPECT_EQ(r->error(), expected) << show(text) << " gave " << r->error().message();
 }
 
-std::string encoded(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id,
-                    std::size_t attachments, std::string_view json) {
+std::string encoded(PacketType type, std::string_view nsp, std::optional<std::uint64_t> id, std::size_t attachments,
+                    std::string_view json) {
     std::string out;
     encode(out, type, nsp, id, attachments, json);
     return out;
@@ -212,9 +212,9 @@ TEST(SocketIoDecode, AckIdOverflowIsRefused) {
 }
 
 TEST(SocketIoDecode, EventPayloadMustBeArrayStartingWithString) {
-    expectError("2{}", Errc::InvalidPayload);                 // 42{}
-    expectError("2[]", Errc::InvalidPayload);                 // 42[]
-    expectError("2[1]", Errc::InvalidPayload);                // numeric event name: refused
+    expectError("2{}", Errc::InvalidPayload);  // 42{}
+    expectError("2[]", Errc::InvalidPayload);  // 42[]
+    expectError("2[1]", Errc::InvalidPayload); // numeric event name: refused
     expectError("2[1,2]", Errc::InvalidPayload);
     expectError("2[null]", Errc::InvalidPayload);
     expectError("2[{}]", Errc::InvalidPayload);
@@ -222,9 +222,9 @@ TEST(SocketIoDecode, EventPayloadMustBeArrayStartingWithString) {
     expectError("2[true]", Errc::InvalidPayload);
     expectError(R"(2"message")", Errc::InvalidPayload);
     expectError("2null", Errc::InvalidPayload);
-    expectError("2", Errc::InvalidPayload);                   // no payload at all
+    expectError("2", Errc::InvalidPayload); // no payload at all
     expectError("2/custom,", Errc::InvalidPayload);
-    expectError("2123", Errc::InvalidPayload);                // id, no payload
+    expectError("2123", Errc::InvalidPayload); // id, no payload
 }
 
 TEST(SocketIoDecode, EventWithUnparsableJsonIsRefused) {
@@ -234,18 +234,18 @@ TEST(SocketIoDecode, EventWithUnparsableJsonIsRefused) {
     expectError(R"(2["message",{"a":)", Errc::InvalidJson);
     expectError(R"(2["mess)", Errc::InvalidJson);
     expectError("2[", Errc::InvalidJson);
-    expectError(R"(2["message",])", Errc::InvalidJson);              // trailing comma
-    expectError(R"(2["message"]])", Errc::InvalidJson);              // extra bracket
-    expectError(R"(2["message"]x)", Errc::InvalidJson);              // trailing garbage
-    expectError(R"(2["message"]["again"])", Errc::InvalidJson);      // two values
-    expectError("2['message']", Errc::InvalidJson);                  // not JSON quotes
+    expectError(R"(2["message",])", Errc::InvalidJson);         // trailing comma
+    expectError(R"(2["message"]])", Errc::InvalidJson);         // extra bracket
+    expectError(R"(2["message"]x)", Errc::InvalidJson);         // trailing garbage
+    expectError(R"(2["message"]["again"])", Errc::InvalidJson); // two values
+    expectError("2['message']", Errc::InvalidJson);             // not JSON quotes
     expectError(R"(2["message",NaN])", Errc::InvalidJson);
     expectError(R"(2["message",undefined])", Errc::InvalidJson);
     expectError(R"(2["message",01])", Errc::InvalidJson);
     expectError(R"(2["message" /*c*/])", Errc::InvalidJson);
-    expectError("2[\"mes\nsage\"]", Errc::InvalidJson);              // raw control char
-    expectError("2[\"\xff\"]", Errc::InvalidJson);                   // invalid UTF-8
-    expectError(R"(2["\x"])", Errc::InvalidJson);                    // bad escape
+    expectError("2[\"mes\nsage\"]", Errc::InvalidJson); // raw control char
+    expectError("2[\"\xff\"]", Errc::InvalidJson);      // invalid UTF-8
+    expectError(R"(2["\x"])", Errc::InvalidJson);       // bad escape
 }
 
 TEST(SocketIoDecode, EventWithSurroundingWhitespaceIsAccepted) {
@@ -384,9 +384,9 @@ TEST(SocketIoDecode, BadAttachmentCounts) {
     expectError(R"(5abc-["a"])", Errc::BadAttachments);
     expectError("5", Errc::BadAttachments);
     expectError("6", Errc::BadAttachments);
-    expectError("52", Errc::BadAttachments);                      // no dash
-    expectError(R"(52["a"])", Errc::BadAttachments);              // no dash
-    expectError(R"(50-["a"])", Errc::BadAttachments);             // count 0
+    expectError("52", Errc::BadAttachments);          // no dash
+    expectError(R"(52["a"])", Errc::BadAttachments);  // no dash
+    expectError(R"(50-["a"])", Errc::BadAttachments); // count 0
     expectError(R"(60-1[])", Errc::BadAttachments);
     expectError("5" + std::to_string(kMaxAttachments + 1) + R"(-["a"])", Errc::BadAttachments);
     expectError(R"(51000000-["a"])", Errc::BadAttachments);
@@ -436,11 +436,13 @@ TEST(SocketIoDecode, BadPlaceholders) {
 TEST(SocketIoDecode, EmptyIsRefused) { expectError("", Errc::EmptyPacket); }
 
 TEST(SocketIoDecode, UnknownTypesAreRefused) {
-    for (std::string_view text : {"7", "7[]", "8", "9[\"a\"]", "a", "abc", "-", "/", " 2[\"a\"]",
-                                  "\xff", "\x1e", "{}", "[\"a\"]"}) {
+    for (std::string_view text :
+         {"7", "7[]", "8", "9[\"a\"]", "a", "abc", "-", "/", " 2[\"a\"]", "\xff", "\x1e", "{}", "[\"a\"]"}) {
         expectError(text, Errc::UnknownPacketType);
     }
-    expectError("\0" "2"s, Errc::UnknownPacketType);
+    expectError("\0"
+                "2"s,
+                Errc::UnknownPacketType);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,20 +451,22 @@ TEST(SocketIoDecode, UnknownTypesAreRefused) {
 
 TEST(SocketIoDecode, RawDataIsPreservedByteForByte) {
     const std::string cases[] = {
-        R"(["message",{"b":1,"a":2,"c":{"z":0,"y":[3,2,1]}}])",         // key order
-        R"(["message", 1 ,  "2" ,{ "3" : [ true ] } ])",               // whitespace
-        "[\"message\",\"caf\xc3\xa9\",\"\xe4\xb8\xad\xe6\x96\x87\"]", // non-ASCII
+        R"(["message",{"b":1,"a":2,"c":{"z":0,"y":[3,2,1]}}])",               // key order
+        R"(["message", 1 ,  "2" ,{ "3" : [ true ] } ])",                      // whitespace
+        "[\"message\",\"caf\xc3\xa9\",\"\xe4\xb8\xad\xe6\x96\x87\"]",         // non-ASCII
         "[\"message\",\"\xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd\"]", // emoji
-        "[\"message\",\"a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\"]",         // U+2028 / U+2029 raw
-        R"(["message","\u2028\u00e9\ud83d\ude00"])",                   // escapes stay escapes
-        R"(["message",1.50,1.0,-0,1e3,1E+2,2.5e-3,0.1])",              // numbers as given
+        "[\"message\",\"a\xe2\x80\xa8"
+        "b\xe2\x80\xa9"
+        "c\"]",                                                              // U+2028 / U+2029 raw
+        R"(["message","\u2028\u00e9\ud83d\ude00"])",                         // escapes stay escapes
+        R"(["message",1.50,1.0,-0,1e3,1E+2,2.5e-3,0.1])",                    // numbers as given
         R"(["message",12345678901234567890123456789,-9223372036854775809])", // big integers
-        R"(["message",1e400])",                                        // overflows double
-        R"(["message","\"quoted\" \\ \/ \b\f\n\r\t"])",                // string escapes
+        R"(["message",1e400])",                                              // overflows double
+        R"(["message","\"quoted\" \\ \/ \b\f\n\r\t"])",                      // string escapes
         R"(["message",null,true,false,[],{}])",
         R"(["message",{"":""}])",
-        R"(["message",{"a":1,"a":2}])",                                // duplicate keys
-        "[\"message\",\"" + std::string(200 * 1024, 'x') + "\"]",      // 200 kB argument
+        R"(["message",{"a":1,"a":2}])",                           // duplicate keys
+        "[\"message\",\"" + std::string(200 * 1024, 'x') + "\"]", // 200 kB argument
     };
     for (const auto& data : cases) {
         const Packet p = mustDecode("2" + data);
@@ -498,7 +502,10 @@ TEST(SocketIoDecode, DeeplyNestedJsonIsAnErrorNotACrash) {
     expectError("2" + std::string(10000, '['), Errc::InvalidJson);
     expectError("2" + std::string(10000, '[') + std::string(10000, ']'), Errc::InvalidJson);
     expectError("2[\"a\"," + std::string(10000, '[') + std::string(10000, ']') + "]", Errc::InvalidJson);
-    expectError("3" "1" + std::string(100000, '['), Errc::InvalidJson);
+    expectError("3"
+                "1" +
+                    std::string(100000, '['),
+                Errc::InvalidJson);
 
     std::string objects = "0";
     for (int i = 0; i < 10000; ++i) objects += R"({"a":)";
@@ -517,8 +524,8 @@ TEST(SocketIoDecode, DeeplyNestedJsonIsAnErrorNotACrash) {
 
 // socket.io-parser's isPayloadValid refuses these names for EVENT/BINARY_EVENT ("invalid payload").
 TEST(SocketIoDecode, ReservedEventNamesAreRefusedLikeTheReferenceParser) {
-    for (const char* name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener",
-                             "removeListener"}) {
+    for (const char* name :
+         {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}) {
         expectError("2[\"" + std::string(name) + "\"]", Errc::InvalidPayload);
         expectError("51-[\"" + std::string(name) + R"(",{"_placeholder":true,"num":0}])", Errc::InvalidPayload);
     }
@@ -719,7 +726,8 @@ TEST(SocketIoGarbage, RandomBytesNeverThrow) {
 
 TEST(SocketIoGarbage, RandomProtocolishTextNeverThrows) {
     std::mt19937 rng(7u);
-    const std::string alphabet = R"(0123456789--//,,[[]]{{}}""::\ _placeholdernumtruefalsenull.e+)" "\t\n\r";
+    const std::string alphabet = R"(0123456789--//,,[[]]{{}}""::\ _placeholdernumtruefalsenull.e+)"
+                                 "\t\n\r";
     std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
     std::uniform_int_distribution<int> lenDist(0, 60);
     std::uniform_int_distribution<int> typeDist(0, 7);
@@ -733,11 +741,18 @@ TEST(SocketIoGarbage, RandomProtocolishTextNeverThrows) {
 
 TEST(SocketIoGarbage, MutatedValidPacketsNeverThrow) {
     const std::vector<std::string> seeds = {
-        "0", R"(0{"token":"123"})", "0/custom,", R"(0/custom,{"token":"abc"})", "1/custom,",
-        R"(2["message",1,"2",{"3":[true]}])", R"(2456["message-with-ack",1,"2",{"3":[false]}])",
-        R"(2/custom,["a\"b",1])", R"(3456[1,"2",{"3":[false]}])",
+        "0",
+        R"(0{"token":"123"})",
+        "0/custom,",
+        R"(0/custom,{"token":"abc"})",
+        "1/custom,",
+        R"(2["message",1,"2",{"3":[true]}])",
+        R"(2456["message-with-ack",1,"2",{"3":[false]}])",
+        R"(2/custom,["a\"b",1])",
+        R"(3456[1,"2",{"3":[false]}])",
         R"(4/random,{"message":"Invalid namespace"})",
-        "52-[\"message\"," + kPh0 + "," + kPh1 + "]", "62-/custom,789[" + kPh0 + "," + kPh1 + "]",
+        "52-[\"message\"," + kPh0 + "," + kPh1 + "]",
+        "62-/custom,789[" + kPh0 + "," + kPh1 + "]",
     };
     std::mt19937 rng(12345u);
     std::uniform_int_distribution<int> byteDist(0, 255);

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -42,8 +42,7 @@ Message makeMessage(std::string id, std::string chatId, std::string senderId, st
 
 std::vector<std::string> idsOf(const MessagePage& page) {
     std::vector<std::string> ids;
-    for (const auto& message : page.messages)
-        ids.push_back(message.id);
+    for (const auto& message : page.messages) ids.push_back(message.id);
     return ids;
 }
 
@@ -64,7 +63,7 @@ std::optional<std::int64_t> rawInteger(const std::filesystem::path& db, const ch
 
 // Every test runs on both VFSes (StoreVfs.hpp).
 class SqliteStoreTest : public ::testing::TestWithParam<Vfs> {
-  protected:
+protected:
     // A nested path also checks that the constructor creates the parent folders.
     std::filesystem::path dbPath() const { return dir_.path() / "data" / "nested" / "parley.db"; }
     SqliteStore::Options options() const { return test::optionsFor(GetParam()); }
@@ -187,8 +186,7 @@ TEST_P(SqliteStoreTest, AReadOnlyFileServesReadsAndTakesWritesOnceItIsWritableAg
         } catch (const StoreError&) {
             try {
                 store().rollback();
-            } catch (const StoreError&) {
-            }
+            } catch (const StoreError&) {}
             throw;
         }
     };
@@ -200,8 +198,7 @@ TEST_P(SqliteStoreTest, AReadOnlyFileServesReadsAndTakesWritesOnceItIsWritableAg
     EXPECT_TRUE(store().findUser("u1")) << "reads keep working after failed writes";
 
     ASSERT_EQ(chmod(folder.c_str(), 0755), 0);
-    for (const char* suffix : {"", "-wal", "-shm"})
-        ASSERT_EQ(chmod((dbPath().string() + suffix).c_str(), 0644), 0);
+    for (const char* suffix : {"", "-wal", "-shm"}) ASSERT_EQ(chmod((dbPath().string() + suffix).c_str(), 0644), 0);
     EXPECT_NO_THROW(writeUser("u2", "b@example.com"));
     EXPECT_TRUE(store().findUser("u2"));
     reopen();
@@ -384,9 +381,7 @@ TEST_P(SqliteStoreTest, MembersJoiningAtTheSameTimeKeepInsertionOrder) {
     EXPECT_EQ(store().findChat("c1")->memberIds, (std::vector<std::string>{"m", "a", "z", "b"}));
 }
 
-TEST_P(SqliteStoreTest, AddMemberToUnknownChatThrows) {
-    EXPECT_THROW(store().addMember("nope", "a", 10), StoreError);
-}
+TEST_P(SqliteStoreTest, AddMemberToUnknownChatThrows) { EXPECT_THROW(store().addMember("nope", "a", 10), StoreError); }
 
 TEST_P(SqliteStoreTest, IsMember) {
     store().insertChat(makeChat("c1", "dm", {"a", "b"}, 10));
@@ -468,8 +463,7 @@ TEST_P(SqliteStoreTest, DuplicateMessageIdIsAStoreErrorButNotADuplicateMessage) 
         FAIL() << "expected StoreError";
     } catch (const DuplicateMessage&) {
         FAIL() << "an id collision is not a client retry";
-    } catch (const StoreError&) {
-    }
+    } catch (const StoreError&) {}
 }
 
 TEST_P(SqliteStoreTest, MessageInUnknownChatThrows) {
@@ -505,7 +499,7 @@ TEST_P(SqliteStoreTest, BodiesRoundTripUnicodeAndEmbeddedNul) {
 // Seven messages in c1, in (createdAt, id) order: m0 | m2a m2b m2c (same createdAt, inserted
 // out of id order) | m3 m4 m5. One message in c2 that must never show up.
 class SqliteStorePagingTest : public SqliteStoreTest {
-  protected:
+protected:
     void SetUp() override {
         store().insertChat(makeChat("c1", "group", {"a", "b"}, 1));
         store().insertChat(makeChat("c2", "group", {"a", "b"}, 1));
@@ -587,8 +581,7 @@ TEST_P(SqliteStorePagingTest, WalkingBothWaysVisitsEveryMessageOnce) {
     Ids forwards{"m0"};
     page = store().messages("c1", std::nullopt, "m0", 2);
     while (true) {
-        for (const auto& message : page.messages)
-            forwards.push_back(message.id);
+        for (const auto& message : page.messages) forwards.push_back(message.id);
         if (!page.hasMore) break;
         page = store().messages("c1", std::nullopt, page.messages.back().id, 2);
     }

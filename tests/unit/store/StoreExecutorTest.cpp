@@ -48,7 +48,7 @@ bool allFired(const std::vector<Outcome>& outcomes) {
 
 // Every test runs on both VFSes of the store (StoreVfs.hpp).
 class StoreExecutorTest : public ::testing::TestWithParam<test::Vfs> {
-  protected:
+protected:
     std::string dbPath() const { return (dir_.path() / "parley.db").string(); }
     SqliteStore::Options storeOptions() const { return test::optionsFor(GetParam()); }
 
@@ -60,10 +60,10 @@ class StoreExecutorTest : public ::testing::TestWithParam<test::Vfs> {
 
     // Runs the io_context on the test thread until `done` holds (or a generous deadline passes:
     // a hang fails the test instead of stalling the suite).
-    template <class Predicate> bool runUntil(Predicate done) {
+    template <class Predicate>
+    bool runUntil(Predicate done) {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (!done() && std::chrono::steady_clock::now() < deadline)
-            ctx_.run_one_for(std::chrono::milliseconds(50));
+        while (!done() && std::chrono::steady_clock::now() < deadline) ctx_.run_one_for(std::chrono::milliseconds(50));
         return done();
     }
 
@@ -141,8 +141,7 @@ TEST_P(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread
     // Checked through a second connection after the executor is gone: the rows are on disk.
     executor_.reset();
     SqliteStore reopened(dbPath(), storeOptions());
-    for (int i = 0; i < kWrites; ++i)
-        EXPECT_TRUE(reopened.findMessage("m" + std::to_string(i))) << i;
+    for (int i = 0; i < kWrites; ++i) EXPECT_TRUE(reopened.findMessage("m" + std::to_string(i))) << i;
     EXPECT_EQ(reopened.unreadCount("c1", "nobody"), kWrites);
 }
 
@@ -255,8 +254,7 @@ TEST_P(StoreExecutorTest, DestructorFinishesQueuedWork) {
     gate->set_value();
     executor_.reset();
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
-    for (const auto& outcome : outcomes)
-        EXPECT_EQ(outcome.error, "");
+    for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
     SqliteStore reopened(dbPath(), storeOptions());
     EXPECT_EQ(reopened.unreadCount("c1", "nobody"), 20);
 }
@@ -270,7 +268,7 @@ TEST_P(StoreExecutorTest, DestructorFinishesQueuedWork) {
 // fails with EFBIG, which SQLite reports as an I/O error or a full disk, as on a full disk.
 // SIGXFSZ is ignored meanwhile (its default action kills the process); the server ignores it too.
 class FileSizeLimit {
-  public:
+public:
     explicit FileSizeLimit(rlim_t bytes) {
         previousHandler_ = std::signal(SIGXFSZ, SIG_IGN);
         EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &previous_), 0);
@@ -285,13 +283,13 @@ class FileSizeLimit {
     FileSizeLimit(const FileSizeLimit&) = delete;
     FileSizeLimit& operator=(const FileSizeLimit&) = delete;
 
-  private:
+private:
     rlimit previous_{};
     void (*previousHandler_)(int) = nullptr;
 };
 
 class StoreExecutorFaultTest : public StoreExecutorTest {
-  protected:
+protected:
     // Commits land in the WAL, appended at its end: limiting files to its current size makes
     // the next commit fail.
     rlim_t walSize() const { return std::filesystem::file_size(dir_.path() / "parley.db-wal"); }
@@ -341,8 +339,7 @@ TEST_P(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndN
     }
     for (int i = 0; i < kWrites; ++i)
         EXPECT_NE(outcomes[i].error, "") << "write " << i << " was acknowledged but its batch could not commit";
-    for (int i = 0; i < kWrites; ++i)
-        EXPECT_FALSE(exists("m" + std::to_string(i + 1))) << i;
+    for (int i = 0; i < kWrites; ++i) EXPECT_FALSE(exists("m" + std::to_string(i + 1))) << i;
     EXPECT_TRUE(exists("m0"));
     EXPECT_EQ(writeAndWait(makeMessage("m21", "k21")).error, "");
     EXPECT_TRUE(exists("m21"));
@@ -355,7 +352,7 @@ TEST_P(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndN
 // =============================================================================================
 
 class StoreExecutorPacedTest : public StoreExecutorTest {
-  protected:
+protected:
     void SetUp() override {
         StoreExecutorTest::SetUp();
         restartPaced();
@@ -365,8 +362,7 @@ class StoreExecutorPacedTest : public StoreExecutorTest {
         for (std::size_t i = 0; i < outcomes.size(); ++i)
             writeMessage(makeMessage("p" + std::to_string(i), "p" + std::to_string(i)), outcomes[i]);
         readAndWait();
-        for (const auto& outcome : outcomes)
-            ASSERT_TRUE(outcome.fired && outcome.error.empty());
+        for (const auto& outcome : outcomes) ASSERT_TRUE(outcome.fired && outcome.error.empty());
     }
 
     // A new executor on the same file whose pacer, once it has seen a window of writes, always
@@ -376,14 +372,14 @@ class StoreExecutorPacedTest : public StoreExecutorTest {
         StoreExecutor::Options options;
         options.pacing = CommitPacer::Options{std::chrono::hours(1), 0.0, 1e300};
         options.metrics = &metrics_;
-        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>(dbPath(), storeOptions()),
-                                                    options);
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>(dbPath(), storeOptions()), options);
     }
 
     // Queues a read and runs until it answered.
     void readAndWait() {
         bool answered = false;
-        executor_->read<bool>(ctx_, [](Store&) { return true; }, [&answered](std::string, bool) { answered = true; });
+        executor_->read<bool>(
+            ctx_, [](Store&) { return true; }, [&answered](std::string, bool) { answered = true; });
         ASSERT_TRUE(runUntil([&] { return answered; }));
     }
 
@@ -467,7 +463,7 @@ TEST_P(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
 // string, and back. The capturing logger outlives every test (a thread that fetched it just
 // before the swap back must find it alive).
 class WarningCapture {
-  public:
+public:
     WarningCapture() : previous_(spdlog::default_logger()) {
         static auto stream = std::make_shared<std::ostringstream>();
         static auto logger = [] {
@@ -493,18 +489,17 @@ class WarningCapture {
         return out;
     }
 
-  private:
+private:
     std::shared_ptr<spdlog::logger> previous_;
     std::shared_ptr<std::ostringstream> stream_;
 };
 
 class StoreExecutorTimedTest : public StoreExecutorTest {
-  protected:
+protected:
     void restart(StoreExecutor::Options options) {
         executor_.reset();
         options.metrics = &metrics_;
-        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>(dbPath(), storeOptions()),
-                                                    options);
+        executor_ = std::make_unique<StoreExecutor>(std::make_unique<SqliteStore>(dbPath(), storeOptions()), options);
     }
 
     // One write, committed alone: queued and waited for.

@@ -16,7 +16,7 @@ using test::TempDir;
 
 // A connection of its own on a database file, with `pragma` run on it.
 class Connection {
-  public:
+public:
     Connection(const std::string& path, const char* pragma) {
         EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr), SQLITE_OK);
         EXPECT_EQ(sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr), SQLITE_OK) << pragma;
@@ -26,7 +26,7 @@ class Connection {
     Connection& operator=(const Connection&) = delete;
     sqlite3* get() const { return db_; }
 
-  private:
+private:
     sqlite3* db_ = nullptr;
 };
 

@@ -11,7 +11,7 @@ namespace parley::store::test {
 // A fresh folder under the system temp dir, removed with everything in it on destruction, so
 // every test gets its own real database file.
 class TempDir {
-  public:
+public:
     TempDir() {
         std::string pattern = (std::filesystem::temp_directory_path() / "parley-store-XXXXXX").string();
         if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
@@ -26,7 +26,7 @@ class TempDir {
 
     const std::filesystem::path& path() const { return path_; }
 
-  private:
+private:
     std::filesystem::path path_;
 };
 

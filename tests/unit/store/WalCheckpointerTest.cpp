@@ -28,20 +28,20 @@ constexpr std::uintmax_t kFrameBytes = 24 + 4096;
 // A body of ten pages' worth of text: each commit logs about a dozen frames, so the log crosses
 // the checkpoint threshold (1000 pages) every hundred commits or so.
 Message bigMessage(int i) {
-    return Message{"m" + std::to_string(i), "c1", "u1", std::string(40000, static_cast<char>('a' + i % 26)),
+    return Message{"m" + std::to_string(i), "c1",    "u1", std::string(40000, static_cast<char>('a' + i % 26)),
                    "k" + std::to_string(i), 1000 + i};
 }
 
 // Polls `done` until it holds or a generous deadline passes (a hang fails instead of stalling).
-template <class Predicate> bool eventually(Predicate done) {
+template <class Predicate>
+bool eventually(Predicate done) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (!done() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(1ms);
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
     return done();
 }
 
 class WalCheckpointerTest : public ::testing::Test {
-  protected:
+protected:
     void open(SqliteStore::Options options = {}) {
         const bool fresh = !std::filesystem::exists(path());
         store_ = std::make_unique<SqliteStore>(path().string(), std::move(options));
@@ -112,38 +112,33 @@ TEST_F(WalCheckpointerTest, CommitsGoOnWhileACheckpointIsInProgress) {
     open(std::move(options));
 
     int next = 0;
-    while (!entered && next < 1000)
-        commit(next++);
+    while (!entered && next < 1000) commit(next++);
     ASSERT_TRUE(entered) << "no checkpoint was requested after " << next << " commits";
 
     // The checkpoint is held on its own thread; the writer's commits do not wait for it. (Were
     // the checkpoint run inside a commit, as SQLite's automatic one is, this thread would be the
     // one held, and the test would fail after the hook's 30 s.)
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 50; ++i)
-        commit(next++);
+    for (int i = 0; i < 50; ++i) commit(next++);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 25s);
     EXPECT_EQ(store_->checkpointsCompleted(), 0u);
 
     release.set_value();
     EXPECT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
     commit(next++);
-    for (int i = 0; i < next; i += 13)
-        EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
+    for (int i = 0; i < next; i += 13) EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
 }
 
 TEST_F(WalCheckpointerTest, WhatACheckpointLeftIsCopiedByAnotherPassNotByTheWriter) {
     open();
-    for (int i = 0; i < 10; ++i)
-        commit(i);
+    for (int i = 0; i < 10; ++i) commit(i);
     // A reader that keeps an early snapshot: no checkpoint can copy the log past it, so the
     // first one leaves about 900 pages, far more than the writer copies itself (64).
     sqlite3* reader = nullptr;
     ASSERT_EQ(sqlite3_open(path().c_str(), &reader), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM messages;", nullptr, nullptr, nullptr), SQLITE_OK);
     int next = 10;
-    while (store_->checkpointsCompleted() == 0 && next < 1000)
-        commit(next++);
+    while (store_->checkpointsCompleted() == 0 && next < 1000) commit(next++);
     ASSERT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
 
     // The housekeeping of a commit after it asks the checkpointer for another pass, long before
@@ -163,18 +158,15 @@ TEST_F(WalCheckpointerTest, WhatACheckpointLeftIsCopiedByAnotherPassNotByTheWrit
 
     ASSERT_EQ(sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(reader);
-    for (int i = 0; i < 5; ++i)
-        commit(next++);
-    for (int i = 0; i < next; i += 7)
-        EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
+    for (int i = 0; i < 5; ++i) commit(next++);
+    for (int i = 0; i < next; i += 7) EXPECT_TRUE(store_->findMessage("m" + std::to_string(i)).has_value()) << i;
 }
 
 TEST_F(WalCheckpointerTest, TheCheckpointersCopyPausesAndStillCopiesEveryPage) {
     const unsigned long before = pacedWritePauses();
     open();
     constexpr int kMessages = 200; // about 2400 pages: at least two checkpoints
-    for (int i = 0; i < kMessages; ++i)
-        commit(i);
+    for (int i = 0; i < kMessages; ++i) commit(i);
     ASSERT_TRUE(eventually([&] { return store_->checkpointsCompleted() >= 1; }));
     // A checkpoint of a thousand pages pauses every kPacedWrites (32) of them.
     EXPECT_GE(pacedWritePauses() - before, 10u);
@@ -198,8 +190,7 @@ TEST_F(WalCheckpointerTest, RequestsDuringACheckpointBecomeOneMoreCheckpoint) {
 
     checkpointer.request();
     ASSERT_TRUE(eventually([&] { return started.load() == 1; }));
-    for (int i = 0; i < 5; ++i)
-        checkpointer.request();
+    for (int i = 0; i < 5; ++i) checkpointer.request();
     EXPECT_FALSE(checkpointer.catchUpWanted());
     release.set_value();
 

@@ -21,7 +21,7 @@ using test::TempDir;
 // A second connection to the same file through the default VFS, as another process (the `parley`
 // CLI, the sqlite3 shell) would have: it sees a commit only if its frames are in the WAL file.
 class Reader {
-  public:
+public:
     explicit Reader(const std::filesystem::path& db) {
         EXPECT_EQ(sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
     }
@@ -44,15 +44,14 @@ class Reader {
         return value;
     }
 
-  private:
+private:
     sqlite3* db_ = nullptr;
 };
 
 // A body that differs per message and, for large sizes, spans many overflow pages.
 std::string bodyFor(int i, std::size_t size) {
     std::string body(size, ' ');
-    for (std::size_t k = 0; k < size; ++k)
-        body[k] = static_cast<char>('a' + (i * 7 + static_cast<int>(k)) % 26);
+    for (std::size_t k = 0; k < size; ++k) body[k] = static_cast<char>('a' + (i * 7 + static_cast<int>(k)) % 26);
     return body;
 }
 
@@ -61,7 +60,7 @@ Message messageFor(int i, std::size_t size) {
 }
 
 class WalWriteBufferTest : public ::testing::Test {
-  protected:
+protected:
     void SetUp() override {
         store_ = std::make_unique<SqliteStore>(path().string());
         test::createGroupChat(*store_, "c1", {"u1"});
@@ -102,8 +101,7 @@ TEST_F(WalWriteBufferTest, AnotherConnectionSeesEachCommitAtOnce) {
 // WAL back: everything lands in the database file, and survives closing and reopening.
 TEST_F(WalWriteBufferTest, CheckpointsCopyEveryCommitIntoTheDatabase) {
     constexpr int kMessages = 150;
-    for (int i = 0; i < kMessages; ++i)
-        commit(messageFor(i, 20'000)); // about seven pages each
+    for (int i = 0; i < kMessages; ++i) commit(messageFor(i, 20'000)); // about seven pages each
     {
         Reader reader(path());
         // The store's own checkpointer may be copying on its thread (its passes pause, so they
