@@ -23,7 +23,7 @@ E2E_TIME_SCALE_asan = 3
 E2E_TIME_SCALE_tsan = 5
 E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
 
-.PHONY: run test test-asan test-tsan deps build unit e2e e2e-threads bench fuzz clean
+.PHONY: run test test-asan test-tsan deps build unit e2e e2e-threads bench fuzz lint format clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
@@ -67,6 +67,14 @@ fuzz: deps
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+# The checks CI holds every change to: clang-format, clang-tidy (.clang-tidy, on this preset's
+# compile_commands.json) and the house measures (scripts/lint). `make format` applies the format.
+lint: build
+	scripts/lint $(BUILD)
+
+format:
+	git ls-files '*.cpp' '*.hpp' '*.ipp' '*.h' | xargs clang-format-14 -i
 
 clean:
 	rm -rf build
