@@ -6,22 +6,15 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
   startChatServer, closeAllSockets, emitAck, assertOk, assertError, makeToken, objectId, join, send,
-  nextEvent, groupOf, randomUUID, assertHttpOk, openSocket,
+  nextEvent, groupOf, randomUUID, assertHttpOk, openSocket, assertUnauthorized,
 } from '../helpers/chat.mjs';
-import { waitForAny } from '../helpers/server.mjs';
-import { RawWs } from '../helpers/clients.mjs';
+import { scaled, until, waitForAny } from '../helpers/server.mjs';
+import { WsClient, wsUrl } from '../helpers/eio.mjs';
 
 let srv;
 before(async () => { srv = await startChatServer(); });
 after(async () => { await srv?.stop(); });
 afterEach(() => closeAllSockets());
-
-function assertUnauthorized(err, what) {
-  assert.ok(err instanceof Error, `${what}: connect_error is an Error`);
-  assert.equal(err.message, 'UNAUTHORIZED', `${what}: err.message (data ${JSON.stringify(err.data)})`);
-  assertError(err.data, 'UNAUTHORIZED', `${what}: err.data`);
-  return err.data;
-}
 
 /** Signs arbitrary header/payload objects with `secret` (HS256). */
 function rawJwt(header, payload, secret) {
@@ -135,8 +128,7 @@ describe('refused tokens -> connect_error UNAUTHORIZED', () => {
     const e1 = assertUnauthorized(await srv.connectRefused('garbage-1'), 'first');
     const e2 = assertUnauthorized(await srv.connectRefused('garbage-2'), 'second');
     assert.notEqual(e1.correlationId, e2.correlationId);
-    const deadline = Date.now() + 2000;
-    while (!srv.logs().includes(e2.correlationId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => srv.logs(), (log) => log.includes(e2.correlationId), scaled(2000), 'the second refusal logged').catch(() => {});
     assert.ok(srv.logs().includes(e1.correlationId), `correlationId ${e1.correlationId} not in the server log`);
     assert.ok(srv.logs().includes(e2.correlationId), `correlationId ${e2.correlationId} not in the server log`);
   });
@@ -169,7 +161,7 @@ describe('retrying after a refusal', () => {
 
 describe('wire format of a refused CONNECT', () => {
   it('is 44{"message":"UNAUTHORIZED","data":{ok:false,error,message,correlationId}}', async () => {
-    const raw = new RawWs(srv.url);
+    const raw = new WsClient(wsUrl(srv.url));
     try {
       await raw.open();
       raw.send(`40${JSON.stringify({ token: 'garbage' })}`);

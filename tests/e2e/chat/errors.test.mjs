@@ -7,19 +7,17 @@ import {
   startChatServer, closeAllSockets, emitAck, assertOk, assertError, assertHttpError, join, send,
   groupOf, objectId, randomUUID, UUID_RE,
 } from '../helpers/chat.mjs';
+import { scaled, until } from '../helpers/server.mjs';
 
 let srv;
 before(async () => { srv = await startChatServer(); });
 after(async () => { await srv?.stop(); });
 afterEach(() => closeAllSockets());
 
+/** Whether `correlationId` shows up in the server's log within `timeoutMs` (scaled). */
 async function inLog(correlationId, timeoutMs = 2000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (srv.logs().includes(correlationId)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return srv.logs().includes(correlationId);
+  return until(() => srv.logs(), (log) => log.includes(correlationId), scaled(timeoutMs), 'the log line')
+    .then(() => true, () => false);
 }
 
 describe('error codes over the socket', () => {

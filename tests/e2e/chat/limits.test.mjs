@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   startChatServer, closeAllSockets, emitAck, assertOk, assertError, join, send, groupOf, getMessages, randomUUID,
 } from '../helpers/chat.mjs';
-import { RawPolling } from '../helpers/clients.mjs';
+import { PollingClient } from '../helpers/eio.mjs';
 import { metrics, until } from '../helpers/server.mjs';
 
 afterEach(() => closeAllSockets());
@@ -79,12 +79,12 @@ describe('volatile typing is dropped first for a client that is behind', () => {
     const chat = await groupOf(srv, a, [b]);
 
     // b: a raw long-polling client that joins the chat and then stops polling.
-    const raw = new RawPolling(srv.url);
+    const raw = new PollingClient(srv.url);
     await raw.open();
-    await raw.send([`40${JSON.stringify({ token: b.token })}`]);
-    assert.match((await raw.poll()).packets[0], /^40\{/);
-    await raw.send([`421${JSON.stringify(['room:join', { chatId: chat._id }])}`]);
-    assert.deepEqual((await raw.poll()).packets, ['431[{"ok":true}]']);
+    await raw.post(`40${JSON.stringify({ token: b.token })}`);
+    assert.match((await raw.get()).packets[0], /^40\{/);
+    await raw.post(`421${JSON.stringify(['room:join', { chatId: chat._id }])}`);
+    assert.deepEqual((await raw.get()).packets, ['431[{"ok":true}]']);
 
     const droppedBefore = (await metrics(srv.url)).parley_volatile_dropped_total;
     const sa = await srv.connect(a);
@@ -93,7 +93,7 @@ describe('volatile typing is dropped first for a client that is behind', () => {
     for (let i = 0; i < 1000; ++i) sa.emit('typing:start', { chatId: chat._id });
     const sent = await send(sa, chat._id, 'the message that matters');
 
-    const { status, packets } = await raw.poll();
+    const { status, packets } = await raw.get();
     assert.equal(status, 200, 'the client that fell behind is still connected');
     const typing = packets.filter((p) => p.startsWith('42["typing:update"'));
     const news = packets.filter((p) => p.startsWith('42["message:new"'));

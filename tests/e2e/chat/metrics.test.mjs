@@ -2,6 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatServer, emitAck } from '../helpers/chat.mjs';
+import { scaled, until } from '../helpers/server.mjs';
 
 let srv;
 before(async () => { srv = await startChatServer(); });
@@ -23,13 +24,7 @@ async function metrics() {
 // Polls /metrics until `pred` holds: the counts change when the server has processed a close,
 // which the client cannot observe directly.
 async function metricsUntil(pred, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await metrics();
-    if (pred(m.values)) return m.values;
-    if (Date.now() > deadline) throw new Error(`metrics never matched: ${JSON.stringify(m.values)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return (await until(metrics, (m) => pred(m.values), scaled(timeoutMs), 'metrics to match')).values;
 }
 
 describe('GET /metrics', () => {
@@ -115,12 +110,7 @@ describe('GET /metrics', () => {
     }
     // One timing per commit. A commit landing between the two reads of one answer (a closing
     // socket's write) could split them, so this waits for an answer where they agree.
-    const deadline = Date.now() + 3000;
-    for (let m = after; ; m = await metrics()) {
-      const timed = histogram(m.text, 'parley_store_commit_seconds').count;
-      if (timed === m.values.parley_store_commits_total) break;
-      assert.ok(Date.now() < deadline, `${timed} commit timings for ${m.values.parley_store_commits_total} commits`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const agree = (m) => histogram(m.text, 'parley_store_commit_seconds').count === m.values.parley_store_commits_total;
+    if (!agree(after)) await until(metrics, agree, scaled(3000), 'as many commit timings as commits');
   });
 });

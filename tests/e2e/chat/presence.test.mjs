@@ -3,14 +3,16 @@
 // presence:update {userId,status,timestamp} goes to the user's contacts (users sharing a chat)
 // through their user:<id> room, at most one per 2 s per user: the first transition at once;
 // if the state at the end of the window differs from the last one sent, exactly one trailing
-// update. These rules are about time, so these tests wait (with generous bounds).
+// update. These rules are about time, so these tests wait (with generous bounds); that nothing
+// more came is checked against a probe update that must arrive after anything decided earlier.
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, sleep, arrivedAt,
+  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, arrivedAt,
 } from '../helpers/chat.mjs';
-import { RawWs } from '../helpers/clients.mjs';
+import { scaled, sleep } from '../helpers/server.mjs';
+import { WsClient, wsUrl } from '../helpers/eio.mjs';
 
 let srv;
 before(async () => { srv = await startChatServer(); });
@@ -26,6 +28,30 @@ function updatesFor(watcher, userId) {
 /** Waits for the client-side 'disconnect' of a socket we close. */
 async function closeSocket(s) {
   s.disconnect();
+}
+
+/**
+ * A probe: a new contact of `watcher` (the socket of `watcherUser`) comes online, and this waits
+ * for its update there. Every presence update takes one path (io thread 0, the store's queue,
+ * the broadcast from thread 0), so an update decided before the probe's connect reaches
+ * `watcher` before the probe's own.
+ */
+async function presenceProbe(watcher, watcherUser, { on } = {}) {
+  const probe = srv.user();
+  await groupOf(srv, probe, [watcherUser]);
+  if (on) on.send(`40${JSON.stringify({ token: probe.token })}`);
+  else await srv.connect(probe);
+  await nextEvent(watcher, 'presence:update', (p) => p.userId === probe.id && p.status === 'online', 3000);
+}
+
+/** A raw WebSocket connected to "/" as `user` (a device whose frames are ordered with the probe's). */
+async function rawDevice(user) {
+  const raw = new WsClient(wsUrl(srv.url));
+  await raw.open();
+  raw.send(`40${JSON.stringify({ token: user.token })}`);
+  const m = await raw.nextNonPing();
+  assert.match(m, /^40\{/, `CONNECT accepted (got ${m})`);
+  return raw;
 }
 
 describe('presence:ping', () => {
@@ -80,18 +106,24 @@ describe('presence:update', () => {
     const a = srv.user(); const b = srv.user();
     await groupOf(srv, a, [b]);
     const sb = await srv.connect(b);
-    const a1 = await srv.connect(a);
-    await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'online', 1500);
-    const a2 = await srv.connect(a, { transports: ['polling'] });
-    await sleep(THROTTLE_MS + 200);
-    await closeSocket(a1);
-    await sleep(1200); // the window has long passed: a (wrong) offline would go out at once
-    assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online'], 'offline while a device is still connected');
-    const t = Date.now();
-    await closeSocket(a2);
-    await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', 2000);
-    assert.ok(Date.now() - t < 2000);
-    assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online', 'offline']);
+    const a1 = await rawDevice(a);
+    try {
+      await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'online', 1500);
+      const a2 = await srv.connect(a, { transports: ['polling'] });
+      await sleep(THROTTLE_MS + 200);
+      // a1 leaves "/" and its connection joins as the probe: the server reads the two in order,
+      // and the window has long passed, so a (wrong) offline would reach sb before the probe.
+      a1.send('41');
+      await presenceProbe(sb, b, { on: a1 });
+      assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online'], 'offline while a device is still connected');
+      const t = Date.now();
+      await closeSocket(a2);
+      await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', 2000);
+      assert.ok(Date.now() - t < 2000);
+      assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online', 'offline']);
+    } finally {
+      await a1.close();
+    }
   });
 
   it('rapid cycles ending offline: one update at once, exactly one trailing update at the end of the window', async () => {
@@ -115,7 +147,10 @@ describe('presence:update', () => {
     const tLast = arrivedAt(sb, last);
     assert.ok(tLast - tFirst >= THROTTLE_MS - 300, `trailing update came ${tLast - tFirst} ms after the first (throttle ${THROTTLE_MS})`);
     assertIso(last.timestamp);
-    await sleep(Math.max(0, tFirst + 2 * THROTTLE_MS + 700 - Date.now()));
+    // The trailing update opened another window, which ends with nothing to send: wait past its
+    // end (the server sent the update before it arrived), then for the probe.
+    await sleep(Math.max(0, tLast + THROTTLE_MS + scaled(700) - Date.now()));
+    await presenceProbe(sb, b);
     assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online', 'offline'], 'exactly one leading and one trailing update');
   });
 
@@ -131,7 +166,9 @@ describe('presence:update', () => {
     await srv.connect(a); // stays connected
     const first = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
     const tFirst = arrivedAt(sb, first);
-    await sleep(Math.max(0, tFirst + THROTTLE_MS + 1200 - Date.now()));
+    // Past the end of the window (the server sent the first update before it arrived), then the probe.
+    await sleep(Math.max(0, tFirst + THROTTLE_MS + scaled(1200) - Date.now()));
+    await presenceProbe(sb, b);
     assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online']);
   });
 
@@ -156,7 +193,7 @@ describe('presence with a dead connection (heartbeat timeout)', () => {
     const a = fast.user(); const b = fast.user();
     await groupOf(fast, a, [b]);
     const sb = await fast.connect(b); // socket.io-client answers pings: stays online
-    const raw = new RawWs(fast.url);
+    const raw = new WsClient(wsUrl(fast.url), { autoPong: false });
     try {
       await raw.open();
       raw.send(`40${JSON.stringify({ token: a.token })}`);
@@ -165,13 +202,13 @@ describe('presence with a dead connection (heartbeat timeout)', () => {
       assert.match(m, /^40\{/, `CONNECT accepted (got ${m})`);
       const on = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id, 1500);
       assert.equal(on.status, 'online');
-      await raw.waitClose(3000); // the server gives up after pingInterval + pingTimeout
+      await raw.waitClosed(3000); // the server gives up after pingInterval + pingTimeout
       // offline: at the end of the 2 s window at the latest
       const off = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', THROTTLE_MS + 2500);
       assertIso(off.timestamp);
       assert.equal(sb.connected, true, 'the healthy client is still connected');
     } finally {
-      raw.close();
+      await raw.close();
     }
   });
 });

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   startChatServer, closeAllSockets, connect, connectRefused, api, emitAck, assertOk, assertError,
-  assertHttpError, assertHttpOk, makeToken, objectId, join, send, nextEvent, groupOf, randomUUID,
+  assertHttpError, assertHttpOk, makeToken, objectId, join, send, nextEvent, groupOf, randomUUID, assertUnauthorized,
 } from '../helpers/chat.mjs';
 import { startServer, waitFor } from '../helpers/server.mjs';
 
@@ -42,12 +42,6 @@ function unsigned(alg, claims, signature = '') {
 }
 
 const claimsFor = (sub, extra = {}) => ({ sub, iat: now(), exp: now() + 3600, ...extra });
-
-function assertUnauthorized(err, what) {
-  assert.ok(err instanceof Error, `${what}: connect_error is an Error`);
-  assert.equal(err.message, 'UNAUTHORIZED', `${what}: connect_error.message (data ${JSON.stringify(err.data)})`);
-  return assertError(err.data, 'UNAUTHORIZED', `${what}: connect_error.data`);
-}
 
 /** `token` is refused over websocket, long-polling, the ?token= query, and REST (GET and POST). */
 async function assertRefusedEverywhere(url, token, what) {

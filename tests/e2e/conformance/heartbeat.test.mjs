@@ -4,10 +4,9 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ENDPOINTS, PING_INTERVAL, PING_TIMEOUT, WAIT,
-  startParley, openWs, openPolling, splitPayload, closeAll, sioConnect, delay, now, show,
-} from './lib.mjs';
+import { ENDPOINTS, PING_INTERVAL, PING_TIMEOUT, startParley } from './lib.mjs';
+import { scaled, sleep } from '../helpers/server.mjs';
+import { WAIT, openWs, openPolling, splitPayload, closeAll, sioConnect, now, show } from '../helpers/eio.mjs';
 
 const T = { timeout: 8000 };
 let srv;
@@ -37,7 +36,7 @@ async function pollingConnectIfNeeded(c, path) {
   while (got.length < 2) {
     const r = await c.get();
     assert.equal(r.status, 200);
-    for (const p of splitPayload(r.body)) if (p !== '2') got.push(p); else throw new Error('ping arrived during connect');
+    for (const p of splitPayload(r.text)) if (p !== '2') got.push(p); else throw new Error('ping arrived during connect');
   }
   assert.match(got[0], /^40\{"sid":"[^"]+"\}$/);
   assert.equal(got[1], '42["auth",{}]');
@@ -46,41 +45,41 @@ async function pollingConnectIfNeeded(c, path) {
 for (const path of ENDPOINTS) {
   describe(`A.2 heartbeat over polling ${path}`, () => {
     it('a pending GET receives exactly "2" ~300 ms after the handshake, then ~300 ms after each pong', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       await pollingConnectIfNeeded(c, path);
       let ref = c.handshakeAt;
       for (let round = 0; round < 3; round++) {
         const r = await c.get();
         const at = now();
         assert.equal(r.status, 200, `round ${round}`);
-        assert.equal(r.body, '2', `round ${round}: GET body ${show(r.body)}`);
+        assert.equal(r.text, '2', `round ${round}: GET body ${show(r.text)}`);
         assertPingDelay(at - ref, `round ${round}`);
         ref = now();
         const p = await c.post('3');
-        assert.equal(p.status, 200, `pong POST: ${p.status} ${show(p.body)}`);
-        assert.equal(p.body, 'ok');
+        assert.equal(p.status, 200, `pong POST: ${p.status} ${show(p.text)}`);
+        assert.equal(p.text, 'ok');
       }
     });
 
     it('a ping queued while no GET is pending is delivered by the next GET; a pong in time keeps the session', T, async () => {
-      const c = await openPolling(base, path);
-      await delay(PING_INTERVAL + 60); // the ping is queued at 300 ms, nobody is polling
+      const c = await openPolling(base, { path });
+      await sleep(PING_INTERVAL + 60); // the ping is queued at 300 ms, nobody is polling
       const r = await c.get();
       assert.equal(r.status, 200);
-      assert.equal(r.body, '2');
+      assert.equal(r.text, '2');
       assert.ok(r.ms < 100, `queued ping should be returned at once, took ${r.ms.toFixed(0)} ms`);
       await c.send('3');
       // The session is alive: the next ping comes ~300 ms after the pong.
       const r2 = await c.get();
       assert.equal(r2.status, 200);
-      assert.equal(r2.body, '2');
+      assert.equal(r2.text, '2');
     });
 
     it('no pong: at ~500 ms after the handshake a GET gets 400 (ping never fetched)', T, async () => {
-      const c = await openPolling(base, path);
-      await delay(PING_INTERVAL + PING_TIMEOUT + 20 - (now() - c.handshakeAt));
+      const c = await openPolling(base, { path });
+      await sleep(PING_INTERVAL + PING_TIMEOUT + scaled(20) - (now() - c.handshakeAt));
       const r = await c.get();
-      assert.equal(r.status, 400, `GET at ${(now() - c.handshakeAt).toFixed(0)} ms: ${r.status} ${show(r.body)}`);
+      assert.equal(r.status, 400, `GET at ${(now() - c.handshakeAt).toFixed(0)} ms: ${r.status} ${show(r.text)}`);
     });
 
     // The official suite waits exactly pingInterval + pingTimeout after it read the handshake,
@@ -88,28 +87,29 @@ for (const path of ENDPOINTS) {
     // was due, not when its timer happened to run), so a GET sent then is already too late,
     // whichever thread it reaches the session through and however busy the owner is.
     it('no pong: a GET exactly pingInterval + pingTimeout after the handshake gets 400, for 40 sessions at once', T, async () => {
-      const sessions = await Promise.all(Array.from({ length: 40 }, () => openPolling(base, path)));
+      const sessions = await Promise.all(Array.from({ length: 40 }, () => openPolling(base, { path })));
       const results = await Promise.all(sessions.map(async (c) => {
-        await delay(PING_INTERVAL + PING_TIMEOUT - (now() - c.handshakeAt));
+        await sleep(PING_INTERVAL + PING_TIMEOUT - (now() - c.handshakeAt));
         return c.get();
       }));
       const late = results.filter((r) => r.status !== 400);
-      assert.equal(late.length, 0, `answered instead of 400: ${late.map((r) => `${r.status} ${show(r.body)}`).join(', ')}`);
+      assert.equal(late.length, 0, `answered instead of 400: ${late.map((r) => `${r.status} ${show(r.text)}`).join(', ')}`);
     });
 
     it('no pong: at ~500 ms after the handshake a GET gets 400 (ping fetched, not answered)', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const r = await c.get();
-      assert.equal(r.body, '2');
-      await delay(PING_INTERVAL + PING_TIMEOUT + 20 - (now() - c.handshakeAt));
+      assert.equal(r.text, '2');
+      await sleep(PING_INTERVAL + PING_TIMEOUT + scaled(20) - (now() - c.handshakeAt));
       const r2 = await c.get();
-      assert.equal(r2.status, 400, `GET at ${(now() - c.handshakeAt).toFixed(0)} ms: ${r2.status} ${show(r2.body)}`);
+      assert.equal(r2.status, 400, `GET at ${(now() - c.handshakeAt).toFixed(0)} ms: ${r2.status} ${show(r2.text)}`);
     });
 
     it('a session answering pings stays alive well past several intervals', T, async () => {
-      const c = await openPolling(base, path, { loop: true });
+      const c = await openPolling(base, { path, loop: true });
       if (path === '/socket.io/') await sioConnect(c, '/');
-      await delay(4 * PING_INTERVAL);
+      await sleep(4 * PING_INTERVAL);
+      await c.pingsAtLeast(3);
       assert.equal(c.queue.isClosed, false, `closed: ${JSON.stringify(c.queue.closeInfo)}`);
       assert.ok(c.pings >= 3, `pings seen: ${c.pings}`);
       if (path === '/engine.io/') {
@@ -124,7 +124,7 @@ for (const path of ENDPOINTS) {
 
   describe(`A.2 heartbeat over WebSocket ${path}`, () => {
     it('the server sends a frame exactly "2" ~300 ms after the handshake, then ~300 ms after each pong', T, async () => {
-      const c = await openWs(base, path, { autoPong: false });
+      const c = await openWs(base, { path, autoPong: false });
       if (path === '/socket.io/') {
         await c.send('40');
         const [connect, auth] = await c.take(2);
@@ -143,7 +143,7 @@ for (const path of ENDPOINTS) {
     });
 
     it('no pong: the WebSocket is closed ~200 ms after the ping', T, async () => {
-      const c = await openWs(base, path, { autoPong: false });
+      const c = await openWs(base, { path, autoPong: false });
       const f = await c.next(WAIT);
       const pingAt = now();
       assert.equal(f, '2');
@@ -156,9 +156,10 @@ for (const path of ENDPOINTS) {
     });
 
     it('a session answering pings stays alive well past several intervals', T, async () => {
-      const c = await openWs(base, path);
+      const c = await openWs(base, { path });
       if (path === '/socket.io/') await sioConnect(c, '/');
-      await delay(4 * PING_INTERVAL);
+      await sleep(4 * PING_INTERVAL);
+      await c.pingsAtLeast(3);
       assert.equal(c.isOpen, true, `closed: ${JSON.stringify(c.queue.closeInfo)}`);
       assert.ok(c.pings >= 3, `pings seen: ${c.pings}`);
       if (path === '/engine.io/') {

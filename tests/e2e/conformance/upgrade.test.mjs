@@ -5,11 +5,12 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { ENDPOINTS, PING_INTERVAL, startParley } from './lib.mjs';
+import { settlesWithin, sleep, withTimeout } from '../helpers/server.mjs';
 import {
-  ENDPOINTS, PING_INTERVAL, WAIT,
-  startParley, request, pollingUrl, wsUrl, openPolling, WsClient, wsOutcome, isRefused,
-  splitPayload, errorBody, closeAll, withTimeout, settlesWithin, delay, now, show,
-} from './lib.mjs';
+  WAIT, request, pollingUrl, wsUrl, openPolling, WsClient, wsOutcome, isRefused, splitPayload, errorBody, closeAll,
+  within, now, show,
+} from '../helpers/eio.mjs';
 
 const T = { timeout: 8000 };
 let srv;
@@ -24,7 +25,7 @@ const PROMPT = 200;
 
 /** Opens the probe WebSocket for an existing polling session. */
 async function openProbe(pollingClient, { autoPong = true } = {}) {
-  const ws = new WsClient(wsUrl(base, pollingClient.path, pollingClient.sid), { autoPong });
+  const ws = new WsClient(wsUrl(base, { path: pollingClient.path, sid: pollingClient.sid }), { autoPong });
   await withTimeout(ws.opened, WAIT, 'probe websocket open');
   return ws;
 }
@@ -37,15 +38,15 @@ function roundTrip(path, tag) {
 }
 
 async function assertBadRequest(pathname, sid, method, what) {
-  const r = await request(pollingUrl(base, pathname, sid), { method, body: method === 'POST' ? '4late' : undefined });
-  assert.equal(r.status, 400, `${what}: ${method} got ${r.status} ${show(r.body)}`);
-  assert.deepEqual(errorBody(r.body), { code: 3, message: 'Bad request' }, `${what}: ${method} body`);
+  const r = await request(pollingUrl(base, { path: pathname, sid }), { method, body: method === 'POST' ? '4late' : undefined });
+  assert.equal(r.status, 400, `${what}: ${method} got ${r.status} ${show(r.text)}`);
+  assert.deepEqual(errorBody(r.text), { code: 3, message: 'Bad request' }, `${what}: ${method} body`);
 }
 
 for (const path of ENDPOINTS) {
   describe(`A.2 upgrade ${path}`, () => {
     it('2probe -> 3probe on the WebSocket; 5 completes; messages continue on the WebSocket', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const ws = await openProbe(c);
       await ws.send('2probe');
       assert.equal(await ws.nextText(), '3probe');
@@ -56,30 +57,30 @@ for (const path of ENDPOINTS) {
     });
 
     it('a GET held when the upgrade starts is answered promptly with "6"', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const held = c.get();
       assert.equal(await settlesWithin(held, 50), false, 'GET answered before anything was queued');
       const ws = await openProbe(c);
       await ws.send('2probe');
       assert.equal(await ws.nextText(), '3probe');
       const t0 = now();
-      const r = await withTimeout(held, PROMPT, 'held GET to get the noop');
+      const r = await within(held, PROMPT, 'held GET to get the noop');
       assert.equal(r.status, 200);
-      assert.equal(r.body, '6', `held GET body ${show(r.body)} after ${(now() - t0).toFixed(0)} ms`);
+      assert.equal(r.text, '6', `held GET body ${show(r.text)} after ${(now() - t0).toFixed(0)} ms`);
     });
 
     it('a new GET while the upgrade is pending is answered promptly with "6"', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const ws = await openProbe(c);
       await ws.send('2probe');
       assert.equal(await ws.nextText(), '3probe');
-      const r = await withTimeout(c.get(), PROMPT, 'GET during the upgrade to get the noop');
+      const r = await within(c.get(), PROMPT, 'GET during the upgrade to get the noop');
       assert.equal(r.status, 200);
-      assert.deepEqual(splitPayload(r.body), ['6'], `body ${show(r.body)}`);
+      assert.deepEqual(splitPayload(r.text), ['6'], `body ${show(r.text)}`);
     });
 
     it('after 5, any HTTP request with the sid -> 400 {"code":3,"message":"Bad request"}', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const ws = await openProbe(c);
       await ws.send('2probe');
       assert.equal(await ws.nextText(), '3probe');
@@ -97,17 +98,17 @@ for (const path of ENDPOINTS) {
     // it answers. Repeated, since the order of the two connections' reads varies from run to run.
     it('2probe and 5 back to back, immediately followed by a GET -> that GET already gets 400 code 3', T, async () => {
       for (let i = 0; i < 15; i++) {
-        const c = await openPolling(base, path);
+        const c = await openPolling(base, { path });
         const ws = await openProbe(c);
         await ws.sendAll(['2probe', '5']); // both frames written before the GET is sent
         await assertBadRequest(path, c.sid, 'GET', `GET right after 2probe+5 (round ${i + 1})`);
         assert.equal(await ws.nextText(), '3probe');
-        await ws.dispose();
+        await ws.close();
       }
     });
 
     it('2probe, 5 and a message back to back: 3probe, then the reply, all on the WebSocket', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const ws = await openProbe(c);
       const rt = roundTrip(path, 'pipelined');
       await ws.sendAll(['2probe', '5', rt.send]);
@@ -116,14 +117,14 @@ for (const path of ENDPOINTS) {
     });
 
     it('a second WebSocket with the sid after the upgrade is accepted and closed; the first keeps working', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const ws = await openProbe(c);
       await ws.send('2probe');
       assert.equal(await ws.nextText(), '3probe');
       await ws.send('5');
       // As the reference: the handshake succeeds and the server closes the socket at once,
       // without an open packet (an HTTP 400 makes the ws client throw instead).
-      const outcome = await wsOutcome(wsUrl(base, path, c.sid));
+      const outcome = await wsOutcome(wsUrl(base, { path, sid: c.sid }));
       assert.equal(outcome.kind, 'closed', `second websocket: ${JSON.stringify(outcome)}`);
       assert.ok(isRefused(outcome), `second websocket: ${JSON.stringify(outcome)}`);
       const rt = roundTrip(path, 'first-still-works');
@@ -132,7 +133,7 @@ for (const path of ENDPOINTS) {
     });
 
     it('after the upgrade the heartbeat runs on the WebSocket and keeps the session alive', T, async () => {
-      const c = await openPolling(base, path);
+      const c = await openPolling(base, { path });
       const ws = await openProbe(c);
       await ws.sendAll(['2probe', '5']);
       assert.equal(await ws.nextText(), '3probe');
@@ -140,7 +141,8 @@ for (const path of ENDPOINTS) {
         await ws.send('40');
         await ws.take(2);
       }
-      await delay(3 * PING_INTERVAL + 100);
+      await sleep(3 * PING_INTERVAL + 100);
+      await ws.pingsAtLeast(2);
       assert.ok(ws.pings >= 2, `pings on the websocket: ${ws.pings}`);
       assert.equal(ws.isOpen, true, `closed: ${JSON.stringify(ws.queue.closeInfo)}`);
       const rt = path === '/engine.io/' ? roundTrip(path, 'alive') : {
@@ -156,7 +158,7 @@ describe('A.2 upgrade /engine.io/ message delivery', () => {
   const path = '/engine.io/';
 
   it('a message queued on the polling side (no GET pending) is delivered on the WebSocket after 5', T, async () => {
-    const c = await openPolling(base, path);
+    const c = await openPolling(base, { path });
     await c.send('4queued-before-upgrade');
     const ws = await openProbe(c);
     await ws.send('2probe');
@@ -166,7 +168,7 @@ describe('A.2 upgrade /engine.io/ message delivery', () => {
   });
 
   it('text and binary echoes travel on the WebSocket after the upgrade', T, async () => {
-    const c = await openPolling(base, path);
+    const c = await openPolling(base, { path });
     const ws = await openProbe(c);
     await ws.sendAll(['2probe', '5', '4text', Buffer.from([9, 8, 7])]);
     assert.equal(await ws.nextText(), '3probe');

@@ -6,8 +6,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatServer, closeAllSockets, disconnectSocket, emitAck, assertOk, join } from '../helpers/chat.mjs';
-import { processFigures, metrics, until, sanitizers } from './lib.mjs';
-import { scaled } from '../helpers/server.mjs';
+import { processFigures, sanitizers } from './lib.mjs';
+import { metrics, scaled, until } from '../helpers/server.mjs';
 
 const BATCH = 100;
 const ROUNDS = 10; // 1,000 clients

@@ -9,7 +9,8 @@ import path from 'node:path';
 import {
   startChatServer, emitAck, assertOk, assertError, assertHttpError, assertHttpOk, join, send, randomUUID,
 } from '../helpers/chat.mjs';
-import { needsRoot, mountTmpfs, fillUntilFull, removeFiller, history, assertNoDuplicates, until } from './lib.mjs';
+import { needsRoot, mountTmpfs, fillUntilFull, removeFiller, history, assertNoDuplicates } from './lib.mjs';
+import { until } from '../helpers/server.mjs';
 
 const skip = needsRoot();
 

@@ -11,8 +11,6 @@ import path from 'node:path';
 import { getMessages } from '../helpers/chat.mjs';
 import { buildDir } from '../helpers/server.mjs';
 
-export { metrics, until } from '../helpers/server.mjs';
-
 /** The reason a test that mounts filesystems cannot run here, or false when it can. */
 export function needsRoot() {
   if (typeof process.getuid === 'function' && process.getuid() === 0) return false;

@@ -13,7 +13,8 @@ import {
   startChatServer, closeAllSockets, runCli, lastJsonLine, emitAck, assertOk, assertError, assertHttpError,
   assertHttpOk, join, send, randomUUID,
 } from '../helpers/chat.mjs';
-import { needsRoot, mountTmpfs, history, assertNoDuplicates, until } from './lib.mjs';
+import { needsRoot, mountTmpfs, history, assertNoDuplicates } from './lib.mjs';
+import { until } from '../helpers/server.mjs';
 
 const skip = needsRoot();
 const secret = randomUUID();

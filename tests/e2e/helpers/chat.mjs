@@ -92,6 +92,13 @@ export function assertError(ack, code, what = 'reply') {
   return ack;
 }
 
+/** Asserts a refused connection's connect_error is UNAUTHORIZED with the error envelope as data; returns the data. */
+export function assertUnauthorized(err, what) {
+  assert.ok(err instanceof Error, `${what}: connect_error is an Error`);
+  assert.equal(err.message, 'UNAUTHORIZED', `${what}: connect_error.message (data ${JSON.stringify(err.data)})`);
+  return assertError(err.data, 'UNAUTHORIZED', `${what}: connect_error.data`);
+}
+
 /** Asserts an HTTP answer {status, body} is the error envelope with `status` and `code`. */
 export function assertHttpError(res, status, code, what = 'response') {
   assert.equal(res.status, status, `${what}: HTTP status (body ${res.text?.slice(0, 300)})`);
@@ -129,7 +136,6 @@ export function assertChatShape(c, what = 'chat') {
   assertIso(c.updatedAt, `${what}.updatedAt`);
 }
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const sorted = (a) => [...a].sort();
 
 // ---------------------------------------------------------------------------------------

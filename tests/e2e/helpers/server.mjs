@@ -280,6 +280,21 @@ export function withTimeout(promise, timeoutMs, what = 'operation') {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** Waits `ms` (not scaled: callers scale what is a margin, not what is a server's window). */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resolves true if `promise` settles (either way) within `ms`, false otherwise. Not scaled: for
+ * a bound that is itself the rule under test.
+ */
+export async function settlesWithin(promise, ms) {
+  let timer;
+  const t = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const r = await Promise.race([promise.then(() => true, () => true), t]);
+  clearTimeout(timer);
+  return r;
+}
+
 /** The numeric samples of GET /metrics, by name. */
 export async function metrics(url) {
   const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });

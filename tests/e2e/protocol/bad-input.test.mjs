@@ -3,7 +3,8 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../helpers/server.mjs';
-import { SETUPS, ClientPool, connectClient, RawWs, RawPolling } from '../helpers/clients.mjs';
+import { SETUPS, ClientPool, connectClient } from '../helpers/clients.mjs';
+import { PollingClient, WsClient, wsUrl } from '../helpers/eio.mjs';
 
 let server;
 const pool = new ClientPool();
@@ -24,7 +25,7 @@ async function pollingSessionClosed(raw) {
   const seen = [];
   for (let i = 0; i < 4; i++) {
     let r;
-    try { r = await raw.poll(3000); } catch (e) { seen.push(`GET failed: ${e.message}`); break; }
+    try { r = await raw.get({ timeout: 3000 }); } catch (e) { seen.push(`GET failed: ${e.message}`); break; }
     seen.push(`${r.status}:${JSON.stringify(r.text.slice(0, 80))}`);
     if (r.status !== 200) return { status: r.status, seen };
   }
@@ -38,10 +39,10 @@ for (const setup of SETUPS) {
     for (const g of GARBAGE_WS) {
       it(`raw websocket sends ${g.name}: its session closes, the bystander still echoes`, async () => {
         const bystander = await connectClient(pool, server.url, setup);
-        const raw = pool.raw(new RawWs(server.url));
+        const raw = pool.raw(new WsClient(wsUrl(server.url)));
         await raw.connectMain();
         raw.send(g.frame);
-        await raw.waitClose(3000);
+        await raw.waitClosed(3000);
         assert.equal(bystander.connected, true);
         assert.equal(await bystander.timeout(3000).emitWithAck('echo', 'still fine'), 'still fine');
       });
@@ -54,20 +55,20 @@ describe('bad input, raw', () => {
 
   it('unknown Engine.IO packet type over websocket closes the session', async () => {
     const bystander = await connectClient(pool, server.url, SETUPS[1]);
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     await raw.open();
     raw.send('9garbage');
-    await raw.waitClose(3000);
+    await raw.waitClosed(3000);
     assert.equal(await bystander.timeout(3000).emitWithAck('echo', 'ok'), 'ok');
   });
 
   it('polling POST of garbage closes that session, the bystander still echoes', async () => {
     const bystander = await connectClient(pool, server.url, SETUPS[0]);
-    const raw = new RawPolling(server.url);
+    const raw = pool.raw(new PollingClient(server.url));
     await raw.open();
-    assert.equal((await raw.send(['40'])).status, 200);
-    assert.match((await raw.poll()).packets[0], /^40\{/);
-    const r = await raw.send(['42{}']);
+    assert.equal((await raw.post('40')).status, 200);
+    assert.match((await raw.get()).packets[0], /^40\{/);
+    const r = await raw.post('42{}');
     // the reference answers the POST itself (200 "ok") or rejects it (400); either way the session ends
     assert.ok([200, 400].includes(r.status), `POST status ${r.status}`);
     const { status, seen } = await pollingSessionClosed(raw);
@@ -76,7 +77,7 @@ describe('bad input, raw', () => {
   });
 
   it('an ACK for an unknown ack id is ignored; the connection keeps working', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     await raw.connectMain();
     raw.send('43999["nobody asked"]');
     raw.send('421["echo","after-bogus-ack"]');
@@ -89,17 +90,17 @@ describe('bad input, raw', () => {
     // A proxy or browser may drop a held long-poll. The server must notice: either it closes
     // the session (the reference does: later requests get 400) or it keeps it and delivers later
     // packets on the next GET. Writing them into the dropped connection loses them silently.
-    const raw = new RawPolling(server.url);
+    const raw = pool.raw(new PollingClient(server.url));
     await raw.open();
-    assert.equal((await raw.send(['40'])).status, 200);
-    assert.match((await raw.poll()).packets[0], /^40\{/);
+    assert.equal((await raw.post('40')).status, 200);
+    assert.match((await raw.get()).packets[0], /^40\{/);
     // hold a GET, then drop it from the client side (the socket is destroyed on timeout)
-    await assert.rejects(raw.poll(300), /no response within 300 ms/);
-    const post = await raw.send(['42["echo","after-dropped-poll"]']);
+    await assert.rejects(raw.get({ timeout: 300 }), /no response within 300 ms/);
+    const post = await raw.post('42["echo","after-dropped-poll"]');
     const seen = [`POST ${post.status} ${JSON.stringify(post.text)}`];
     if (post.status === 200) {
       let g;
-      try { g = await raw.poll(2000); } catch (e) { seen.push(`GET failed: ${e.message}`); }
+      try { g = await raw.get({ timeout: 2000 }); } catch (e) { seen.push(`GET failed: ${e.message}`); }
       if (g) seen.push(`GET ${g.status} ${JSON.stringify(g.text.slice(0, 80))}`);
       const ok = g && (g.status === 400 || (g.status === 200 && g.packets.includes('42["echo-back","after-dropped-poll"]')));
       assert.ok(ok, `echo-back lost after the client dropped its long-poll: ${seen.join(' / ')}`);

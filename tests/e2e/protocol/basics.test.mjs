@@ -5,6 +5,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor, collect, withTimeout } from '../helpers/server.mjs';
 import { SETUPS, ClientPool, connectClient, clientOptions, waitConnected, waitUpgraded, io, token } from '../helpers/clients.mjs';
+import { parseOpen, splitPayload } from '../helpers/eio.mjs';
 
 let server;
 const pool = new ClientPool();
@@ -175,7 +176,7 @@ describe('polling -> websocket upgrade', () => {
     assert.equal(res.status, 200);
     const body = await res.text();
     assert.match(body, /^0\{/);
-    const hs = JSON.parse(body.split('\x1e')[0].slice(1));
+    const hs = parseOpen(splitPayload(body)[0]);
     assert.equal(typeof hs.sid, 'string');
     assert.deepEqual(hs.upgrades, ['websocket']);
     assert.equal(hs.pingInterval, 25000);

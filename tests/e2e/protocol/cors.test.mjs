@@ -5,32 +5,13 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import WebSocket from 'ws';
-import { waitForAny } from '../helpers/server.mjs';
-import { pollingUrl, wsUrl, parseOpen } from '../helpers/clients.mjs';
+import { WsClient, parseOpen, pollingUrl, request, wsUrl } from '../helpers/eio.mjs';
 import { startChatServer, objectId } from '../helpers/chat.mjs';
 
 const ALLOWED = 'https://app.example';
 const OTHER_ALLOWED = 'https://admin.example';
 const EVIL = 'https://evil.example';
 const FORBIDDEN_BODY = { code: 4, message: 'Forbidden' };
-
-/** One HTTP request on its own connection; resolves { status, headers, text }. */
-function request(url, { method = 'GET', headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false });
-    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${url}: no answer in 5 s`)));
-    req.on('error', reject);
-    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode, headers: res.headers, text: '' }); });
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-    });
-    req.end(body);
-  });
-}
 
 /** A raw WebSocket upgrade request to `url` with the given Origin (none if undefined). */
 function upgrade(url, origin) {
@@ -42,15 +23,14 @@ function upgrade(url, origin) {
   return request(url.replace(/^ws/, 'http'), { headers });
 }
 
-/** Opens a WebSocket with `ws` (Origin as given); resolves the first message (the OPEN packet). */
+/** Opens a WebSocket (Origin as given); resolves its first message (the OPEN packet). */
 async function openWs(url, origin) {
-  const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+  const ws = new WsClient(url, { headers: origin === undefined ? undefined : { Origin: origin } });
   try {
-    const { event, args } = await waitForAny(ws, ['message', 'unexpected-response', 'error'], 5000);
-    assert.equal(event, 'message', `the WebSocket opens (got ${event} ${args[1]?.statusCode ?? args[0]?.message ?? ''})`);
-    return args[0].toString();
+    await ws.opened.catch((e) => assert.fail(`the WebSocket opens (got ${e.refused?.status ?? e.message})`));
+    return await ws.nextText(5000);
   } finally {
-    ws.terminate();
+    await ws.close();
   }
 }
 
@@ -128,9 +108,9 @@ describe('--cors-origin set', () => {
 
   it("upgrading someone's polling session from another origin gets 403; the session is not taken over", async () => {
     const open = parseOpen((await polling(srv, ALLOWED)).text);
-    assertForbidden(await upgrade(wsUrl(srv.url, open.sid), EVIL), 'upgrade of a session from another origin');
+    assertForbidden(await upgrade(wsUrl(srv.url, { sid: open.sid }), EVIL), 'upgrade of a session from another origin');
     // The session is still there, on polling: a POST to it is taken ("ok"), not 400 Session ID unknown.
-    const post = await request(pollingUrl(srv.url, open.sid), {
+    const post = await request(pollingUrl(srv.url, { sid: open.sid }), {
       method: 'POST', headers: { Origin: ALLOWED, 'Content-Type': 'text/plain;charset=UTF-8' }, body: '40',
     });
     assert.equal(post.status, 200, `the session survives (${post.text})`);

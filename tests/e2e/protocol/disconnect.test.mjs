@@ -5,8 +5,9 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../helpers/server.mjs';
 import {
-  SETUPS, ClientPool, connectClient, makeManager, waitConnected, waitUpgraded, RawWs,
+  SETUPS, ClientPool, connectClient, makeManager, waitConnected, waitUpgraded,
 } from '../helpers/clients.mjs';
+import { WsClient, wsUrl } from '../helpers/eio.mjs';
 
 let server;
 const pool = new ClientPool();
@@ -123,7 +124,7 @@ describe('raw websocket view of server-side disconnects', () => {
   afterEach(() => pool.closeAll());
 
   it('disconnect-me sends DISCONNECT (41) and keeps the websocket; "/" can connect again', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     const sid1 = await raw.connectMain();
     raw.send('42["disconnect-me"]');
     assert.equal(await raw.nextNonPing(), '41');
@@ -138,21 +139,20 @@ describe('raw websocket view of server-side disconnects', () => {
   });
 
   it('close-me sends DISCONNECT (41) then closes the websocket', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     await raw.connectMain();
     raw.send('42["close-me"]');
     const first = await raw.nextNonPing();
     assert.equal(first, '41');
-    await raw.waitClose(3000);
+    await raw.waitClosed(3000);
   });
 
   it('drop-transport closes the websocket without DISCONNECT', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     await raw.connectMain();
     raw.send('42["drop-transport"]');
-    const seen = [];
-    const { code } = await raw.waitClose(3000);
-    while (raw.queue.length) seen.push(raw.queue.shift());
+    const { code } = await raw.waitClosed(3000);
+    const seen = raw.queue.items.splice(0);
     assert.ok(!seen.includes('41'), `no DISCONNECT expected, got ${JSON.stringify(seen)}`);
     assert.ok(typeof code === 'number');
   });

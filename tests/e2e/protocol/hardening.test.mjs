@@ -7,9 +7,9 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import crypto from 'node:crypto';
 import { startServer, metrics, until, scaled } from '../helpers/server.mjs';
-import { ClientPool, RawPolling, RawWs } from '../helpers/clients.mjs';
+import { ClientPool } from '../helpers/clients.mjs';
+import { OP, PollingClient, WireSocket, WsClient, destroyWireSockets, wsFrame, wsUrl } from '../helpers/eio.mjs';
 
 const LIMIT = 65_536;
 
@@ -24,6 +24,7 @@ after(async () => { pool.closeAll(); await server?.stop(); });
 afterEach(() => {
   for (const s of sockets) s.destroy();
   sockets.clear();
+  destroyWireSockets();
   pool.closeAll();
 });
 
@@ -167,33 +168,18 @@ describe('Host header', () => {
 function pingFrame(tag) {
   const payload = Buffer.alloc(125, 0x2e);
   payload.write(tag);
-  const mask = crypto.randomBytes(4);
-  for (let i = 0; i < payload.length; ++i) payload[i] ^= mask[i % 4];
-  return Buffer.concat([Buffer.from([0x89, 0x80 | payload.length]), mask, payload]);
+  return wsFrame(OP.ping, payload);
 }
 
-/** Upgrades a raw socket at `path`; resolves once the 101 head is in. The socket is then paused. */
-async function rawUpgrade(path) {
-  const sock = connect();
-  await new Promise((resolve) => sock.once('connect', resolve));
-  const key = crypto.randomBytes(16).toString('base64');
-  sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-             `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  const head = await new Promise((resolve, reject) => {
-    let got = Buffer.alloc(0);
-    const onData = (d) => {
-      got = Buffer.concat([got, d]);
-      const end = got.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      sock.off('data', onData);
-      sock.pause(); // from here on nothing is read: the pongs pile up on the server's side
-      resolve(got.subarray(0, end).toString());
-    };
-    sock.on('data', onData);
-    sock.once('close', () => reject(new Error('closed during the upgrade')));
-  });
+/**
+ * Upgrades a raw socket to `target` (path and query); resolves with its TCP socket once the 101
+ * head is in. From then on nothing is read: the pongs pile up on the server's side.
+ */
+async function rawUpgrade(target) {
+  const ws = new WireSocket(server.url);
+  const head = await ws.connect({ Host: 'x' }, { target, pause: true });
   assert.match(head, /^HTTP\/1\.1 101/);
-  return sock;
+  return ws.sock;
 }
 
 /**
@@ -215,7 +201,7 @@ async function floodPings(sock, count) {
 }
 
 async function socketIoStillServed() {
-  const other = pool.raw(new RawWs(server.url));
+  const other = pool.raw(new WsClient(wsUrl(server.url)));
   await other.connectMain();
 }
 
@@ -231,7 +217,7 @@ describe('websocket ping flood', () => {
 
   it('an upgrade probe that never reads its pongs is cut off too', async () => {
     const before = (await metrics(server.url)).parley_slow_consumers_closed_total ?? 0;
-    const polling = new RawPolling(server.url);
+    const polling = pool.raw(new PollingClient(server.url));
     await polling.open();
     const sock = await rawUpgrade(`/socket.io/?EIO=4&transport=websocket&sid=${polling.sid}`);
     assert.ok(await floodPings(sock, 50_000), 'the server closed the probe');
@@ -241,7 +227,7 @@ describe('websocket ping flood', () => {
   });
 
   it('a client that reads gets the pong of its latest ping and stays connected', async () => {
-    const client = pool.raw(new RawWs(server.url));
+    const client = pool.raw(new WsClient(wsUrl(server.url)));
     await client.connectMain();
     const pongs = [];
     let wake = null;

@@ -4,7 +4,8 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor, collect } from '../helpers/server.mjs';
-import { SETUPS, ClientPool, connectClient, RawWs, RawPolling } from '../helpers/clients.mjs';
+import { SETUPS, ClientPool, connectClient } from '../helpers/clients.mjs';
+import { PollingClient, WsClient, wsUrl } from '../helpers/eio.mjs';
 
 const PING_INTERVAL = 200;
 const PING_TIMEOUT = 200;
@@ -72,7 +73,7 @@ describe('heartbeat, raw', () => {
   afterEach(() => pool.closeAll());
 
   it('websocket: ping "2" arrives, answering "3" keeps the session', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url), { autoPong: false }));
     const hs = await raw.open();
     assert.equal(hs.pingInterval, PING_INTERVAL);
     assert.equal(hs.pingTimeout, PING_TIMEOUT);
@@ -84,14 +85,14 @@ describe('heartbeat, raw', () => {
   });
 
   it('websocket: no pong -> server closes the socket within ~1 s of the ping', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url), { autoPong: false }));
     await raw.open();
     raw.send('40');
     assert.match(await raw.next(), /^40\{/);
     assert.equal(await raw.next(PING_INTERVAL + 1000), '2');
     const tPing = Date.now();
     // do not answer
-    const closed = await raw.waitClose(CLOSE_BOUND_MS + 500);
+    const closed = await raw.waitClosed(CLOSE_BOUND_MS + 500);
     const elapsed = Date.now() - tPing;
     assert.ok(elapsed <= CLOSE_BOUND_MS, `closed ${elapsed} ms after the ping`);
     assert.ok(elapsed >= PING_TIMEOUT - 50, `closed too early (${elapsed} ms after the ping, timeout is ${PING_TIMEOUT})`);
@@ -99,12 +100,12 @@ describe('heartbeat, raw', () => {
   });
 
   it('polling: GET receives "2", no pong -> the session is gone (400) within ~1 s', async () => {
-    const raw = new RawPolling(server.url);
+    const raw = pool.raw(new PollingClient(server.url));
     const hs = await raw.open();
     assert.equal(hs.pingInterval, PING_INTERVAL);
     assert.equal(hs.pingTimeout, PING_TIMEOUT);
     // first long-poll is answered by the first ping
-    const r1 = await raw.poll(PING_INTERVAL + 2000);
+    const r1 = await raw.get({ timeout: PING_INTERVAL + 2000 });
     assert.equal(r1.status, 200);
     assert.deepEqual(r1.packets, ['2']);
     const tPing = Date.now();
@@ -115,7 +116,7 @@ describe('heartbeat, raw', () => {
     for (let i = 0; i < 5; i++) {
       let r;
       try {
-        r = await raw.poll(CLOSE_BOUND_MS + 1000);
+        r = await raw.get({ timeout: CLOSE_BOUND_MS + 1000 });
       } catch (e) {
         seen.push(`GET failed: ${e.name} ${e.message}`);
         break;
@@ -132,13 +133,13 @@ describe('heartbeat, raw', () => {
   });
 
   it('polling: answering pings with POST "3" keeps the session', async () => {
-    const raw = new RawPolling(server.url);
+    const raw = pool.raw(new PollingClient(server.url));
     await raw.open();
     for (let i = 0; i < 3; i++) {
-      const r = await raw.poll(PING_INTERVAL + 2000);
+      const r = await raw.get({ timeout: PING_INTERVAL + 2000 });
       assert.equal(r.status, 200);
       assert.deepEqual(r.packets, ['2']);
-      const p = await raw.send(['3']);
+      const p = await raw.post('3');
       assert.equal(p.status, 200);
       assert.equal(p.text, 'ok');
     }

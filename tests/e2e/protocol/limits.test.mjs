@@ -4,36 +4,16 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { startServer, waitFor, metrics, until } from '../helpers/server.mjs';
-import { SETUPS, ClientPool, connectClient, makeManager, waitConnected, RawWs, pollingUrl, SEP } from '../helpers/clients.mjs';
+import { SETUPS, ClientPool, connectClient, makeManager, waitConnected, othersStillServed } from '../helpers/clients.mjs';
+import { WsClient, parseOpen, pollingUrl, request, splitPayload, wsUrl } from '../helpers/eio.mjs';
 
 const pool = new ClientPool();
 afterEach(() => pool.closeAll());
 
-/** One HTTP request on its own connection, optionally from another loopback address. */
-function request(url, { method = 'GET', headers = {}, body, localAddress } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false, localAddress });
-    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${url}: no answer in 5 s`)));
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-    });
-    req.end(body);
-  });
-}
-
-/** A polling handshake; resolves the HTTP answer. */
+/** A polling handshake, optionally from another loopback address; resolves the HTTP answer. */
 const handshake = (server, localAddress) => request(pollingUrl(server.url), { localAddress });
-
-async function echoWorks(server, setup = SETUPS[1]) {
-  const socket = await connectClient(pool, server.url, setup);
-  assert.equal(await socket.timeout(3000).emitWithAck('echo', 'still here'), 'still here');
-}
 
 describe('HTTP header size (--max-header-bytes)', () => {
   let server;
@@ -61,7 +41,7 @@ describe('slow request (--request-timeout, slowloris)', () => {
     let received = '';
     slow.on('data', (d) => { received += d; });
     const closed = waitFor(slow, 'close', 5000);
-    await echoWorks(server);
+    await othersStillServed(pool, server.url);
     await closed; // the server hung up: nothing from our side closes it
     assert.equal(received, '', 'no response to half a request');
   });
@@ -231,7 +211,7 @@ describe('per-packet bounds (--max-event-name-bytes, --max-json-depth, --max-att
     const closed = closedByServer(socket);
     socket.emit('echo', nest(8));
     await closed;
-    await echoWorks(server);
+    await othersStillServed(pool, server.url);
   });
 
   it('two attachments are echoed; a third closes the connection', async () => {
@@ -241,7 +221,7 @@ describe('per-packet bounds (--max-event-name-bytes, --max-json-depth, --max-att
     const closed = closedByServer(socket);
     socket.emit('echo', Buffer.from([1]), Buffer.from([2]), Buffer.from([3]));
     await closed;
-    await echoWorks(server);
+    await othersStillServed(pool, server.url);
   });
 
   it('attachments that together pass --max-payload close the connection, each frame being under it', async () => {
@@ -249,7 +229,7 @@ describe('per-packet bounds (--max-event-name-bytes, --max-json-depth, --max-att
     const closed = closedByServer(socket);
     socket.emit('echo', Buffer.alloc(6000, 1), Buffer.alloc(6000, 2));
     await closed;
-    await echoWorks(server);
+    await othersStillServed(pool, server.url);
   });
 });
 
@@ -260,8 +240,8 @@ describe('pending polling requests', () => {
 
   it('one GET is held per session; a second at the same time gets 400 and ends the session', async () => {
     const open = await handshake(server);
-    const sid = JSON.parse(open.text.split(SEP)[0].slice(1)).sid;
-    const url = pollingUrl(server.url, sid);
+    const { sid } = parseOpen(splitPayload(open.text)[0]);
+    const url = pollingUrl(server.url, { sid });
     await request(url, { method: 'POST', body: '40' });
     const connected = await request(url);
     assert.match(connected.text, /^40\{/);
@@ -272,7 +252,7 @@ describe('pending polling requests', () => {
     const held = answers.find((a) => a.status === 200);
     assert.ok(held.text.endsWith('1'), `the held GET gets the close packet (${JSON.stringify(held.text)})`);
     assert.equal((await request(url)).status, 400, 'the session is gone');
-    await echoWorks(server, SETUPS[0]);
+    await othersStillServed(pool, server.url, SETUPS[0]);
   });
 });
 
@@ -282,10 +262,10 @@ describe('a raw WebSocket beside the limits', () => {
   after(async () => { await server?.stop(); });
 
   it('an over-long event name over a raw socket gets the connection closed (no answer)', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     await raw.connectMain();
     raw.send(`42["${'y'.repeat(100)}"]`);
-    const { code } = await raw.waitClose(5000);
+    const { code } = await raw.waitClosed(5000);
     assert.ok(code === 1000 || code === 1005, `closed normally (code ${code})`);
   });
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { startServer, waitFor, metrics, until, withTimeout } from '../helpers/server.mjs';
-import { pollingUrl } from '../helpers/clients.mjs';
+import { parseOpen, pollingUrl, request } from '../helpers/eio.mjs';
 import { startChatServer, connectRefused, closeAllSockets, objectId } from '../helpers/chat.mjs';
 
 const CROWD = 5000;         // clients behind one NAT, the design point of the defaults
@@ -18,20 +18,11 @@ const DEFAULT_BURST = 5000; // --handshake-burst
 const DEFAULT_RATE = 100;   // --handshakes-per-second
 const DEFAULT_CAP = 10000;  // --max-connections-per-ip
 
-/** One HTTP request; resolves { status, headers, text }. */
-function request(url, { agent = false, headers = {}, localAddress } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, headers, localAddress });
-    req.setTimeout(10000, () => req.destroy(new Error(`GET ${url}: no answer in 10 s`)));
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-    });
-    req.end();
-  });
-}
+/**
+ * One GET; resolves { status, headers, text }. Its bound counts the wait for a socket of a
+ * shared agent too, behind thousands of others: the whole crowd's bound is the test's.
+ */
+const httpGet = (url, opts = {}) => request(url, { timeout: 60_000, ...opts });
 
 /** socket.io-client's reconnection delay for attempt n (0-based): its Backoff with the defaults
  *  reconnectionDelay 1000, reconnectionDelayMax 5000, randomizationFactor 0.5. */
@@ -55,7 +46,7 @@ describe('default per-address limits: a crowd behind one NAT', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
     let refusals = 0;
     const attempt = async (n = 0) => {
-      const res = await request(pollingUrl(server.url), { agent });
+      const res = await httpGet(pollingUrl(server.url), { agent });
       if (res.status === 429) {
         ++refusals;
         if (n >= 5) return res;
@@ -72,7 +63,7 @@ describe('default per-address limits: a crowd behind one NAT', () => {
       for (const res of answers) {
         assert.equal(res.status, 200, res.text);
         assert.match(res.text, /^0\{"sid"/);
-        sids.add(JSON.parse(res.text.slice(1)).sid);
+        sids.add(parseOpen(res.text).sid);
       }
       assert.equal(sids.size, CROWD, 'every client has its own session');
       assert.equal((await metrics(server.url)).parley_handshakes_refused_total, 0);
@@ -97,7 +88,7 @@ describe('default per-address limits: one address opening sessions without bound
     const bound = (seconds) => DEFAULT_BURST + DEFAULT_RATE * seconds + 200;
     try {
       while (!refused && sent < 4 * DEFAULT_BURST) {
-        const batch = await Promise.all(Array.from({ length: 200 }, () => request(pollingUrl(server.url), { agent })));
+        const batch = await Promise.all(Array.from({ length: 200 }, () => httpGet(pollingUrl(server.url), { agent })));
         sent += batch.length;
         refused = batch.find((r) => r.status === 429) ?? null;
       }
@@ -109,7 +100,7 @@ describe('default per-address limits: one address opening sessions without bound
     assert.ok(sent <= bound(seconds), `the 429 came after ${sent} handshakes in ${seconds.toFixed(1)} s`);
     assert.ok(sent > DEFAULT_BURST, `the burst (${DEFAULT_BURST}) is served first, refused after ${sent}`);
     assert.deepEqual(JSON.parse(refused.text), { code: 4, message: 'Too many handshakes from this address' });
-    const other = await request(pollingUrl(server.url), { localAddress: '127.0.0.2' });
+    const other = await httpGet(pollingUrl(server.url), { localAddress: '127.0.0.2' });
     assert.equal(other.status, 200, 'another address has its own budget');
   });
 });
@@ -122,7 +113,7 @@ describe('default per-address limits: one address holding connections without bo
   it(`connections past ${DEFAULT_CAP} from one address are refused (descriptors stay bounded)`, async () => {
     const held = [];
     // Asks /metrics, which no handshake rate limits, on a connection of its own.
-    const probe = () => request(`${server.url}/metrics`);
+    const probe = () => httpGet(`${server.url}/metrics`);
     const hold = async (count) => {
       // Opened in batches, each batch connected before the next, so the server accepts them in order.
       while (held.length < count) {
@@ -142,7 +133,7 @@ describe('default per-address limits: one address holding connections without bo
       const refused = await until(probe, (r) => r.status === 429, 20000,
         `connection ${DEFAULT_CAP + 1} from 127.0.0.1 is refused`);
       assert.match(refused.text, /Too many connections from this address/);
-      const other = await request(`${server.url}/metrics`, { localAddress: '127.0.0.2' });
+      const other = await httpGet(`${server.url}/metrics`, { localAddress: '127.0.0.2' });
       assert.equal(other.status, 200, 'another address is served');
     } finally {
       for (const s of held) s.destroy();
@@ -153,7 +144,7 @@ describe('default per-address limits: one address holding connections without bo
 
 describe('--trusted-proxy: the forwarded client gets its own budget', () => {
   const limits = ['--handshakes-per-second', '1', '--handshake-burst', '2'];
-  const handshake = (server, headers) => request(pollingUrl(server.url), { headers });
+  const handshake = (server, headers) => httpGet(pollingUrl(server.url), { headers });
   // Uses up a budget of 2, then the third is refused.
   async function budgetOfTwo(server, headers, what) {
     assert.equal((await handshake(server, headers)).status, 200, `${what}: 1st`);

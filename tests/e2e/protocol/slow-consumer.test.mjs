@@ -5,7 +5,8 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../helpers/server.mjs';
-import { SETUPS, ClientPool, connectClient, RawWs, RawPolling } from '../helpers/clients.mjs';
+import { ClientPool, othersStillServed } from '../helpers/clients.mjs';
+import { PollingClient, WsClient, wsUrl } from '../helpers/eio.mjs';
 
 const LIMIT = 200_000;
 const CHUNK = 'x'.repeat(20_000); // each echo request brings a 20 kB echo-back
@@ -19,46 +20,41 @@ before(async () => {
 after(async () => { pool.closeAll(); await server?.stop(); });
 afterEach(() => pool.closeAll());
 
-async function othersStillServed() {
-  const socket = await connectClient(pool, server.url, SETUPS[1]);
-  assert.equal(await socket.timeout(3000).emitWithAck('echo', 'still here'), 'still here');
-}
-
 describe('slow consumer', () => {
   it('below the limit, answers queue up for a client that polls later', async () => {
-    const raw = new RawPolling(server.url);
+    const raw = pool.raw(new PollingClient(server.url));
     await raw.open();
-    await raw.send(['40']);
-    assert.match((await raw.poll()).packets[0], /^40\{/);
-    for (let i = 0; i < 5; ++i) assert.equal((await raw.send([`42["echo","${CHUNK}"]`])).status, 200);
-    const got = (await raw.poll()).packets.filter((p) => p.startsWith('42["echo-back"'));
+    await raw.post('40');
+    assert.match((await raw.get()).packets[0], /^40\{/);
+    for (let i = 0; i < 5; ++i) assert.equal((await raw.post(`42["echo","${CHUNK}"]`)).status, 200);
+    const got = (await raw.get()).packets.filter((p) => p.startsWith('42["echo-back"'));
     assert.equal(got.length, 5, 'all five echo-backs (100 kB) waited for the GET');
   });
 
   it('polling: a client that never polls is closed once its queue passes the limit', async () => {
-    const raw = new RawPolling(server.url);
+    const raw = pool.raw(new PollingClient(server.url));
     await raw.open();
-    await raw.send(['40']);
-    assert.match((await raw.poll()).packets[0], /^40\{/);
+    await raw.post('40');
+    assert.match((await raw.get()).packets[0], /^40\{/);
     // 15 x 20 kB = 300 kB queued for a client that does not GET.
     let refused = null;
     for (let i = 0; i < 15 && refused === null; ++i) {
-      const r = await raw.send([`42["echo","${CHUNK}"]`]);
+      const r = await raw.post(`42["echo","${CHUNK}"]`);
       if (r.status !== 200) refused = r;
     }
-    const next = await raw.poll();
+    const next = await raw.get();
     assert.equal(next.status, 400, `the session is gone (GET answered ${next.status} ${next.text.slice(0, 80)})`);
     assert.match(server.logs(), /more than 200000 bytes queued for a client that does not read/);
-    await othersStillServed();
+    await othersStillServed(pool, server.url);
   });
 
   it('websocket: a client that stops reading is disconnected; others are not', async () => {
-    const raw = pool.raw(new RawWs(server.url));
+    const raw = pool.raw(new WsClient(wsUrl(server.url)));
     await raw.connectMain();
     // Stop reading: the kernel buffers fill, then the server's own queue grows.
     raw.ws._socket.pause();
     let sent = 0;
-    const closed = raw.waitClose(20_000);
+    const closed = raw.waitClosed(20_000);
     // Up to 60 MB of requests, far more than loopback buffers hold; stops once the server cuts us off.
     while (!raw.closed && sent < 3000) {
       raw.send(`42["echo","${CHUNK}"]`);
@@ -69,6 +65,6 @@ describe('slow consumer', () => {
     const info = await closed;
     assert.ok(info, 'the server closed the connection');
     assert.match(server.logs(), /more than 200000 bytes queued for a client that does not read/);
-    await othersStillServed();
+    await othersStillServed(pool, server.url);
   });
 });

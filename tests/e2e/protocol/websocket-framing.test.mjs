@@ -5,166 +5,25 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import crypto from 'node:crypto';
 import { startServer } from '../helpers/server.mjs';
-import { ClientPool, connectClient, SETUPS } from '../helpers/clients.mjs';
+import { ClientPool, SETUPS, othersStillServed } from '../helpers/clients.mjs';
+import { OP, WireSocket, destroyWireSockets, parseOpen, wsFrame as frame } from '../helpers/eio.mjs';
 
 let server;
 const pool = new ClientPool();
-const open = new Set();
 
 before(async () => {
   server = await startServer({ bin: 'parley-testbed' });
 });
 after(async () => { pool.closeAll(); await server?.stop(); });
 afterEach(() => {
-  for (const s of open) s.destroy();
-  open.clear();
+  destroyWireSockets();
   pool.closeAll();
 });
 
-const OP = { cont: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa };
-
-/** A client frame: masked unless `masked: false`; `fin` defaults to true; `rsv` sets RSV bits. */
-function frame(opcode, payload, { fin = true, masked = true, rsv = 0 } = {}) {
-  const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload ?? '');
-  const len = data.length;
-  const head = [((fin ? 0x80 : 0) | rsv | opcode)];
-  const maskBit = masked ? 0x80 : 0;
-  if (len < 126) head.push(maskBit | len);
-  else if (len < 65536) head.push(maskBit | 126, len >> 8, len & 0xff);
-  else {
-    head.push(maskBit | 127, 0, 0, 0, 0);
-    head.push((len >>> 24) & 0xff, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
-  }
-  if (!masked) return Buffer.concat([Buffer.from(head), data]);
-  const mask = crypto.randomBytes(4);
-  const body = Buffer.from(data);
-  for (let i = 0; i < body.length; ++i) body[i] ^= mask[i % 4];
-  return Buffer.concat([Buffer.from(head), mask, body]);
-}
-
-/** A raw WebSocket: the HTTP upgrade by hand, then server frames parsed as they arrive. */
-class RawSocket {
-  constructor() {
-    this.frames = [];
-    this.waiters = [];
-    this.buffer = Buffer.alloc(0);
-    this.ended = false;
-  }
-
-  /** Sends the upgrade with `headers` overriding the defaults; resolves with the HTTP head. */
-  async connect(headers = {}) {
-    const url = new URL(server.url);
-    this.key = crypto.randomBytes(16).toString('base64');
-    const all = {
-      Host: url.host, Upgrade: 'websocket', Connection: 'Upgrade',
-      'Sec-WebSocket-Key': this.key, 'Sec-WebSocket-Version': '13', ...headers,
-    };
-    this.sock = net.connect(Number(url.port), url.hostname);
-    open.add(this.sock);
-    this.sock.on('error', () => {});
-    this.sock.on('close', () => { this.ended = true; this.wake(); });
-    const lines = Object.entries(all).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`);
-    this.sock.write(`GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
-    const head = await new Promise((resolve, reject) => {
-      let text = Buffer.alloc(0);
-      const onData = (d) => {
-        text = Buffer.concat([text, d]);
-        const end = text.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        this.sock.off('data', onData);
-        this.buffer = text.subarray(end + 4);
-        resolve(text.subarray(0, end).toString());
-      };
-      this.sock.on('data', onData);
-      this.sock.once('close', () => reject(new Error('closed during the handshake')));
-      setTimeout(() => reject(new Error('no handshake reply')), 3000);
-    });
-    this.sock.on('data', (d) => { this.buffer = Buffer.concat([this.buffer, d]); this.parse(); });
-    this.parse();
-    return head;
-  }
-
-  parse() {
-    while (this.buffer.length >= 2) {
-      const b0 = this.buffer[0];
-      const b1 = this.buffer[1];
-      assert.equal(b1 & 0x80, 0, 'server frames are not masked');
-      let len = b1 & 0x7f;
-      let pos = 2;
-      if (len === 126) { if (this.buffer.length < 4) return; len = this.buffer.readUInt16BE(2); pos = 4; }
-      else if (len === 127) { if (this.buffer.length < 10) return; len = Number(this.buffer.readBigUInt64BE(2)); pos = 10; }
-      if (this.buffer.length < pos + len) return;
-      this.frames.push({ fin: !!(b0 & 0x80), opcode: b0 & 0x0f, payload: this.buffer.subarray(pos, pos + len) });
-      this.buffer = this.buffer.subarray(pos + len);
-    }
-    this.wake();
-  }
-
-  wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** The next frame from the server; engine.io pings ("2") are skipped unless `pings`. */
-  async next({ timeout = 3000, pings = false } = {}) {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      while (this.frames.length) {
-        const f = this.frames.shift();
-        if (!pings && f.opcode === OP.text && f.payload.toString() === '2') continue;
-        return f;
-      }
-      if (this.ended) throw new Error('connection closed');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('no frame in time');
-      await new Promise((resolve) => { this.waiters.push(resolve); setTimeout(resolve, left); });
-    }
-  }
-
-  async nextText(opts) {
-    const f = await this.next(opts);
-    assert.equal(f.opcode, OP.text, `a text frame, got opcode ${f.opcode}`);
-    return f.payload.toString();
-  }
-
-  /** Resolves once the server has ended the TCP connection. */
-  async closed(timeout = 3000) {
-    const deadline = Date.now() + timeout;
-    while (!this.ended) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('the server did not end the connection');
-      await new Promise((resolve) => { this.waiters.push(resolve); setTimeout(resolve, left); });
-    }
-  }
-
-  /** The next ack packet (the testbed's echo also emits "echo-back" first). */
-  async nextAck(opts) {
-    for (;;) {
-      const text = await this.nextText(opts);
-      if (text.startsWith('43')) return text;
-    }
-  }
-
-  send(buf) { this.sock.write(buf); }
-
-  /** Handshake, Engine.IO open, Socket.IO CONNECT on "/": ready for events. */
-  async ready() {
-    const head = await this.connect();
-    assert.match(head, /^HTTP\/1\.1 101/);
-    const openPacket = await this.nextText();
-    assert.match(openPacket, /^0\{/);
-    this.send(frame(OP.text, '40'));
-    assert.match(await this.nextText(), /^40\{"sid":/);
-    return this;
-  }
-}
-
 async function raw() {
-  return new RawSocket();
+  return new WireSocket(server.url);
 }
 
 async function expectClose(ws, code) {
@@ -175,11 +34,6 @@ async function expectClose(ws, code) {
   await ws.closed();
 }
 
-async function othersStillServed() {
-  const socket = await connectClient(pool, server.url, SETUPS[0]);
-  assert.equal(await socket.timeout(3000).emitWithAck('echo', 'still here'), 'still here');
-}
-
 describe('websocket framing', () => {
   it('the 101 carries the RFC 6455 accept value and the open packet follows', async () => {
     const ws = await raw();
@@ -188,7 +42,7 @@ describe('websocket framing', () => {
     const expected = crypto.createHash('sha1').update(ws.key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
     assert.match(head, new RegExp(`\r\nSec-WebSocket-Accept: ${expected.replace(/[+/]/g, '\\$&')}(\r\n|$)`, 'i'));
     assert.match(head, /\r\nUpgrade: websocket/i);
-    const open = JSON.parse((await ws.nextText()).slice(1));
+    const open = parseOpen(await ws.nextText());
     assert.ok(open.sid && open.pingInterval > 0, 'the Engine.IO open packet');
   });
 
@@ -198,7 +52,7 @@ describe('websocket framing', () => {
     assert.match(head, /^HTTP\/1\.1 426/);
     assert.match(head, /\r\nSec-WebSocket-Version: 13/i);
     await ws.closed();
-    await othersStillServed();
+    await othersStillServed(pool, server.url, SETUPS[0]);
   });
 
   it('a missing or malformed Sec-WebSocket-Key gets 400', async () => {
@@ -208,7 +62,7 @@ describe('websocket framing', () => {
       assert.match(head, /^HTTP\/1\.1 400/, `key ${key}`);
       await ws.closed();
     }
-    await othersStillServed();
+    await othersStillServed(pool, server.url, SETUPS[0]);
   });
 
   it('a message in three fragments, with a ping between them, arrives whole; the pong echoes the ping', async () => {
@@ -272,7 +126,7 @@ describe('websocket framing', () => {
       const ws = await (await raw()).ready();
       ws.send(make());
       await expectClose(ws, code);
-      await othersStillServed();
+      await othersStillServed(pool, server.url, SETUPS[0]);
     });
   }
 });
