@@ -100,8 +100,11 @@ private:
     CommitPacer pacer_;
     CommitPacer::Clock::time_point oldestQueuedAt_{}; // when the oldest job in queue_ was queued
     bool urgentQueued_ = false;                       // queue_ holds a job that never waits (a read, runSync)
-    bool waiting_ = false;                            // the store thread is in waitForCompany
-    bool stopping_ = false;
+    // What the store thread is doing, as enqueue() needs to know it. Running: taking or running
+    // batches. Waiting: in waitForCompany, where a write does not wake it. Stopping: the
+    // destructor asked it to finish the queue and end; nothing may be queued any more.
+    enum class Phase { Running, Waiting, Stopping };
+    Phase phase_ = Phase::Running;
     // Slow commits (store thread only): when the last warning was logged, and what came since.
     std::optional<std::chrono::steady_clock::time_point> lastSlowWarning_;
     std::uint64_t slowSinceWarning_ = 0;
