@@ -51,7 +51,7 @@ std::string withCause(std::string context, const std::string& cause) {
 } // namespace
 
 ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
-                         const auth::JwtVerifier& jwt, ChatConfig config, core::Metrics* metrics)
+                         const auth::JwtVerifier& jwt, ChatConfig config, Metrics* metrics)
     : threads_(threads), nsp_(nsp), store_(store), jwt_(jwt), config_(config),
       limiter_(config.messagesPerWindow, config.rateWindowMs), presence_(config.presenceWindowMs), metrics_(metrics) {}
 

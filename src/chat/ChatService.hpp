@@ -2,10 +2,10 @@
 
 #include "auth/Jwt.hpp"
 #include "chat/ErrorReply.hpp"
+#include "chat/Metrics.hpp"
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
 #include "chat/RateLimiter.hpp"
-#include "core/Metrics.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
 #include "store/StoreExecutor.hpp"
@@ -39,7 +39,7 @@ struct SendOutcome {
 class ChatService {
 public:
     ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
-                const auth::JwtVerifier& jwt, ChatConfig config = {}, core::Metrics* metrics = nullptr);
+                const auth::JwtVerifier& jwt, ChatConfig config = {}, Metrics* metrics = nullptr);
 
     /// Registers the middleware and the event handlers. Call once, before serving.
     void install();
@@ -104,7 +104,7 @@ private:
     RateLimiter limiter_;      // store thread only
     PresenceTracker presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
-    core::Metrics* metrics_;
+    Metrics* metrics_;
 };
 
 } // namespace parley::chat

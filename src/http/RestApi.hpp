@@ -2,7 +2,7 @@
 
 #include "chat/ChatService.hpp"
 #include "chat/LoginThrottle.hpp"
-#include "core/Metrics.hpp"
+#include "chat/Metrics.hpp"
 #include "http/Router.hpp"
 #include "net/IoThreads.hpp"
 
@@ -35,7 +35,7 @@ struct RestConfig {
     // Logins waiting for or in password hashing (one Argon2id each, tens of ms on one thread);
     // past it a login is refused at once (429) rather than queued: 16 is about a second of work.
     std::size_t maxPendingLogins = 16;
-    core::Metrics* metrics = nullptr;       // counts hashes and refused logins when set
+    chat::Metrics* metrics = nullptr;       // counts hashes and refused logins when set
     const net::PeerLimits* peers = nullptr; // trusted proxies: whose client a login counts against
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/Assert.hpp"
-#include "core/Metrics.hpp"
 #include "store/CommitPacer.hpp"
+#include "store/Metrics.hpp"
 #include "store/Store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -35,7 +35,7 @@ public:
         CommitPacer::Options pacing{};
         /// Counts commits and the writes they carried, and times both (parley_store_*); may be
         /// null.
-        core::Metrics* metrics = nullptr;
+        Metrics* metrics = nullptr;
         /// A commit that takes at least `slowCommit` is logged as a warning, at most one line per
         /// `slowCommitWarningEvery`, which counts the slow commits it stands for. Every ack waits
         /// for its commit, so a stalling disk is the first thing an operator should hear of (the
