@@ -56,6 +56,8 @@ std::unique_ptr<store::Store> openStore(const Config& config) {
 
 ChatStack::ChatStack(Runtime& runtime) {
     const Config& config = runtime.config();
+    storeMetrics_.registerWith(runtime.metrics());
+    chatMetrics_.registerWith(runtime.metrics());
     auth::JwtConfig jwt;
     jwt.secret = resolveJwtSecret(config, true);
     if (!config.jwtPublicKey.empty()) jwt.publicKeyPem = readFile(config.jwtPublicKey);
@@ -66,13 +68,13 @@ ChatStack::ChatStack(Runtime& runtime) {
 
     store::StoreExecutor::Options storeOptions;
     storeOptions.pacing.maxDelay = config.commitDelay;
-    storeOptions.metrics = &runtime.metrics();
+    storeOptions.metrics = &storeMetrics_;
     storeOptions.slowCommit = config.slowCommit;
     store_ = std::make_unique<store::StoreExecutor>(openStore(config), storeOptions);
     spdlog::info("store: sqlite {}", config.sqlitePath());
 
     chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_,
-                                                chat::ChatConfig{}, &runtime.metrics());
+                                                chat::ChatConfig{}, &chatMetrics_);
     chat_->install();
 
     http::RestConfig rest;
@@ -83,7 +85,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.login.failuresPerAccount = config.loginFailuresPerAccount;
     rest.login.failureWindowMs = config.loginFailureWindow.count();
     rest.maxPendingLogins = config.loginHashQueue;
-    rest.metrics = &runtime.metrics();
+    rest.metrics = &chatMetrics_;
     rest.peers = &runtime.peerLimits();
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
 }

@@ -3,7 +3,9 @@
 #include "app/Runtime.hpp"
 #include "auth/Jwt.hpp"
 #include "chat/ChatService.hpp"
+#include "chat/Metrics.hpp"
 #include "http/RestApi.hpp"
+#include "store/Metrics.hpp"
 #include "store/StoreExecutor.hpp"
 
 #include <memory>
@@ -19,6 +21,9 @@ public:
     ~ChatStack();
 
 private:
+    // Before what counts into them; registered with the runtime's registry.
+    store::Metrics storeMetrics_;
+    chat::Metrics chatMetrics_;
     std::unique_ptr<store::StoreExecutor> store_;
     std::unique_ptr<auth::JwtVerifier> jwt_;
     std::unique_ptr<chat::ChatService> chat_;

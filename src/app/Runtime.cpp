@@ -47,6 +47,9 @@ Runtime::Runtime(Config config)
     : config_(std::move(config)), peers_(std::make_unique<net::PeerLimits>(peerLimitsOf(config_))),
       threads_(config_.effectiveThreads()) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    netMetrics_.registerWith(metrics_);
+    engineioMetrics_.registerWith(metrics_);
+    socketioMetrics_.registerWith(metrics_);
     socketio::Config sio;
     sio.connectTimeout = config_.connectTimeout;
     sio.decode.maxAttachments = config_.maxAttachments;
@@ -59,9 +62,9 @@ Runtime::Runtime(Config config)
     io_ = std::make_unique<socketio::Server>(threads_, sio, [](const std::string&, net::IoThreads& threads) {
         return std::make_unique<cluster::LocalAdapter>(threads);
     });
-    io_->setMetrics(&metrics_);
+    io_->setMetrics(&socketioMetrics_);
     engines_.emplace_back(engineConfig("/socket.io/"), *io_, threads_);
-    engines_.back().setMetrics(&metrics_);
+    engines_.back().setMetrics(&engineioMetrics_);
     engines_.back().setPeerLimits(peers_.get());
     router_.mount(engines_.back());
     router_.setCorsOrigins(config_.corsOrigins);
@@ -93,7 +96,7 @@ engineio::Config Runtime::engineConfig(std::string path) const {
 
 engineio::Server& Runtime::mountEngine(engineio::Config config, engineio::Handler& handler) {
     engines_.emplace_back(std::move(config), handler, threads_);
-    engines_.back().setMetrics(&metrics_);
+    engines_.back().setMetrics(&engineioMetrics_);
     engines_.back().setPeerLimits(peers_.get());
     router_.mount(engines_.back());
     return engines_.back();
@@ -115,7 +118,7 @@ int Runtime::run() {
     limits.bodyLimit = config_.maxPayload;
     limits.requestTimeout = config_.requestTimeout;
     limits.headerLimit = config_.maxHeaderBytes;
-    listener_ = std::make_shared<net::Listener>(threads_, router_, limits, peers_.get(), &metrics_);
+    listener_ = std::make_shared<net::Listener>(threads_, router_, limits, peers_.get(), &netMetrics_);
     const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(config_.host), config_.effectivePort());
     const unsigned short port = listener_->listen(endpoint);
 

@@ -2,11 +2,14 @@
 
 #include "app/Config.hpp"
 #include "core/Metrics.hpp"
+#include "engineio/Metrics.hpp"
 #include "engineio/Server.hpp"
 #include "http/Router.hpp"
 #include "net/IoThreads.hpp"
 #include "net/Listener.hpp"
+#include "net/Metrics.hpp"
 #include "net/PeerLimits.hpp"
+#include "socketio/Metrics.hpp"
 #include "socketio/Server.hpp"
 
 #include <deque>
@@ -25,7 +28,10 @@ public:
     net::IoThreads& threads() noexcept { return threads_; }
     socketio::Server& io() noexcept { return *io_; }
     http::Router& router() noexcept { return router_; }
-    core::Metrics& metrics() noexcept { return metrics_; }
+    /// What GET /metrics shows: the figures of net, engineio and socketio are registered by the
+    /// constructor; an upper layer registers its own before run() (and keeps them alive until
+    /// run() has returned).
+    core::MetricsRegistry& metrics() noexcept { return metrics_; }
     const net::PeerLimits& peerLimits() const noexcept { return *peers_; }
 
     /// The Engine.IO settings of this configuration for an endpoint at `path`.
@@ -39,7 +45,11 @@ public:
 
 private:
     Config config_;
-    core::Metrics metrics_;
+    // The layers' figures, before everything that counts into them.
+    net::Metrics netMetrics_;
+    engineio::Metrics engineioMetrics_;
+    socketio::Metrics socketioMetrics_;
+    core::MetricsRegistry metrics_;
     // Before the threads: connections still queued in their contexts give their slot back here.
     std::unique_ptr<net::PeerLimits> peers_;
     net::IoThreads threads_;

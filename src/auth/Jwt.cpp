@@ -223,8 +223,8 @@ std::string es256ToDer(std::string_view joseSignature) {
     std::unique_ptr<BIGNUM, BnFree> s(BN_bin2bn(bytesOf(joseSignature.substr(kHalf)), kHalf, nullptr));
     std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
     if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return {};
-    r.release(); // owned by sig from here on
-    s.release();
+    (void)r.release(); // owned by sig from here on
+    (void)s.release();
     // Two INTEGERs of at most 33 bytes in a SEQUENCE: 72 bytes at most.
     std::string der(80, '\0');
     auto* out = reinterpret_cast<unsigned char*>(der.data());
@@ -254,6 +254,104 @@ std::string encodeBase64Url(std::string_view bytes) {
     sodium_bin2base64(out.data(), out.size(), bytesOf(bytes), bytes.size(), kVariant);
     out.resize(out.size() - 1); // the terminating NUL sodium counts in
     return out;
+}
+
+// =====================================================================================================
+// The steps of JwtVerifier::verify: parse, choose the algorithm, check the signature, check the claims
+// =====================================================================================================
+
+// A token of the right shape, its header and claims parsed, not yet authenticated.
+struct ParsedToken {
+    boost::json::object claims;
+    std::string alg;                      // the header's `alg`, as sent
+    std::string_view signingInput;        // "header.payload" exactly as sent (RFC 7515 §5.2)
+    std::optional<std::string> signature; // decoded; nullopt when the token carries none
+};
+
+// Shape only, every failure Malformed: size, segments, base64url, JSON objects, `alg` present,
+// `typ` (if any) JWT, no `crit`. An empty signature is left for the caller to refuse after the
+// algorithm, so that an `alg: none` token is reported as a refused algorithm.
+result<ParsedToken> parseToken(std::string_view token) {
+    if (token.size() > kMaxTokenBytes) return Errc::Malformed;
+    const auto segments = splitSegments(token);
+    if (!segments) return Errc::Malformed;
+    const auto header = decodeJsonObject(segments->header);
+    if (!header) return Errc::Malformed;
+    auto claims = decodeJsonObject(segments->payload);
+    if (!claims) return Errc::Malformed;
+    std::optional<std::string> signature;
+    if (!segments->signature.empty() && !(signature = decodeBase64Url(segments->signature))) return Errc::Malformed;
+
+    const auto* alg = findString(*header, "alg");
+    if (!alg) return Errc::Malformed;
+    // RFC 7519 §5.1: a JWT may say so in `typ`; a token typed as anything else (e.g. an OAuth
+    // access token, "at+jwt") is meant for another use and is not taken as a login.
+    if (const auto* typ = header->if_contains("typ");
+        typ && !(typ->is_string() && equalsIgnoreAsciiCase(view(typ->get_string()), "JWT")))
+        return Errc::Malformed;
+    // RFC 7515 §4.1.11: we implement no extensions, so any critical one makes the token unusable.
+    if (header->contains("crit")) return Errc::Malformed;
+
+    return ParsedToken{std::move(*claims), std::string(view(*alg)),
+                       token.substr(0, segments->header.size() + 1 + segments->payload.size()), std::move(signature)};
+}
+
+// The algorithm allow-list. Decided by our configuration, never by the token, and matched
+// exactly (case included): otherwise e.g. an HS256 token "signed" with our RSA public key PEM as
+// the HMAC secret could be checked against that PEM. The PEM is never an HMAC key here.
+std::optional<Algorithm> allowedAlgorithm(std::string_view alg, bool haveSecret, bool haveRsaKey, bool haveEcKey) {
+    if (alg == "HS256" && haveSecret) return Algorithm::Hs256;
+    if (alg == "RS256" && haveRsaKey) return Algorithm::Rs256;
+    if (alg == "ES256" && haveEcKey) return Algorithm::Es256;
+    return std::nullopt;
+}
+
+// `key` is the configured public key (null when none): the allow-list only lets RS256 and
+// ES256 through when it is one of theirs.
+bool signatureValid(Algorithm algorithm, std::string_view signingInput, std::string_view signature,
+                    std::string_view secret, EVP_PKEY* key) {
+    switch (algorithm) {
+    case Algorithm::Hs256: return hs256Valid(secret, signingInput, signature);
+    case Algorithm::Rs256: return digestVerify(key, signingInput, signature);
+    case Algorithm::Es256: {
+        const std::string der = es256ToDer(signature);
+        return !der.empty() && digestVerify(key, signingInput, der);
+    }
+    }
+    return false;
+}
+
+// What a verifier requires of the claims (JwtConfig's, leeway already clamped).
+struct ClaimRules {
+    std::string_view issuer;   // empty: any
+    std::string_view audience; // empty: any
+    std::int64_t leewaySeconds = 0;
+    bool requireExp = false;
+};
+
+// In order: `exp` (Expired, MissingExpiry), `nbf` (NotYetValid), `iss`, `aud`, `sub`. An absent
+// claim and one of the wrong type are told apart; fractional dates are accepted (rounded down).
+result<Claims> checkClaims(const boost::json::object& claims, const ClaimRules& rules, std::int64_t now) {
+    const auto exp = readNumericDate(claims, "exp");
+    if (!exp) return exp.error();
+    if (*exp && now - rules.leewaySeconds > **exp) return Errc::Expired;
+    if (!*exp && rules.requireExp) return Errc::MissingExpiry;
+
+    const auto nbf = readNumericDate(claims, "nbf");
+    if (!nbf) return nbf.error();
+    if (*nbf && **nbf > now + rules.leewaySeconds) return Errc::NotYetValid;
+
+    if (!rules.issuer.empty()) {
+        const auto* iss = findString(claims, "iss");
+        if (!iss || view(*iss) != rules.issuer) return Errc::WrongIssuer;
+    }
+    if (!rules.audience.empty() && !audienceContains(claims.if_contains("aud"), rules.audience))
+        return Errc::WrongAudience;
+
+    const auto* sub = findString(claims, "sub");
+    if (!sub || !core::ObjectId::isValid(view(*sub))) return Errc::BadSubject;
+
+    return Claims{std::string(view(*sub)), exp->value_or(0)};
 }
 
 } // namespace
@@ -306,83 +404,17 @@ JwtVerifier::JwtVerifier(JwtConfig config)
 result<Claims> JwtVerifier::verify(std::string_view token) const {
     // Only allocation can throw below; refusing the token is the safe answer to that too.
     try {
-        // ---- Shape ----
-        if (token.size() > kMaxTokenBytes) return Errc::Malformed;
-        const auto segments = splitSegments(token);
-        if (!segments) return Errc::Malformed;
-        const auto header = decodeJsonObject(segments->header);
-        if (!header) return Errc::Malformed;
-        const auto claims = decodeJsonObject(segments->payload);
-        if (!claims) return Errc::Malformed;
-        std::optional<std::string> signature;
-        if (!segments->signature.empty() && !(signature = decodeBase64Url(segments->signature))) return Errc::Malformed;
-
-        const auto* alg = findString(*header, "alg");
-        if (!alg) return Errc::Malformed;
-        // RFC 7519 §5.1: a JWT may say so in `typ`; a token typed as anything else (e.g. an OAuth
-        // access token, "at+jwt") is meant for another use and is not taken as a login.
-        if (const auto* typ = header->if_contains("typ");
-            typ && !(typ->is_string() && equalsIgnoreAsciiCase(view(typ->get_string()), "JWT")))
-            return Errc::Malformed;
-        // RFC 7515 §4.1.11: we implement no extensions, so any critical one makes the token unusable.
-        if (header->contains("crit")) return Errc::Malformed;
-
-        // ---- Algorithm allow-list ----
-        // Decided by our configuration, never by the token, and matched exactly (case included):
-        // otherwise e.g. an HS256 token "signed" with our RSA public key PEM as the HMAC secret
-        // could be checked against that PEM. The PEM is never an HMAC key here.
-        const std::string_view algName = view(*alg);
-        Algorithm algorithm{};
-        if (algName == "HS256" && !secret_.empty()) {
-            algorithm = Algorithm::Hs256;
-        } else if (algName == "RS256" && keyType_ == KeyType::Rsa) {
-            algorithm = Algorithm::Rs256;
-        } else if (algName == "ES256" && keyType_ == KeyType::Ec) {
-            algorithm = Algorithm::Es256;
-        } else {
-            return Errc::AlgorithmNotAllowed;
-        }
+        const auto parsed = parseToken(token);
+        if (!parsed) return parsed.error();
+        const auto algorithm =
+            allowedAlgorithm(parsed->alg, !secret_.empty(), keyType_ == KeyType::Rsa, keyType_ == KeyType::Ec);
+        if (!algorithm) return Errc::AlgorithmNotAllowed;
         // Every allowed algorithm signs, so an unsigned token can only be a broken one.
-        if (segments->signature.empty()) return Errc::Malformed;
-
-        // ---- Signature ----
-        // Over the ASCII of "header.payload" exactly as sent (RFC 7515 §5.2).
-        const auto signingInput = token.substr(0, segments->header.size() + 1 + segments->payload.size());
-        bool valid = false;
-        switch (algorithm) {
-        case Algorithm::Hs256: valid = hs256Valid(secret_, signingInput, *signature); break;
-        case Algorithm::Rs256: valid = digestVerify(publicKey_.get(), signingInput, *signature); break;
-        case Algorithm::Es256: {
-            const std::string der = es256ToDer(*signature);
-            valid = !der.empty() && digestVerify(publicKey_.get(), signingInput, der);
-            break;
-        }
-        }
-        if (!valid) return Errc::BadSignature;
-
-        // ---- Claims ----
-        // From the same parse the allow-list read, now authenticated. An absent claim and one of
-        // the wrong type are told apart; fractional dates are accepted (rounded down).
-        const std::int64_t now = nowSeconds();
-        const auto exp = readNumericDate(*claims, "exp");
-        if (!exp) return exp.error();
-        if (*exp && now - leewaySeconds_ > **exp) return Errc::Expired;
-        if (!*exp && requireExp_) return Errc::MissingExpiry;
-
-        const auto nbf = readNumericDate(*claims, "nbf");
-        if (!nbf) return nbf.error();
-        if (*nbf && **nbf > now + leewaySeconds_) return Errc::NotYetValid;
-
-        if (!issuer_.empty()) {
-            const auto* iss = findString(*claims, "iss");
-            if (!iss || view(*iss) != issuer_) return Errc::WrongIssuer;
-        }
-        if (!audience_.empty() && !audienceContains(claims->if_contains("aud"), audience_)) return Errc::WrongAudience;
-
-        const auto* sub = findString(*claims, "sub");
-        if (!sub || !core::ObjectId::isValid(view(*sub))) return Errc::BadSubject;
-
-        return Claims{std::string(view(*sub)), exp->value_or(0)};
+        if (!parsed->signature) return Errc::Malformed;
+        if (!signatureValid(*algorithm, parsed->signingInput, *parsed->signature, secret_, publicKey_.get()))
+            return Errc::BadSignature;
+        // From the same parse the allow-list read, now authenticated.
+        return checkClaims(parsed->claims, ClaimRules{issuer_, audience_, leewaySeconds_, requireExp_}, nowSeconds());
     } catch (const std::bad_alloc&) {
         return Errc::Malformed;
     }

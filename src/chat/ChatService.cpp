@@ -51,7 +51,7 @@ std::string withCause(std::string context, const std::string& cause) {
 } // namespace
 
 ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
-                         const auth::JwtVerifier& jwt, ChatConfig config, core::Metrics* metrics)
+                         const auth::JwtVerifier& jwt, ChatConfig config, Metrics* metrics)
     : threads_(threads), nsp_(nsp), store_(store), jwt_(jwt), config_(config),
       limiter_(config.messagesPerWindow, config.rateWindowMs), presence_(config.presenceWindowMs), metrics_(metrics) {}
 
@@ -114,8 +114,9 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
     auto request = parseSendRequest(payload, chatIdOverride);
     if (!request) return done(request.error(), {});
 
+    enum class Stored { Created, Existing, Forbidden, RateLimited };
     struct Result {
-        int status = 0; // 0 created, 1 existing, 2 forbidden, 3 rate limited
+        Stored status = Stored::Created;
         store::Message message;
     };
     store::Message m;
@@ -128,7 +129,7 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
         [this, m = std::move(m)](store::Store& s) mutable {
             Result r;
             if (!s.isMember(m.chatId, m.senderId)) {
-                r.status = 2;
+                r.status = Stored::Forbidden;
                 return r;
             }
             // A retry is answered with the stored copy, whatever the limiter says, and is not
@@ -148,18 +149,20 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
                 }
             }
             if (auto existing = s.findByClientId(m.chatId, m.senderId, m.clientId)) {
-                r.status = 1;
+                r.status = Stored::Existing;
                 r.message = std::move(*existing);
                 return r;
             }
-            r.status = 3;
+            r.status = Stored::RateLimited;
             return r;
         },
         [this, done = std::move(done)](std::string error, Result r) {
             if (!error.empty()) return done(Failure{ErrorCode::Internal, "Could not store the message", error}, {});
-            if (r.status == 2) return done(Failure{ErrorCode::Forbidden, std::string(kNotMemberMessage)}, {});
-            if (r.status == 3) return done(Failure{ErrorCode::RateLimited, "Maximum 10 messages per 10 seconds"}, {});
-            SendOutcome out{r.status == 0, std::move(r.message)};
+            if (r.status == Stored::Forbidden)
+                return done(Failure{ErrorCode::Forbidden, std::string(kNotMemberMessage)}, {});
+            if (r.status == Stored::RateLimited)
+                return done(Failure{ErrorCode::RateLimited, "Maximum 10 messages per 10 seconds"}, {});
+            SendOutcome out{r.status == Stored::Created, std::move(r.message)};
             if (out.created && metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
             if (out.created)
                 nsp_.to("chat:" + out.message.chatId).emit("message:new", boost::json::array{messageJson(out.message)});
@@ -285,149 +288,149 @@ void ChatService::install() {
 void ChatService::installHandlers() {
     using socketio::Ack;
     using socketio::Event;
+    nsp_.onOverload(&refuseOverload);
+    nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) { joinRoom(s, e, std::move(ack)); });
+    nsp_.on("room:leave", [](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
+    nsp_.on("message:send",
+            [this](const SocketPtr& s, const Event& e, Ack ack) { sendFromSocket(s, e, std::move(ack)); });
+    nsp_.on("typing:start", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, "start"); });
+    nsp_.on("typing:stop", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, "stop"); });
+    nsp_.on("receipt:read", [this](const SocketPtr& s, const Event& e, Ack ack) { readReceipt(s, e, std::move(ack)); });
+    nsp_.on("presence:ping",
+            [this](const SocketPtr& s, const Event& e, Ack ack) { presencePing(s, e, std::move(ack)); });
+}
 
-    // A client pipelining requests past the socket's limit gets each extra one refused at once.
-    nsp_.onOverload([](const SocketPtr& s, const Event& e, Ack ack) {
-        ackError(ack, ErrorCode::RateLimited, "Too many requests awaiting an answer on this connection",
-                 context(e.name, userOf(s)));
-    });
+// A client pipelining requests past the socket's limit gets each extra one refused at once.
+void ChatService::refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    ackError(ack, ErrorCode::RateLimited, "Too many requests awaiting an answer on this connection",
+             context(e.name, userOf(s)));
+}
 
-    nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) {
-        const std::string userId = userOf(s);
-        auto chatId = parseChatRef(e.args);
-        if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:join", userId));
-        store_.read<bool>(
-            s->context(), [chatId = *chatId, userId](store::Store& st) { return st.isMember(chatId, userId); },
-            [s, ack, chatId = *chatId, userId](std::string err, bool member) {
-                if (!err.empty())
-                    return ackError(ack, ErrorCode::Internal, "Could not check membership",
-                                    context("room:join", userId));
-                if (!member)
-                    return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
-                if (!s->join("chat:" + chatId))
-                    return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
-                                    context("room:join", userId));
-                ackOk(ack);
-            });
-    });
+void ChatService::joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    const std::string userId = userOf(s);
+    auto chatId = parseChatRef(e.args);
+    if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:join", userId));
+    store_.read<bool>(
+        s->context(), [chatId = *chatId, userId](store::Store& st) { return st.isMember(chatId, userId); },
+        [s, ack, chatId = *chatId, userId](std::string err, bool member) {
+            if (!err.empty())
+                return ackError(ack, ErrorCode::Internal, "Could not check membership", context("room:join", userId));
+            if (!member) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
+            if (!s->join("chat:" + chatId))
+                return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
+                                context("room:join", userId));
+            ackOk(ack);
+        });
+}
 
-    nsp_.on("room:leave", [](const SocketPtr& s, const Event& e, Ack ack) {
-        auto chatId = parseChatRef(e.args);
-        if (!chatId)
-            return ackError(ack, chatId.error().code, chatId.error().message, context("room:leave", userOf(s)));
-        s->leave("chat:" + *chatId);
-        ackOk(ack);
-    });
+void ChatService::leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    auto chatId = parseChatRef(e.args);
+    if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:leave", userOf(s)));
+    s->leave("chat:" + *chatId);
+    ackOk(ack);
+}
 
-    nsp_.on("message:send", [this](const SocketPtr& s, const Event& e, Ack ack) {
-        const std::string userId = userOf(s);
-        sendMessage(
-            s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
-            [ack, userId](std::optional<Failure> failure, SendOutcome out) {
-                if (failure)
-                    return ackError(ack, failure->code, failure->message,
-                                    withCause(context("message:send", userId), failure->cause));
-                ackOk(ack, boost::json::object{{"clientId", out.message.clientId}, {"serverId", out.message.id}});
-            });
-    });
-
-    auto typing = [this](const char* state) {
-        return [this, state](const SocketPtr& s, const Event& e, Ack) {
-            // Fire-and-forget: invalid payloads and non-members are ignored without a word.
-            auto chatId = parseChatRef(e.args);
-            if (!chatId) return;
-            const std::string userId = userOf(s);
-            auto broadcast = [this, userId, state, chatId = *chatId] {
-                nsp_.to("chat:" + chatId)
-                    .except("user:" + userId)
-                    .volatileFlag()
-                    .emit("typing:update", boost::json::array{boost::json::object{
-                                               {"chatId", chatId}, {"userId", userId}, {"state", state}}});
-            };
-            // In the room means membership was checked at room:join (and removal leaves it).
-            if (s->inRoom("chat:" + *chatId)) return broadcast();
-            store_.read<bool>(
-                s->context(), [chatId = *chatId, userId](store::Store& st) { return st.isMember(chatId, userId); },
-                [broadcast](std::string err, bool member) {
-                    if (err.empty() && member) broadcast();
+void ChatService::sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    const std::string userId = userOf(s);
+    sendMessage(s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
+                [ack, userId](std::optional<Failure> failure, SendOutcome out) {
+                    if (failure)
+                        return ackError(ack, failure->code, failure->message,
+                                        withCause(context("message:send", userId), failure->cause));
+                    ackOk(ack, boost::json::object{{"clientId", out.message.clientId}, {"serverId", out.message.id}});
                 });
-        };
+}
+
+// Fire-and-forget: invalid payloads and non-members are ignored without a word.
+void ChatService::typing(const SocketPtr& s, const socketio::Event& e, const char* state) {
+    auto chatId = parseChatRef(e.args);
+    if (!chatId) return;
+    const std::string userId = userOf(s);
+    auto broadcast = [this, userId, state, chatId = *chatId] {
+        nsp_.to("chat:" + chatId)
+            .except("user:" + userId)
+            .volatileFlag()
+            .emit("typing:update",
+                  boost::json::array{boost::json::object{{"chatId", chatId}, {"userId", userId}, {"state", state}}});
     };
-    nsp_.on("typing:start", typing("start"));
-    nsp_.on("typing:stop", typing("stop"));
+    // In the room means membership was checked at room:join (and removal leaves it).
+    if (s->inRoom("chat:" + *chatId)) return broadcast();
+    store_.read<bool>(
+        s->context(), [chatId = *chatId, userId](store::Store& st) { return st.isMember(chatId, userId); },
+        [broadcast](std::string err, bool member) {
+            if (err.empty() && member) broadcast();
+        });
+}
 
-    nsp_.on("receipt:read", [this](const SocketPtr& s, const Event& e, Ack ack) {
-        const std::string userId = userOf(s);
-        auto request = parseReceiptRequest(e.args);
-        if (!request)
-            return ackError(ack, request.error().code, request.error().message, context("receipt:read", userId));
-        const std::string chatId = std::move(request->chatId);
-        struct Result {
-            int status = 0; // 0 advanced, 1 unchanged, 2 forbidden, 3 not found
-            store::ReadCursor cursor;
-        };
-        store_.write<Result>(
-            s->context(),
-            [chatId, messageId = std::move(request->messageId), userId](store::Store& st) {
-                Result r;
-                if (!st.isMember(chatId, userId)) {
-                    r.status = 2;
-                    return r;
-                }
-                auto message = st.findMessage(messageId);
-                if (!message || message->chatId != chatId) {
-                    r.status = 3;
-                    return r;
-                }
-                auto current = st.readCursor(chatId, userId);
-                // The cursor only moves forward, by (createdAt, id).
-                if (current &&
-                    (current->messageCreatedAt > message->createdAt ||
-                     (current->messageCreatedAt == message->createdAt && current->messageId >= message->id))) {
-                    r.status = 1;
-                    r.cursor = *current;
-                    return r;
-                }
-                r.cursor = store::ReadCursor{userId, message->id, message->createdAt, core::nowMs()};
-                st.setReadCursor(chatId, r.cursor);
-                return r;
-            },
-            [this, ack, chatId, userId](std::string err, Result r) {
-                if (!err.empty())
-                    return ackError(ack, ErrorCode::Internal, "Could not store the read cursor",
-                                    context("receipt:read", userId));
-                if (r.status == 2)
-                    return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("receipt:read", userId));
-                if (r.status == 3)
-                    return ackError(ack, ErrorCode::NotFound, "No such message in this chat",
-                                    context("receipt:read", userId));
-                const std::string readAt = core::isoTime(r.cursor.readAt);
-                ackOk(ack, boost::json::object{{"readAt", readAt}});
-                if (r.status == 0)
-                    nsp_.to("chat:" + chatId)
-                        .emit("receipt:update",
-                              boost::json::array{boost::json::object{{"chatId", chatId},
-                                                                     {"messageId", r.cursor.messageId},
-                                                                     {"userId", userId},
-                                                                     {"readAt", readAt}}});
-            });
-    });
+void ChatService::readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    const std::string userId = userOf(s);
+    auto request = parseReceiptRequest(e.args);
+    if (!request) return ackError(ack, request.error().code, request.error().message, context("receipt:read", userId));
+    const std::string chatId = std::move(request->chatId);
+    store_.write<ReceiptOutcome>(
+        s->context(),
+        [chatId, messageId = std::move(request->messageId), userId](store::Store& st) {
+            return advanceReadCursor(st, chatId, messageId, userId);
+        },
+        [this, ack, chatId, userId](std::string err, ReceiptOutcome r) { answerReceipt(ack, chatId, userId, err, r); });
+}
 
-    nsp_.on("presence:ping", [this](const SocketPtr& s, const Event& e, Ack ack) {
-        const std::string userId = userOf(s);
-        if (auto ping = parsePresencePing(e.args); !ping)
-            return ackError(ack, ping.error().code, ping.error().message, context("presence:ping", userId));
-        const auto now = core::nowMs();
-        // lastSeenAt is best effort: the ping is answered without waiting for the disk.
-        store_.write<bool>(
-            s->context(),
-            [userId, now](store::Store& st) {
-                st.touchLastSeen(userId, now);
-                return true;
-            },
-            [](std::string, bool) {});
-        ackOk(ack, boost::json::object{{"serverTime", core::isoTime(now)}});
-    });
+ChatService::ReceiptOutcome ChatService::advanceReadCursor(store::Store& st, const std::string& chatId,
+                                                           const std::string& messageId, const std::string& userId) {
+    ReceiptOutcome r;
+    if (!st.isMember(chatId, userId)) {
+        r.status = ReceiptStatus::Forbidden;
+        return r;
+    }
+    auto message = st.findMessage(messageId);
+    if (!message || message->chatId != chatId) {
+        r.status = ReceiptStatus::NotFound;
+        return r;
+    }
+    auto current = st.readCursor(chatId, userId);
+    // The cursor only moves forward, by (createdAt, id).
+    if (current && (current->messageCreatedAt > message->createdAt ||
+                    (current->messageCreatedAt == message->createdAt && current->messageId >= message->id))) {
+        r.status = ReceiptStatus::Unchanged;
+        r.cursor = *current;
+        return r;
+    }
+    r.cursor = store::ReadCursor{userId, message->id, message->createdAt, core::nowMs()};
+    st.setReadCursor(chatId, r.cursor);
+    return r;
+}
+
+void ChatService::answerReceipt(const socketio::Ack& ack, const std::string& chatId, const std::string& userId,
+                                const std::string& err, const ReceiptOutcome& r) {
+    if (!err.empty())
+        return ackError(ack, ErrorCode::Internal, "Could not store the read cursor", context("receipt:read", userId));
+    if (r.status == ReceiptStatus::Forbidden)
+        return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("receipt:read", userId));
+    if (r.status == ReceiptStatus::NotFound)
+        return ackError(ack, ErrorCode::NotFound, "No such message in this chat", context("receipt:read", userId));
+    const std::string readAt = core::isoTime(r.cursor.readAt);
+    ackOk(ack, boost::json::object{{"readAt", readAt}});
+    if (r.status == ReceiptStatus::Advanced)
+        nsp_.to("chat:" + chatId)
+            .emit("receipt:update",
+                  boost::json::array{boost::json::object{
+                      {"chatId", chatId}, {"messageId", r.cursor.messageId}, {"userId", userId}, {"readAt", readAt}}});
+}
+
+void ChatService::presencePing(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    const std::string userId = userOf(s);
+    if (auto ping = parsePresencePing(e.args); !ping)
+        return ackError(ack, ping.error().code, ping.error().message, context("presence:ping", userId));
+    const auto now = core::nowMs();
+    // lastSeenAt is best effort: the ping is answered without waiting for the disk.
+    store_.write<bool>(
+        s->context(),
+        [userId, now](store::Store& st) {
+            st.touchLastSeen(userId, now);
+            return true;
+        },
+        [](std::string, bool) {});
+    ackOk(ack, boost::json::object{{"serverTime", core::isoTime(now)}});
 }
 
 } // namespace parley::chat

@@ -2,10 +2,10 @@
 
 #include "auth/Jwt.hpp"
 #include "chat/ErrorReply.hpp"
+#include "chat/Metrics.hpp"
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
 #include "chat/RateLimiter.hpp"
-#include "core/Metrics.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
 #include "store/StoreExecutor.hpp"
@@ -39,7 +39,7 @@ struct SendOutcome {
 class ChatService {
 public:
     ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
-                const auth::JwtVerifier& jwt, ChatConfig config = {}, core::Metrics* metrics = nullptr);
+                const auth::JwtVerifier& jwt, ChatConfig config = {}, Metrics* metrics = nullptr);
 
     /// Registers the middleware and the event handlers. Call once, before serving.
     void install();
@@ -68,7 +68,29 @@ public:
     static boost::json::object chatJson(const store::Chat& c);
 
 private:
+    using SocketPtr = std::shared_ptr<socketio::Socket>;
+
+    // Registers one handler per event; each one below answers its event.
     void installHandlers();
+    static void refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    static void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void typing(const SocketPtr& s, const socketio::Event& e, const char* state);
+    void readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void presencePing(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+
+    // receipt:read's store job (store thread) and its answer (the socket's thread).
+    enum class ReceiptStatus { Advanced, Unchanged, Forbidden, NotFound };
+    struct ReceiptOutcome {
+        ReceiptStatus status = ReceiptStatus::Advanced;
+        store::ReadCursor cursor;
+    };
+    static ReceiptOutcome advanceReadCursor(store::Store& st, const std::string& chatId, const std::string& messageId,
+                                            const std::string& userId);
+    void answerReceipt(const socketio::Ack& ack, const std::string& chatId, const std::string& userId,
+                       const std::string& err, const ReceiptOutcome& r);
+
     void onPresenceChange(const std::string& userId, bool connected);
     void applyPresence(const std::string& userId, const PresenceTracker::Decision& d);
     void broadcastPresence(const std::string& userId, Presence status);
@@ -82,7 +104,7 @@ private:
     RateLimiter limiter_;      // store thread only
     PresenceTracker presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
-    core::Metrics* metrics_;
+    Metrics* metrics_;
 };
 
 } // namespace parley::chat

@@ -137,18 +137,6 @@ std::string_view toString(ErrorCode code) noexcept {
     return "INTERNAL";
 }
 
-unsigned httpStatus(ErrorCode code) noexcept {
-    switch (code) {
-    case ErrorCode::ValidationError: return 400;
-    case ErrorCode::Forbidden: return 403;
-    case ErrorCode::Unauthorized: return 401;
-    case ErrorCode::RateLimited: return 429;
-    case ErrorCode::NotFound: return 404;
-    case ErrorCode::Internal: return 500;
-    }
-    return 500;
-}
-
 std::string newCorrelationId() { return core::newUuid(); }
 
 boost::json::object errorReply(ErrorCode code, std::string_view message, std::string_view context) {

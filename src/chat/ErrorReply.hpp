@@ -15,8 +15,6 @@ inline constexpr std::string_view kNotMemberMessage = "Not a member of this chat
 
 /// "VALIDATION_ERROR", "FORBIDDEN", ...
 std::string_view toString(ErrorCode code) noexcept;
-/// 400, 403, 401, 429, 404, 500.
-unsigned httpStatus(ErrorCode code) noexcept;
 
 /// A random UUID v4 ("8-4-4-4-12" lowercase hex).
 std::string newCorrelationId();

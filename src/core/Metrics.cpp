@@ -1,6 +1,7 @@
 #include "core/Metrics.hpp"
 
 #include <cstdio>
+#include <stdexcept>
 #include <string_view>
 
 namespace parley::core {
@@ -39,7 +40,7 @@ void header(std::string& out, const char* name, const char* type, const char* he
 }
 
 template <class T>
-void add(std::string& out, const char* name, const char* type, const char* help, const std::atomic<T>& value) {
+void renderValue(std::string& out, const char* name, const char* type, const char* help, const std::atomic<T>& value) {
     header(out, name, type, help);
     sample(out, name, "", std::to_string(value.load(std::memory_order_relaxed)));
 }
@@ -80,36 +81,62 @@ void DurationHistogram::render(std::string& out, const char* name, const char* h
     sample(out, name, "_count", std::to_string(s.count));
 }
 
-std::string Metrics::render() const {
+namespace {
+bool isMetricName(std::string_view name) noexcept {
+    auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; };
+    if (name.empty() || !first(name[0])) return false;
+    for (char c : name)
+        if (!first(c) && !(c >= '0' && c <= '9')) return false;
+    return true;
+}
+
+// The text format's HELP escapes: a backslash and a line break.
+std::string escapeHelp(std::string_view help) {
     std::string out;
-    add(out, "parley_engineio_sessions", "gauge", "Engine.IO sessions open now.", sessionsOpen);
-    add(out, "parley_engineio_sessions_opened_total", "counter", "Engine.IO sessions opened since start.",
-        sessionsOpened);
-    add(out, "parley_socketio_sockets", "gauge", "Socket.IO sockets connected now, all namespaces.", socketsConnected);
-    add(out, "parley_chat_messages_stored_total", "counter", "Chat messages stored (retries not counted).",
-        messagesStored);
-    add(out, "parley_connections_refused_total", "counter", "TCP connections refused: too many from one address.",
-        connectionsRefused);
-    add(out, "parley_handshakes_refused_total", "counter", "Handshakes refused: too many per second from one address.",
-        handshakesRefused);
-    add(out, "parley_slow_consumers_closed_total", "counter", "Sessions closed because the client stopped reading.",
-        slowConsumersClosed);
-    add(out, "parley_volatile_dropped_total", "counter", "Volatile packets (typing) dropped for a backed-up client.",
-        volatileDropped);
-    add(out, "parley_password_hashes_total", "counter",
-        "Password hashes computed by login, unknown emails included (each one Argon2id verification).", passwordHashes);
-    add(out, "parley_logins_refused_total", "counter",
-        "Logins refused with RATE_LIMITED: per-address or per-account limit, or the hash queue full.", loginsRefused);
-    add(out, "parley_store_commits_total", "counter", "Store transactions committed (each one sync of the WAL).",
-        storeCommits);
-    add(out, "parley_store_committed_writes_total", "counter",
-        "Writes carried by those commits; divided by the commits, the mean group-commit size.", storeCommittedWrites);
-    storeCommitSeconds.render(
-        out, "parley_store_commit_seconds",
-        "Time each store commit took: the write and sync of the WAL, the disk's share of an ack.");
-    storeWriteSeconds.render(out, "parley_store_write_seconds",
-                             "Time from a write's queueing to its commit's outcome: the store's share of an ack "
-                             "(queue, group-commit wait, statements, commit).");
+    out.reserve(help.size());
+    for (char c : help) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+} // namespace
+
+void MetricsRegistry::addCounter(std::string name, std::string help, const std::atomic<std::uint64_t>& value) {
+    add(std::move(name), std::move(help), &value);
+}
+
+void MetricsRegistry::addGauge(std::string name, std::string help, const std::atomic<std::int64_t>& value) {
+    add(std::move(name), std::move(help), &value);
+}
+
+void MetricsRegistry::addHistogram(std::string name, std::string help, const DurationHistogram& histogram) {
+    add(std::move(name), std::move(help), &histogram);
+}
+
+void MetricsRegistry::add(std::string name, std::string help, Figure figure) {
+    if (!isMetricName(name)) throw std::invalid_argument("metrics: not a Prometheus metric name: '" + name + "'");
+    for (const auto& entry : entries_)
+        if (entry.name == name) throw std::invalid_argument("metrics: " + name + " is registered twice");
+    entries_.push_back(Entry{std::move(name), escapeHelp(help), figure});
+}
+
+std::string MetricsRegistry::render() const {
+    std::string out;
+    for (const auto& entry : entries_) {
+        const char* name = entry.name.c_str();
+        const char* help = entry.help.c_str();
+        if (const auto* const* counter = std::get_if<const std::atomic<std::uint64_t>*>(&entry.figure))
+            renderValue(out, name, "counter", help, **counter);
+        else if (const auto* const* gauge = std::get_if<const std::atomic<std::int64_t>*>(&entry.figure))
+            renderValue(out, name, "gauge", help, **gauge);
+        else
+            std::get<const DurationHistogram*>(entry.figure)->render(out, name, help);
+    }
     return out;
 }
 

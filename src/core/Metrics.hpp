@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <variant>
+#include <vector>
 
 namespace parley::core {
 
@@ -38,27 +40,37 @@ private:
     std::atomic<std::uint64_t> sumNanoseconds_{0};
 };
 
-/// Process-wide counters for /metrics (Prometheus text format). One instance, owned by the
-/// runtime and handed to the layers that count; relaxed atomics, since each figure stands
-/// alone and is read only for reporting.
-struct Metrics {
-    std::atomic<std::int64_t> sessionsOpen{0};          ///< Engine.IO sessions now open
-    std::atomic<std::uint64_t> sessionsOpened{0};       ///< Engine.IO sessions opened since start
-    std::atomic<std::int64_t> socketsConnected{0};      ///< Socket.IO sockets now connected (all namespaces)
-    std::atomic<std::uint64_t> messagesStored{0};       ///< chat messages stored (retries not counted)
-    std::atomic<std::uint64_t> connectionsRefused{0};   ///< TCP connections over the per-address limit
-    std::atomic<std::uint64_t> handshakesRefused{0};    ///< handshakes over the per-address rate
-    std::atomic<std::uint64_t> slowConsumersClosed{0};  ///< sessions cut off for not reading
-    std::atomic<std::uint64_t> volatileDropped{0};      ///< volatile packets dropped for a backed-up client
-    std::atomic<std::uint64_t> passwordHashes{0};       ///< Argon2id verifications run by login (unknown emails too)
-    std::atomic<std::uint64_t> loginsRefused{0};        ///< logins answered RATE_LIMITED (limits or a full hash queue)
-    std::atomic<std::uint64_t> storeCommits{0};         ///< store transactions committed
-    std::atomic<std::uint64_t> storeCommittedWrites{0}; ///< writes those transactions carried
-    DurationHistogram storeCommitSeconds;               ///< each successful commit: the WAL's write and sync
-    DurationHistogram storeWriteSeconds;                ///< each write, from its queueing to its commit's outcome
+/// The figures of /metrics and how they are shown, in the Prometheus text format. Core provides
+/// only this mechanism: each layer declares its own figures (relaxed atomics and histograms in a
+/// `struct Metrics` of its own, counted on its hot paths without ever touching the registry) and
+/// registers them here, by reference, at start-up.
+///
+/// Registration happens before serving, on one thread; render() then only reads, from any
+/// thread. Every registered figure must outlive the registry's last render().
+class MetricsRegistry {
+public:
+    /// A counter (only grows). Throws std::invalid_argument when `name` is not a Prometheus
+    /// metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) or is already registered.
+    void addCounter(std::string name, std::string help, const std::atomic<std::uint64_t>& value);
+    /// A gauge (a level that rises and falls). Throws as addCounter().
+    void addGauge(std::string name, std::string help, const std::atomic<std::int64_t>& value);
+    /// A histogram of durations, in seconds. Throws as addCounter().
+    void addHistogram(std::string name, std::string help, const DurationHistogram& histogram);
 
-    /// The Prometheus text exposition of every figure.
+    /// The HELP, TYPE and sample lines of every figure, in the order of registration.
     std::string render() const;
+
+private:
+    using Figure =
+        std::variant<const std::atomic<std::uint64_t>*, const std::atomic<std::int64_t>*, const DurationHistogram*>;
+    struct Entry {
+        std::string name;
+        std::string help; // escaped for the HELP line
+        Figure figure;
+    };
+    void add(std::string name, std::string help, Figure figure);
+
+    std::vector<Entry> entries_;
 };
 
 } // namespace parley::core

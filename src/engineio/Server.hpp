@@ -1,9 +1,9 @@
 #pragma once
 
-#include "core/Metrics.hpp"
 #include "engineio/Config.hpp"
 #include "engineio/Errc.hpp"
 #include "engineio/Handler.hpp"
+#include "engineio/Metrics.hpp"
 #include "engineio/Session.hpp"
 #include "net/HttpConnection.hpp"
 #include "net/IoThreads.hpp"
@@ -33,10 +33,10 @@ public:
     void closeAll();
 
     /// Counts sessions into `metrics` (optional; set before serving).
-    void setMetrics(core::Metrics* metrics) noexcept { metrics_ = metrics; }
+    void setMetrics(Metrics* metrics) noexcept { metrics_ = metrics; }
     /// Rate-limits handshakes per address (optional; set before serving; must outlive us).
     void setPeerLimits(net::PeerLimits* peers) noexcept { peers_ = peers; }
-    core::Metrics* metrics() const noexcept { return metrics_; }
+    Metrics* metrics() const noexcept { return metrics_; }
 
     // --- For Session ---------------------------------------------------------------------------
     void remove(const std::string& sid);
@@ -65,7 +65,7 @@ private:
     Handler& handler_;
     net::IoThreads& threads_;
     std::deque<Shard> shards_; // shards_[i] is touched only by io thread i
-    core::Metrics* metrics_ = nullptr;
+    Metrics* metrics_ = nullptr;
     net::PeerLimits* peers_ = nullptr;
     void counted(bool opened);
 };

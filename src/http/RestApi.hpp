@@ -2,7 +2,7 @@
 
 #include "chat/ChatService.hpp"
 #include "chat/LoginThrottle.hpp"
-#include "core/Metrics.hpp"
+#include "chat/Metrics.hpp"
 #include "http/Router.hpp"
 #include "net/IoThreads.hpp"
 
@@ -10,14 +10,20 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace parley::net {
 class PeerLimits;
 }
 
 namespace parley::http {
+
+struct RestCall;
 
 struct RestConfig {
     std::string jwtSecret; // signs the JWT of /v1/auth/login (none: sessionToken only)
@@ -29,7 +35,7 @@ struct RestConfig {
     // Logins waiting for or in password hashing (one Argon2id each, tens of ms on one thread);
     // past it a login is refused at once (429) rather than queued: 16 is about a second of work.
     std::size_t maxPendingLogins = 16;
-    core::Metrics* metrics = nullptr;       // counts hashes and refused logins when set
+    chat::Metrics* metrics = nullptr;       // counts hashes and refused logins when set
     const net::PeerLimits* peers = nullptr; // trusted proxies: whose client a login counts against
 };
 
@@ -43,7 +49,53 @@ public:
     ~RestApi();
 
 private:
+    // A route's handler after its Call is made; an authenticated one also gets the user id the
+    // bearer token resolved to.
+    using Handler = void (RestApi::*)(const RestCall& call, const net::Request& req, const PathParams& params);
+    using AuthedHandler = void (RestApi::*)(const RestCall& call, const std::string& userId, const net::Request& req,
+                                            const PathParams& params);
+
+    // Registers every route; the handlers below answer them.
     void install(Router& router);
+    RouteHandler open(Handler handler);
+    RouteHandler authed(AuthedHandler handler);
+    // Loads the chat and checks that `userId` is a member before `then(chat)`; answers the
+    // request itself otherwise.
+    void withMembership(const RestCall& call, const std::string& userId, const std::string& chatId,
+                        std::function<void(store::Chat)> then);
+
+    // Health (RestApi.cpp)
+    void healthz(const RestCall& call, const net::Request& req, const PathParams& params);
+    void readyz(const RestCall& call, const net::Request& req, const PathParams& params);
+
+    // Login and logout (RestAuth.cpp)
+    void login(const RestCall& call, const net::Request& req, const PathParams& params);
+    void refuseLogin(const RestCall& call, std::string_view message, std::int64_t retryAfterMs);
+    void checkPassword(const RestCall& call, boost::asio::io_context& ctx, std::string email, std::string password,
+                       std::optional<store::User> user);
+    void startSession(const RestCall& call, boost::asio::io_context& ctx, const store::User& user);
+    void logout(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
+
+    // Chats and their members (RestChats.cpp)
+    void listChats(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
+    void createChat(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
+    void getChat(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
+    void renameChat(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
+    void addMember(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
+    void removeMember(const RestCall& call, const std::string& userId, const net::Request& req,
+                      const PathParams& params);
+    // Runs `write` (which stores `chat` as it now is), then sends chat:update to its members and
+    // answers the chat with `status`.
+    void saveChat(const RestCall& call, const store::Chat& chat, std::function<bool(store::Store&)> write,
+                  boost::beast::http::status status);
+
+    // Messages and read cursors (RestMessages.cpp)
+    void listMessages(const RestCall& call, const std::string& userId, const net::Request& req,
+                      const PathParams& params);
+    void postMessage(const RestCall& call, const std::string& userId, const net::Request& req,
+                     const PathParams& params);
+    void listReadCursors(const RestCall& call, const std::string& userId, const net::Request& req,
+                         const PathParams& params);
 
     chat::ChatService& chat_;
     const Router* router_ = nullptr; // CORS answers; outlives us

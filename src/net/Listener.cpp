@@ -8,8 +8,7 @@ namespace parley::net {
 
 using tcp = boost::asio::ip::tcp;
 
-Listener::Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits, PeerLimits* peers,
-                   core::Metrics* metrics)
+Listener::Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits, PeerLimits* peers, Metrics* metrics)
     : threads_(threads), handler_(handler), limits_(limits), peers_(peers), metrics_(metrics),
       acceptor_(threads.context(0)) {}
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "core/Metrics.hpp"
 #include "net/HttpConnection.hpp"
 #include "net/IoThreads.hpp"
+#include "net/Metrics.hpp"
 #include "net/PeerLimits.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,7 +17,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 public:
     /// `peers` (optional, must outlive the listener) caps connections per address.
     Listener(IoThreads& threads, HttpHandler& handler, HttpLimits limits, PeerLimits* peers = nullptr,
-             core::Metrics* metrics = nullptr);
+             Metrics* metrics = nullptr);
 
     /// Binds and listens; throws on failure (start-up only). Returns the bound port.
     unsigned short listen(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -31,7 +31,7 @@ private:
     HttpHandler& handler_;
     HttpLimits limits_;
     PeerLimits* peers_;
-    core::Metrics* metrics_;
+    Metrics* metrics_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::size_t next_ = 0;
 };

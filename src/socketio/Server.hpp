@@ -1,8 +1,8 @@
 #pragma once
 
-#include "core/Metrics.hpp"
 #include "engineio/Handler.hpp"
 #include "net/IoThreads.hpp"
+#include "socketio/Metrics.hpp"
 #include "socketio/Namespace.hpp"
 #include "socketio/Types.hpp"
 
@@ -28,8 +28,8 @@ public:
 
     const Config& config() const noexcept { return config_; }
     /// Counts sockets into `metrics` (optional; set before serving).
-    void setMetrics(core::Metrics* metrics) noexcept { metrics_ = metrics; }
-    core::Metrics* metrics() const noexcept { return metrics_; }
+    void setMetrics(Metrics* metrics) noexcept { metrics_ = metrics; }
+    Metrics* metrics() const noexcept { return metrics_; }
     net::IoThreads& threads() noexcept { return threads_; }
 
     std::shared_ptr<engineio::SessionHandler> onOpen(const std::shared_ptr<engineio::Session>& session) override;
@@ -39,7 +39,7 @@ private:
     Config config_;
     AdapterFactory adapterFactory_;
     std::map<std::string, std::unique_ptr<Namespace>, std::less<>> namespaces_;
-    core::Metrics* metrics_ = nullptr;
+    Metrics* metrics_ = nullptr;
 };
 
 /// A new random socket id (20 URL-safe characters).

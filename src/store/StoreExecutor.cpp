@@ -12,7 +12,7 @@ StoreExecutor::StoreExecutor(std::unique_ptr<Store> store, Options options)
 StoreExecutor::~StoreExecutor() {
     {
         std::lock_guard lock(mutex_);
-        stopping_ = true;
+        phase_ = Phase::Stopping;
     }
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
@@ -26,9 +26,9 @@ void StoreExecutor::enqueue(Job job) {
     bool wake = true;
     {
         std::lock_guard lock(mutex_);
-        // The store thread stops once the queue is empty after stopping_: a job queued later would
+        // The store thread stops once the queue is empty after Stopping: a job queued later would
         // never complete (nor its callback run).
-        PARLEY_ASSERT(!stopping_, "store work queued while the StoreExecutor is being destroyed");
+        PARLEY_ASSERT(phase_ != Phase::Stopping, "store work queued while the StoreExecutor is being destroyed");
         if (paced) {
             if (queue_.empty()) oldestQueuedAt_ = now;
             if (job.mayWait) pacer_.arrived(now);
@@ -36,7 +36,7 @@ void StoreExecutor::enqueue(Job job) {
         if (!job.mayWait) urgentQueued_ = true;
         queue_.push_back(std::move(job));
         // A write does not interrupt the store thread's wait for company: that wait is for it.
-        wake = !waiting_ || urgentQueued_ || queue_.size() >= CommitPacer::kFullBatch;
+        wake = phase_ != Phase::Waiting || urgentQueued_ || queue_.size() >= CommitPacer::kFullBatch;
     }
     if (wake) cv_.notify_one();
 }
@@ -46,8 +46,8 @@ void StoreExecutor::loop() {
     while (true) {
         {
             std::unique_lock lock(mutex_);
-            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty() && stopping_) return;
+            cv_.wait(lock, [this] { return phase_ == Phase::Stopping || !queue_.empty(); });
+            if (queue_.empty() && phase_ == Phase::Stopping) return;
             waitForCompany(lock);
             PARLEY_ASSERT(batch.empty(), "the previous batch was completed and cleared");
             batch.swap(queue_); // everything queued so far is one batch: the group commit
@@ -65,12 +65,15 @@ void StoreExecutor::loop() {
 }
 
 void StoreExecutor::waitForCompany(std::unique_lock<std::mutex>& lock) {
-    if (options_.pacing.maxDelay.count() <= 0 || urgentQueued_ || stopping_) return;
+    if (options_.pacing.maxDelay.count() <= 0 || urgentQueued_ || phase_ == Phase::Stopping) return;
     const auto at = pacer_.commitAt(oldestQueuedAt_);
     if (at <= oldestQueuedAt_) return;
-    waiting_ = true;
-    cv_.wait_until(lock, at, [this] { return stopping_ || urgentQueued_ || queue_.size() >= CommitPacer::kFullBatch; });
-    waiting_ = false;
+    phase_ = Phase::Waiting;
+    cv_.wait_until(lock, at, [this] {
+        return phase_ == Phase::Stopping || urgentQueued_ || queue_.size() >= CommitPacer::kFullBatch;
+    });
+    // The destructor may have moved it on to Stopping meanwhile, which must stay.
+    if (phase_ == Phase::Waiting) phase_ = Phase::Running;
 }
 
 void StoreExecutor::runBatch(std::deque<Job>& batch) {

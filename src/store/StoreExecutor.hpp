@@ -1,8 +1,8 @@
 #pragma once
 
 #include "core/Assert.hpp"
-#include "core/Metrics.hpp"
 #include "store/CommitPacer.hpp"
+#include "store/Metrics.hpp"
 #include "store/Store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -35,7 +35,7 @@ public:
         CommitPacer::Options pacing{};
         /// Counts commits and the writes they carried, and times both (parley_store_*); may be
         /// null.
-        core::Metrics* metrics = nullptr;
+        Metrics* metrics = nullptr;
         /// A commit that takes at least `slowCommit` is logged as a warning, at most one line per
         /// `slowCommitWarningEvery`, which counts the slow commits it stands for. Every ack waits
         /// for its commit, so a stalling disk is the first thing an operator should hear of (the
@@ -100,8 +100,11 @@ private:
     CommitPacer pacer_;
     CommitPacer::Clock::time_point oldestQueuedAt_{}; // when the oldest job in queue_ was queued
     bool urgentQueued_ = false;                       // queue_ holds a job that never waits (a read, runSync)
-    bool waiting_ = false;                            // the store thread is in waitForCompany
-    bool stopping_ = false;
+    // What the store thread is doing, as enqueue() needs to know it. Running: taking or running
+    // batches. Waiting: in waitForCompany, where a write does not wake it. Stopping: the
+    // destructor asked it to finish the queue and end; nothing may be queued any more.
+    enum class Phase { Running, Waiting, Stopping };
+    Phase phase_ = Phase::Running;
     // Slow commits (store thread only): when the last warning was logged, and what came since.
     std::optional<std::chrono::steady_clock::time_point> lastSlowWarning_;
     std::uint64_t slowSinceWarning_ = 0;

@@ -188,16 +188,17 @@ void SqliteStore::requestCheckpoint() noexcept {
         if (!noCheckpointThreadLogged_)
             spdlog::warn("sqlite: no checkpoint thread ({}): the writer checkpoints", e.what());
         noCheckpointThreadLogged_ = true;
-        checkpointInline_ = true;
+        writerCheckpoint_ = WriterCheckpoint::CopyOwed;
     }
 }
 
 void SqliteStore::maintain(bool idle) {
-    const bool wanted = checkpointInline_ || (checkpointer_ && checkpointer_->catchUpWanted());
+    const bool copyOwed = writerCheckpoint_ == WriterCheckpoint::CopyOwed;
+    const bool wanted = copyOwed || (checkpointer_ && checkpointer_->catchUpWanted());
     if (!wanted || !db_ || reopenPending_) return;
     const bool longLog = walFrames_ >= kWriterCheckpointPages;
     if (!idle && !longLog) return;
-    if (checkpointer_ && !checkpointInline_) {
+    if (checkpointer_ && !copyOwed) {
         checkpointer_->takeCatchUp();
         // What the checkpoint left is what was committed while it ran. A failed checkpoint
         // leaves the copying to the writer.
@@ -206,19 +207,21 @@ void SqliteStore::maintain(bool idle) {
             // A pass asked for here that copied nothing new: a reader (another process) holds
             // the log back. Asking again after every batch would only spin; the next request,
             // 1000 pages on, tries again.
-            const bool stuck = passAsked_ && copied >= 0 && copied == copiedWhenAsked_;
-            passAsked_ = false;
+            const bool stuck =
+                writerCheckpoint_ == WriterCheckpoint::PassAsked && copied >= 0 && copied == copiedWhenAsked_;
+            writerCheckpoint_ = WriterCheckpoint::None;
             if (stuck) return;
             if (copied > walFrames_) return; // the log has restarted since: nothing to catch up
             if (walFrames_ - std::max(copied, 0) > kWriterCatchUpPages) {
-                passAsked_ = true;
+                writerCheckpoint_ = WriterCheckpoint::PassAsked;
                 copiedWhenAsked_ = copied;
                 checkpointer_->request();
                 return;
             }
         }
     }
-    checkpointInline_ = false;
+    // A pass asked for is settled above, once its outcome is known; only a copy owed is settled here.
+    if (copyOwed) writerCheckpoint_ = WriterCheckpoint::None;
     int logFrames = 0;
     int copiedFrames = 0;
     const int code = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames);

@@ -139,10 +139,14 @@ private:
     std::unique_ptr<WalCheckpointer> checkpointer_; // started by the first checkpoint request
     int walFrames_ = 0;                             // the log's length after the last commit
     int framesAtRequest_ = 0;                       // ... when a checkpoint was last requested
-    bool passAsked_ = false;                        // maintain() asked for another pass ...
-    int copiedWhenAsked_ = 0;                       // ... after one that had copied this much
-    bool checkpointInline_ = false;                 // no checkpointer thread: maintain() copies
-    bool noCheckpointThreadLogged_ = false;         // ... said once in the log
+    // What maintain() has outstanding with the log. None: nothing. PassAsked: it asked the
+    // checkpointer for another pass, after one that had copied copiedWhenAsked_ frames.
+    // CopyOwed: no checkpointer thread could be started for a request, so maintain() copies the
+    // log itself, as SQLite's own checkpoint would have.
+    enum class WriterCheckpoint { None, PassAsked, CopyOwed };
+    WriterCheckpoint writerCheckpoint_ = WriterCheckpoint::None;
+    int copiedWhenAsked_ = 0;
+    bool noCheckpointThreadLogged_ = false; // the failure to start one is said once in the log
     // Set by a fault (or a read-only open): the next transaction starts on a fresh connection.
     bool reopenPending_ = false;
     std::unordered_map<std::string_view, sqlite3_stmt*> statements_;

@@ -17,7 +17,7 @@ WalCheckpointer::WalCheckpointer(std::string path, const char* vfs, std::functio
 WalCheckpointer::~WalCheckpointer() {
     {
         std::lock_guard lock(mutex_);
-        stopping_ = true;
+        phase_ = Phase::Stopping;
     }
     cv_.notify_one();
     thread_.join();
@@ -26,8 +26,8 @@ WalCheckpointer::~WalCheckpointer() {
 void WalCheckpointer::request() {
     {
         std::lock_guard lock(mutex_);
-        if (requested_) return;
-        requested_ = true;
+        if (phase_ != Phase::Idle) return;
+        phase_ = Phase::Requested;
     }
     cv_.notify_one();
 }
@@ -36,9 +36,9 @@ void WalCheckpointer::loop() {
     while (true) {
         {
             std::unique_lock lock(mutex_);
-            cv_.wait(lock, [this] { return stopping_ || requested_; });
-            if (stopping_) return;
-            requested_ = false;
+            cv_.wait(lock, [this] { return phase_ != Phase::Idle; });
+            if (phase_ == Phase::Stopping) return;
+            phase_ = Phase::Idle;
         }
         checkpointOnce();
         completed_.fetch_add(1, std::memory_order_acq_rel);

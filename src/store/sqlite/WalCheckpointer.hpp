@@ -68,8 +68,11 @@ private:
     std::function<void()> beforeCheckpoint_;
     std::mutex mutex_;
     std::condition_variable cv_;
-    bool requested_ = false;
-    bool stopping_ = false;
+    // Idle: nothing asked since the thread last took a request (a checkpoint may be running).
+    // Requested: a checkpoint is wanted; the requests made meanwhile are this one. Stopping: the
+    // destructor asked the thread to end, which it does before any further checkpoint.
+    enum class Phase { Idle, Requested, Stopping };
+    Phase phase_ = Phase::Idle;
     bool failing_ = false; // the last checkpoint failed (logged once until one succeeds)
     std::atomic<bool> catchUp_{false};
     std::atomic<std::uint64_t> completed_{0};

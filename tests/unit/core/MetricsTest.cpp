@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace parley::core {
@@ -63,17 +66,73 @@ TEST(DurationHistogram, RendersCumulativeBucketsASumInSecondsAndACount) {
     EXPECT_EQ(lineValue(out, "x_seconds_count"), "3");
 }
 
-TEST(Metrics, RenderIncludesTheStoresTwoHistograms) {
-    Metrics m;
-    m.storeCommitSeconds.observe(microseconds(400));
-    m.storeWriteSeconds.observe(milliseconds(2));
-    m.storeWriteSeconds.observe(milliseconds(4));
-    const std::string out = m.render();
-    EXPECT_NE(out.find("# TYPE parley_store_commit_seconds histogram\n"), std::string::npos);
-    EXPECT_NE(out.find("# TYPE parley_store_write_seconds histogram\n"), std::string::npos);
-    EXPECT_EQ(lineValue(out, "parley_store_commit_seconds_count"), "1");
-    EXPECT_EQ(lineValue(out, "parley_store_write_seconds_count"), "2");
-    EXPECT_EQ(lineValue(out, "parley_store_write_seconds_bucket{le=\"0.002\"}"), "1");
+TEST(MetricsRegistry, RendersACounterAndAGaugeWithTheirHelpTypeAndValue) {
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::int64_t> open{0};
+    MetricsRegistry registry;
+    registry.addCounter("x_requests_total", "Requests since start.", requests);
+    registry.addGauge("x_open", "Open now.", open);
+    requests.fetch_add(3, std::memory_order_relaxed);
+    open.fetch_sub(2, std::memory_order_relaxed);
+    EXPECT_EQ(registry.render(), "# HELP x_requests_total Requests since start.\n"
+                                 "# TYPE x_requests_total counter\n"
+                                 "x_requests_total 3\n"
+                                 "# HELP x_open Open now.\n"
+                                 "# TYPE x_open gauge\n"
+                                 "x_open -2\n");
+}
+
+TEST(MetricsRegistry, ReadsEachFigureAtEveryRender) {
+    std::atomic<std::uint64_t> count{0};
+    DurationHistogram took;
+    MetricsRegistry registry;
+    registry.addCounter("x_total", "Things.", count);
+    registry.addHistogram("x_seconds", "What x took.", took);
+    EXPECT_EQ(lineValue(registry.render(), "x_total"), "0");
+    EXPECT_EQ(lineValue(registry.render(), "x_seconds_count"), "0");
+    count.fetch_add(1, std::memory_order_relaxed);
+    took.observe(milliseconds(2));
+    const std::string out = registry.render();
+    EXPECT_EQ(lineValue(out, "x_total"), "1");
+    EXPECT_NE(out.find("# TYPE x_seconds histogram\n"), std::string::npos) << out;
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{le=\"0.002\"}"), "1");
+    EXPECT_EQ(lineValue(out, "x_seconds_count"), "1");
+}
+
+TEST(MetricsRegistry, RendersInTheOrderOfRegistration) {
+    std::atomic<std::uint64_t> a{0};
+    std::atomic<std::uint64_t> b{0};
+    MetricsRegistry registry;
+    registry.addCounter("z_total", "Registered first.", a);
+    registry.addCounter("a_total", "Registered second.", b);
+    const std::string out = registry.render();
+    EXPECT_LT(out.find("# HELP z_total"), out.find("# HELP a_total")) << out;
+}
+
+TEST(MetricsRegistry, RefusesANameTwiceAndNamesPrometheusCannotRead) {
+    std::atomic<std::uint64_t> a{0};
+    std::atomic<std::int64_t> b{0};
+    DurationHistogram h;
+    MetricsRegistry registry;
+    registry.addCounter("x_total", "Once.", a);
+    EXPECT_THROW(registry.addGauge("x_total", "Twice, as another type.", b), std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("x_total", "Twice.", h), std::invalid_argument);
+    EXPECT_THROW(registry.addCounter("", "Empty.", a), std::invalid_argument);
+    EXPECT_THROW(registry.addCounter("9_total", "Starts with a digit.", a), std::invalid_argument);
+    EXPECT_THROW(registry.addCounter("x-total", "A dash.", a), std::invalid_argument);
+    EXPECT_THROW(registry.addCounter("x total", "A space.", a), std::invalid_argument);
+    registry.addCounter("ns:x_total", "Colons are allowed.", a);
+    const std::string out = registry.render();
+    EXPECT_EQ(out.find("Twice"), std::string::npos) << out;
+    EXPECT_NE(out.find("# TYPE ns:x_total counter\n"), std::string::npos) << out;
+}
+
+TEST(MetricsRegistry, EscapesBackslashesAndLineBreaksInHelp) {
+    std::atomic<std::uint64_t> a{0};
+    MetricsRegistry registry;
+    registry.addCounter("x_total", "One\\two\nthree.", a);
+    EXPECT_EQ(registry.render().rfind("# HELP x_total One\\\\two\\nthree.\n# TYPE x_total counter\n", 0), 0u)
+        << registry.render();
 }
 
 } // namespace

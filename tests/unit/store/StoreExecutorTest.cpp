@@ -390,7 +390,7 @@ protected:
     std::uint64_t commits() const { return metrics_.storeCommits.load(); }
     std::uint64_t committedWrites() const { return metrics_.storeCommittedWrites.load(); }
 
-    core::Metrics metrics_;
+    store::Metrics metrics_;
 };
 
 TEST_P(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
@@ -510,7 +510,7 @@ protected:
         ASSERT_EQ(outcome.error, "");
     }
 
-    core::Metrics metrics_;
+    store::Metrics metrics_;
 };
 
 TEST_P(StoreExecutorTimedTest, EachCommitIsTimedAndEachWriteFromItsQueueingOn) {
