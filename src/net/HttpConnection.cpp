@@ -1,5 +1,6 @@
 #include "net/HttpConnection.hpp"
 
+#include "core/Assert.hpp"
 #include "net/WsConnection.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -59,7 +60,7 @@ std::shared_ptr<HttpConnection> HttpConnection::refused(tcp::socket&& socket, Ht
     HttpLimits shortLimits = limits;
     shortLimits.requestTimeout = std::min(limits.requestTimeout, kRefusedRequestTimeout);
     auto conn = std::make_shared<HttpConnection>(std::move(socket), handler, shortLimits);
-    conn->refused_ = true;
+    conn->phase_ = Phase::Refused;
     return conn;
 }
 
@@ -94,6 +95,7 @@ void HttpConnection::onHeader(beast::error_code ec, std::size_t bytes) {
 
 void HttpConnection::onRead(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) {
+        end();
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         return;
     }
@@ -111,7 +113,7 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
         return respondAndClose(400, "Bad Request");
     if (ec) return fail(ec, "read");
 
-    if (refused_) return respondAndClose(429, "Too many connections from this address");
+    if (phase_ == Phase::Refused) return respondAndClose(429, "Too many connections from this address");
 
     // The request is in; a long-poll may now be held for as long as the handler likes.
     stream_.expires_never();
@@ -121,11 +123,11 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
 }
 
 void HttpConnection::dispatch(Request&& req) {
-    awaitingResponse_ = true;
+    moveTo(Phase::Awaiting);
     auto self = shared_from_this();
     handler_.onRequest(self, std::move(req));
     // Not answered at once (a long-poll): keep a read pending so that a peer leaving is noticed.
-    if (awaitingResponse_ && !watching_ && stream_.socket().is_open()) doWatch();
+    if (phase_ == Phase::Awaiting && !watching_) doWatch();
 }
 
 void HttpConnection::doWatch() {
@@ -139,20 +141,22 @@ void HttpConnection::onWatch(beast::error_code ec, std::size_t bytes) {
     if (ec) {
         auto onAbort = std::move(onAbort_);
         onAbort_ = nullptr;
-        if (awaitingResponse_ && onAbort) onAbort();
+        if (phase_ == Phase::Awaiting && onAbort) onAbort();
+        end();
         beast::error_code ignored;
         stream_.socket().close(ignored);
         return;
     }
     // The next request started early: keep its bytes for the parser.
     buffer_.commit(bytes);
-    if (!awaitingResponse_ && !response_) doRead();
+    // Read only once the response is out (onWrite leaves the read to this completion).
+    if (phase_ == Phase::Reading) doRead();
 }
 
 void HttpConnection::respond(Response&& res) {
-    awaitingResponse_ = false;
     onAbort_ = nullptr;
-    if (!stream_.socket().is_open()) return;
+    if (phase_ == Phase::Done) return;
+    moveTo(Phase::Writing);
     res.keep_alive(keepAlive_);
     res.prepare_payload();
     response_ = std::make_shared<Response>(std::move(res));
@@ -167,9 +171,13 @@ void HttpConnection::onWrite(beast::error_code ec, bool keepAlive) {
     response_.reset();
     if (ec) return fail(ec, "write");
     if (!keepAlive) {
+        end();
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         return;
     }
+    // The watch may have noticed the peer leaving during the write.
+    if (phase_ == Phase::Done) return;
+    moveTo(Phase::Reading);
     // With a watch read pending, its completion starts the next request's read.
     if (!watching_) doRead();
 }
@@ -183,12 +191,14 @@ void HttpConnection::respondAndClose(unsigned status, const char* body) {
 }
 
 void HttpConnection::fail(beast::error_code ec, const char* what) {
+    end();
     if (ec == boost::asio::error::operation_aborted || ec == beast::error::timeout) return;
     spdlog::debug("http {}: {}", what, ec.message());
 }
 
 void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& req) {
     // Only the descriptor crosses threads: the new owner wraps it in a socket of its own context.
+    end();
     beast::error_code ec;
     tcp::socket socket = stream_.release_socket();
     const auto protocol = socket.local_endpoint(ec).protocol();
@@ -214,6 +224,7 @@ void HttpConnection::migrate(IoThreads& threads, std::size_t index, Request&& re
 }
 
 std::shared_ptr<WsConnection> HttpConnection::upgrade() {
+    end();
     stream_.expires_never();
     return std::make_shared<WsConnection>(std::move(stream_), std::move(buffer_), std::move(slot_));
 }
@@ -223,6 +234,15 @@ std::string HttpConnection::remoteAddress() const {
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (ec) return {};
     return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void HttpConnection::moveTo(Phase next) noexcept {
+    PARLEY_ASSERT(isLegal(phase_, next), "HttpConnection: a phase change outside the request cycle's table");
+    phase_ = next;
+}
+
+void HttpConnection::end() noexcept {
+    if (phase_ != Phase::Done) moveTo(Phase::Done);
 }
 
 boost::asio::ip::address HttpConnection::remoteIp() const {

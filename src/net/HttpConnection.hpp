@@ -67,6 +67,31 @@ public:
 /// repeats. At most one request is in progress at a time (no pipelining).
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
+    /// Where the connection is in its request/response cycle. Every change goes through one
+    /// function that asserts it is one of:
+    ///   Reading, Refused -> Awaiting (Reading only) | Writing | Done
+    ///   Awaiting         -> Writing | Done
+    ///   Writing          -> Reading | Done
+    enum class Phase : std::uint8_t {
+        Reading,  ///< reading a request, or waiting for the next one on a kept-alive connection
+        Refused,  ///< over the per-address limit: reading the one request that is answered 429
+        Awaiting, ///< the request is with the handler; a response is owed (a held long-poll)
+        Writing,  ///< a response is being written
+        Done,     ///< nothing more is read or written: closed, shut down, or handed on (upgrade, migrate)
+    };
+
+    /// Whether `to` may follow `from` (the table above).
+    static constexpr bool isLegal(Phase from, Phase to) noexcept {
+        switch (from) {
+        case Phase::Reading: return to == Phase::Awaiting || to == Phase::Writing || to == Phase::Done;
+        case Phase::Refused:
+        case Phase::Awaiting: return to == Phase::Writing || to == Phase::Done;
+        case Phase::Writing: return to == Phase::Reading || to == Phase::Done;
+        case Phase::Done: return false;
+        }
+        return false;
+    }
+
     HttpConnection(boost::asio::ip::tcp::socket&& socket, HttpHandler& handler, const HttpLimits& limits,
                    boost::beast::flat_buffer buffer = {}, PeerSlot slot = {});
 
@@ -77,7 +102,8 @@ public:
     /// Starts reading requests.
     void start();
 
-    /// Answers the current request. Must be called once per request, on this connection's thread.
+    /// Answers the current request. Must be called once per request, on this connection's thread;
+    /// ignored once the connection is Done (the peer left, or it was handed on).
     void respond(Response&& res);
 
     /// Called if the peer goes away while a response is still owed (e.g. a held long-poll).
@@ -97,6 +123,8 @@ public:
     /// The peer's address (unspecified if the socket is already gone).
     boost::asio::ip::address remoteIp() const;
 
+    Phase phase() const noexcept { return phase_; }
+
 private:
     void doRead();
     void onHeader(boost::system::error_code ec, std::size_t bytes);
@@ -107,6 +135,8 @@ private:
     void doWatch();
     void onWatch(boost::system::error_code ec, std::size_t bytes);
     void respondAndClose(unsigned status, const char* body);
+    void moveTo(Phase next) noexcept;
+    void end() noexcept; ///< to Done, if not there already
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
@@ -115,12 +145,13 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::shared_ptr<Response> response_;
     std::function<void()> onAbort_;
-    bool keepAlive_ = false;
-    bool awaitingResponse_ = false; ///< a request was handed over and not answered yet
-    bool watching_ = false;         ///< a read is pending to notice the peer leaving
     std::size_t owner_;
-    PeerSlot slot_;        ///< this connection's place in its address's count
-    bool refused_ = false; ///< over the per-address limit: answer 429 and close
+    PeerSlot slot_; ///< this connection's place in its address's count
+    Phase phase_ = Phase::Reading;
+    bool keepAlive_ = false; ///< the current request's: read the next one after its response
+    /// A read is pending to notice the peer leaving while a response is owed. It may outlive the
+    /// Awaiting phase: its completion then starts the next request's read.
+    bool watching_ = false;
 };
 
 } // namespace parley::net

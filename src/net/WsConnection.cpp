@@ -1,5 +1,7 @@
 #include "net/WsConnection.hpp"
 
+#include "core/Assert.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket/error.hpp>
@@ -68,9 +70,7 @@ void WsConnection::accept(Request req, std::uint64_t maxMessage, std::function<v
     const auto acceptValue = ws::acceptKey(key);
 
     auto refuse = [&](std::string response, error_code ec) {
-        closing_ = true;
-        closeQueued_ = true;
-        endAfterWrite_ = true;
+        moveTo(State::Refusing);
         enqueue(Outgoing{makeSharedBuffer(std::move(response)), ws::Opcode::Text, true});
         done(ec);
     };
@@ -100,7 +100,7 @@ void WsConnection::start(MessageFn onMessage, CloseFn onClose) {
         const auto early = std::move(early_);
         reader_.feed(reinterpret_cast<std::uint8_t*>(early->data()), early->size(), *this);
     }
-    if (!finished_ && !peerClosed_) waitReadable();
+    if (reading()) waitReadable();
 }
 
 // --- reading ------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ void WsConnection::waitReadable() {
 }
 
 void WsConnection::onReadable(error_code ec) {
-    if (finished_) return;
+    if (state_ == State::Finished) return;
     if (ec) return finish(ec);
     if (readAvailable()) waitReadable();
 }
@@ -121,7 +121,7 @@ void WsConnection::onReadable(error_code ec) {
 void WsConnection::readPending() {
     // The wait still pending finds the socket empty (would_block) and waits again.
     // Only while an owner listens (after start(), before detach()).
-    if (onMessage_ && !finished_ && !peerClosed_) readAvailable();
+    if (onMessage_ && reading()) readAvailable();
 }
 
 bool WsConnection::readAvailable() {
@@ -133,14 +133,15 @@ bool WsConnection::readAvailable() {
         const std::size_t n = socket_.read_some(asio::buffer(scratch, kScratchBytes), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
         if (ec) {
-            finish(peerClosed_ || closeSent_ ? error_code(websocket::error::closed) : ec);
+            const bool handshakeDone = state_ == State::PeerClosed || state_ == State::CloseSent;
+            finish(handshakeDone ? error_code(websocket::error::closed) : ec);
             return false;
         }
         // After a read error the reader is stopped: the input is only drained, until the peer
         // ends the connection.
         reader_.feed(scratch, n, *this);
         // Nothing more is read after the peer's close frame.
-        if (finished_ || peerClosed_) return false;
+        if (!reading()) return false;
         // A short read emptied the socket; the caller's wait reports anything newer.
         if (n < kScratchBytes) return true;
     }
@@ -148,11 +149,11 @@ bool WsConnection::readAvailable() {
 
 void WsConnection::onMessage(std::string_view data, bool binary) {
     // While closing, messages are read only to reach the peer's close frame.
-    if (onMessage_ && !closing_) onMessage_(data, binary);
+    if (onMessage_ && state_ == State::Open) onMessage_(data, binary);
 }
 
 void WsConnection::onPing(std::string_view payload) {
-    if (closing_) return;
+    if (state_ != State::Open) return;
     // Only the most recent ping needs an answer (RFC 6455 section 5.5.3). While the peer is not
     // reading (our writes are blocked), a ping's pong takes over the queued pong that has not
     // started leaving, so a ping flood holds one pong, not one per ping. The pong taken over
@@ -176,12 +177,20 @@ bool WsConnection::pongPending() const noexcept {
 }
 
 void WsConnection::onPeerClose(std::uint16_t code) {
-    peerClosed_ = true;
-    // Our own close frame already went: the handshake is complete.
-    if (closeSent_) return finish(websocket::error::closed);
-    if (!closeQueued_) {
+    switch (state_) {
+    case State::Open:
         // Echo the peer's code after whatever is queued, then end the connection.
-        queueClose(code ? closePayload(code) : makeSharedBuffer(std::string()));
+        return queueClose(State::PeerClosed, code ? closePayload(code) : makeSharedBuffer(std::string()));
+    // Our close frame, still queued, is the reply.
+    case State::Closing: return moveTo(State::PeerClosed);
+    // Our own close frame already went: the handshake is complete.
+    case State::CloseSent: return finish(websocket::error::closed);
+    // Ending anyway, without a close frame of ours.
+    case State::Refusing:
+    case State::Dropping:
+    // Unreachable: the reader stops at the peer's close frame, and when finished.
+    case State::PeerClosed:
+    case State::Finished: return;
     }
 }
 
@@ -194,7 +203,7 @@ void WsConnection::onReadError(ws::ReadError error) {
         }
         return {ws::CloseCode::ProtocolError, websocket::error::bad_opcode};
     }();
-    if (!closeQueued_) queueClose(closePayload(static_cast<std::uint16_t>(code)));
+    if (state_ == State::Open) queueClose(State::Closing, closePayload(static_cast<std::uint16_t>(code)));
     // The reader has stopped: the input cannot be parsed past this point. It is drained rather
     // than left unread, which would make our close a reset that the peer may never see; the
     // close timer bounds that.
@@ -206,16 +215,16 @@ void WsConnection::onReadError(ws::ReadError error) {
 // --- writing ------------------------------------------------------------------------------
 
 void WsConnection::send(Frame frame) {
-    if (closing_ || finished_) return;
+    if (state_ != State::Open) return;
     enqueue(Outgoing{std::move(frame.bytes), frame.binary ? ws::Opcode::Binary : ws::Opcode::Text});
     dropIfOverBound();
 }
 
 void WsConnection::dropIfOverBound() {
-    if (closing_ || finished_ || queuedBytes_ + coalescedBytes_ <= maxQueuedBytes_) return;
+    if (state_ != State::Open || queuedBytes_ + coalescedBytes_ <= maxQueuedBytes_) return;
     // The peer does not read: waiting for it would only grow our memory. No close frame either
     // (it would queue behind the rest): the connection is dropped.
-    closing_ = true;
+    moveTo(State::Dropping);
     // Not from inside send(): the caller may be in the middle of a broadcast loop.
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish(asio::error::no_buffer_space); });
 }
@@ -223,30 +232,29 @@ void WsConnection::dropIfOverBound() {
 void WsConnection::sendNow(Frame frame) {
     send(std::move(frame));
     // The pending end-of-turn flush finds the queue empty.
-    if (!closing_ && !finished_ && !writeBlocked_) flush();
+    if (state_ == State::Open && !writeBlocked_) flush();
 }
 
 void WsConnection::close(ws::CloseCode code) {
-    if (closing_ || finished_) return;
-    queueClose(closePayload(static_cast<std::uint16_t>(code)));
+    if (state_ != State::Open) return;
+    queueClose(State::Closing, closePayload(static_cast<std::uint16_t>(code)));
 }
 
-void WsConnection::queueClose(SharedBuffer payload) {
+void WsConnection::queueClose(State next, SharedBuffer payload) {
     // Nothing is sent after a close frame (RFC 6455 section 5.5.1): it goes last.
-    closing_ = true;
-    closeQueued_ = true;
+    moveTo(next);
     enqueue(Outgoing{std::move(payload), ws::Opcode::Close});
 }
 
 void WsConnection::enqueue(Outgoing out) {
-    if (finished_) return;
+    if (state_ == State::Finished) return;
     queuedBytes_ += out.bytes->size();
     queue_.push_back(std::move(out));
     scheduleFlush();
 }
 
 void WsConnection::scheduleFlush() {
-    if (flushScheduled_ || writeBlocked_ || finished_) return;
+    if (flushScheduled_ || writeBlocked_ || state_ == State::Finished) return;
     flushScheduled_ = true;
     // Not now: the rest of this loop turn may queue more for this connection (an ack and the
     // broadcast it caused, a group commit's messages), and all of it should leave in one write.
@@ -272,7 +280,7 @@ void WsConnection::flushThreadList() {
 }
 
 void WsConnection::flush() {
-    if (finished_ || writeBlocked_) return;
+    if (state_ == State::Finished || writeBlocked_) return;
     while (head_ < queue_.size()) {
         boost::container::static_vector<asio::const_buffer, kMaxIov> iov;
         std::array<std::array<std::uint8_t, ws::kMaxHeaderBytes>, kMaxIov / 2> headers;
@@ -318,16 +326,24 @@ void WsConnection::flush() {
         }
         if (shortWrite) return waitWritable();
     }
+    onQueueWritten();
+}
+
+void WsConnection::onQueueWritten() {
     queue_.clear();
     head_ = 0;
     lastPong_ = SIZE_MAX;
     coalescedBytes_ = 0; // the peer took everything: it reads
     if (queue_.capacity() > kIdleKeepFrames) std::vector<Outgoing>().swap(queue_);
-    if (closeQueued_ && !closeSent_) {
-        closeSent_ = true;
-        if (endAfterWrite_ || peerClosed_)
-            return finish(peerClosed_ ? error_code(websocket::error::closed) : error_code());
-        armCloseTimer();
+    // What ends a connection is queued last: the whole queue written means it is written.
+    switch (state_) {
+    case State::Closing: moveTo(State::CloseSent); return armCloseTimer();
+    case State::PeerClosed: return finish(websocket::error::closed);
+    case State::Refusing: return finish({});
+    case State::Open:
+    case State::CloseSent:
+    case State::Dropping:
+    case State::Finished: return;
     }
 }
 
@@ -335,7 +351,7 @@ void WsConnection::waitWritable() {
     writeBlocked_ = true;
     socket_.async_wait(asio::ip::tcp::socket::wait_write, [self = shared_from_this()](error_code ec) {
         self->writeBlocked_ = false;
-        if (self->finished_) return;
+        if (self->state_ == State::Finished) return;
         if (ec) return self->finish(ec);
         self->flush();
     });
@@ -353,10 +369,14 @@ void WsConnection::detach() {
     onClose_ = nullptr;
 }
 
+void WsConnection::moveTo(State next) noexcept {
+    PARLEY_ASSERT(isLegal(state_, next), "WsConnection: a state change outside the close handshake's table");
+    state_ = next;
+}
+
 void WsConnection::finish(error_code ec) {
-    if (finished_) return;
-    finished_ = true;
-    closing_ = true;
+    if (state_ == State::Finished) return;
+    moveTo(State::Finished);
     queue_.clear();
     head_ = 0;
     headWritten_ = 0;

@@ -30,6 +30,36 @@ inline constexpr std::uint64_t kDefaultMaxQueuedBytes = 8 * 1024 * 1024;
 /// thread; only an incomplete frame is copied into the connection.
 class WsConnection : public std::enable_shared_from_this<WsConnection>, private ws::ReaderSink {
 public:
+    /// Where the connection is in its life, which is mostly its close handshake (RFC 6455
+    /// section 7). Every change goes through one function that asserts it is one of:
+    ///   Open       -> Refusing | Closing | PeerClosed | Dropping | Finished
+    ///   Closing    -> CloseSent | PeerClosed | Finished
+    ///   Refusing, CloseSent, PeerClosed, Dropping -> Finished
+    /// Only Open sends and delivers messages; nothing is queued after a close frame.
+    enum class State : std::uint8_t {
+        Open,
+        Refusing,   ///< the upgrade was refused: its HTTP error is queued; the TCP close follows its write
+        Closing,    ///< our close frame is queued, behind the data queued before it
+        CloseSent,  ///< our close frame is written; the peer's is awaited, for kCloseTimeout at most
+        PeerClosed, ///< the peer's close frame arrived; our reply is queued; the TCP close follows its write
+        Dropping,   ///< over the send-queue bound: finished in the next loop turn, no close frame
+        Finished,   ///< the socket is closed; nothing more is reported
+    };
+
+    /// Whether `to` may follow `from` (the table above).
+    static constexpr bool isLegal(State from, State to) noexcept {
+        switch (from) {
+        case State::Open: return to != State::Open && to != State::CloseSent;
+        case State::Closing: return to == State::CloseSent || to == State::PeerClosed || to == State::Finished;
+        case State::Refusing:
+        case State::CloseSent:
+        case State::PeerClosed:
+        case State::Dropping: return to == State::Finished;
+        case State::Finished: return false;
+        }
+        return false;
+    }
+
     /// A whole message; `data` is valid only during the call.
     using MessageFn = std::function<void(std::string_view data, bool binary)>;
     /// The connection is gone (peer close, error, or our own close). Called once.
@@ -68,7 +98,8 @@ public:
     /// Drops the callbacks, so that nothing is reported to the previous owner any more.
     void detach();
 
-    bool isOpen() const noexcept { return !closing_ && !finished_; }
+    bool isOpen() const noexcept { return state_ == State::Open; }
+    State state() const noexcept { return state_; }
 
     /// Bytes waiting in the send queue, a partly written frame included.
     std::uint64_t queuedBytes() const noexcept { return queuedBytes_; }
@@ -90,14 +121,16 @@ private:
     void onPeerClose(std::uint16_t code) override;
     void onReadError(ws::ReadError error) override;
 
-    void queueClose(SharedBuffer payload);
+    void moveTo(State next) noexcept;
+    bool reading() const noexcept { return state_ != State::PeerClosed && state_ != State::Finished; }
+    void queueClose(State next, SharedBuffer payload);
     void enqueue(Outgoing out);
     bool pongPending() const noexcept;
     void dropIfOverBound();
     void scheduleFlush();
     void flush();
     void waitWritable();
-    void onFrameWritten(const Outgoing& out);
+    void onQueueWritten();
     void armCloseTimer();
     void finish(boost::system::error_code ec);
 
@@ -121,14 +154,11 @@ private:
     PeerSlot slot_; ///< this connection's place in its address's count
     MessageFn onMessage_;
     CloseFn onClose_;
-    bool flushScheduled_ = false;
-    bool writeBlocked_ = false;  ///< the kernel's buffer is full: waiting until writable
-    bool closing_ = false;       ///< no more messages are sent or delivered
-    bool closeQueued_ = false;   ///< our close frame (or a refused handshake's response) is queued
-    bool closeSent_ = false;     ///< ...and written
-    bool endAfterWrite_ = false; ///< close the TCP connection once the queue is written
-    bool peerClosed_ = false;    ///< the peer's close frame arrived
-    bool finished_ = false;
+    State state_ = State::Open;
+    // The write loop, apart from the close handshake: both may hold at once (sendNow() writes
+    // while a flush is scheduled, and may block).
+    bool flushScheduled_ = false; ///< in this thread's flush list for the end of the loop turn
+    bool writeBlocked_ = false;   ///< the kernel's buffer is full: waiting until writable
 };
 
 } // namespace parley::net

@@ -1,5 +1,7 @@
 #include "net/WsFrame.hpp"
 
+#include "core/Assert.hpp"
+
 #include <openssl/evp.h>
 
 #include <cstring>
@@ -165,11 +167,11 @@ void release(std::string& buffer) {
 } // namespace
 
 void Reader::feed(std::uint8_t* data, std::size_t size, ReaderSink& sink) {
-    if (stopped_) return;
+    if (stopped()) return;
     feeding_ = true;
     if (partial_.empty()) {
         const std::size_t used = consume(data, size, sink);
-        if (!stopped_ && used < size) partial_.assign(reinterpret_cast<const char*>(data) + used, size - used);
+        if (!stopped() && used < size) partial_.assign(reinterpret_cast<const char*>(data) + used, size - used);
     } else {
         partial_.append(reinterpret_cast<const char*>(data), size);
         const std::size_t used = consume(reinterpret_cast<std::uint8_t*>(partial_.data()), partial_.size(), sink);
@@ -177,20 +179,28 @@ void Reader::feed(std::uint8_t* data, std::size_t size, ReaderSink& sink) {
         if (partial_.empty()) release(partial_);
     }
     feeding_ = false;
-    if (stopped_) stop();
+    if (stopped()) releaseBuffers();
 }
 
 void Reader::stop() noexcept {
-    stopped_ = true;
+    if (!stopped()) moveTo(State::Stopped);
     // Not while a report may still be reading from the buffers: feed() frees them after.
-    if (feeding_) return;
+    if (!feeding_) releaseBuffers();
+}
+
+void Reader::releaseBuffers() noexcept {
     std::string().swap(partial_);
     std::string().swap(message_);
 }
 
+void Reader::moveTo(State next) noexcept {
+    PARLEY_ASSERT(isLegal(state_, next), "ws::Reader: a state change outside its table");
+    state_ = next;
+}
+
 std::size_t Reader::consume(std::uint8_t* data, std::size_t size, ReaderSink& sink) {
     std::size_t pos = 0;
-    while (pos < size && !stopped_) {
+    while (pos < size && !stopped()) {
         FrameHeader header;
         const auto status = parseHeader(data + pos, size - pos, header);
         if (status == ParseStatus::NeedMore) break;
@@ -200,7 +210,8 @@ std::size_t Reader::consume(std::uint8_t* data, std::size_t size, ReaderSink& si
             break;
         }
         const bool control = (static_cast<std::uint8_t>(header.opcode) & 0x8) != 0;
-        if (!control && (inMessage_ ? message_.size() : 0) + header.length > maxMessage_) {
+        const std::size_t sofar = state_ == State::InMessage ? message_.size() : 0;
+        if (!control && sofar + header.length > maxMessage_) {
             fail(ReadError::TooBig, sink);
             break;
         }
@@ -218,9 +229,9 @@ void Reader::onFrame(const FrameHeader& header, std::uint8_t* payload, ReaderSin
     switch (header.opcode) {
     case Opcode::Text:
     case Opcode::Binary:
-        if (inMessage_) return fail(ReadError::ProtocolError, sink);
+        if (state_ == State::InMessage) return fail(ReadError::ProtocolError, sink);
         if (!header.fin) {
-            inMessage_ = true;
+            moveTo(State::InMessage);
             messageOpcode_ = header.opcode;
             message_.assign(data);
             return;
@@ -228,10 +239,10 @@ void Reader::onFrame(const FrameHeader& header, std::uint8_t* payload, ReaderSin
         if (header.opcode == Opcode::Text && !isValidUtf8(data)) return fail(ReadError::BadUtf8, sink);
         return sink.onMessage(data, header.opcode == Opcode::Binary);
     case Opcode::Continuation: {
-        if (!inMessage_) return fail(ReadError::ProtocolError, sink);
+        if (state_ != State::InMessage) return fail(ReadError::ProtocolError, sink);
         message_.append(data);
         if (!header.fin) return;
-        inMessage_ = false;
+        moveTo(State::Idle);
         const std::string whole = std::move(message_);
         release(message_);
         if (messageOpcode_ == Opcode::Text && !isValidUtf8(whole)) return fail(ReadError::BadUtf8, sink);

@@ -90,6 +90,17 @@ public:
 /// a complete frame is unmasked and reported in place.
 class Reader {
 public:
+    /// Where the reader is in the message stream. Every change goes through one function that
+    /// asserts it is one of: Idle <-> InMessage, either -> Stopped.
+    enum class State : std::uint8_t {
+        Idle,      ///< between messages (the bytes of an incomplete frame may be held)
+        InMessage, ///< a fragmented message has begun: only continuations and control frames may follow
+        Stopped,   ///< reports nothing more (the peer's close frame, an error, or stop())
+    };
+
+    /// Whether `to` may follow `from` (the table above).
+    static constexpr bool isLegal(State from, State to) noexcept { return from != State::Stopped && to != from; }
+
     /// Messages over `maxMessage` bytes are an error (TooBig); their payload is never buffered.
     explicit Reader(std::uint64_t maxMessage = 1'000'000) noexcept : maxMessage_(maxMessage) {}
     void setMaxMessage(std::uint64_t maxMessage) noexcept { maxMessage_ = maxMessage; }
@@ -99,7 +110,8 @@ public:
 
     /// Reports nothing more, from now on (a sink may call it during a report).
     void stop() noexcept;
-    bool stopped() const noexcept { return stopped_; }
+    bool stopped() const noexcept { return state_ == State::Stopped; }
+    State state() const noexcept { return state_; }
 
     /// Bytes held for an incomplete frame or message.
     std::size_t bufferedBytes() const noexcept { return partial_.size() + message_.size(); }
@@ -108,14 +120,15 @@ private:
     std::size_t consume(std::uint8_t* data, std::size_t size, ReaderSink& sink);
     void onFrame(const FrameHeader& header, std::uint8_t* payload, ReaderSink& sink);
     void fail(ReadError error, ReaderSink& sink);
+    void moveTo(State next) noexcept;
+    void releaseBuffers() noexcept;
 
     std::uint64_t maxMessage_;
-    std::string partial_; ///< the bytes of a frame not yet whole
-    std::string message_; ///< the payload of a fragmented message so far
-    Opcode messageOpcode_ = Opcode::Text;
-    bool inMessage_ = false; ///< a fragmented message has begun
-    bool stopped_ = false;
-    bool feeding_ = false; ///< inside feed(): buffers are freed when it returns
+    std::string partial_;                 ///< the bytes of a frame not yet whole
+    std::string message_;                 ///< the payload of a fragmented message so far
+    Opcode messageOpcode_ = Opcode::Text; ///< while InMessage: the first fragment's
+    State state_ = State::Idle;
+    bool feeding_ = false; ///< inside feed(): a stopped reader's buffers are freed when it returns
 };
 
 } // namespace parley::net::ws

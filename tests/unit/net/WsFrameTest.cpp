@@ -264,3 +264,78 @@ TEST(WsReaderTest, StopDuringAReportEndsIt) {
     EXPECT_EQ(sink.messages, std::vector<std::string>{"t:one"});
     EXPECT_EQ(reader.bufferedBytes(), 0u);
 }
+
+TEST(WsReaderTest, TheTableAllowsIdleAndInMessageBothWaysAndStoppedFromEither) {
+    using S = Reader::State;
+    for (const S from : {S::Idle, S::InMessage, S::Stopped}) {
+        for (const S to : {S::Idle, S::InMessage, S::Stopped}) {
+            const bool expected = from != S::Stopped && from != to;
+            EXPECT_EQ(Reader::isLegal(from, to), expected) << static_cast<int>(from) << " -> " << static_cast<int>(to);
+        }
+    }
+}
+
+TEST(WsReaderTest, StatesFollowTheFragmentsOfAMessage) {
+    Reader reader;
+    Recorder sink;
+    EXPECT_EQ(reader.state(), Reader::State::Idle);
+    auto first = clientFrame(Opcode::Binary, "one ", false);
+    reader.feed(first.data(), first.size(), sink);
+    EXPECT_EQ(reader.state(), Reader::State::InMessage);
+    // A control frame between fragments is reported at once and leaves the message open.
+    auto ping = clientFrame(Opcode::Ping, "p");
+    reader.feed(ping.data(), ping.size(), sink);
+    EXPECT_EQ(reader.state(), Reader::State::InMessage);
+    auto middle = clientFrame(Opcode::Continuation, "two ", false);
+    reader.feed(middle.data(), middle.size(), sink);
+    EXPECT_EQ(reader.state(), Reader::State::InMessage);
+    EXPECT_EQ(reader.bufferedBytes(), 8u);
+    auto last = clientFrame(Opcode::Continuation, "three");
+    reader.feed(last.data(), last.size(), sink);
+    EXPECT_EQ(reader.state(), Reader::State::Idle);
+    EXPECT_EQ(sink.messages, (std::vector<std::string>{"ping:p", "b:one two three"}));
+    EXPECT_EQ(reader.bufferedBytes(), 0u);
+}
+
+TEST(WsReaderTest, EveryWayOfStoppingFromEitherState) {
+    struct Case {
+        const char* name;
+        std::vector<std::uint8_t> before; ///< leaves the reader Idle or InMessage
+        std::vector<std::uint8_t> stopping;
+        std::vector<std::string> messages;
+        std::vector<ReadError> errors;
+    };
+    const auto open = clientFrame(Opcode::Text, "part", false);
+    const std::vector<Case> cases{
+        {"close, idle", {}, clientFrame(Opcode::Close, ""), {"close:0"}, {}},
+        {"close, in a message", open, clientFrame(Opcode::Close, ""), {"close:0"}, {}},
+        {"error, idle", {}, clientFrame(Opcode::Continuation, "x"), {}, {ReadError::ProtocolError}},
+        {"a new message inside one", open, clientFrame(Opcode::Text, "x"), {}, {ReadError::ProtocolError}},
+    };
+    for (const Case& c : cases) {
+        Reader reader;
+        Recorder sink;
+        auto before = c.before;
+        reader.feed(before.data(), before.size(), sink);
+        EXPECT_EQ(reader.state(), c.before.empty() ? Reader::State::Idle : Reader::State::InMessage) << c.name;
+        auto stopping = concat({c.stopping, clientFrame(Opcode::Text, "after")});
+        reader.feed(stopping.data(), stopping.size(), sink);
+        EXPECT_EQ(reader.state(), Reader::State::Stopped) << c.name;
+        EXPECT_EQ(sink.messages, c.messages) << c.name;
+        EXPECT_EQ(sink.errors, c.errors) << c.name;
+        EXPECT_EQ(reader.bufferedBytes(), 0u) << c.name;
+        // Stopped is final: more input reports nothing, a second stop() is harmless.
+        auto more = clientFrame(Opcode::Text, "more");
+        reader.feed(more.data(), more.size(), sink);
+        reader.stop();
+        EXPECT_EQ(sink.messages, c.messages) << c.name;
+    }
+    // stop() from outside, in the middle of a message.
+    Reader reader;
+    Recorder sink;
+    auto before = open;
+    reader.feed(before.data(), before.size(), sink);
+    reader.stop();
+    EXPECT_EQ(reader.state(), Reader::State::Stopped);
+    EXPECT_EQ(reader.bufferedBytes(), 0u);
+}
