@@ -18,6 +18,11 @@ LocalAdapter::Shard& LocalAdapter::local() {
     return shards_[here];
 }
 
+LocalAdapter::ShardSize LocalAdapter::localSize() {
+    const Shard& shard = local();
+    return ShardSize{shard.sockets.size(), shard.rooms.size()};
+}
+
 void LocalAdapter::addSocket(Socket& socket) { local().sockets.emplace(socket.id(), &socket); }
 
 bool LocalAdapter::join(Socket& socket, const std::string& room) {

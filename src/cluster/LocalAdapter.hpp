@@ -31,6 +31,14 @@ public:
     void delSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void disconnectSockets(const socketio::BroadcastOptions& opts, bool close) override;
 
+    /// What the calling io thread's shard indexes: its sockets, and its rooms with a member.
+    /// Call it on an io thread; it reads that thread's shard only.
+    struct ShardSize {
+        std::size_t sockets = 0;
+        std::size_t rooms = 0;
+    };
+    ShardSize localSize();
+
 private:
     // Sockets are held by raw pointer: a socket removes itself, on this same thread, before it
     // can be destroyed, so a shard never sees a dangling one.

@@ -2,22 +2,16 @@
 
 #include "auth/Errc.hpp"
 #include "core/ObjectId.hpp"
+#include "support/JwtSigning.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/pem.h>
-#include <sodium.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <random>
@@ -33,6 +27,15 @@ namespace json = boost::json;
 using auth::Errc;
 using auth::JwtConfig;
 using auth::JwtVerifier;
+using parley::testsupport::b64url;
+using parley::testsupport::derToJose;
+using parley::testsupport::digestSign;
+using parley::testsupport::ecKey;
+using parley::testsupport::ed25519Key;
+using parley::testsupport::hmacSha256;
+using parley::testsupport::pemOf;
+using parley::testsupport::Pkey;
+using parley::testsupport::rsaKey;
 
 const std::string kSecret = "correct horse battery staple, but longer";
 const std::string kSubject = "65f1a2b3c4d5e6f708192a3b";
@@ -44,71 +47,6 @@ const std::string kSubject = "65f1a2b3c4d5e6f708192a3b";
 std::int64_t now() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-std::string b64url(std::string_view bytes) {
-    constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-    std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                      kVariant);
-    out.resize(std::strlen(out.c_str()));
-    return out;
-}
-
-std::string hmacSha256(std::string_view key, std::string_view data) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), mac, &length);
-    return std::string(reinterpret_cast<const char*>(mac), length);
-}
-
-struct PkeyFree {
-    void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-Pkey rsaKey(unsigned bits) { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits))); }
-Pkey ecKey(const char* curve) { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve)); }
-Pkey ed25519Key() { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")); }
-
-std::string pemOf(EVP_PKEY* key, bool privateKey = false) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-    const int ok = privateKey ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
-                              : PEM_write_bio_PUBKEY(bio.get(), key);
-    if (ok != 1) throw std::runtime_error("PEM export failed");
-    char* data = nullptr;
-    const long length = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(length));
-}
-
-std::string digestSign(EVP_PKEY* key, std::string_view data) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    std::size_t length = 0;
-    const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-    if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
-        EVP_DigestSign(ctx.get(), nullptr, &length, in, data.size()) != 1)
-        throw std::runtime_error("EVP_DigestSign setup failed");
-    std::string signature(length, '\0');
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, in, data.size()) != 1)
-        throw std::runtime_error("EVP_DigestSign failed");
-    signature.resize(length);
-    return signature;
-}
-
-// OpenSSL produces DER ECDSA signatures; JWS (RFC 7518 §3.4) wants R || S, 32 bytes each for P-256.
-std::string derToJose(std::string_view der) {
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())),
-                                                              &ECDSA_SIG_free);
-    if (!sig) throw std::runtime_error("bad DER signature");
-    const BIGNUM* r = nullptr;
-    const BIGNUM* s = nullptr;
-    ECDSA_SIG_get0(sig.get(), &r, &s);
-    std::string out(64, '\0');
-    BN_bn2binpad(r, reinterpret_cast<unsigned char*>(out.data()), 32);
-    BN_bn2binpad(s, reinterpret_cast<unsigned char*>(out.data()) + 32, 32);
-    return out;
 }
 
 using Signer = std::function<std::string(std::string_view signingInput)>;
@@ -765,7 +703,7 @@ TEST_F(JwtTest, SignJwtNegativeTtlIsExpired) {
 }
 
 TEST_F(JwtTest, SignJwtKeepsBinarySecretsWhole) {
-    const std::string secret("key\0with\0nuls", 14);
+    const std::string secret("key\0with\0nuls\0", 14); // a trailing NUL is part of it too
     const auto token = auth::signJwt(secret, kSubject, std::chrono::hours(1));
     JwtConfig config;
     config.secret = secret;
