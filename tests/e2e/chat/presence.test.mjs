@@ -145,7 +145,10 @@ describe('presence:update', () => {
     assert.ok(tFirst - t0 < 1500, 'first transition at once');
     const last = await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', THROTTLE_MS + 2500);
     const tLast = arrivedAt(sb, last);
-    assert.ok(tLast - tFirst >= THROTTLE_MS - 300, `trailing update came ${tLast - tFirst} ms after the first (throttle ${THROTTLE_MS})`);
+    // The server sent the first update after t0 and the trailing one at least a window after
+    // the first: measured from t0, a late arrival of the first (a loaded machine) cannot make
+    // a correct server look early.
+    assert.ok(tLast - t0 >= THROTTLE_MS - 5, `trailing update came ${tLast - t0} ms after the first connect (throttle ${THROTTLE_MS})`);
     assertIso(last.timestamp);
     // The trailing update opened another window, which ends with nothing to send: wait past its
     // end (the server sent the update before it arrived), then for the probe.
