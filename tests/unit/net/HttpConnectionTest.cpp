@@ -59,7 +59,12 @@ public:
     }
     HttpLoopback(const HttpLoopback&) = delete;
     HttpLoopback& operator=(const HttpLoopback&) = delete;
-    ~HttpLoopback() override { parley::net::test::settle(io_); }
+    // A held connection is released first: it must not outlive the io_context its socket
+    // belongs to (members are destroyed in reverse order, and io_ is declared after it).
+    ~HttpLoopback() override {
+        held.reset();
+        parley::net::test::settle(io_);
+    }
 
     template <class Done>
     bool run(Done&& done, std::chrono::steady_clock::duration deadline = parley::net::test::kDeadline) {
