@@ -122,13 +122,35 @@ describe('default per-address limits: one address holding connections without bo
         held.push(...batch);
       }
     };
+    // Asks /metrics on a connection that stays open afterwards (keep-alive), and is held: a
+    // probe that closed would free its slot only once the server has finished with it, which
+    // may be after the next connection arrived.
+    const probeAndHold = async () => {
+      const s = net.connect(server.port, '127.0.0.1');
+      held.push(s);
+      await waitFor(s, 'connect', 10000);
+      let text = '';
+      s.setEncoding('utf8');
+      const response = new Promise((resolve, reject) => {
+        s.on('data', (chunk) => {
+          text += chunk;
+          const end = text.indexOf('\r\n\r\n');
+          const length = end < 0 ? NaN : Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1]);
+          if (end >= 0 && text.length >= end + 4 + length) resolve();
+        });
+        s.on('error', reject);
+        s.on('close', () => reject(new Error(`closed after ${JSON.stringify(text.slice(0, 200))}`)));
+      });
+      s.write('GET /metrics HTTP/1.1\r\nHost: parley\r\n\r\n');
+      await withTimeout(response, 10000, 'the response on the held connection');
+      return { status: Number(text.split(' ')[1]), text: text.slice(text.indexOf('\r\n\r\n') + 4) };
+    };
     try {
       await hold(DEFAULT_CAP - 1);
       // Connection DEFAULT_CAP is still served, and none before it was refused.
-      const last = await probe();
+      const last = await probeAndHold();
       assert.equal(last.status, 200, `connection ${DEFAULT_CAP} is served (${last.text.slice(0, 100)})`);
       assert.match(last.text, /^parley_connections_refused_total 0$/m, 'no connection refused so far');
-      await hold(DEFAULT_CAP);
       // Connection DEFAULT_CAP + 1 is answered 429 (the server counts a connection when it accepts it).
       const refused = await until(probe, (r) => r.status === 429, 20000,
         `connection ${DEFAULT_CAP + 1} from 127.0.0.1 is refused`);

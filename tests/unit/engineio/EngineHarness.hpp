@@ -319,8 +319,17 @@ public:
         listener_->start();
         threads_.start();
     }
+    // Sessions are closed before the threads stop, as the server's own shutdown does: an open
+    // WebSocket session and its connection hold each other until the session closes.
     ~Engine() {
         listener_->stop();
+        server_.closeAll();
+        for (std::size_t i = 0; i < threads_.size(); ++i) { // closeAll() has run there once this has
+            auto ran = std::make_shared<std::promise<void>>();
+            auto done = ran->get_future();
+            threads_.postTo(i, [ran] { ran->set_value(); });
+            done.wait_for(kDeadline);
+        }
         threads_.stop();
         threads_.join();
     }
