@@ -1,0 +1,158 @@
+#pragma once
+
+#include "store/Errc.hpp"
+#include "store/Types.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::store {
+
+/// What every store operation completes with: the value, or a store::Errc (never an exception).
+template <class T>
+using Result = boost::system::result<T>;
+
+/// A completion handler. It runs on the io_context passed to the operation, exactly once, also
+/// when the operation fails; never inline inside the call that started the operation.
+template <class T>
+using Done = std::function<void(Result<T>)>;
+
+/// message:send as the store sees it: the id and time are the server's, given by the caller.
+struct NewMessage {
+    std::string id;
+    std::string chatId;
+    std::string senderId;
+    std::string body;
+    std::string clientId;
+    std::int64_t createdAt = 0;
+};
+
+/// The answer of appendMessage: the message as stored. `created` is false for a retry, whose
+/// (chatId, senderId, clientId) was stored before: `message` is then that first copy.
+struct Appended {
+    bool created = false;
+    Message message;
+};
+
+/// A chat of listChats with the user's count of unread messages in it.
+struct ChatSummary {
+    Chat chat;
+    std::int64_t unreadCount = 0;
+};
+
+/// The answer of markRead: the cursor as committed. `advanced` is false when the message was
+/// not past the cursor already stored (which is then `cursor`, unchanged).
+struct ReadMark {
+    bool advanced = false;
+    ReadCursor cursor;
+};
+
+/// The answer of addMember / removeMember: the chat as committed, and whether it changed
+/// (adding a member twice changes nothing).
+struct MemberChange {
+    Chat chat;
+    bool changed = false;
+};
+
+/// A page of history: with `before`, the `limit` messages right before that message; with
+/// `after`, the `limit` right after it; with neither, the newest `limit`.
+struct HistoryQuery {
+    std::optional<std::string> before;
+    std::optional<std::string> after;
+    int limit = 50;
+};
+
+/// The persistence seam of the chat product: one asynchronous call per chat operation, each
+/// atomic and complete in itself (a check and the write it guards are one transaction or one
+/// statement). Implemented by SqliteChatStore (the embedded default) and PgChatStore.
+///
+/// Thread safety: every operation may be called from any thread at any time. Each completes
+/// on the io_context it was given, with a Result carrying a store::Errc on failure:
+/// - Forbidden: the acting user is not a member of the chat, or the chat does not exist (the
+///   two are never told apart: no probing).
+/// - NotFound: the thing named besides the chat does not exist (a message, a member to remove,
+///   a session, a user).
+/// - Duplicate: a unique key is taken (createUser's email).
+/// - NotAGroup / ChatFull: a membership change that the chat's type or size refuses.
+/// - Unavailable: the database cannot be reached; the operation did not happen. Reported within
+///   a few seconds, never left hanging.
+/// - Internal: the database failed the operation (details in the server log).
+///
+/// A write that completes without error is durable (committed with synchronous commit).
+class ChatStore {
+public:
+    virtual ~ChatStore() = default;
+
+    // --- Users and sessions --------------------------------------------------------------------
+    /// Duplicate if the email (stored lower-case) is taken.
+    virtual void createUser(boost::asio::io_context& ctx, User user, Done<void> done) = 0;
+    virtual void findUser(boost::asio::io_context& ctx, std::string id, Done<User> done) = 0;
+    virtual void findUserByEmail(boost::asio::io_context& ctx, std::string email, Done<User> done) = 0;
+    virtual void createSession(boost::asio::io_context& ctx, SessionRow session, Done<void> done) = 0;
+    /// NotFound if no session has this hash (an expired one is returned: the caller decides).
+    virtual void findSession(boost::asio::io_context& ctx, std::string tokenHash, Done<SessionRow> done) = 0;
+    /// NotFound if there was none (a concurrent logout deleted it first).
+    virtual void deleteSession(boost::asio::io_context& ctx, std::string tokenHash, Done<void> done) = 0;
+    /// Records when the user was last seen; succeeds without effect for an identity with no users
+    /// row.
+    virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at,
+                               Done<void> done) = 0;
+
+    // --- Chats and memberships -----------------------------------------------------------------
+    /// Stores the chat with its members (in the order given), all joined at createdAt.
+    virtual void createChat(boost::asio::io_context& ctx, Chat chat, Done<Chat> done) = 0;
+    /// The chat, if `userId` is a member (Forbidden otherwise).
+    virtual void chatForMember(boost::asio::io_context& ctx, std::string chatId, std::string userId,
+                               Done<Chat> done) = 0;
+    /// Every chat of the user, newest updatedAt first, each with its unread count (messages after
+    /// the user's read cursor, all when it has none, not counting the user's own). One query.
+    virtual void listChats(boost::asio::io_context& ctx, std::string userId, Done<std::vector<ChatSummary>> done) = 0;
+    /// Sets the title (nullopt clears it) if `actorId` is a member; the chat as committed.
+    virtual void renameChat(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
+                            std::optional<std::string> title, std::int64_t at, Done<Chat> done) = 0;
+    /// Adds `userId` if `actorId` is a member, the chat is a group (else NotAGroup) and it has
+    /// fewer than `maxMembers` members (else ChatFull). A member already there: changed=false.
+    virtual void addMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId, std::string userId,
+                           std::int64_t at, std::size_t maxMembers, Done<MemberChange> done) = 0;
+    /// Removes `userId` if `actorId` is a member and the chat is a group (else NotAGroup);
+    /// NotFound if `userId` is not a member. The removed member keeps its messages in history.
+    virtual void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
+                              std::string userId, std::int64_t at, Done<MemberChange> done) = 0;
+    virtual void isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) = 0;
+    /// Every user sharing at least one chat with `userId`, not userId itself.
+    virtual void contactsOf(boost::asio::io_context& ctx, std::string userId,
+                            Done<std::vector<std::string>> done) = 0;
+
+    // --- Messages and read cursors -------------------------------------------------------------
+    /// Stores the message if its sender is a member (Forbidden otherwise). Idempotent by
+    /// (chatId, senderId, clientId): a retry stores nothing and answers the first copy.
+    virtual void appendMessage(boost::asio::io_context& ctx, NewMessage message, Done<Appended> done) = 0;
+    /// The message with this idempotency key (NotFound if none): how a retry refused by the rate
+    /// limiter still gets its first copy.
+    virtual void findByClientId(boost::asio::io_context& ctx, std::string chatId, std::string senderId,
+                                std::string clientId, Done<Message> done) = 0;
+    /// A page of the chat's history, oldest first (Forbidden for a non-member). NotFound when the
+    /// cursor is not a message of this chat.
+    virtual void history(boost::asio::io_context& ctx, std::string chatId, std::string userId, HistoryQuery query,
+                         Done<MessagePage> done) = 0;
+    /// Moves the user's read cursor forward to `messageId` (Forbidden for a non-member, NotFound
+    /// if the message is not in the chat). Forward only, by (createdAt, id), checked in the write.
+    virtual void markRead(boost::asio::io_context& ctx, std::string chatId, std::string userId, std::string messageId,
+                          std::int64_t at, Done<ReadMark> done) = 0;
+    /// Every member's read cursor that is set (Forbidden if `userId` is not a member).
+    virtual void readCursors(boost::asio::io_context& ctx, std::string chatId, std::string userId,
+                             Done<std::vector<ReadCursor>> done) = 0;
+
+    // --- Health --------------------------------------------------------------------------------
+    /// Succeeds when the database answers a query now (readiness).
+    virtual void ping(boost::asio::io_context& ctx, Done<void> done) = 0;
+};
+
+} // namespace parley::store
