@@ -57,8 +57,7 @@ public:
     virtual void deleteSession(boost::asio::io_context& ctx, std::string tokenHash, Done<void> done) = 0;
     /// Records when the user was last seen; succeeds without effect for an identity with no users
     /// row.
-    virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at,
-                               Done<void> done) = 0;
+    virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at, Done<void> done) = 0;
 
     // --- Chats and memberships -----------------------------------------------------------------
     /// Stores the chat with its members (in the order given), all joined at createdAt.
@@ -78,12 +77,11 @@ public:
                            std::int64_t at, std::size_t maxMembers, Done<MemberChange> done) = 0;
     /// Removes `userId` if `actorId` is a member and the chat is a group (else NotAGroup);
     /// NotFound if `userId` is not a member. The removed member keeps its messages in history.
-    virtual void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
-                              std::string userId, std::int64_t at, Done<MemberChange> done) = 0;
+    virtual void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId, std::string userId,
+                              std::int64_t at, Done<MemberChange> done) = 0;
     virtual void isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) = 0;
     /// Every user sharing at least one chat with `userId`, not userId itself.
-    virtual void contactsOf(boost::asio::io_context& ctx, std::string userId,
-                            Done<std::vector<std::string>> done) = 0;
+    virtual void contactsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) = 0;
 
     // --- Messages and read cursors -------------------------------------------------------------
     /// Stores the message if its sender is a member (Forbidden otherwise). Idempotent by
