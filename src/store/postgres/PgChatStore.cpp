@@ -84,8 +84,12 @@ bool PgChatStore::waitReady(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         boost::asio::io_context local;
+        auto pending = boost::asio::make_work_guard(local); // until the answer is posted
         bool answered = false;
-        ping(local, [&answered](Result<void> result) { answered = result.has_value(); });
+        ping(local, [&answered, &pending](Result<void> result) {
+            answered = result.has_value();
+            pending.reset();
+        });
         local.run();
         if (answered) return true;
         if (std::chrono::steady_clock::now() >= deadline) return false;

@@ -236,8 +236,14 @@ std::chrono::steady_clock::time_point PgConnection::oldestDeadline() const {
 
 std::string PgConnection::lastError() const {
     if (conn_ == nullptr) return "out of memory";
-    std::string message = PQerrorMessage(conn_);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    // libpq's messages span lines; a log line is one line.
+    std::string message;
+    for (const char* c = PQerrorMessage(conn_); *c != '\0'; ++c) {
+        const bool space = *c == '\n' || *c == '\t';
+        if (space && (message.empty() || message.back() == ' ')) continue;
+        message.push_back(space ? ' ' : *c);
+    }
+    while (!message.empty() && message.back() == ' ') message.pop_back();
     return message;
 }
 

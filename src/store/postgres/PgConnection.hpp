@@ -69,7 +69,6 @@ private:
         std::size_t statements = 0;
         std::vector<PgResultPtr> results;
         PgResultPtr failed;
-        bool statementHasResult = false;
     };
 
     void pollConnect();
