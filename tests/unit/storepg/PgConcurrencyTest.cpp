@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -177,6 +180,48 @@ TEST(PgConcurrency, RacingRetriesStoreOneCopy) {
     EXPECT_EQ(created, 1);
     ASSERT_EQ(ids.size(), 16u);
     EXPECT_TRUE(std::all_of(ids.begin(), ids.end(), [&](const std::string& id) { return id == ids.front(); }));
+}
+
+} // namespace
+} // namespace parley::store::pgtest
+
+namespace parley::store::pgtest {
+namespace {
+
+// A figure, not a check: appendMessage throughput with many operations in flight. Run with
+// --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'.
+TEST(PgConcurrency, DISABLED_AppendThroughput) {
+    const char* pool = std::getenv("PARLEY_BENCH_POOL");
+    const std::size_t poolSize = pool ? std::strtoul(pool, nullptr, 10) : 4;
+    auto store = openFresh(poolSize);
+    constexpr int kChats = 8;
+    for (int c = 0; c < kChats; ++c)
+        ASSERT_TRUE(await<Chat>(
+            [&](auto& ctx, Done<Chat> done) { store->createChat(ctx, group(oid(100 + c), {oid(1)}), done); }));
+    constexpr int kMessages = 10000;
+    constexpr int kInFlight = 256;
+    boost::asio::io_context ctx;
+    int sent = 0;
+    int done = 0;
+    int failed = 0;
+    std::function<void()> next = [&] {
+        const int n = sent++;
+        store->appendMessage(ctx,
+                             NewMessage{oid(100000 + n), oid(100 + n % kChats), oid(1), "hello", std::to_string(n), n},
+                             [&](Result<Appended> result) {
+                                 ++done;
+                                 failed += result ? 0 : 1;
+                                 if (sent < kMessages) next();
+                             });
+    };
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kInFlight; ++i) next();
+    auto guard = boost::asio::make_work_guard(ctx);
+    while (done < kMessages && ctx.run_one_for(std::chrono::seconds(30)) > 0) {}
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(failed, 0);
+    std::printf("appendMessage: %d in %.2f s = %.0f/s (%d in flight, pool %zu)\n", done, seconds, done / seconds,
+                kInFlight, poolSize);
 }
 
 } // namespace
