@@ -2,22 +2,37 @@
 
 #include "ContractFixture.hpp"
 
+#include "core/Time.hpp"
+
+#include <tuple>
+
 namespace parley::store::test {
 namespace {
 
-TEST_P(ChatStoreContract, AppendStoresTheMessageAsGiven) {
+// The id and time are proposed by the caller; a backend may take its own at the write instead
+// (NewMessage): the answer says what was stored, and history gives back exactly that.
+TEST_P(ChatStoreContract, AppendStoresTheMessageAndAnswersItAsStored) {
     const std::string a = newId(), b = newId();
     Chat chat = makeChat({a, b});
-    NewMessage m{newId(), chat.id, b, "hello \xF0\x9F\x91\x8B 'quoted' \"too\"", "client-1", 1700000000001};
+    const auto before = core::nowMs();
+    NewMessage m{newId(), chat.id, b, "hello \xF0\x9F\x91\x8B 'quoted' \"too\"", "client-1", before};
     auto r = appendMessage(m);
     ASSERT_TRUE(ok(r));
     EXPECT_TRUE(r->created);
-    Message expected{m.id, m.chatId, m.senderId, m.body, m.clientId, m.createdAt};
-    EXPECT_EQ(describe(r->message), describe(expected));
+    EXPECT_TRUE(core::ObjectId::isValid(r->message.id)) << r->message.id;
+    EXPECT_EQ(r->message.chatId, m.chatId);
+    EXPECT_EQ(r->message.senderId, m.senderId);
+    EXPECT_EQ(r->message.body, m.body);
+    EXPECT_EQ(r->message.clientId, m.clientId);
+    EXPECT_GE(r->message.createdAt, before) << "the proposed time or a later one";
+    EXPECT_LE(r->message.createdAt, core::nowMs());
     auto page = history(chat.id, a, {});
     ASSERT_TRUE(ok(page));
     ASSERT_EQ(page->messages.size(), 1U);
-    EXPECT_EQ(describe(page->messages[0]), describe(expected));
+    EXPECT_EQ(describe(page->messages[0]), describe(r->message));
+    auto found = findByClientId(chat.id, b, "client-1");
+    ASSERT_TRUE(ok(found));
+    EXPECT_EQ(describe(*found), describe(r->message));
 }
 
 TEST_P(ChatStoreContract, ARetryAnswersTheFirstCopyAndStoresNothing) {
@@ -123,24 +138,31 @@ TEST_P(ChatStoreContract, HistoryPagesBackwardAndForward) {
     EXPECT_TRUE(one.hasMore);
 }
 
+// History is ordered by (createdAt, id) of the messages as stored, whatever order they were
+// stored in: proposed times run backwards here with ties, and ids against the order of storing
+// (a backend that keeps them must sort by them; one that takes its own sorts by those).
 TEST_P(ChatStoreContract, HistoryOrdersByCreatedAtThenId) {
     const std::string a = newId();
     Chat chat = makeChat({a});
-    // Same millisecond: the id orders them, whatever order they were stored in.
-    const std::string low = "000000000000000000000001";
-    const std::string high = "ffffffffffffffffffffff01";
-    send(chat.id, a, 5000, high);
-    send(chat.id, a, 5000, low);
-    Message earlier = send(chat.id, a, 4000, "ffffffffffffffffffffff02");
+    std::vector<Message> stored;
+    for (int i = 0; i < 12; ++i) {
+        std::string id = newId();
+        id.replace(0, 2, i % 2 ? "ff" : "00"); // ids within one proposed time in reverse order
+        stored.push_back(send(chat.id, a, 9000 - 1000 * (i / 2), id));
+    }
+    std::sort(stored.begin(), stored.end(), [](const Message& x, const Message& y) {
+        return std::tie(x.createdAt, x.id) < std::tie(y.createdAt, y.id);
+    });
+    const std::vector<std::string> expected = idsOf(stored);
     auto page = history(chat.id, a, {});
     ASSERT_TRUE(ok(page));
-    EXPECT_EQ(idsOf(page->messages), (std::vector<std::string>{earlier.id, low, high}));
-    auto after = history(chat.id, a, {std::nullopt, low, 10});
+    EXPECT_EQ(idsOf(page->messages), expected);
+    auto after = history(chat.id, a, {std::nullopt, expected[4], 3});
     ASSERT_TRUE(ok(after));
-    EXPECT_EQ(idsOf(after->messages), std::vector<std::string>{high});
-    auto before = history(chat.id, a, {high, std::nullopt, 10});
+    EXPECT_EQ(idsOf(after->messages), std::vector<std::string>(expected.begin() + 5, expected.begin() + 8));
+    auto before = history(chat.id, a, {expected[4], std::nullopt, 3});
     ASSERT_TRUE(ok(before));
-    EXPECT_EQ(idsOf(before->messages), (std::vector<std::string>{earlier.id, low}));
+    EXPECT_EQ(idsOf(before->messages), std::vector<std::string>(expected.begin() + 1, expected.begin() + 4));
 }
 
 TEST_P(ChatStoreContract, HistoryRefusals) {
@@ -190,30 +212,37 @@ TEST_P(ChatStoreContract, MarkReadMovesForwardOnly) {
     EXPECT_EQ(describe(newer->cursor), describe(ReadCursor{a, m3.id, m3.createdAt, 13000}));
 }
 
+// Two messages proposed at the same time, the higher id stored first: the cursor orders them by
+// (createdAt, id) as stored (a tie broken by the id when the backend keeps the proposed times).
 TEST_P(ChatStoreContract, MarkReadOrdersByCreatedAtThenId) {
     const std::string a = newId();
+    auto pair = [&](const Chat& chat) {
+        std::string high = newId(), low = newId();
+        high.replace(0, 2, "ff");
+        low.replace(0, 2, "00");
+        Message first = send(chat.id, a, 5000, high);
+        Message second = send(chat.id, a, 5000, low);
+        if (std::tie(second.createdAt, second.id) < std::tie(first.createdAt, first.id)) std::swap(first, second);
+        return std::pair{first, second}; // behind, ahead
+    };
     Chat chat = makeChat({a});
-    const std::string low = "000000000000000000000001";
-    const std::string high = "ffffffffffffffffffffff01";
-    send(chat.id, a, 5000, high);
-    send(chat.id, a, 5000, low);
-    auto toHigh = markRead(chat.id, a, high, 6000);
-    ASSERT_TRUE(ok(toHigh));
-    EXPECT_TRUE(toHigh->advanced);
-    auto toLow = markRead(chat.id, a, low, 7000);
-    ASSERT_TRUE(ok(toLow));
-    EXPECT_FALSE(toLow->advanced) << "same createdAt, lower id: behind the cursor";
-    EXPECT_EQ(toLow->cursor.messageId, high);
+    auto [behind, ahead] = pair(chat);
+    auto toAhead = markRead(chat.id, a, ahead.id, 6000);
+    ASSERT_TRUE(ok(toAhead));
+    EXPECT_TRUE(toAhead->advanced);
+    auto toBehind = markRead(chat.id, a, behind.id, 7000);
+    ASSERT_TRUE(ok(toBehind));
+    EXPECT_FALSE(toBehind->advanced) << "behind the cursor by (createdAt, id)";
+    EXPECT_EQ(toBehind->cursor.messageId, ahead.id);
 
     Chat other = makeChat({a});
-    send(other.id, a, 5000, "000000000000000000000002");
-    send(other.id, a, 5000, "ffffffffffffffffffffff02");
-    auto first = markRead(other.id, a, "000000000000000000000002", 6000);
+    auto [behind2, ahead2] = pair(other);
+    auto first = markRead(other.id, a, behind2.id, 6000);
     ASSERT_TRUE(ok(first));
     EXPECT_TRUE(first->advanced);
-    auto second = markRead(other.id, a, "ffffffffffffffffffffff02", 7000);
+    auto second = markRead(other.id, a, ahead2.id, 7000);
     ASSERT_TRUE(ok(second));
-    EXPECT_TRUE(second->advanced) << "same createdAt, higher id: ahead of the cursor";
+    EXPECT_TRUE(second->advanced) << "ahead of the cursor by (createdAt, id)";
 }
 
 TEST_P(ChatStoreContract, MarkReadRefusals) {
@@ -245,8 +274,8 @@ TEST_P(ChatStoreContract, ReadCursorsAreTheSetOnesOfTheChat) {
     auto cursors = readCursors(chat.id, c);
     ASSERT_TRUE(ok(cursors)) << "any member may read them";
     std::vector<std::string> got = describeAll(*cursors);
-    EXPECT_EQ(sorted(got),
-              sorted({describe(ReadCursor{a, m2.id, 2000, 5000}), describe(ReadCursor{b, m1.id, 1000, 6000})}));
+    EXPECT_EQ(sorted(got), sorted({describe(ReadCursor{a, m2.id, m2.createdAt, 5000}),
+                                   describe(ReadCursor{b, m1.id, m1.createdAt, 6000})}));
     EXPECT_TRUE(failsWith(readCursors(chat.id, newId()), Errc::Forbidden));
     EXPECT_TRUE(failsWith(readCursors(newId(), a), Errc::Forbidden));
 }
