@@ -25,9 +25,19 @@ function appliedIn(memberIds, ops) {
   return ops.filter((op) => (op.kind === 'add') === members.has(op.user.id));
 }
 
-/** `memberIds` with `op` applied: an added member joins last, a removed one leaves its place. */
-function apply(memberIds, op) {
-  return op.kind === 'add' ? [...memberIds, op.user.id] : memberIds.filter((id) => id !== op.user.id);
+/**
+ * `memberIds` with `op` applied, in join order: by the time each member joined, then by the
+ * order the joins were committed (`joinKey(id)` is [time, step, index]); a removed member
+ * leaves its place.
+ */
+function apply(memberIds, op, joinKey) {
+  if (op.kind === 'remove') return memberIds.filter((id) => id !== op.user.id);
+  const cmp = (x, y) => {
+    const [kx, ky] = [joinKey(x), joinKey(y)];
+    for (let i = 0; i < kx.length; i++) if (kx[i] !== ky[i]) return kx[i] - ky[i];
+    return 0;
+  };
+  return [...memberIds, op.user.id].sort(cmp);
 }
 
 describe('chat:update under concurrent membership changes', () => {
@@ -57,7 +67,8 @@ describe('chat:update under concurrent membership changes', () => {
     }));
 
     // The answers are the chain: the answer of the k-th change holds exactly k changes, and is
-    // the answer of the (k-1)-th with its own change applied (members in join order).
+    // the answer of the (k-1)-th with its own change applied (members in join order: an added
+    // member joined at the updatedAt its add answered).
     const byStep = new Map();
     answers.forEach((chat, i) => {
       const applied = appliedIn(chat.memberIds, ops);
@@ -68,10 +79,15 @@ describe('chat:update under concurrent membership changes', () => {
         `${JSON.stringify(byStep.get(step)?.chat.memberIds)}\n${JSON.stringify(chat.memberIds)}`);
       byStep.set(step, { chat, op: ops[i] });
     });
+    const joined = new Map(s0.map((id, i) => [id, [Date.parse(created.createdAt), 0, i]]));
+    for (let step = 1; step <= ops.length; step++) {
+      const { chat, op } = byStep.get(step);
+      if (op.kind === 'add') joined.set(op.user.id, [Date.parse(chat.updatedAt), step, 0]);
+    }
     let previous = s0;
     for (let step = 1; step <= ops.length; step++) {
       const { chat, op } = byStep.get(step);
-      assert.deepEqual(chat.memberIds, apply(previous, op),
+      assert.deepEqual(chat.memberIds, apply(previous, op, (id) => joined.get(id)),
         `step ${step} (${op.kind} ${op.user.id}) is step ${step - 1} with that change`);
       previous = chat.memberIds;
     }
