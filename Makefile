@@ -53,8 +53,10 @@ e2e:
 
 # E2E_PG on PostgreSQL: a scratch server (scripts/pg-scratch) in $(BUILD)/pg-e2e for the run,
 # stopped when it ends, failed or not (one left by an interrupted run is stopped first).
+# `E2E_PG=` (empty) skips it.
 e2e-pg:
-	@set -e; pg=$(CURDIR)/$(BUILD)/pg-e2e; scratch=$(CURDIR)/scripts/pg-scratch; \
+	@set -e; [ -n "$(strip $(E2E_PG))" ] || { echo "=== e2e: nothing on PostgreSQL (E2E_PG is empty)"; exit 0; }; \
+	pg=$(CURDIR)/$(BUILD)/pg-e2e; scratch=$(CURDIR)/scripts/pg-scratch; \
 	$$scratch stop $$pg; \
 	trap '"$$scratch" stop "$$pg"' EXIT; \
 	uri=$$($$scratch start $$pg); \
