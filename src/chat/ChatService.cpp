@@ -12,7 +12,6 @@
 
 namespace parley::chat {
 
-using core::ObjectId;
 using SocketPtr = std::shared_ptr<socketio::Socket>;
 
 namespace {

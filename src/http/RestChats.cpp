@@ -13,7 +13,6 @@
 namespace parley::http {
 
 namespace bhttp = boost::beast::http;
-using chat::ErrorCode;
 
 namespace {
 
