@@ -274,6 +274,12 @@ function figures(kind, r, readers) {
     f['all back ms'] = r.allBackMs;
     f['CPU µs / reconnect'] = r.serverCpuUsPerConnection;
   }
+  if (postgres || readers) {
+    // How busy the server's CPU was: the share of one core over the window.
+    const w = r.sendWindow;
+    f['server core'] = w?.serverCpuUs == null ? NaN : w.serverCpuUs / 1000 / w.windowMs;
+    if (postgres) f['PostgreSQL core'] = w?.storeCpuUs == null ? NaN : w.storeCpuUs / 1000 / w.windowMs;
+  }
   if (readers) {
     f['reads/s'] = readers.requestsPerSec ?? NaN;
     f['read p50 ms'] = readers.latencyMs?.p50 ?? NaN;

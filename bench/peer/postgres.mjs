@@ -1,6 +1,6 @@
 // The peer's PostgreSQL store (--store postgres://...): chats, memberships, messages and read
 // cursors in PostgreSQL through a `pg` pool, with Parley's schema and indexes (times are BIGINT
-// milliseconds since the epoch, ids 24-hex TEXT). Every write is one statement or one
+// milliseconds since the epoch, ids 24-hex TEXT compared byte by byte, COLLATE "C"). Every write is one statement or one
 // transaction, committed (synchronous_commit as the server has it) before its promise
 // resolves: the caller acknowledges only after that.
 //
@@ -15,54 +15,54 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
-    id            TEXT PRIMARY KEY,
-    email         TEXT NOT NULL UNIQUE,
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    email         TEXT COLLATE "C" NOT NULL CONSTRAINT users_email_key UNIQUE,
     display_name  TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     created_at    BIGINT NOT NULL,
     last_seen_at  BIGINT
 );
 CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash TEXT COLLATE "C" PRIMARY KEY,
+    user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_user_id ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS chats (
-    id         TEXT PRIMARY KEY,
+    id         TEXT COLLATE "C" PRIMARY KEY,
     type       TEXT NOT NULL CHECK (type IN ('dm', 'group')),
     title      TEXT,
-    created_by TEXT NOT NULL,
+    created_by TEXT COLLATE "C" NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS memberships (
-    chat_id                      TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
-    user_id                      TEXT NOT NULL,
+    chat_id                      TEXT COLLATE "C" NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    user_id                      TEXT COLLATE "C" NOT NULL,
     joined_at                    BIGINT NOT NULL,
-    last_read_message_id         TEXT,
+    last_read_message_id         TEXT COLLATE "C",
     last_read_message_created_at BIGINT,
     last_read_at                 BIGINT,
+    seq                          BIGINT GENERATED ALWAYS AS IDENTITY,
     PRIMARY KEY (chat_id, user_id)
 );
 CREATE INDEX IF NOT EXISTS memberships_user_id ON memberships (user_id);
 CREATE TABLE IF NOT EXISTS messages (
-    id         TEXT PRIMARY KEY,
-    chat_id    TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
-    sender_id  TEXT NOT NULL,
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    chat_id    TEXT COLLATE "C" NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+    sender_id  TEXT COLLATE "C" NOT NULL,
     body       TEXT NOT NULL,
-    client_id  TEXT NOT NULL,
+    client_id  TEXT COLLATE "C" NOT NULL,
     created_at BIGINT NOT NULL,
-    UNIQUE (chat_id, sender_id, client_id)
+    CONSTRAINT messages_idempotency_key UNIQUE (chat_id, sender_id, client_id)
 );
 CREATE INDEX IF NOT EXISTS messages_chat_created_id ON messages (chat_id, created_at, id);
 `;
 
-// A chat's members in joining order. PostgreSQL has no rowid to break the tie between the
-// members a chat was created with (one joined_at): the creator comes first, then by id.
+// A chat's members in joining order: by joined_at, then seq (the order of the inserts).
 const MEMBER_IDS = `ARRAY(SELECT mm.user_id FROM memberships mm WHERE mm.chat_id = c.id
-    ORDER BY mm.joined_at, mm.user_id <> c.created_by, mm.user_id) AS member_ids`;
+    ORDER BY mm.joined_at, mm.seq) AS member_ids`;
 const CHAT_COLUMNS = `c.id, c.type, c.title, c.created_by, c.created_at, c.updated_at, ${MEMBER_IDS}`;
 const MESSAGE_COLUMNS = 'id, chat_id, sender_id, body, client_id, created_at';
 
@@ -234,7 +234,8 @@ export class PgStore {
     await this.pool.query(
       `WITH c AS (INSERT INTO chats (id, type, title, created_by, created_at, updated_at)
                   VALUES ($1, $2, $3, $4, $5, $5) RETURNING id)
-       INSERT INTO memberships (chat_id, user_id, joined_at) SELECT c.id, u, $5 FROM c, unnest($6::text[]) u`,
+       INSERT INTO memberships (chat_id, user_id, joined_at)
+       SELECT c.id, u.id, $5 FROM c, unnest($6::text[]) WITH ORDINALITY AS u (id, n) ORDER BY u.n`,
       [id, type, title, createdBy, at, [...memberIds]]);
     const members = new Map();
     for (const m of memberIds) members.set(m, null);
