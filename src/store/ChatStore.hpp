@@ -24,51 +24,6 @@ using Result = boost::system::result<T>;
 template <class T>
 using Done = std::function<void(Result<T>)>;
 
-/// message:send as the store sees it: the id and time are the server's, given by the caller.
-struct NewMessage {
-    std::string id;
-    std::string chatId;
-    std::string senderId;
-    std::string body;
-    std::string clientId;
-    std::int64_t createdAt = 0;
-};
-
-/// The answer of appendMessage: the message as stored. `created` is false for a retry, whose
-/// (chatId, senderId, clientId) was stored before: `message` is then that first copy.
-struct Appended {
-    bool created = false;
-    Message message;
-};
-
-/// A chat of listChats with the user's count of unread messages in it.
-struct ChatSummary {
-    Chat chat;
-    std::int64_t unreadCount = 0;
-};
-
-/// The answer of markRead: the cursor as committed. `advanced` is false when the message was
-/// not past the cursor already stored (which is then `cursor`, unchanged).
-struct ReadMark {
-    bool advanced = false;
-    ReadCursor cursor;
-};
-
-/// The answer of addMember / removeMember: the chat as committed, and whether it changed
-/// (adding a member twice changes nothing).
-struct MemberChange {
-    Chat chat;
-    bool changed = false;
-};
-
-/// A page of history: with `before`, the `limit` messages right before that message; with
-/// `after`, the `limit` right after it; with neither, the newest `limit`.
-struct HistoryQuery {
-    std::optional<std::string> before;
-    std::optional<std::string> after;
-    int limit = 50;
-};
-
 /// The persistence seam of the chat product: one asynchronous call per chat operation, each
 /// atomic and complete in itself (a check and the write it guards are one transaction or one
 /// statement). Implemented by SqliteChatStore (the embedded default) and PgChatStore.
@@ -102,8 +57,7 @@ public:
     virtual void deleteSession(boost::asio::io_context& ctx, std::string tokenHash, Done<void> done) = 0;
     /// Records when the user was last seen; succeeds without effect for an identity with no users
     /// row.
-    virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at,
-                               Done<void> done) = 0;
+    virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at, Done<void> done) = 0;
 
     // --- Chats and memberships -----------------------------------------------------------------
     /// Stores the chat with its members (in the order given), all joined at createdAt.
@@ -123,12 +77,11 @@ public:
                            std::int64_t at, std::size_t maxMembers, Done<MemberChange> done) = 0;
     /// Removes `userId` if `actorId` is a member and the chat is a group (else NotAGroup);
     /// NotFound if `userId` is not a member. The removed member keeps its messages in history.
-    virtual void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
-                              std::string userId, std::int64_t at, Done<MemberChange> done) = 0;
+    virtual void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId, std::string userId,
+                              std::int64_t at, Done<MemberChange> done) = 0;
     virtual void isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) = 0;
     /// Every user sharing at least one chat with `userId`, not userId itself.
-    virtual void contactsOf(boost::asio::io_context& ctx, std::string userId,
-                            Done<std::vector<std::string>> done) = 0;
+    virtual void contactsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) = 0;
 
     // --- Messages and read cursors -------------------------------------------------------------
     /// Stores the message if its sender is a member (Forbidden otherwise). Idempotent by

@@ -24,7 +24,8 @@ public:
     using StoreError::StoreError;
 };
 
-/// The persistence interface: users, sessions, chats, memberships, messages, read cursors.
+/// The SQLite backend's synchronous interface (behind SqliteChatStore; nothing above the store
+/// seam sees it): users, sessions, chats, memberships, messages, read cursors.
 /// Synchronous and NOT thread-safe: an instance is used only by the store thread of its
 /// StoreExecutor, which batches writes into group-committed transactions. Every method may
 /// throw StoreError.
@@ -60,6 +61,8 @@ public:
     virtual void insertChat(const Chat& chat) = 0; ///< with its members
     virtual std::optional<Chat> findChat(std::string_view chatId) = 0;
     virtual std::vector<Chat> chatsOfUser(std::string_view userId) = 0; ///< newest updatedAt first
+    /// chatsOfUser with each chat's unreadCount for the user, counted in the same query.
+    virtual std::vector<ChatSummary> chatSummaries(std::string_view userId) = 0;
     virtual void setTitle(std::string_view chatId, const std::optional<std::string>& title, std::int64_t updatedAt) = 0;
     /// Returns false if the user already was / was not a member.
     virtual bool addMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) = 0;

@@ -57,4 +57,51 @@ struct MessagePage {
     bool hasMore = false;
 };
 
+// --- What the ChatStore operations take and answer (ChatStore.hpp) ----------------------------
+
+/// message:send as the store sees it: the id and time are the server's, given by the caller.
+struct NewMessage {
+    std::string id;
+    std::string chatId;
+    std::string senderId;
+    std::string body;
+    std::string clientId;
+    std::int64_t createdAt = 0;
+};
+
+/// The answer of appendMessage: the message as stored. `created` is false for a retry, whose
+/// (chatId, senderId, clientId) was stored before: `message` is then that first copy.
+struct Appended {
+    bool created = false;
+    Message message;
+};
+
+/// A chat of listChats with the user's count of unread messages in it.
+struct ChatSummary {
+    Chat chat;
+    std::int64_t unreadCount = 0;
+};
+
+/// The answer of markRead: the cursor as committed. `advanced` is false when the message was
+/// not past the cursor already stored (which is then `cursor`, unchanged).
+struct ReadMark {
+    bool advanced = false;
+    ReadCursor cursor;
+};
+
+/// The answer of addMember / removeMember: the chat as committed, and whether it changed
+/// (adding a member twice changes nothing).
+struct MemberChange {
+    Chat chat;
+    bool changed = false;
+};
+
+/// A page of history: with `before`, the `limit` messages right before that message; with
+/// `after`, the `limit` right after it; with neither, the newest `limit`.
+struct HistoryQuery {
+    std::optional<std::string> before;
+    std::optional<std::string> after;
+    int limit = 50;
+};
+
 } // namespace parley::store

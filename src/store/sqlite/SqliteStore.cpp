@@ -234,6 +234,10 @@ std::uint64_t SqliteStore::checkpointsCompleted() const { return checkpointer_ ?
 
 int SqliteStore::open() {
     configureSqliteOnce();
+    if (options_.reader) {
+        openReader();
+        return 0;
+    }
     // NOMUTEX: one thread at a time uses the store (the executor's), so SQLite's own locking
     // would be pure overhead. READWRITE falls back to read-only when the file cannot be written.
     // The VFS writes each commit to the WAL in one call; it relies on synchronous=FULL, below.
@@ -282,6 +286,38 @@ int SqliteStore::open() {
     } catch (...) {
         close();
         throw;
+    }
+}
+
+void SqliteStore::openReader() {
+    // NOMUTEX: each reader connection has one thread. No CREATE: the writer made the file.
+    const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    int code = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+    if (code != SQLITE_OK) {
+        std::string message = "cannot open " + path_ + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
+        close();
+        throw StoreError(message);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    try {
+        execute("PRAGMA query_only = 1");
+    } catch (...) {
+        close();
+        throw;
+    }
+}
+
+void SqliteStore::beginRead() {
+    if (!db_) reopen();
+    execute("BEGIN");
+}
+
+void SqliteStore::endRead() noexcept {
+    try {
+        execute("COMMIT");
+    } catch (const std::exception& e) {
+        spdlog::debug("sqlite: ending a read of {}: {}", path_, e.what());
     }
 }
 
@@ -530,6 +566,46 @@ std::vector<Chat> SqliteStore::chatsOfUser(std::string_view userId) {
             indexById.emplace(chats.back().id, chats.size() - 1);
         }
     }
+    std::vector<Chat*> targets;
+    for (auto& chat : chats) targets.push_back(&chat);
+    fillMembers(userId, targets, indexById);
+    return chats;
+}
+
+// The unread count of a chat is the messages after the user's cursor (all without one), not
+// counting the user's own: the row-value comparison walks the (chat_id, created_at, id) index.
+std::vector<ChatSummary> SqliteStore::chatSummaries(std::string_view userId) {
+    std::vector<ChatSummary> summaries;
+    std::unordered_map<std::string, std::size_t> indexById;
+    {
+        Statement statement(*this, "SELECT c.id, c.type, c.title, c.created_by, c.created_at, c.updated_at, "
+                                   "(SELECT COUNT(*) FROM messages AS msg WHERE msg.chat_id = c.id "
+                                   "AND msg.sender_id <> ?1 AND (msg.created_at, msg.id) > "
+                                   "(COALESCE(m.last_read_message_created_at, -1), "
+                                   "COALESCE(m.last_read_message_id, ''))) "
+                                   "FROM memberships AS m JOIN chats AS c ON c.id = m.chat_id "
+                                   "WHERE m.user_id = ?1 ORDER BY c.updated_at DESC, c.id DESC");
+        statement.bind(1, userId);
+        while (statement.step()) {
+            summaries.push_back(ChatSummary{Chat{statement.text(0),
+                                                 statement.text(1),
+                                                 statement.optionalText(2),
+                                                 {},
+                                                 statement.text(3),
+                                                 statement.integer(4),
+                                                 statement.integer(5)},
+                                            statement.integer(6)});
+            indexById.emplace(summaries.back().chat.id, summaries.size() - 1);
+        }
+    }
+    std::vector<Chat*> targets;
+    for (auto& summary : summaries) targets.push_back(&summary.chat);
+    fillMembers(userId, targets, indexById);
+    return summaries;
+}
+
+void SqliteStore::fillMembers(std::string_view userId, std::vector<Chat*>& chats,
+                              const std::unordered_map<std::string, std::size_t>& indexById) {
     // All members of all those chats in one query rather than one query per chat.
     Statement statement(*this, "SELECT other.chat_id, other.user_id "
                                "FROM memberships AS mine JOIN memberships AS other ON other.chat_id = mine.chat_id "
@@ -537,9 +613,8 @@ std::vector<Chat> SqliteStore::chatsOfUser(std::string_view userId) {
     statement.bind(1, userId);
     while (statement.step()) {
         auto found = indexById.find(statement.text(0));
-        if (found != indexById.end()) chats[found->second].memberIds.push_back(statement.text(1));
+        if (found != indexById.end()) chats[found->second]->memberIds.push_back(statement.text(1));
     }
-    return chats;
 }
 
 void SqliteStore::setTitle(std::string_view chatId, const std::optional<std::string>& title, std::int64_t updatedAt) {

@@ -47,6 +47,10 @@ public:
         /// never depends on the custom VFS for anything but speed.
         enum class Vfs { WalWriteBuffer, SqliteDefault };
         Vfs vfs = Vfs::WalWriteBuffer;
+        /// A reader: opens an existing database read-only (query_only, no migrations, no
+        /// checkpoints), for reads that must not wait behind the writer's transactions (WAL lets
+        /// them read the last commit while it writes). Reads only: every write method throws.
+        bool reader = false;
     };
     explicit SqliteStore(const std::string& path);
     SqliteStore(const std::string& path, Options options);
@@ -70,6 +74,9 @@ public:
     void savepoint() override;
     void releaseSavepoint() override;
     void rollbackToSavepoint() override;
+    /// A read transaction: every statement until endRead() sees the same commit.
+    void beginRead();
+    void endRead() noexcept;
     /// When the checkpointer has finished one and nothing is queued (or the log has grown past
     /// 4000 pages regardless), copies what was committed during it, on this connection: the
     /// next write then restarts the log from its beginning.
@@ -89,6 +96,7 @@ public:
     void insertChat(const Chat& chat) override;
     std::optional<Chat> findChat(std::string_view chatId) override;
     std::vector<Chat> chatsOfUser(std::string_view userId) override;
+    std::vector<ChatSummary> chatSummaries(std::string_view userId) override;
     void setTitle(std::string_view chatId, const std::optional<std::string>& title, std::int64_t updatedAt) override;
     bool addMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
     bool removeMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
@@ -132,6 +140,11 @@ private:
     // so it must not throw through SQLite.
     void requestCheckpoint() noexcept;
     std::vector<std::string> memberIds(std::string_view chatId);
+    // Fills in the members of `chats` (every chat of `userId`; `indexById` maps an id to its index).
+    void fillMembers(std::string_view userId, std::vector<Chat*>& chats,
+                     const std::unordered_map<std::string, std::size_t>& indexById);
+    // open() for Options::reader.
+    void openReader();
 
     std::string path_;
     Options options_;
