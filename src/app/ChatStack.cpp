@@ -1,6 +1,6 @@
 #include "app/ChatStack.hpp"
 
-#include "store/sqlite/SqliteStore.hpp"
+#include "store/Open.hpp"
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -50,8 +50,13 @@ std::string resolveJwtSecret(const Config& config, bool createIfMissing) {
     return hex;
 }
 
-std::unique_ptr<store::Store> openStore(const Config& config) {
-    return std::make_unique<store::SqliteStore>(config.sqlitePath());
+std::unique_ptr<store::ChatStore> openStore(const Config& config, store::Metrics* metrics) {
+    store::OpenOptions options;
+    options.uri = config.storeUri();
+    options.pacing.maxDelay = config.commitDelay;
+    options.slowCommit = config.slowCommit;
+    options.metrics = metrics;
+    return store::openChatStore(options);
 }
 
 ChatStack::ChatStack(Runtime& runtime) {
@@ -66,12 +71,8 @@ ChatStack::ChatStack(Runtime& runtime) {
     jwt.requireExp = config.jwtRequireExp;
     jwt_ = std::make_unique<auth::JwtVerifier>(jwt);
 
-    store::StoreExecutor::Options storeOptions;
-    storeOptions.pacing.maxDelay = config.commitDelay;
-    storeOptions.metrics = &storeMetrics_;
-    storeOptions.slowCommit = config.slowCommit;
-    store_ = std::make_unique<store::StoreExecutor>(openStore(config), storeOptions);
-    spdlog::info("store: sqlite {}", config.sqlitePath());
+    store_ = openStore(config, &storeMetrics_);
+    spdlog::info("store: {}", config.storeDescription());
 
     chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_,
                                                 chat::ChatConfig{}, &chatMetrics_);

@@ -5,8 +5,8 @@
 #include "chat/ChatService.hpp"
 #include "chat/Metrics.hpp"
 #include "http/RestApi.hpp"
+#include "store/ChatStore.hpp"
 #include "store/Metrics.hpp"
-#include "store/StoreExecutor.hpp"
 
 #include <memory>
 
@@ -24,7 +24,7 @@ private:
     // Before what counts into them; registered with the runtime's registry.
     store::Metrics storeMetrics_;
     chat::Metrics chatMetrics_;
-    std::unique_ptr<store::StoreExecutor> store_;
+    std::unique_ptr<store::ChatStore> store_;
     std::unique_ptr<auth::JwtVerifier> jwt_;
     std::unique_ptr<chat::ChatService> chat_;
     std::unique_ptr<http::RestApi> rest_;
@@ -34,7 +34,8 @@ private:
 /// (32 random bytes, hex, mode 0600) when missing. Empty when a public key is configured.
 std::string resolveJwtSecret(const Config& config, bool createIfMissing);
 
-/// Opens the configured SQLite store (creating the folder, running migrations).
-std::unique_ptr<store::Store> openStore(const Config& config);
+/// Opens the configured store (creating what is missing, running migrations). `metrics` may be
+/// null. Throws std::invalid_argument for a bad --store and std::runtime_error when it cannot open.
+std::unique_ptr<store::ChatStore> openStore(const Config& config, store::Metrics* metrics = nullptr);
 
 } // namespace parley::app

@@ -7,7 +7,9 @@
 #include "chat/ChatService.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
-#include "store/sqlite/SqliteStore.hpp"
+#include "store/ChatStore.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <sodium.h>
@@ -72,6 +74,20 @@ struct Args {
 
 void print(const boost::json::value& v) { std::printf("%s\n", boost::json::serialize(v).c_str()); }
 
+// Runs one store operation and waits for its answer (the CLI has no io threads of its own).
+template <class T>
+store::Result<T> waitFor(const std::function<void(boost::asio::io_context&, store::Done<T>)>& start) {
+    boost::asio::io_context ctx;
+    auto guard = boost::asio::make_work_guard(ctx);
+    std::optional<store::Result<T>> out;
+    start(ctx, [&](store::Result<T> result) {
+        out = std::move(result);
+        guard.reset();
+    });
+    ctx.run();
+    return std::move(*out);
+}
+
 } // namespace
 
 int runUserAdd(int argc, char** argv) {
@@ -89,9 +105,11 @@ int runUserAdd(int argc, char** argv) {
     user.passwordHash = auth::hashPassword(password);
     user.createdAt = core::nowMs();
     auto store = openStore(args.config);
-    store->begin();
-    store->insertUser(user);
-    store->commit();
+    auto created = waitFor<void>([&](auto& ctx, auto done) { store->createUser(ctx, user, std::move(done)); });
+    if (!created)
+        throw std::runtime_error(created.error() == store::Errc::Duplicate
+                                     ? "email already registered"
+                                     : "cannot store the user: " + created.error().message());
     print(boost::json::object{{"_id", user.id}, {"email", user.email}, {"displayName", user.displayName}});
     return 0;
 }
@@ -129,18 +147,16 @@ int runChatCreate(int argc, char** argv) {
     chat.id = core::ObjectId::generate();
     chat.createdAt = chat.updatedAt = core::nowMs();
     auto store = openStore(args.config);
-    store->begin();
-    store->insertChat(chat);
-    store->commit();
-    print(chat::ChatService::chatJson(chat));
+    auto created = waitFor<store::Chat>([&](auto& ctx, auto done) { store->createChat(ctx, chat, std::move(done)); });
+    if (!created) throw std::runtime_error("cannot store the chat: " + created.error().message());
+    print(chat::ChatService::chatJson(*created));
     return 0;
 }
 
 int runMigrate(int argc, char** argv) {
     Args args(argc, argv, {});
-    store::SqliteStore store(args.config.sqlitePath()); // the constructor migrates
-    std::printf("database %s is up to date (%d migrations applied now)\n", args.config.sqlitePath().c_str(),
-                store.migrationsRunAtOpen());
+    auto store = openStore(args.config); // opening migrates
+    std::printf("database %s is up to date\n", args.config.storeDescription().c_str());
     return 0;
 }
 

@@ -119,10 +119,24 @@ std::size_t Config::effectiveThreads() const {
     return n ? n : 1;
 }
 
-std::string Config::sqlitePath() const {
-    if (store.empty()) return dataDir + "/parley.db";
-    if (store.starts_with("sqlite:")) return store.substr(7);
-    throw std::invalid_argument("--store: only sqlite:PATH is supported in this build, got '" + store + "'");
+std::string Config::storeUri() const {
+    if (store.empty()) return "sqlite:" + dataDir + "/parley.db";
+    if (store.starts_with("sqlite:") || store.starts_with("postgres://") || store.starts_with("postgresql://"))
+        return store;
+    throw std::invalid_argument("--store: expected sqlite:PATH or postgres://user:pass@host:port/db, got '" + store +
+                                "'");
+}
+
+std::string Config::storeDescription() const {
+    std::string uri = storeUri();
+    // Never the password of a database URI in a log line.
+    const auto scheme = uri.find("://");
+    const auto at = uri.find('@');
+    if (scheme != std::string::npos && at != std::string::npos) {
+        const auto colon = uri.find(':', scheme + 3);
+        if (colon != std::string::npos && colon < at) uri.replace(colon + 1, at - colon - 1, "***");
+    }
+    return uri;
 }
 
 Config parseConfig(int argc, char** argv) {
@@ -219,7 +233,8 @@ std::string usage() {
                          names the client, repeatable (none)         PARLEY_TRUSTED_PROXY (comma list)
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
-  --store URL            sqlite:PATH (sqlite:DIR/parley.db)          PARLEY_STORE
+  --store URL            sqlite:PATH or postgres://user:pass@host:port/db
+                         (sqlite:DIR/parley.db)                      PARLEY_STORE
   --commit-delay-us N    while writes arrive fast, the longest one waits
                          for others to share its commit; 0 = never (1000)  PARLEY_COMMIT_DELAY_US
   --slow-commit-ms N     warn of commits (the disk's sync) that take this

@@ -41,7 +41,7 @@ struct Config {
     std::vector<std::string> corsOrigins;                  // empty: any origin
     std::string logLevel = "info";                         // trace, debug, info, warn, error, off
     std::string dataDir = "./data";                        // the SQLite file and a generated JWT secret live here
-    std::string store;                                     // "sqlite:PATH"; empty: sqlite:<dataDir>/parley.db
+    std::string store; // "sqlite:PATH" or "postgres://user:pass@host:port/db"; empty: sqlite:<dataDir>/parley.db
     std::chrono::microseconds commitDelay{1000}; // longest a write waits to share a commit, while writes come fast
     std::chrono::milliseconds slowCommit{100};   // a commit this slow is logged as a warning; 0: never
     std::string jwtSecret;                       // HS256 secret; empty: read or create <dataDir>/jwt-secret
@@ -53,8 +53,10 @@ struct Config {
 
     unsigned short effectivePort() const { return port.value_or(conformance ? 3000 : 3001); }
     std::size_t effectiveThreads() const;
-    /// The SQLite file path of `store` (or the default under dataDir). Throws for other schemes.
-    std::string sqlitePath() const;
+    /// `store`, or the default SQLite file under dataDir. Throws for a scheme Parley cannot use.
+    std::string storeUri() const;
+    /// storeUri() with any password masked: what a log line may say.
+    std::string storeDescription() const;
 };
 
 /// Parses flags (argv from the first flag on) over PARLEY_* environment variables.

@@ -8,11 +8,12 @@
 #include "chat/RateLimiter.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
-#include "store/StoreExecutor.hpp"
+#include "store/ChatStore.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -31,44 +32,80 @@ struct SendOutcome {
     store::Message message;
 };
 
+/// What a chat operation answers: its value, or the contract error a client gets.
+template <class T>
+using Outcome = boost::system::result<T, Failure>;
+template <class T>
+using Reply = std::function<void(Outcome<T>)>;
+
 /// The chat product on a Socket.IO namespace: authentication middleware, the seed's event
-/// handlers, presence, and the operations the REST API shares with the sockets.
+/// handlers, presence, and the chat operations the REST API calls (it never calls the store).
+/// The rules of the product live here (who may do what, the member cap, the rate limit); each
+/// check that must hold at the moment of a write is made by the store inside that write.
 ///
-/// Ownership: the RateLimiter is touched only inside store jobs (the store thread); the
-/// PresenceTracker only on io thread 0; everything else is read-only after install().
+/// Files: ChatService.cpp (install, socket handlers, JSON shapes), ChatAccounts.cpp (tokens,
+/// logins, sessions), ChatChats.cpp (chats and members, chat:update), ChatMessages.cpp
+/// (message:send, history, read cursors), ChatPresence.cpp.
+///
+/// Threads: every operation may be called on any io thread and answers on the io_context it is
+/// given. The RateLimiter is guarded by its mutex; the PresenceTracker lives on io thread 0.
 class ChatService {
 public:
-    ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::StoreExecutor& store,
+    ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::ChatStore& store,
                 const auth::JwtVerifier& jwt, ChatConfig config = {}, Metrics* metrics = nullptr);
 
     /// Registers the middleware and the event handlers. Call once, before serving.
     void install();
 
-    store::StoreExecutor& store() noexcept { return store_; }
-
+    // --- Accounts (ChatAccounts.cpp) ----------------------------------------------------------
     /// Resolves a JWT or session token to a user id; `done` runs on `ctx`.
     void authenticate(boost::asio::io_context& ctx, std::string token,
                       std::function<void(std::optional<std::string> userId, std::string reason)> done);
+    /// The account of a login's email: nullopt when there is none.
+    void findAccount(boost::asio::io_context& ctx, std::string email, Reply<std::optional<store::User>> done);
+    /// Stores a session (the hash of its token) for a user who has just logged in.
+    void startSession(boost::asio::io_context& ctx, store::SessionRow session, Reply<void> done);
+    /// Logout: deletes the session whose token hash this is, then disconnects every socket that
+    /// connected with it. UNAUTHORIZED when there was none (a concurrent logout got there first).
+    void endSession(boost::asio::io_context& ctx, std::string tokenHash, Reply<void> done);
+    /// Readiness: the store answers.
+    void checkReady(boost::asio::io_context& ctx, Reply<void> done);
 
+    // --- Chats and members (ChatChats.cpp); each change sends chat:update as committed -------
+    void listChats(boost::asio::io_context& ctx, std::string userId, Reply<std::vector<store::ChatSummary>> done);
+    void createChat(boost::asio::io_context& ctx, const std::string& userId, NewChatRequest request,
+                    Reply<store::Chat> done);
+    void getChat(boost::asio::io_context& ctx, std::string userId, std::string chatId, Reply<store::Chat> done);
+    void renameChat(boost::asio::io_context& ctx, std::string userId, std::string chatId,
+                    std::optional<std::string> title, Reply<store::Chat> done);
+    /// Adding a member twice answers the chat unchanged (and sends nothing).
+    void addMember(boost::asio::io_context& ctx, std::string userId, std::string chatId, std::string newMember,
+                   Reply<store::Chat> done);
+    /// The removed member's sockets leave the chat's room, and it is told of the change too.
+    void removeMember(boost::asio::io_context& ctx, std::string userId, std::string chatId, std::string removed,
+                      Reply<store::Chat> done);
+
+    // --- Messages and read cursors (ChatMessages.cpp) ------------------------------------------
     /// Validates and stores a message (idempotent by clientId, rate limited), then broadcasts
     /// message:new for a new one. `done` runs on `ctx` after the message is durable.
     void sendMessage(boost::asio::io_context& ctx, const std::string& userId, const boost::json::object* payload,
                      std::optional<std::string_view> chatIdOverride,
                      std::function<void(std::optional<Failure>, SendOutcome)> done);
-
-    /// chat:update to user:<id> of every member and of `alsoTo` (e.g. a removed member).
-    void emitChatUpdate(const store::Chat& chat, const std::vector<std::string>& alsoTo = {});
-    /// Makes every socket of `userId` leave chat:<chatId> (after removal from the chat).
-    void leaveChatRoom(const std::string& chatId, const std::string& userId);
-    /// Disconnects every socket that connected with the session token whose hash is
-    /// `tokenHash` (after logout deleted the session), closing their connections.
-    void disconnectSession(const std::string& tokenHash);
+    /// A page of history; a cursor that is not a message of this chat is NOT_FOUND.
+    void history(boost::asio::io_context& ctx, std::string userId, std::string chatId, const HistoryQuery& query,
+                 Reply<store::MessagePage> done);
+    void readCursors(boost::asio::io_context& ctx, std::string userId, std::string chatId,
+                     Reply<std::vector<store::ReadCursor>> done);
 
     static boost::json::object messageJson(const store::Message& m);
     static boost::json::object chatJson(const store::Chat& c);
 
 private:
     using SocketPtr = std::shared_ptr<socketio::Socket>;
+
+    // A socket authenticated by a session token is in this room, so that logout can reach it. The
+    // room is named by the token's hash (what the store keys sessions by), never the token itself.
+    static std::string sessionRoom(const std::string& tokenHash) { return "session:" + tokenHash; }
 
     // Registers one handler per event; each one below answers its event.
     void installHandlers();
@@ -80,16 +117,20 @@ private:
     void readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void presencePing(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
 
-    // receipt:read's store job (store thread) and its answer (the socket's thread).
-    enum class ReceiptStatus { Advanced, Unchanged, Forbidden, NotFound };
-    struct ReceiptOutcome {
-        ReceiptStatus status = ReceiptStatus::Advanced;
-        store::ReadCursor cursor;
-    };
-    static ReceiptOutcome advanceReadCursor(store::Store& st, const std::string& chatId, const std::string& messageId,
-                                            const std::string& userId);
     void answerReceipt(const socketio::Ack& ack, const std::string& chatId, const std::string& userId,
-                       const std::string& err, const ReceiptOutcome& r);
+                       store::Result<store::ReadMark> mark);
+
+    // message:send after validation: the store, with the rate limit around it.
+    void storeMessage(boost::asio::io_context& ctx, store::NewMessage m,
+                      std::function<void(std::optional<Failure>, SendOutcome)> done);
+    // A send the limiter refused: a retry still gets its first copy; anything else is refused.
+    void answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
+                           std::function<void(std::optional<Failure>, SendOutcome)> done);
+    // A membership change as committed: chat:update to the members (and `alsoTo`), then `done`.
+    void answerChange(store::Result<store::MemberChange> change, const std::vector<std::string>& alsoTo,
+                      const Reply<store::Chat>& done);
+    /// chat:update to user:<id> of every member and of `alsoTo` (e.g. a removed member).
+    void emitChatUpdate(const store::Chat& chat, const std::vector<std::string>& alsoTo = {});
 
     void onPresenceChange(const std::string& userId, bool connected);
     void applyPresence(const std::string& userId, const PresenceTracker::Decision& d);
@@ -98,10 +139,11 @@ private:
 
     net::IoThreads& threads_;
     socketio::Namespace& nsp_;
-    store::StoreExecutor& store_;
+    store::ChatStore& store_;
     const auth::JwtVerifier& jwt_;
     ChatConfig config_;
-    RateLimiter limiter_;      // store thread only
+    std::mutex limiterMutex_;
+    RateLimiter limiter_;      // guarded by limiterMutex_
     PresenceTracker presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
     Metrics* metrics_;

@@ -1,6 +1,7 @@
 #include "chat/RateLimiter.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace parley::chat {
 
@@ -27,6 +28,21 @@ bool RateLimiter::tryAcquire(std::string_view key, std::int64_t nowMs) {
         events.oldest = (events.oldest + 1) % limit_;
     }
     return true;
+}
+
+void RateLimiter::refund(std::string_view key) {
+    auto it = events_.find(key);
+    if (it == events_.end() || it->second.times.empty()) return;
+    auto& events = it->second;
+    if (events.times.size() < limit_) {
+        events.times.pop_back(); // not yet a ring: the newest is the last
+        return;
+    }
+    // A full ring: the newest sits just before the oldest. It becomes a time outside every window,
+    // so it is the oldest now and the ring stays in order.
+    const std::size_t newest = (events.oldest + limit_ - 1) % limit_;
+    events.times[newest] = std::numeric_limits<std::int64_t>::min();
+    events.oldest = newest;
 }
 
 std::int64_t RateLimiter::retryAfterMs(std::string_view key, std::int64_t nowMs) const {

@@ -24,6 +24,10 @@ public:
     /// (nowMs - windowMs, nowMs]; false otherwise (nothing counted).
     bool tryAcquire(std::string_view key, std::int64_t nowMs);
 
+    /// Takes back the newest event of `key` (one tryAcquire that turned out not to count: a
+    /// retry, or a send that failed). Nothing when `key` has none.
+    void refund(std::string_view key);
+
     /// How long until tryAcquire(key, ...) can succeed: 0 if it would now, else the ms until the
     /// oldest counted event of `key` leaves the window (never more than windowMs; windowMs
     /// when the limit is 0).

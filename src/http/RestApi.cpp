@@ -62,20 +62,6 @@ RouteHandler RestApi::authed(AuthedHandler handler) {
     };
 }
 
-void RestApi::withMembership(const RestCall& call, const std::string& userId, const std::string& chatId,
-                             std::function<void(store::Chat)> then) {
-    if (!core::ObjectId::isValid(chatId))
-        return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
-    chat_.store().read<std::optional<store::Chat>>(
-        here(threads_), [chatId](store::Store& s) { return s.findChat(chatId); },
-        [call, userId, then = std::move(then)](std::string error, std::optional<store::Chat> c) {
-            if (!error.empty()) return call.internal(error);
-            if (!c || std::find(c->memberIds.begin(), c->memberIds.end(), userId) == c->memberIds.end())
-                return call.fail(ErrorCode::Forbidden, chat::kNotMemberMessage);
-            then(std::move(*c));
-        });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Health
 // ---------------------------------------------------------------------------------------------
@@ -86,16 +72,14 @@ void RestApi::healthz(const RestCall& call, const net::Request&, const PathParam
 
 // Ready when the store answers.
 void RestApi::readyz(const RestCall& call, const net::Request&, const PathParams&) {
-    chat_.store().read<bool>(
-        here(threads_),
-        [](store::Store& s) {
-            s.findChat("000000000000000000000000");
-            return true;
-        },
-        [call](std::string error, bool) {
-            if (!error.empty()) return call.fail(ErrorCode::Internal, "store unavailable");
-            call.ok(boost::json::object{{"status", "ready"}});
-        });
+    chat_.checkReady(here(threads_), [call](chat::Outcome<void> ready) {
+        // 503: a load balancer takes the node out of rotation until the store is back.
+        if (!ready)
+            return call.reply(bhttp::status::service_unavailable,
+                              chat::errorReply(ErrorCode::Internal, ready.error().message,
+                                               call.context + " (" + ready.error().cause + ")"));
+        call.ok(boost::json::object{{"status", "ready"}});
+    });
 }
 
 } // namespace parley::http

@@ -40,8 +40,8 @@ struct RestConfig {
 };
 
 /// The REST API of DESIGN.md (/v1/...), plus /healthz and /readyz, on `router`.
-/// Handlers run on the connection's io thread; store work goes through the chat service's
-/// StoreExecutor; password hashing runs on a worker thread of its own, never on an io thread
+/// Handlers run on the connection's io thread and call the chat service's operations (never the
+/// store); password hashing runs on a worker thread of its own, never on an io thread
 /// nor the store thread.
 class RestApi {
 public:
@@ -59,11 +59,6 @@ private:
     void install(Router& router);
     RouteHandler open(Handler handler);
     RouteHandler authed(AuthedHandler handler);
-    // Loads the chat and checks that `userId` is a member before `then(chat)`; answers the
-    // request itself otherwise.
-    void withMembership(const RestCall& call, const std::string& userId, const std::string& chatId,
-                        std::function<void(store::Chat)> then);
-
     // Health (RestApi.cpp)
     void healthz(const RestCall& call, const net::Request& req, const PathParams& params);
     void readyz(const RestCall& call, const net::Request& req, const PathParams& params);
@@ -84,10 +79,6 @@ private:
     void addMember(const RestCall& call, const std::string& userId, const net::Request& req, const PathParams& params);
     void removeMember(const RestCall& call, const std::string& userId, const net::Request& req,
                       const PathParams& params);
-    // Runs `write` (which stores `chat` as it now is), then sends chat:update to its members and
-    // answers the chat with `status`.
-    void saveChat(const RestCall& call, const store::Chat& chat, std::function<bool(store::Store&)> write,
-                  boost::beast::http::status status);
 
     // Messages and read cursors (RestMessages.cpp)
     void listMessages(const RestCall& call, const std::string& userId, const net::Request& req,

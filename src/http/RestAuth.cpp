@@ -61,16 +61,15 @@ void RestApi::login(const RestCall& call, const net::Request& req, const PathPar
                            verdict.retryAfterMs);
     }
     auto& ctx = here(threads_);
-    chat_.store().read<std::optional<store::User>>(
-        ctx, [email = login->email](store::Store& s) { return s.findUserByEmail(email); },
-        [this, call, &ctx, email = login->email,
-         password = std::move(login->password)](std::string error, std::optional<store::User> user) mutable {
-            if (!error.empty()) {
-                pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
-                return call.internal(error);
-            }
-            checkPassword(call, ctx, std::move(email), std::move(password), std::move(user));
-        });
+    chat_.findAccount(ctx, login->email,
+                      [this, call, &ctx, email = login->email,
+                       password = std::move(login->password)](chat::Outcome<std::optional<store::User>> user) mutable {
+                          if (!user) {
+                              pendingLogins_.fetch_sub(1, std::memory_order_relaxed);
+                              return call.fail(user.error().code, user.error().message, user.error().cause);
+                          }
+                          checkPassword(call, ctx, std::move(email), std::move(password), std::move(*user));
+                      });
 }
 
 void RestApi::refuseLogin(const RestCall& call, std::string_view message, std::int64_t retryAfterMs) {
@@ -102,24 +101,16 @@ void RestApi::startSession(const RestCall& call, boost::asio::io_context& ctx, c
     const auto now = core::nowMs();
     store::SessionRow row{auth::hashSessionToken(sessionToken), user.id, now,
                           now + std::chrono::duration_cast<std::chrono::milliseconds>(config_.sessionTtl).count()};
-    chat_.store().write<bool>(
-        ctx,
-        [row](store::Store& s) {
-            s.insertSession(row);
-            return true;
-        },
-        [this, call, user, sessionToken](std::string err, bool) {
-            if (!err.empty()) return call.internal(err);
-            boost::json::value token = nullptr;
-            if (!config_.jwtSecret.empty())
-                token =
-                    auth::signJwt(config_.jwtSecret, user.id, config_.tokenTtl, config_.jwtIssuer, config_.jwtAudience);
-            call.ok(boost::json::object{
-                {"token", token},
-                {"sessionToken", sessionToken},
-                {"user",
-                 boost::json::object{{"_id", user.id}, {"email", user.email}, {"displayName", user.displayName}}}});
-        });
+    chat_.startSession(ctx, std::move(row), [this, call, user, sessionToken](chat::Outcome<void> started) {
+        if (!started) return call.fail(started.error().code, started.error().message, started.error().cause);
+        boost::json::value token = nullptr;
+        if (!config_.jwtSecret.empty())
+            token = auth::signJwt(config_.jwtSecret, user.id, config_.tokenTtl, config_.jwtIssuer, config_.jwtAudience);
+        call.ok(boost::json::object{
+            {"token", token},
+            {"sessionToken", sessionToken},
+            {"user", boost::json::object{{"_id", user.id}, {"email", user.email}, {"displayName", user.displayName}}}});
+    });
 }
 
 // Deletes the session of the bearer session token, and disconnects every socket that connected
@@ -128,16 +119,10 @@ void RestApi::logout(const RestCall& call, const std::string&, const net::Reques
     const std::string token = bearerOf(req);
     if (!auth::looksLikeSessionToken(token))
         return call.fail(ErrorCode::ValidationError, "Only a session token can be logged out");
-    const std::string hash = auth::hashSessionToken(token);
-    chat_.store().write<bool>(
-        here(threads_), [hash](store::Store& s) { return s.deleteSession(hash); },
-        [this, call, hash](std::string error, bool deleted) {
-            if (!error.empty()) return call.internal(error);
-            // A concurrent logout of the same session got there first.
-            if (!deleted) return call.fail(ErrorCode::Unauthorized, "Unknown session");
-            chat_.disconnectSession(hash);
-            call.ok(boost::json::object{});
-        });
+    chat_.endSession(here(threads_), auth::hashSessionToken(token), [call](chat::Outcome<void> ended) {
+        if (!ended) return call.fail(ended.error().code, ended.error().message, ended.error().cause);
+        call.ok(boost::json::object{});
+    });
 }
 
 } // namespace parley::http

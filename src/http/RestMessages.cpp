@@ -19,23 +19,11 @@ void RestApi::listMessages(const RestCall& call, const std::string& userId, cons
                            const PathParams& p) {
     auto query = chat::parseHistoryQuery(req.target());
     if (!query) return call.fail(query.error().code, query.error().message);
-    withMembership(call, userId, p[0], [this, call, query = *query](const store::Chat& c) {
-        chat_.store().read<std::optional<store::MessagePage>>(
-            here(threads_),
-            [id = c.id, query](store::Store& s) -> std::optional<store::MessagePage> {
-                if (const auto& cursor = query.before ? query.before : query.after) {
-                    auto m = s.findMessage(*cursor);
-                    if (!m || m->chatId != id) return std::nullopt;
-                }
-                return s.messages(id, query.before, query.after, query.limit);
-            },
-            [call](std::string error, std::optional<store::MessagePage> found) {
-                if (!error.empty()) return call.internal(error);
-                if (!found) return call.fail(ErrorCode::NotFound, "No such message in this chat");
-                boost::json::array messages;
-                for (const auto& m : found->messages) messages.push_back(chat::ChatService::messageJson(m));
-                call.ok(boost::json::object{{"messages", std::move(messages)}, {"hasMore", found->hasMore}});
-            });
+    chat_.history(here(threads_), userId, p[0], *query, [call](chat::Outcome<store::MessagePage> page) {
+        if (!page) return call.fail(page.error().code, page.error().message, page.error().cause);
+        boost::json::array messages;
+        for (const auto& m : page->messages) messages.push_back(chat::ChatService::messageJson(m));
+        call.ok(boost::json::object{{"messages", std::move(messages)}, {"hasMore", page->hasMore}});
     });
 }
 
@@ -55,17 +43,13 @@ void RestApi::postMessage(const RestCall& call, const std::string& userId, const
 
 void RestApi::listReadCursors(const RestCall& call, const std::string& userId, const net::Request&,
                               const PathParams& p) {
-    withMembership(call, userId, p[0], [this, call](const store::Chat& c) {
-        chat_.store().read<std::vector<store::ReadCursor>>(
-            here(threads_), [id = c.id](store::Store& s) { return s.readCursors(id); },
-            [call](std::string error, std::vector<store::ReadCursor> cursors) {
-                if (!error.empty()) return call.internal(error);
-                boost::json::array out;
-                for (const auto& rc : cursors)
-                    out.push_back(boost::json::object{
-                        {"userId", rc.userId}, {"messageId", rc.messageId}, {"readAt", core::isoTime(rc.readAt)}});
-                call.ok(std::move(out));
-            });
+    chat_.readCursors(here(threads_), userId, p[0], [call](chat::Outcome<std::vector<store::ReadCursor>> cursors) {
+        if (!cursors) return call.fail(cursors.error().code, cursors.error().message, cursors.error().cause);
+        boost::json::array out;
+        for (const auto& rc : *cursors)
+            out.push_back(boost::json::object{
+                {"userId", rc.userId}, {"messageId", rc.messageId}, {"readAt", core::isoTime(rc.readAt)}});
+        call.ok(std::move(out));
     });
 }
 

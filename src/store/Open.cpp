@@ -1,5 +1,6 @@
 #include "store/Open.hpp"
 
+#include "store/postgres/PgChatStore.hpp"
 #include "store/sqlite/SqliteChatStore.hpp"
 
 #include <stdexcept>
@@ -25,6 +26,7 @@ std::unique_ptr<ChatStore> openSqlite(const std::string& path, const OpenOptions
 std::unique_ptr<ChatStore> openChatStore(const OpenOptions& options) {
     const std::string& uri = options.uri;
     if (uri.starts_with("sqlite:")) return openSqlite(uri.substr(7), options);
+    if (uri.starts_with("postgres://") || uri.starts_with("postgresql://")) return openPostgres(options);
     throw std::invalid_argument("--store: expected sqlite:PATH or postgres://..., got '" + uri + "'");
 }
 

@@ -59,7 +59,9 @@ struct MessagePage {
 
 // --- What the ChatStore operations take and answer (ChatStore.hpp) ----------------------------
 
-/// message:send as the store sees it: the id and time are the server's, given by the caller.
+/// message:send as the store sees it. The id and time are the server's: the caller proposes
+/// them, and a backend may take its own at the moment of the write instead (SQLite does, so that
+/// history order is commit order); Appended::message carries what was stored.
 struct NewMessage {
     std::string id;
     std::string chatId;

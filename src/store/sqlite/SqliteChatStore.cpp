@@ -1,5 +1,8 @@
 #include "store/sqlite/SqliteChatStore.hpp"
 
+#include "core/ObjectId.hpp"
+#include "core/Time.hpp"
+
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -22,6 +25,7 @@ public:
 
     SqliteReaders(const std::string& path, SqliteStore::Options options, std::size_t count) {
         options.reader = true;
+        options.beforeReopen = nullptr;
         // Opened here, so that a database readers cannot open fails the start, not the first read.
         for (std::size_t i = 0; i < std::max<std::size_t>(count, 1); ++i)
             connections_.push_back(std::make_unique<SqliteStore>(path, options));
@@ -37,6 +41,14 @@ public:
     }
     SqliteReaders(const SqliteReaders&) = delete;
     SqliteReaders& operator=(const SqliteReaders&) = delete;
+
+    /// Closes every reader connection, after the reads running now; the next read reopens its
+    /// connection (SqliteStore::Options::beforeReopen says why).
+    void closeAll() {
+        std::unique_lock lock(mutex_);
+        idle_.wait(lock, [this] { return busy_ == 0; });
+        for (auto& connection : connections_) connection->closeConnection();
+    }
 
     void post(Job job) {
         {
@@ -57,13 +69,21 @@ private:
                 if (queue_.empty()) return;
                 job = std::move(queue_.front());
                 queue_.pop_front();
+                ++busy_;
             }
             job(db);
+            {
+                std::lock_guard lock(mutex_);
+                --busy_;
+            }
+            idle_.notify_all();
         }
     }
 
     std::mutex mutex_;
     std::condition_variable cv_;
+    std::condition_variable idle_; // busy_ went down
+    std::size_t busy_ = 0;         // readers running a job
     std::deque<Job> queue_;
     bool stopping_ = false;
     std::vector<std::unique_ptr<SqliteStore>> connections_;
@@ -123,6 +143,9 @@ void SqliteChatStore::read(boost::asio::io_context& ctx, std::function<Result<T>
 }
 
 SqliteChatStore::SqliteChatStore(const std::string& path, Options options) {
+    options.sqlite.beforeReopen = [this] {
+        if (readers_) readers_->closeAll();
+    };
     auto writer = std::make_unique<SqliteStore>(path, options.sqlite);
     migrationsRunAtOpen_ = writer->migrationsRunAtOpen();
     writer_ = std::make_unique<StoreExecutor>(std::move(writer), options.executor);
@@ -329,7 +352,10 @@ void SqliteChatStore::appendMessage(boost::asio::io_context& ctx, NewMessage mes
         ctx,
         [m = std::move(message)](Store& db) -> Result<Appended> {
             if (!db.isMember(m.chatId, m.senderId)) return Errc::Forbidden;
-            Message stored{m.id, m.chatId, m.senderId, m.body, m.clientId, m.createdAt};
+            // The id and time are taken here, in commit order: history pages by (createdAt, id),
+            // and a page after the last message a client saw must not skip one committed later
+            // with an earlier time.
+            Message stored{core::ObjectId::generate(), m.chatId, m.senderId, m.body, m.clientId, core::nowMs()};
             try {
                 // The unique key finds a retry: a new message (the common case) costs no lookup.
                 db.insertMessage(stored);

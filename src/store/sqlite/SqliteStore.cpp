@@ -345,6 +345,7 @@ void SqliteStore::noteFailure(int code) {
 
 void SqliteStore::reopen() {
     close();
+    if (options_.beforeReopen) options_.beforeReopen();
     open();
     spdlog::info("sqlite: reopened {}", path_);
 }

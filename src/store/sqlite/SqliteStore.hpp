@@ -51,6 +51,11 @@ public:
         /// checkpoints), for reads that must not wait behind the writer's transactions (WAL lets
         /// them read the last commit while it writes). Reads only: every write method throws.
         bool reader = false;
+        /// Runs on the writer before it reopens its connection after a fault. The store's other
+        /// connections in this process must close first: they share SQLite's view of the -shm
+        /// file, and one opened on a read-only filesystem keeps it read-only for every
+        /// connection that opens while it lives.
+        std::function<void()> beforeReopen;
     };
     explicit SqliteStore(const std::string& path);
     SqliteStore(const std::string& path, Options options);
@@ -81,6 +86,9 @@ public:
     /// 4000 pages regardless), copies what was committed during it, on this connection: the
     /// next write then restarts the log from its beginning.
     void maintain(bool idle) override;
+
+    /// Closes the connection now; the next statement opens it again.
+    void closeConnection() noexcept { close(); }
 
     /// Background checkpoints finished so far (0 before the first request).
     std::uint64_t checkpointsCompleted() const;

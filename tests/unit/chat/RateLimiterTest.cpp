@@ -113,3 +113,36 @@ TEST(RateLimiter, ForgetClearsOneKey) {
     EXPECT_TRUE(limiter.tryAcquire("a", 1));
     EXPECT_FALSE(limiter.tryAcquire("b", 1));
 }
+
+// A refund takes back one counted event: a send that turned out to be a retry or failed.
+TEST(RateLimiter, RefundGivesBackTheNewestEventBeforeTheRingIsFull) {
+    RateLimiter limiter(3, 1000);
+    EXPECT_TRUE(limiter.tryAcquire("u", 0));
+    EXPECT_TRUE(limiter.tryAcquire("u", 10));
+    limiter.refund("u");
+    EXPECT_TRUE(limiter.tryAcquire("u", 20));
+    EXPECT_TRUE(limiter.tryAcquire("u", 30));
+    EXPECT_FALSE(limiter.tryAcquire("u", 40)) << "three counted: 0, 20, 30";
+    EXPECT_EQ(limiter.retryAfterMs("u", 40), 960) << "the oldest counted is still the one at 0";
+}
+
+TEST(RateLimiter, RefundOnAFullRingFreesOneSlotAndKeepsTheOthersInOrder) {
+    RateLimiter limiter(3, 1000);
+    for (std::int64_t t : {0, 100, 200}) EXPECT_TRUE(limiter.tryAcquire("u", t));
+    EXPECT_TRUE(limiter.tryAcquire("u", 1050)) << "the event at 0 has left the window";
+    limiter.refund("u"); // takes back the one at 1050
+    EXPECT_TRUE(limiter.tryAcquire("u", 1060)) << "one slot is free again";
+    EXPECT_FALSE(limiter.tryAcquire("u", 1070)) << "100, 200 and 1060 are counted";
+    EXPECT_EQ(limiter.retryAfterMs("u", 1070), 30) << "the oldest counted is the one at 100";
+}
+
+TEST(RateLimiter, RefundOfAnUnknownOrEmptyKeyDoesNothing) {
+    RateLimiter limiter(1, 1000);
+    limiter.refund("nobody");
+    EXPECT_EQ(limiter.keyCount(), 0u);
+    EXPECT_TRUE(limiter.tryAcquire("u", 0));
+    limiter.refund("u");
+    limiter.refund("u");
+    EXPECT_TRUE(limiter.tryAcquire("u", 1));
+    EXPECT_FALSE(limiter.tryAcquire("u", 2));
+}

@@ -1,0 +1,101 @@
+// message:send (socket and REST), history pages and read cursors.
+
+#include "chat/ChatService.hpp"
+
+#include "chat/StoreFailure.hpp"
+#include "core/ObjectId.hpp"
+#include "core/Time.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace parley::chat {
+
+namespace {
+
+constexpr std::string_view kRateLimitMessage = "Maximum 10 messages per 10 seconds";
+
+} // namespace
+
+void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& userId,
+                              const boost::json::object* payload, std::optional<std::string_view> chatIdOverride,
+                              std::function<void(std::optional<Failure>, SendOutcome)> done) {
+    // Everything is validated before the store sees anything.
+    auto request = parseSendRequest(payload, chatIdOverride);
+    if (!request) return done(request.error(), {});
+    store::NewMessage m;
+    m.chatId = std::move(request->chatId);
+    m.senderId = userId;
+    m.body = std::move(request->body);
+    m.clientId = std::move(request->clientId);
+    m.id = core::ObjectId::generate();
+    m.createdAt = core::nowMs();
+    bool admitted = false;
+    {
+        std::lock_guard lock(limiterMutex_);
+        admitted = limiter_.tryAcquire(m.senderId, m.createdAt);
+    }
+    if (!admitted) return answerRateLimited(ctx, std::move(m), std::move(done));
+    storeMessage(ctx, std::move(m), std::move(done));
+}
+
+// The slot taken for the message is given back unless a new message was stored: a retry is
+// answered whatever the limiter says and is not counted, and a refused send counts nothing.
+void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m,
+                               std::function<void(std::optional<Failure>, SendOutcome)> done) {
+    std::string sender = m.senderId;
+    store_.appendMessage(
+        ctx, std::move(m),
+        [this, sender = std::move(sender), done = std::move(done)](store::Result<store::Appended> appended) {
+            if (!appended || !appended->created) {
+                std::lock_guard lock(limiterMutex_);
+                limiter_.refund(sender);
+            }
+            if (!appended) {
+                auto failure = storeFailure(appended.error());
+                if (failure.code == ErrorCode::Internal) failure.message = "Could not store the message";
+                return done(std::move(failure), {});
+            }
+            SendOutcome out{appended->created, std::move(appended->message)};
+            if (out.created) {
+                if (metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
+                nsp_.to("chat:" + out.message.chatId).emit("message:new", boost::json::array{messageJson(out.message)});
+            }
+            done(std::nullopt, std::move(out));
+        });
+}
+
+void ChatService::answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
+                                    std::function<void(std::optional<Failure>, SendOutcome)> done) {
+    store_.findByClientId(ctx, m.chatId, m.senderId, m.clientId,
+                          [done = std::move(done)](store::Result<store::Message> first) {
+                              if (first) return done(std::nullopt, SendOutcome{false, std::move(*first)});
+                              if (first.error() == store::Errc::NotFound)
+                                  return done(Failure{ErrorCode::RateLimited, std::string(kRateLimitMessage)}, {});
+                              done(storeFailure(first.error()), {});
+                          });
+}
+
+void ChatService::history(boost::asio::io_context& ctx, std::string userId, std::string chatId,
+                          const HistoryQuery& query, Reply<store::MessagePage> done) {
+    if (!core::ObjectId::isValid(chatId))
+        return done(Failure{ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId"});
+    store_.history(ctx, std::move(chatId), std::move(userId),
+                   store::HistoryQuery{query.before, query.after, query.limit},
+                   [done = std::move(done)](store::Result<store::MessagePage> page) {
+                       if (!page) return done(storeFailure(page.error(), "No such message in this chat"));
+                       done(std::move(*page));
+                   });
+}
+
+void ChatService::readCursors(boost::asio::io_context& ctx, std::string userId, std::string chatId,
+                              Reply<std::vector<store::ReadCursor>> done) {
+    if (!core::ObjectId::isValid(chatId))
+        return done(Failure{ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId"});
+    store_.readCursors(ctx, std::move(chatId), std::move(userId),
+                       [done = std::move(done)](store::Result<std::vector<store::ReadCursor>> cursors) {
+                           if (!cursors) return done(storeFailure(cursors.error()));
+                           done(std::move(*cursors));
+                       });
+}
+
+} // namespace parley::chat

@@ -1,0 +1,179 @@
+#include "store/postgres/PgStatements.hpp"
+
+#include <array>
+
+namespace parley::store {
+
+namespace {
+
+// The member ids of chat `c`, in join order, as one text array.
+#define PARLEY_PG_MEMBERS                                                                                              \
+    "ARRAY(SELECT m.user_id FROM memberships AS m WHERE m.chat_id = c.id ORDER BY m.joined_at, m.seq)"
+#define PARLEY_PG_CHAT_COLUMNS "c.id, c.type, c.title, c.created_by, c.created_at, c.updated_at, " PARLEY_PG_MEMBERS
+#define PARLEY_PG_MESSAGE_COLUMNS "id, chat_id, sender_id, body, client_id, created_at"
+#define PARLEY_PG_IS_MEMBER(chat, user)                                                                                \
+    "EXISTS (SELECT 1 FROM memberships WHERE chat_id = " chat " AND user_id = " user ")"
+
+// Indexed by PgSql. Each statement's contract is beside it; $n are in the order the store binds
+// them (PgChatStore*.cpp).
+constexpr std::array<const char*, kPgSqlCount> kTexts{
+    // Ping
+    "SELECT 1",
+    // InsertUser: $1 id, $2 email (lower-case), $3 display name, $4 password hash, $5 created at.
+    "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5::bigint)",
+    // FindUser: $1 id.
+    "SELECT id, email, display_name, password_hash, created_at FROM users WHERE id = $1",
+    // FindUserByEmail: $1 email (lower-case).
+    "SELECT id, email, display_name, password_hash, created_at FROM users WHERE email = $1",
+    // InsertSession: $1 token hash, $2 user id, $3 created at, $4 expires at.
+    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3::bigint, $4::bigint)",
+    // FindSession: $1 token hash.
+    "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = $1",
+    // DeleteSession: $1 token hash; the command's row count tells whether there was one.
+    "DELETE FROM sessions WHERE token_hash = $1",
+    // TouchLastSeen: $1 user id, $2 time.
+    "UPDATE users SET last_seen_at = $2::bigint WHERE id = $1",
+    // InsertChat: $1 id, $2 type, $3 title, $4 created by, $5 created at, $6 updated at, $7 the
+    // member ids (a text array, no id twice), all joined at $5 in the order given. The
+    // memberships' foreign key is checked at the end of the statement, after the chat's insert.
+    "WITH chat AS (INSERT INTO chats (id, type, title, created_by, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint) RETURNING id) "
+    "INSERT INTO memberships (chat_id, user_id, joined_at) "
+    "SELECT chat.id, member.id, $5::bigint FROM chat, unnest($7::text[]) WITH ORDINALITY AS member (id, position) "
+    "ORDER BY member.position",
+    // ChatById: $1 chat id.
+    "SELECT " PARLEY_PG_CHAT_COLUMNS " FROM chats AS c WHERE c.id = $1",
+    // ChatForMember: $1 chat id, $2 user id; no row unless the user is a member.
+    "SELECT " PARLEY_PG_CHAT_COLUMNS " FROM chats AS c WHERE c.id = $1 AND " PARLEY_PG_IS_MEMBER("$1", "$2"),
+    // LockChat: $1 chat id. Serialises membership changes and renames of one chat: the
+    // statements after it in the same transaction read the chat as the last change committed it.
+    // NO KEY UPDATE leaves the key-share locks of inserted messages' foreign keys unblocked.
+    "SELECT 1 FROM chats WHERE id = $1 FOR NO KEY UPDATE",
+    // ListChats: $1 user id. Every chat of the user, newest first, with its unread count: the
+    // others' messages after the user's cursor (all of them without one), by (created_at, id).
+    "SELECT " PARLEY_PG_CHAT_COLUMNS ", (SELECT count(*) FROM messages AS msg "
+    "WHERE msg.chat_id = c.id AND msg.sender_id <> $1 AND (msg.created_at, msg.id) > "
+    "(COALESCE(mine.last_read_message_created_at, -9223372036854775808), COALESCE(mine.last_read_message_id, ''))) "
+    "FROM memberships AS mine JOIN chats AS c ON c.id = mine.chat_id "
+    "WHERE mine.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC",
+    // RenameChat: $1 chat id, $2 actor id, $3 title (NULL clears it), $4 time; no row changed
+    // unless the actor is a member.
+    "UPDATE chats SET title = $3, updated_at = $4::bigint WHERE id = $1 AND " PARLEY_PG_IS_MEMBER("$1", "$2"),
+    // AddMember (after LockChat): $1 chat id, $2 actor id, $3 new member, $4 time, $5 the most
+    // members. Adds only when every check passes; answers the checks (no row: no such chat)
+    // as actor_in, is_group, user_in, has_room, added.
+    "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER(
+        "$1",
+        "$2") " AS actor_in, " PARLEY_PG_IS_MEMBER("$1",
+                                                   "$3") " AS user_in, "
+                                                         "(SELECT count(*) FROM memberships WHERE chat_id = $1) < "
+                                                         "$5::bigint AS has_room FROM chats AS c WHERE c.id = $1), "
+                                                         "added AS (INSERT INTO memberships (chat_id, user_id, "
+                                                         "joined_at) SELECT $1, $3, $4::bigint FROM state "
+                                                         "WHERE state.actor_in AND state.is_group AND NOT "
+                                                         "state.user_in AND state.has_room "
+                                                         "ON CONFLICT (chat_id, user_id) DO NOTHING RETURNING 1), "
+                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint WHERE "
+                                                         "id = $1 AND EXISTS (SELECT 1 FROM added) RETURNING 1) "
+                                                         "SELECT actor_in, is_group, user_in, has_room, EXISTS (SELECT "
+                                                         "1 FROM added) FROM state",
+    // RemoveMember (after LockChat): $1 chat id, $2 actor id, $3 member to remove, $4 time. The
+    // member's read cursor lives in the row and goes with it. Answers actor_in, is_group,
+    // user_in, removed (no row: no such chat).
+    "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER(
+        "$1",
+        "$2") " AS actor_in, " PARLEY_PG_IS_MEMBER("$1",
+                                                   "$3") " AS user_in FROM chats AS c WHERE c.id = $1), "
+                                                         "removed AS (DELETE FROM memberships AS m USING state WHERE "
+                                                         "m.chat_id = $1 AND m.user_id = $3 "
+                                                         "AND state.actor_in AND state.is_group RETURNING 1), "
+                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint WHERE "
+                                                         "id = $1 AND EXISTS (SELECT 1 FROM removed) RETURNING 1) "
+                                                         "SELECT actor_in, is_group, user_in, EXISTS (SELECT 1 FROM "
+                                                         "removed) FROM state",
+    // IsMember: $1 chat id, $2 user id.
+    "SELECT " PARLEY_PG_IS_MEMBER("$1", "$2"),
+    // ContactsOf: $1 user id.
+    "SELECT DISTINCT other.user_id FROM memberships AS mine "
+    "JOIN memberships AS other ON other.chat_id = mine.chat_id "
+    "WHERE mine.user_id = $1 AND other.user_id <> $1 ORDER BY other.user_id",
+    // AppendMessage: $1 id, $2 chat id, $3 sender id, $4 body, $5 client id, $6 created at.
+    // Answers is_member, created, then the message columns: the new row, or for a retry the
+    // first copy; (false, false, NULLs...) for a non-member. No row at all: the first copy was
+    // committed by another transaction after this statement's snapshot (read it again).
+    "WITH member AS (SELECT " PARLEY_PG_IS_MEMBER(
+        "$2", "$3") " AS ok), "
+                    "stored AS (INSERT INTO messages (" PARLEY_PG_MESSAGE_COLUMNS ") "
+                    "SELECT $1, $2, $3, $4, $5, $6::bigint FROM member WHERE member.ok "
+                    "ON CONFLICT (chat_id, sender_id, client_id) DO NOTHING RETURNING " PARLEY_PG_MESSAGE_COLUMNS ") "
+                    "SELECT true, true, " PARLEY_PG_MESSAGE_COLUMNS " FROM stored "
+                    "UNION ALL SELECT true, false, m.id, m.chat_id, m.sender_id, m.body, m.client_id, m.created_at "
+                    "FROM member, messages AS m WHERE member.ok AND NOT EXISTS (SELECT 1 FROM stored) "
+                    "AND m.chat_id = $2 AND m.sender_id = $3 AND m.client_id = $5 "
+                    "UNION ALL SELECT false, false, NULL, NULL, NULL, NULL, NULL, NULL FROM member WHERE NOT member.ok",
+    // FindByClientId: $1 chat id, $2 sender id, $3 client id.
+    "SELECT " PARLEY_PG_MESSAGE_COLUMNS " FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_id = $3",
+    // HistoryCheck: $1 chat id, $2 user id, $3 `before` (or NULL), $4 `after` (or NULL). Answers
+    // is_member, before_found, after_found (true for a NULL cursor).
+    "SELECT " PARLEY_PG_IS_MEMBER(
+        "$1", "$2") ", "
+                    "$3::text IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $3 AND chat_id = $1), "
+                    "$4::text IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $4 AND chat_id = $1)",
+    // HistoryNewest: $1 chat id, $2 rows; newest first.
+    "SELECT " PARLEY_PG_MESSAGE_COLUMNS " FROM messages WHERE chat_id = $1 "
+    "ORDER BY created_at DESC, id DESC LIMIT $2::bigint",
+    // HistoryBefore: $1 chat id, $2 cursor, $3 rows; newest first. A cursor that is not a
+    // message of the chat compares with NULL: no rows.
+    "SELECT " PARLEY_PG_MESSAGE_COLUMNS " FROM messages WHERE chat_id = $1 "
+    "AND (created_at, id) < ((SELECT created_at FROM messages WHERE id = $2 AND chat_id = $1), $2) "
+    "ORDER BY created_at DESC, id DESC LIMIT $3::bigint",
+    // HistoryAfter: $1 chat id, $2 cursor, $3 rows; oldest first.
+    "SELECT " PARLEY_PG_MESSAGE_COLUMNS " FROM messages WHERE chat_id = $1 "
+    "AND (created_at, id) > ((SELECT created_at FROM messages WHERE id = $2 AND chat_id = $1), $2) "
+    "ORDER BY created_at, id LIMIT $3::bigint",
+    // HistoryBetween: $1 chat id, $2 `after`, $3 `before`, $4 rows; oldest first.
+    "SELECT " PARLEY_PG_MESSAGE_COLUMNS " FROM messages WHERE chat_id = $1 "
+    "AND (created_at, id) > ((SELECT created_at FROM messages WHERE id = $2 AND chat_id = $1), $2) "
+    "AND (created_at, id) < ((SELECT created_at FROM messages WHERE id = $3 AND chat_id = $1), $3) "
+    "ORDER BY created_at, id LIMIT $4::bigint",
+    // MarkRead: $1 chat id, $2 user id, $3 message id, $4 time. Moves the cursor only forward, by
+    // (created_at, id): the check is in the UPDATE's WHERE, so a concurrent move is re-checked
+    // against the row it committed. Answers is_member, message_found, advanced.
+    "WITH target AS (SELECT id, created_at FROM messages WHERE id = $3 AND chat_id = $1), "
+    "moved AS (UPDATE memberships AS m SET last_read_message_id = target.id, "
+    "last_read_message_created_at = target.created_at, last_read_at = $4::bigint FROM target "
+    "WHERE m.chat_id = $1 AND m.user_id = $2 AND (m.last_read_message_id IS NULL OR "
+    "(m.last_read_message_created_at, m.last_read_message_id) < (target.created_at, target.id)) RETURNING 1) "
+    "SELECT " PARLEY_PG_IS_MEMBER("$1", "$2") ", EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM moved)",
+    // ReadCursorOf: $1 chat id, $2 user id.
+    "SELECT user_id, last_read_message_id, last_read_message_created_at, last_read_at FROM memberships "
+    "WHERE chat_id = $1 AND user_id = $2",
+    // ReadCursors: $1 chat id; the cursors set, members in join order.
+    "SELECT user_id, last_read_message_id, last_read_message_created_at, last_read_at FROM memberships "
+    "WHERE chat_id = $1 AND last_read_message_id IS NOT NULL ORDER BY joined_at, seq",
+};
+
+constexpr bool allSet(const std::array<const char*, kPgSqlCount>& texts) {
+    for (const char* text : texts)
+        if (text == nullptr) return false;
+    return true;
+}
+static_assert(allSet(kTexts), "one text per PgSql enumerator, in its order");
+
+#undef PARLEY_PG_MEMBERS
+#undef PARLEY_PG_CHAT_COLUMNS
+#undef PARLEY_PG_MESSAGE_COLUMNS
+#undef PARLEY_PG_IS_MEMBER
+
+constexpr std::array<const char*, kPgSqlCount> kNames{
+    "p0",  "p1",  "p2",  "p3",  "p4",  "p5",  "p6",  "p7",  "p8",  "p9",  "p10", "p11", "p12", "p13",
+    "p14", "p15", "p16", "p17", "p18", "p19", "p20", "p21", "p22", "p23", "p24", "p25", "p26", "p27",
+};
+
+} // namespace
+
+const char* pgSqlText(PgSql sql) noexcept { return kTexts[static_cast<std::size_t>(sql)]; }
+
+const char* pgSqlName(PgSql sql) noexcept { return kNames[static_cast<std::size_t>(sql)]; }
+
+} // namespace parley::store

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "store/ChatStore.hpp"
+#include "store/Open.hpp"
+#include "store/postgres/PgChatStore.hpp"
+#include "store/postgres/PgJob.hpp"
+#include "support/ScratchPg.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace parley::store::pgtest {
+
+/// Runs one store operation on an io_context of the calling thread and returns what it
+/// completed with (a test failure, and Internal, if nothing came within 30 s).
+template <class T, class Start>
+Result<T> await(Start&& start) {
+    boost::asio::io_context ctx;
+    auto pending = boost::asio::make_work_guard(ctx);
+    std::optional<Result<T>> out;
+    start(ctx, Done<T>([&](Result<T> result) {
+              out.emplace(std::move(result));
+              pending.reset();
+          }));
+    ctx.run_for(std::chrono::seconds(30));
+    if (!out) {
+        ADD_FAILURE() << "the operation did not complete";
+        return Result<T>(boost::system::in_place_error, make_error_code(Errc::Internal));
+    }
+    return std::move(*out);
+}
+
+/// A store on a database of its own.
+inline std::unique_ptr<ChatStore> openFresh(std::size_t poolSize = 4) {
+    OpenOptions options;
+    options.uri = test::freshPgDatabase();
+    options.poolSize = poolSize;
+    return openChatStore(options);
+}
+
+/// A 24-hex id made of `n`.
+inline std::string oid(int n) {
+    std::string digits = std::to_string(n);
+    return std::string(24 - digits.size(), '0') + digits;
+}
+
+inline Chat group(const std::string& id, std::vector<std::string> members, std::int64_t at = 1000) {
+    return Chat{id, "group", std::nullopt, members, members.front(), at, at};
+}
+
+} // namespace parley::store::pgtest
