@@ -259,11 +259,13 @@ function figures(kind, r, readers) {
     f['lost'] = r.lost;
     f['duplicated'] = r.duplicated;
     f['RSS MB'] = r.serverRssKb / 1024;
-    f['writes per commit'] = r.storeWritesPerCommit ?? NaN; // Parley's group commit; Node has none
-    // What Parley's commits (the WAL's write and sync) took, from its /metrics histogram: the
-    // bound holding 99 % of them, and how many took over 50 ms (the disk stalled).
-    f['commit p99 ms (bound)'] = r.storeCommitP99BoundMs ?? NaN;
-    f['commits > 50 ms'] = r.storeCommitsOver50Ms ?? NaN;
+    if (!postgres) {
+      f['writes per commit'] = r.storeWritesPerCommit ?? NaN; // Parley's group commit; Node has none
+      // What Parley's commits (the WAL's write and sync) took, from its /metrics histogram: the
+      // bound holding 99 % of them, and how many took over 50 ms (the disk stalled).
+      f['commit p99 ms (bound)'] = r.storeCommitP99BoundMs ?? NaN;
+      f['commits > 50 ms'] = r.storeCommitsOver50Ms ?? NaN;
+    }
   } else if (kind === 'hold') {
     f['RSS KB / conn'] = r.serverRssKbPerConnection;
     f['CPU µs / connect'] = r.serverCpuUsPerConnection;
