@@ -598,6 +598,12 @@ const stalls = runs.filter((r) => r.server === 'parley' && r.figures['commits > 
 for (const r of stalls)
   console.log(`note: rep ${r.rep} ${r.scenario}: ${r.figures['commits > 50 ms']} of Parley's commits took over 50 ms ` +
     `(the disk's sync; ack p99 ${fmt(r.figures['ack p99 ms'])} ms)`);
+// A run whose checks failed (refusals, history, lost messages): a median hides it.
+for (const r of runs.filter((x) => x.code !== 0)) {
+  const refusals = Object.entries(r.result?.counts?.refusals ?? {}).map(([k, v]) => `${v} ${k}`).join(', ');
+  console.log(`note: rep ${r.rep} ${r.scenario} ${r.server}: exit ${r.code}: ` +
+    `${(r.result?.failures ?? ['no result']).join('; ')}${refusals ? ` (sends refused: ${refusals})` : ''}`);
+}
 if (capacity) console.log(printCapacity(capacity));
 
 mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
