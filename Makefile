@@ -72,6 +72,7 @@ e2e-threads:
 	done
 
 # Parley vs the Node peer under the same load (reports; never fails on a figure).
+# BENCH_ARGS="--store postgres": both on a throwaway PostgreSQL 15 (docs/bench-postgres.md).
 BENCH_ARGS ?=
 bench: build
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error

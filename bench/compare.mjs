@@ -7,8 +7,17 @@
 // /proc/PID/stat) and RSS at the window edges. Results also go to bench/results/<time>.json.
 // The capacity scenario is a search, not a repeated run: see "capacity" below.
 // This reports; it never fails on a figure.
+//
+// --store postgres: both servers keep their data in PostgreSQL instead (Parley's --store, the
+// peer's PostgreSQL mode). The bench starts a throwaway PostgreSQL 15 (scripts/pg-scratch),
+// pinned to the server's CPU, and stops it at the end, also on an error or Ctrl-C; every run
+// gets a fresh database. The generator then also samples PostgreSQL's CPU (the postmaster and all
+// its processes) over the window: the table shows CPU per delivery for the server, for
+// PostgreSQL and for both. Without --scenarios it runs fanout-1000/2000/3000 and
+// acks-under-reads.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +38,14 @@ const cpus = os.cpus().length;
 const serverCpu = opt('server-cpus', cpus > 1 ? '0' : null);
 const loadCpu = opt('load-cpus', cpus > 1 ? '1' : null);
 const parleyThreads = opt('threads', '1');
+const store = opt('store', 'sqlite');
+if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store ${store}: sqlite or postgres`);
+const postgres = store === 'postgres';
+// The peer's connection pool in PostgreSQL mode (Parley's pool is its own default).
+const peerPoolSize = opt('pool-size', '10');
+// --servers parley or node: run one side only (the table shows "-" for the other).
+const serverNames = opt('servers', 'parley,node').split(',');
+for (const n of serverNames) if (n !== 'parley' && n !== 'node') throw new Error(`--servers ${n}: parley, node or both`);
 
 // name -> generator arguments, and which figures matter for it
 const allScenarios = {
@@ -40,34 +57,108 @@ const allScenarios = {
   polling: { args: ['polling', '--clients', '20', '--duration', quick ? '5' : '10'], kind: 'fanout' },
   'reconnect-storm': { args: ['reconnect-storm', '--clients', '2000'], kind: 'storm' },
   capacity: { kind: 'capacity' },
+  // fanout-1000's load while 50 REST readers (bench/readers.mjs, on the generator's CPU at the
+  // lowest priority) read chat lists and history pages as fast as the server answers them:
+  // what reads do to the senders' acks. Compared with fanout-1000, which always runs with it.
+  'acks-under-reads': {
+    args: ['fanout', '--chats', '100', '--members', '10', '--duration', quick ? '5' : '10'], kind: 'fanout', readers: 50,
+  },
 };
 // --spread-phases: each chat's members send far apart in the period instead of in neighbouring
 // milliseconds (parley-bench --spread-phases), so that one commit rarely carries two messages
 // of a chat and a recipient's frames rarely leave together.
 if (args.includes('--spread-phases'))
-  for (const name of ['fanout-1000', 'fanout-2000', 'fanout-3000']) allScenarios[name].args.push('--spread-phases');
-const wanted = (opt('scenarios', Object.keys(allScenarios).join(','))).split(',');
+  for (const name of ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads']) allScenarios[name].args.push('--spread-phases');
+const defaultScenarios = postgres ? ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads']
+  : Object.keys(allScenarios).filter((k) => k !== 'acks-under-reads');
+const wanted = (opt('scenarios', defaultScenarios.join(','))).split(',');
+for (const w of wanted) if (!allScenarios[w]) throw new Error(`unknown scenario ${w}: ${Object.keys(allScenarios).join(', ')}`);
+if (wanted.includes('acks-under-reads') && !wanted.includes('fanout-1000')) wanted.push('fanout-1000');
 const scenarios = Object.fromEntries(Object.entries(allScenarios).filter(([k]) => wanted.includes(k)));
 
+// storeUri: the run's PostgreSQL database (--store postgres), else null.
 const servers = {
-  parley: (dir) => ({
+  parley: (dir, storeUri) => ({
     cmd: path.join(buildDir, 'parley'),
     // Every client comes from 127.0.0.1 here: the per-address limits are for the internet.
     args: ['serve', '--port', '0', '--threads', parleyThreads, '--data-dir', dir, '--jwt-secret', secret,
-      '--max-connections-per-ip', '0', '--handshakes-per-second', '0'],
+      '--max-connections-per-ip', '0', '--handshakes-per-second', '0', ...(storeUri ? ['--store', storeUri] : [])],
   }),
-  node: () => ({ cmd: 'node', args: [path.join(root, 'bench', 'peer', 'server.mjs'), '--port', '0', '--jwt-secret', secret] }),
+  node: (dir, storeUri) => ({
+    cmd: 'node',
+    args: [path.join(root, 'bench', 'peer', 'server.mjs'), '--port', '0', '--jwt-secret', secret,
+      ...(storeUri ? ['--store', storeUri, '--pool-size', peerPoolSize] : [])],
+  }),
 };
+
+// --- the throwaway PostgreSQL (--store postgres) ---------------------------------------------
+// Started once, on the server's CPU; each run creates its own database and drops it afterwards.
+const pg = {
+  dir: null,
+  uri: null,
+  postmasterPid: null,
+  admin: null, // a pg.Client on the cluster's own database
+  databases: 0,
+};
+
+// Whatever happens (an error, Ctrl-C), the cluster goes with this process.
+function stopPostgres() {
+  if (!pg.dir) return;
+  const dir = pg.dir;
+  pg.dir = null;
+  try {
+    execFileSync(path.join(root, 'scripts', 'pg-scratch'), ['stop', dir], { stdio: 'ignore' });
+  } catch { /* best effort: its folder is in the temporary directory */ }
+  rmSync(path.dirname(dir), { recursive: true, force: true });
+}
+
+async function startPostgres() {
+  const parent = mkdtempSync(path.join(os.tmpdir(), 'bench-pg-'));
+  pg.dir = path.join(parent, 'pg');
+  process.on('exit', stopPostgres);
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+  const [c, ca] = pinned(serverCpu, path.join(root, 'scripts', 'pg-scratch'), ['start', pg.dir]);
+  pg.uri = execFileSync(c, ca, { encoding: 'utf8' }).trim().split('\n').pop();
+  pg.postmasterPid = Number(readFileSync(path.join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const { Client } = createRequire(path.join(root, 'bench', 'peer', 'package.json'))('pg');
+  pg.admin = new Client({ connectionString: pg.uri });
+  await pg.admin.connect();
+  const { rows } = await pg.admin.query('SELECT version()');
+  pg.version = rows[0].version.split(' on ')[0];
+}
+
+async function createDatabase() {
+  const name = `bench_${++pg.databases}`;
+  await pg.admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(pg.uri);
+  u.pathname = `/${name}`;
+  return { name, uri: u.toString() };
+}
+
+const dropDatabase = (name) => pg.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+
+
+// Every process this script started and that still runs: an error or a signal that ends this
+// script ends them too.
+const children = new Set();
+function track(proc) {
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  return proc;
+}
+process.on('exit', () => {
+  for (const proc of children) proc.kill('SIGKILL');
+});
 
 function pinned(cpu, cmd, cmdArgs) {
   return cpu === null ? [cmd, cmdArgs] : ['taskset', ['-c', cpu, cmd, ...cmdArgs]];
 }
 
-function startServer(name) {
+function startServer(name, storeUri) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
-  const { cmd, args: a } = servers[name](dir);
+  const { cmd, args: a } = servers[name](dir, storeUri);
   const [c, ca] = pinned(serverCpu, cmd, a);
-  const proc = spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let log = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${log}`)), 15000);
@@ -95,10 +186,11 @@ async function stopServer(s) {
 }
 
 function runGenerator(genArgs, port, pid) {
-  const all = [...genArgs, '--url', `http://127.0.0.1:${port}`, '--secret', secret, '--server-pid', String(pid)];
+  const all = [...genArgs, '--url', `http://127.0.0.1:${port}`, '--secret', secret, '--server-pid', String(pid),
+    ...(postgres ? ['--store-pid', String(pg.postmasterPid)] : [])];
   const [c, ca] = pinned(loadCpu, path.join(buildDir, 'parley-bench'), all);
   return new Promise((resolve) => {
-    const p = spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = track(spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
@@ -114,31 +206,66 @@ function runGenerator(genArgs, port, pid) {
   });
 }
 
-// One generator run against a freshly started server.
-async function runOn(server, genArgs) {
-  const s = await startServer(server);
+// The REST readers of acks-under-reads, on the generator's CPU at the lowest priority (the
+// generator's clients come first); resolves once they read.
+function startReaders(count, port) {
+  const [c, ca] = pinned(loadCpu, 'nice', ['-n', '19', 'node', path.join(root, 'bench', 'readers.mjs'),
+    '--url', `http://127.0.0.1:${port}`, '--secret', secret, '--readers', String(count)]);
+  const proc = track(spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const done = new Promise((resolve) => proc.on('exit', () => {
+    try {
+      resolve(JSON.parse(out.trim().split('\n').pop()));
+    } catch {
+      resolve({ error: (err + out).slice(-2000) });
+    }
+  }));
+  return new Promise((resolve, reject) => {
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('reading:')) resolve({ stop: () => (proc.kill('SIGTERM'), done) });
+    });
+    proc.on('exit', (code) => reject(new Error(`readers exited (${code}):\n${err}${out}`)));
+  });
+}
+
+// One generator run against a freshly started server (on a fresh database with --store postgres).
+async function runOn(server, genArgs, readers = 0) {
+  const db = postgres ? await createDatabase() : null;
+  const s = await startServer(server, db?.uri);
+  const reading = readers ? await startReaders(readers, s.port) : null;
   const run = await runGenerator(genArgs, s.port, s.proc.pid);
+  if (reading) run.readers = await reading.stop();
   await stopServer(s);
+  if (db) await dropDatabase(db.name);
   return run;
 }
 
 // --- the figures of one run ---------------------------------------------------------------
-function figures(kind, r) {
+function figures(kind, r, readers) {
   if (!r) return {};
   const f = {};
   if (kind === 'fanout') {
     f['CPU µs / delivery'] = r.serverCpuUsPerDeliveredMessage;
+    if (postgres) {
+      f['PostgreSQL CPU µs / delivery'] = r.storeCpuUsPerDeliveredMessage ?? NaN;
+      f['server + PostgreSQL CPU µs / delivery'] = r.serverCpuUsPerDeliveredMessage + (r.storeCpuUsPerDeliveredMessage ?? NaN);
+    }
     f['ack p50 ms'] = r.ackLatencyUs?.p50 / 1000;
     f['ack p99 ms'] = r.ackLatencyUs?.p99 / 1000;
     f['deliveries/s'] = r.deliveriesPerSec;
     f['lost'] = r.lost;
     f['duplicated'] = r.duplicated;
     f['RSS MB'] = r.serverRssKb / 1024;
-    f['writes per commit'] = r.storeWritesPerCommit ?? NaN; // Parley's group commit; Node has none
-    // What Parley's commits (the WAL's write and sync) took, from its /metrics histogram: the
-    // bound holding 99 % of them, and how many took over 50 ms (the disk stalled).
-    f['commit p99 ms (bound)'] = r.storeCommitP99BoundMs ?? NaN;
-    f['commits > 50 ms'] = r.storeCommitsOver50Ms ?? NaN;
+    if (!postgres) {
+      f['writes per commit'] = r.storeWritesPerCommit ?? NaN; // Parley's group commit; Node has none
+      // What Parley's commits (the WAL's write and sync) took, from its /metrics histogram: the
+      // bound holding 99 % of them, and how many took over 50 ms (the disk stalled).
+      f['commit p99 ms (bound)'] = r.storeCommitP99BoundMs ?? NaN;
+      f['commits > 50 ms'] = r.storeCommitsOver50Ms ?? NaN;
+    }
   } else if (kind === 'hold') {
     f['RSS KB / conn'] = r.serverRssKbPerConnection;
     f['CPU µs / connect'] = r.serverCpuUsPerConnection;
@@ -148,6 +275,18 @@ function figures(kind, r) {
   } else if (kind === 'storm') {
     f['all back ms'] = r.allBackMs;
     f['CPU µs / reconnect'] = r.serverCpuUsPerConnection;
+  }
+  if (postgres || readers) {
+    // How busy the server's CPU was: the share of one core over the window.
+    const w = r.sendWindow;
+    f['server core'] = w?.serverCpuUs == null ? NaN : w.serverCpuUs / 1000 / w.windowMs;
+    if (postgres) f['PostgreSQL core'] = w?.storeCpuUs == null ? NaN : w.storeCpuUs / 1000 / w.windowMs;
+  }
+  if (readers) {
+    f['reads/s'] = readers.requestsPerSec ?? NaN;
+    f['read p50 ms'] = readers.latencyMs?.p50 ?? NaN;
+    f['read p99 ms'] = readers.latencyMs?.p99 ?? NaN;
+    f['read errors'] = readers.errors ?? NaN;
   }
   f['generator bound'] = r.generatorBound ? 1 : 0;
   return f;
@@ -389,6 +528,7 @@ for (const bin of ['parley', 'parley-bench'])
   if (!existsSync(path.join(buildDir, bin))) throw new Error(`missing ${path.join(buildDir, bin)}: build first`);
 if (!existsSync(path.join(root, 'bench', 'peer', 'node_modules')))
   execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: path.join(root, 'bench', 'peer'), stdio: 'inherit' });
+if (postgres) await startPostgres();
 
 const runs = []; // {scenario, server, rep, result, figures}
 const started = new Date();
@@ -396,11 +536,11 @@ const repeated = Object.entries(scenarios).filter(([, sc]) => sc.kind !== 'capac
 for (let rep = 1; rep <= reps; ++rep) {
   for (const [name, sc] of repeated) {
     // Alternate which server goes first, so neither always runs on a warmer machine.
-    const order = rep % 2 ? ['parley', 'node'] : ['node', 'parley'];
+    const order = (rep % 2 ? ['parley', 'node'] : ['node', 'parley']).filter((n) => serverNames.includes(n));
     for (const server of order) {
-      const { code, result, stderr } = await runOn(server, sc.args);
-      const f = figures(sc.kind, result);
-      runs.push({ scenario: name, server, rep, code, result, figures: f });
+      const { code, result, stderr, readers } = await runOn(server, sc.args, sc.readers);
+      const f = figures(sc.kind, result, readers);
+      runs.push({ scenario: name, server, rep, code, result, readers, figures: f });
       const brief = Object.entries(f).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(2) : v}`).join(' ');
       process.stderr.write(`[rep ${rep}] ${name} ${server}: ${result ? brief : 'FAILED\n' + stderr.slice(-2000)}\n`);
     }
@@ -423,6 +563,14 @@ for (const [name] of repeated) {
     lines.push(`| ${name} | ${k} | ${fmt(p)} | ${fmt(n)} | ${Number.isFinite(p / n) && n ? (p / n).toFixed(2) : '-'} |`);
   }
 }
+// What the readers did to the acks: the same load without them is fanout-1000.
+if (summary['acks-under-reads'] && summary['fanout-1000']) {
+  for (const k of ['ack p50 ms', 'ack p99 ms']) {
+    const { parley: p, node: n } = summary['fanout-1000'][k];
+    lines.push(`| acks-under-reads | ${k} without the readers (fanout-1000) | ${fmt(p)} | ${fmt(n)} | ` +
+      `${Number.isFinite(p / n) && n ? (p / n).toFixed(2) : '-'} |`);
+  }
+}
 if (capacity) {
   // A knee above every load tried is shown as "> held"; the ratio is then a lower bound.
   const kneeText = (k) => (k.hi === null ? `> ${fmt(k.heldDeliveriesPerSec)}` : fmt(k.kneeDeliveriesPerSec));
@@ -439,6 +587,9 @@ const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${cpus}, ${(os.totalmem() / 2 
 const command = `node bench/compare.mjs ${args.join(' ')}`.trim();
 console.log(`\nParley vs Node socket.io 4.8 peer — medians of ${reps} interleaved runs; server on CPU ${serverCpu ?? 'any'}, ` +
   `generator on CPU ${loadCpu ?? 'any'}, Parley --threads ${parleyThreads}`);
+console.log(postgres ? `store: ${pg.version} (scripts/pg-scratch: fsync and synchronous_commit on), on CPU ${serverCpu ?? 'any'} ` +
+  `with the server, a fresh database per run; the Node peer's pool: ${peerPoolSize} connections`
+  : 'store: Parley SQLite (its data dir in the temporary directory); the Node peer in memory');
 console.log(`machine: ${machine}`);
 console.log(`command: ${command}\n`);
 console.log(lines.join('\n'));
@@ -447,9 +598,16 @@ const stalls = runs.filter((r) => r.server === 'parley' && r.figures['commits > 
 for (const r of stalls)
   console.log(`note: rep ${r.rep} ${r.scenario}: ${r.figures['commits > 50 ms']} of Parley's commits took over 50 ms ` +
     `(the disk's sync; ack p99 ${fmt(r.figures['ack p99 ms'])} ms)`);
+// A run whose checks failed (refusals, history, lost messages): a median hides it.
+for (const r of runs.filter((x) => x.code !== 0)) {
+  const refusals = Object.entries(r.result?.counts?.refusals ?? {}).map(([k, v]) => `${v} ${k}`).join(', ');
+  console.log(`note: rep ${r.rep} ${r.scenario} ${r.server}: exit ${r.code}: ` +
+    `${(r.result?.failures ?? ['no result']).join('; ')}${refusals ? ` (sends refused: ${refusals})` : ''}`);
+}
 if (capacity) console.log(printCapacity(capacity));
 
 mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
 const file = path.join(root, 'bench', 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify({ started, machine, command, reps, summary, runs, capacity }, null, 1));
+writeFileSync(file, JSON.stringify({ started, machine, command, reps, store: postgres ? pg.version : 'sqlite', summary, runs, capacity }, null, 1));
+if (pg.admin) await pg.admin.end();
 console.log(`\nresults: ${path.relative(root, file)}`);

@@ -147,7 +147,7 @@ void runFanout(const Options& o, Report& report) {
 
     RunShared shared{o, roster, polling ? TransportKind::Polling : TransportKind::WebSocket, makeRunTag(), {}};
     Progress& p = shared.progress;
-    const ServerProbe server(o.serverPid);
+    const ServerProbe server(o.serverPid, o.storePid);
     Workers workers(o.threads);
     Fleet fleet(workers, shared);
     fleet.startAll(o.connectConcurrency);
@@ -236,6 +236,9 @@ void runFanout(const Options& o, Report& report) {
         ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(d.sent), w.serverSampled);
     j["serverCpuUsPerConnectionPerSec"] =
         ratio(static_cast<double>(w.serverCpuUs), static_cast<double>(o.clients) * windowSec, w.serverSampled);
+    j["storeCpuUs"] = w.storeSampled ? boost::json::value(w.storeCpuUs) : nullptr;
+    j["storeCpuUsPerDeliveredMessage"] =
+        ratio(static_cast<double>(w.storeCpuUs), static_cast<double>(windowDeliveries), w.storeSampled);
     // Parley's group commit, from its /metrics (absent from servers without those counters).
     double writesPerCommit = 0;
     if (commitsAtStart && commitsAtEnd && commitsAtEnd->commits > commitsAtStart->commits) {
@@ -278,6 +281,10 @@ void runFanout(const Options& o, Report& report) {
         report.line(format("server: %.2f us CPU per delivered message, %.2f us per sent message",
                            static_cast<double>(w.serverCpuUs) / static_cast<double>(windowDeliveries),
                            d.sent ? static_cast<double>(w.serverCpuUs) / static_cast<double>(d.sent) : 0.0));
+    if (w.storeSampled && windowDeliveries > 0)
+        report.line(format("store (pid %d and its children): %.1f ms CPU, %.2f us per delivered message", o.storePid,
+                           static_cast<double>(w.storeCpuUs) / 1000.0,
+                           static_cast<double>(w.storeCpuUs) / static_cast<double>(windowDeliveries)));
     if (writesPerCommit > 0) report.line(format("store: %.2f writes per commit in the window", writesPerCommit));
     if (commitTime.known)
         report.line(format("store: 99%% of the window's commits took at most %s ms; %llu took over 50 ms",

@@ -44,6 +44,9 @@ options
   --threads T               io threads of the generator (default 1: one io_context)
   --server-pid PID          sample the server's CPU (/proc/PID/stat, all threads) and RSS
                             (/proc/PID/status) at the window edges
+  --store-pid PID           fanout/polling: also sample the CPU of a database's process tree
+                            (PID, e.g. PostgreSQL's postmaster, all its descendants and what it
+                            reaped) at the window edges: storeCpuUs, storeCpuUsPerDeliveredMessage
   --connect-concurrency K   handshakes in flight during set-up (default 256)
   --storm-concurrency K     reconnect-storm: reconnects in flight (default 0 = all at once)
   --body-bytes B            message body length (default 64)
@@ -172,6 +175,8 @@ std::optional<Options> parseOptions(int argc, char** argv) {
             o.threads = toCount(flag, v);
         else if (flag == "--server-pid")
             o.serverPid = static_cast<int>(toCount(flag, v));
+        else if (flag == "--store-pid")
+            o.storePid = static_cast<int>(toCount(flag, v));
         else if (flag == "--connect-concurrency")
             o.connectConcurrency = toCount(flag, v);
         else if (flag == "--storm-concurrency")

@@ -29,6 +29,7 @@ struct Options {
     std::size_t cycles = 0;               ///< churn: total connect..close cycles
     std::size_t threads = 1;              ///< io_contexts, one thread each
     int serverPid = 0;                    ///< 0: no server sampling
+    int storePid = 0;                     ///< a database's root process (postmaster); 0: none
     std::size_t connectConcurrency = 256; ///< handshakes in flight at once during set-up
     std::size_t stormConcurrency = 0;     ///< reconnect-storm: 0 = every client at once
     std::size_t bodyBytes = 64;           ///< message body length (ASCII)

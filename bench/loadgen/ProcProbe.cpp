@@ -9,19 +9,53 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 namespace parley::bench {
 
-ServerProbe::ServerProbe(int pid) : pid_(pid) {
+ServerProbe::ServerProbe(int pid, int storePid) : pid_(pid), storePid_(storePid) {
     const long ticks = sysconf(_SC_CLK_TCK);
     usPerTick_ = ticks > 0 ? 1000000 / ticks : 10000;
 }
 
+std::int64_t ServerProbe::ticksOf(int pid, bool reaped) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return -1;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    std::int64_t sum = 0;
+    // After ')' comes field 3; utime, stime, cutime and cstime are fields 14 to 17.
+    for (int index = 3; index <= 17 && rest >> field; ++index)
+        if (index >= 14 && (index <= 15 || reaped)) sum += std::stoll(field);
+    return sum;
+}
+
+std::int64_t ServerProbe::treeTicks(int pid) {
+    const std::int64_t own = ticksOf(pid, true);
+    if (own < 0) return -1;
+    std::int64_t sum = own;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream children(task.path() / "children");
+        int child = 0;
+        while (children >> child) sum += std::max<std::int64_t>(0, treeTicks(child));
+    }
+    return sum;
+}
+
 ProcSample ServerProbe::sample() const {
     ProcSample s;
+    if (storePid_ > 0) {
+        const std::int64_t ticks = treeTicks(storePid_);
+        s.storeOk = ticks >= 0;
+        s.storeCpuUs = ticks * usPerTick_;
+    }
     if (pid_ <= 0) return s;
     const std::string dir = "/proc/" + std::to_string(pid_);
     {
@@ -89,6 +123,8 @@ WindowFigures measure(const Edge& start, const Edge& end) {
         w.serverRssKbStart = start.server.rssKb;
         w.serverRssKbEnd = end.server.rssKb;
     }
+    w.storeSampled = start.server.storeOk && end.server.storeOk;
+    if (w.storeSampled) w.storeCpuUs = end.server.storeCpuUs - start.server.storeCpuUs;
     w.generatorCpuUs = end.generatorCpuUs - start.generatorCpuUs;
     std::int64_t busiest = 0;
     for (std::size_t i = 0; i < std::min(start.workerCpuUs.size(), end.workerCpuUs.size()); ++i)
@@ -110,6 +146,7 @@ boost::json::object toJson(const WindowFigures& w) {
         o["serverRssKbStart"] = nullptr;
         o["serverRssKbEnd"] = nullptr;
     }
+    o["storeCpuUs"] = w.storeSampled ? boost::json::value(w.storeCpuUs) : nullptr;
     o["generatorCpuUs"] = w.generatorCpuUs;
     o["generatorCoreShare"] = std::round(w.generatorCoreShare * 1000.0) / 1000.0;
     o["generatorBound"] = w.generatorBound;

@@ -76,6 +76,7 @@ Report::Report(const Options& o) {
         {"threads", o.threads},
         {"durationSec", o.durationSec},
         {"serverPid", o.serverPid},
+        {"storePid", o.storePid},
         {"connectConcurrency", o.connectConcurrency},
     };
     const long ticks = sysconf(_SC_CLK_TCK);

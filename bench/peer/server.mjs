@@ -19,7 +19,7 @@ import { Server } from 'socket.io';
 // Configuration
 // =============================================================================================
 
-const VALUE_FLAGS = new Set(['port', 'host', 'jwt-secret', 'ping-interval', 'ping-timeout', 'max-payload']);
+const VALUE_FLAGS = new Set(['port', 'host', 'jwt-secret', 'ping-interval', 'ping-timeout', 'max-payload', 'store', 'pool-size']);
 
 function parseArgs(argv) {
   const args = [...argv];
@@ -40,7 +40,7 @@ function parseArgs(argv) {
       if (value === undefined) throw new Error(`--${name} needs a value`);
       flags[name] = value;
     }
-    // anything else (--data-dir, --threads, --store, ...) is accepted and ignored
+    // anything else (--data-dir, --threads, ...) is accepted and ignored
   }
   const pick = (name, fallback) => {
     if (flags[name] !== undefined) return flags[name];
@@ -59,6 +59,10 @@ function parseArgs(argv) {
     pingInterval: int('ping-interval', 25000, 1),
     pingTimeout: int('ping-timeout', 20000, 1),
     maxPayload: int('max-payload', 1_000_000, 1),
+    // A postgres:// or postgresql:// URI: chats and messages in PostgreSQL. Any other store
+    // (Parley's sqlite:PATH) is ignored, as --data-dir is: the peer then keeps all in memory.
+    store: /^postgres(ql)?:\/\//.test(pick('store', '')) ? pick('store', '') : null,
+    poolSize: int('pool-size', 10, 1),
   };
   if (config.port > 65535) throw new Error('--port must be 0..65535');
   if (!config.jwtSecret) throw new Error('--jwt-secret (or PARLEY_JWT_SECRET) is required');
@@ -425,6 +429,11 @@ class RateLimiter {
     return true;
   }
 
+  /** Gives back the event acquired last (a send that turned out not to count). */
+  release(key) {
+    this.events.get(key)?.pop();
+  }
+
   prune(now = Date.now()) {
     for (const [key, times] of this.events) {
       if (times.length === 0 || times[times.length - 1] <= now - this.windowMs) this.events.delete(key);
@@ -515,6 +524,52 @@ function chatIdOf(payload) {
   return payload.chatId;
 }
 
+/**
+ * onAck(event, handler) registers an acknowledged event on `socket`: handler(payload) returns a
+ * reply or a Failure (or a promise of one); never a disconnect.
+ */
+function ackHandlerOf(socket, userId) {
+  return (event, handler) => {
+    socket.on(event, (...args) => {
+      const ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+      const reply = (result) => {
+        if (!ack) return;
+        ack(result instanceof Failure ? errorReply(result.code, result.message, `${event} user=${userId}`) : result);
+      };
+      const internal = (err) => {
+        console.error(`${event}: ${err?.stack ?? err}`);
+        return fail('INTERNAL', 'Internal error');
+      };
+      let result;
+      try {
+        result = handler(args[0]);
+      } catch (err) {
+        result = internal(err);
+      }
+      if (result instanceof Promise) result.then(reply, (err) => reply(internal(err)));
+      else reply(result);
+    });
+  };
+}
+
+/** The chatId of a message:send payload whose body and clientId are valid, or a Failure. */
+function sendTargetOf(payload, chatIdFromPath) {
+  if (!isPlainObject(payload)) return validationError('Payload must be an object');
+  let chatId = chatIdFromPath;
+  if (chatId === undefined) {
+    chatId = chatIdOf(payload);
+    if (chatId instanceof Failure) return chatId;
+  }
+  const { body, clientId } = payload;
+  if (typeof body !== 'string') return validationError('body must be a string');
+  if (body.length === 0 || body.trim().length === 0) return validationError('body must not be empty');
+  if (body.length > MAX_BODY_LENGTH) return validationError(`body must be at most ${MAX_BODY_LENGTH} characters`);
+  if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
+    return validationError(`clientId must be a non-empty string of at most ${MAX_CLIENT_ID_LENGTH} characters`);
+  }
+  return chatId;
+}
+
 class ChatService {
   constructor(io, store) {
     this.io = io;
@@ -540,19 +595,9 @@ class ChatService {
    * a new message is broadcast as message:new to chat:<id> before this returns.
    */
   sendMessage(userId, payload, chatIdFromPath) {
-    if (!isPlainObject(payload)) return validationError('Payload must be an object');
-    let chatId = chatIdFromPath;
-    if (chatId === undefined) {
-      chatId = chatIdOf(payload);
-      if (chatId instanceof Failure) return chatId;
-    }
+    const chatId = sendTargetOf(payload, chatIdFromPath);
+    if (chatId instanceof Failure) return chatId;
     const { body, clientId } = payload;
-    if (typeof body !== 'string') return validationError('body must be a string');
-    if (body.length === 0 || body.trim().length === 0) return validationError('body must not be empty');
-    if (body.length > MAX_BODY_LENGTH) return validationError(`body must be at most ${MAX_BODY_LENGTH} characters`);
-    if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
-      return validationError(`clientId must be a non-empty string of at most ${MAX_CLIENT_ID_LENGTH} characters`);
-    }
     const chat = this.store.chatOfMember(chatId, userId);
     if (!chat) return fail('FORBIDDEN', NOT_MEMBER);
     // A retry is answered before the limiter and does not count against it.
@@ -588,21 +633,7 @@ class ChatService {
     const io = this.io;
     const store = this.store;
 
-    // An acknowledged event: handler(payload) returns a reply or a Failure; never a disconnect.
-    const onAck = (event, handler) => {
-      socket.on(event, (...args) => {
-        const ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
-        let result;
-        try {
-          result = handler(args[0]);
-        } catch (err) {
-          console.error(`${event}: ${err?.stack ?? err}`);
-          result = fail('INTERNAL', 'Internal error');
-        }
-        if (!ack) return;
-        ack(result instanceof Failure ? errorReply(result.code, result.message, `${event} user=${userId}`) : result);
-      });
-    };
+    const onAck = ackHandlerOf(socket, userId);
 
     onAck('room:join', (payload) => {
       const chatId = chatIdOf(payload);
@@ -659,6 +690,208 @@ class ChatService {
     };
     socket.on('typing:start', typing('start'));
     socket.on('typing:stop', typing('stop'));
+  }
+}
+
+// =============================================================================================
+// The chat service on PostgreSQL (--store postgres://...): the same contract, every chat,
+// membership, message and read cursor in the database. A send is acknowledged and broadcast
+// only once its INSERT has committed; joins, reads and REST ask the database each time.
+// =============================================================================================
+
+class PgChatService extends ChatService {
+  /**
+   * message:send and POST /v1/chats/:id/messages: resolves to a Failure or { created, message }.
+   * The membership check and the insert are one statement; a retry is answered with the stored
+   * first copy and does not count against the limiter.
+   */
+  async sendMessage(userId, payload, chatIdFromPath) {
+    const chatId = sendTargetOf(payload, chatIdFromPath);
+    if (chatId instanceof Failure) return chatId;
+    const { body, clientId } = payload;
+    if (!this.limiter.tryAcquire(userId)) {
+      const { member, message } = await this.store.findByClientId(chatId, userId, clientId);
+      if (!member) return fail('FORBIDDEN', NOT_MEMBER);
+      return message ? { created: false, message } : fail('RATE_LIMITED', RATE_LIMITED_MESSAGE);
+    }
+    const t = Date.now();
+    const message = { _id: newObjectId(), chatId, senderId: userId, body, clientId, t, createdAt: iso(t) };
+    let stored;
+    try {
+      stored = await this.store.appendMessage(message);
+    } catch (err) {
+      this.limiter.release(userId);
+      throw err;
+    }
+    if (!stored.created) this.limiter.release(userId);
+    if (!stored.member) return fail('FORBIDDEN', NOT_MEMBER);
+    if (stored.created) this.io.to(`chat:${chatId}`).emit('message:new', messageJson(message));
+    return { created: stored.created, message: stored.message };
+  }
+
+  broadcastPresence(userId, status) {
+    const timestamp = new Date().toISOString();
+    this.store.contactsOf(userId).then((contacts) => {
+      if (contacts.size === 0) return;
+      const rooms = [];
+      for (const id of contacts) rooms.push(`user:${id}`);
+      this.io.to(rooms).emit('presence:update', { userId, status, timestamp });
+    }, (err) => console.error(`presence of ${userId}: ${err?.stack ?? err}`));
+  }
+
+  attach(socket) {
+    const userId = socket.data.userId;
+    const { io, store } = this;
+    const onAck = ackHandlerOf(socket, userId);
+
+    onAck('room:join', async (payload) => {
+      const chatId = chatIdOf(payload);
+      if (chatId instanceof Failure) return chatId;
+      if (!(await store.isMember(chatId, userId))) return fail('FORBIDDEN', NOT_MEMBER);
+      socket.join(`chat:${chatId}`);
+      return { ok: true };
+    });
+
+    onAck('room:leave', (payload) => {
+      const chatId = chatIdOf(payload);
+      if (chatId instanceof Failure) return chatId;
+      socket.leave(`chat:${chatId}`);
+      return { ok: true };
+    });
+
+    // One socket's sends are stored, broadcast and acknowledged in the order they were sent:
+    // each waits for the one before it (the pool would otherwise commit them in any order).
+    let sendsBefore = Promise.resolve();
+    onAck('message:send', (payload) => {
+      const result = sendsBefore.then(() => this.sendMessage(userId, payload)).then((r) => (r instanceof Failure
+        ? r : { ok: true, data: { clientId: r.message.clientId, serverId: r.message._id } }));
+      sendsBefore = result.catch(() => {});
+      return result;
+    });
+
+    onAck('receipt:read', async (payload) => {
+      const chatId = chatIdOf(payload);
+      if (chatId instanceof Failure) return chatId;
+      if (!isObjectId(payload.messageId)) return validationError('messageId must be a 24-character hex ObjectId');
+      const mark = await store.markRead(chatId, userId, payload.messageId, Date.now());
+      if (!mark.member) return fail('FORBIDDEN', NOT_MEMBER);
+      if (!mark.found) return fail('NOT_FOUND', 'No such message in this chat');
+      const readAt = iso(mark.cursor.readAt);
+      if (mark.advanced) {
+        io.to(`chat:${chatId}`).emit('receipt:update', { chatId, messageId: mark.cursor.messageId, userId, readAt });
+      }
+      return { ok: true, data: { readAt } };
+    });
+
+    onAck('presence:ping', (payload) => {
+      if (!isPlainObject(payload)) return validationError('Payload must be an object');
+      const now = Date.now();
+      this.lastSeenAt.set(userId, now);
+      return { ok: true, data: { serverTime: iso(now) } };
+    });
+
+    // Fire-and-forget: bad payloads and non-members are ignored without a word.
+    const typing = (state) => (payload) => {
+      if (!isPlainObject(payload) || !isObjectId(payload.chatId)) return;
+      const chatId = payload.chatId;
+      const room = `chat:${chatId}`;
+      const emit = () => io.to(room).except(`user:${userId}`).emit('typing:update', { chatId, userId, state });
+      // Being in the room means membership was checked at room:join (removal leaves the room).
+      if (socket.rooms.has(room)) {
+        emit();
+        return;
+      }
+      store.isMember(chatId, userId).then((member) => member && emit(),
+        (err) => console.error(`typing: ${err?.stack ?? err}`));
+    };
+    socket.on('typing:start', typing('start'));
+    socket.on('typing:stop', typing('stop'));
+  }
+
+  /** The REST routes that touch the store, on the database (registered over the in-memory ones). */
+  overrideRoutes(route) {
+    const { store } = this;
+    const memberChat = async (chatId, userId) => {
+      if (!isObjectId(chatId)) return validationError(CHAT_ID_ERROR);
+      return (await store.chatOfMember(chatId, userId)) ?? fail('FORBIDDEN', NOT_MEMBER);
+    };
+    const refusal = (refused) => (refused === 'FORBIDDEN' ? fail('FORBIDDEN', NOT_MEMBER)
+      : refused === 'NOT_FOUND' ? fail('NOT_FOUND', NOT_MEMBER)
+        : refused === 'FULL' ? validationError(`at most ${MAX_MEMBERS} members`)
+          : validationError('a dm has exactly two members'));
+
+    route('GET', '/v1/chats', async ({ userId }) => {
+      const list = await store.chatsOf(userId);
+      return [200, list.map(({ chat, unreadCount }) => ({ ...chatJson(chat), unreadCount }))];
+    });
+
+    route('POST', '/v1/chats', async ({ userId, body }) => {
+      const wanted = newChatOf(userId, body);
+      if (wanted instanceof Failure) return wanted;
+      const chat = await store.createChat({ ...wanted, id: newObjectId(), at: Date.now() });
+      this.emitChatUpdate(chat);
+      return [201, chatJson(chat)];
+    });
+
+    route('GET', '/v1/chats/:chatId', async ({ userId, params }) => {
+      const chat = await memberChat(params[0], userId);
+      return chat instanceof Failure ? chat : [200, chatJson(chat)];
+    });
+
+    route('PATCH', '/v1/chats/:chatId', async ({ userId, body, params }) => {
+      if (!body || !Object.hasOwn(body, 'title')) return validationError('Body must be an object with a title');
+      const title = titleOf(body.title);
+      if (title instanceof Failure) return title;
+      if (!isObjectId(params[0])) return validationError(CHAT_ID_ERROR);
+      const chat = await store.setTitle(params[0], userId, title, Date.now());
+      if (!chat) return fail('FORBIDDEN', NOT_MEMBER);
+      this.emitChatUpdate(chat);
+      return [200, chatJson(chat)];
+    });
+
+    route('POST', '/v1/chats/:chatId/members', async ({ userId, body, params }) => {
+      const newMember = body?.userId;
+      if (!isObjectId(newMember)) return validationError('userId must be a 24-character hex ObjectId');
+      if (!isObjectId(params[0])) return validationError(CHAT_ID_ERROR);
+      const change = await store.addMember(params[0], userId, newMember, Date.now(), MAX_MEMBERS);
+      if (change.refused) return refusal(change.refused);
+      if (change.changed) this.emitChatUpdate(change.chat);
+      return [200, chatJson(change.chat)];
+    });
+
+    route('DELETE', '/v1/chats/:chatId/members/:userId', async ({ userId, params }) => {
+      const removed = params[1];
+      if (!isObjectId(removed)) return validationError('userId must be a 24-character hex ObjectId');
+      if (!isObjectId(params[0])) return validationError(CHAT_ID_ERROR);
+      const change = await store.removeMember(params[0], userId, removed, Date.now());
+      if (change.refused) return refusal(change.refused);
+      // every device of the removed member leaves the chat room at once
+      this.io.in(`user:${removed}`).socketsLeave(`chat:${params[0]}`);
+      this.emitChatUpdate(change.chat, [removed]);
+      return [200, chatJson(change.chat)];
+    });
+
+    route('GET', '/v1/chats/:chatId/messages', async ({ userId, params, query }) => {
+      const page = pageQueryOf(query);
+      if (page instanceof Failure) return page;
+      if (!isObjectId(params[0])) return validationError(CHAT_ID_ERROR);
+      const found = await store.page(params[0], userId, page);
+      if (!found) return fail('FORBIDDEN', NOT_MEMBER);
+      return [200, { messages: found.messages.map(messageJson), hasMore: found.hasMore }];
+    });
+
+    route('POST', '/v1/chats/:chatId/messages', async ({ userId, body, params }) => {
+      if (!isObjectId(params[0])) return validationError(CHAT_ID_ERROR);
+      const result = await this.sendMessage(userId, body, params[0]);
+      if (result instanceof Failure) return result;
+      return [result.created ? 201 : 200, { clientId: result.message.clientId, serverId: result.message._id }];
+    });
+
+    route('GET', '/v1/chats/:chatId/read-cursors', async ({ userId, params }) => {
+      if (!isObjectId(params[0])) return validationError(CHAT_ID_ERROR);
+      const cursors = await store.readCursors(params[0], userId);
+      return cursors ? [200, cursors] : fail('FORBIDDEN', NOT_MEMBER);
+    });
   }
 }
 
@@ -720,6 +953,41 @@ function titleOf(value) {
   return value;
 }
 
+/** The chat a POST /v1/chats body asks for ({ type, title, memberIds, createdBy }), or a Failure. */
+function newChatOf(userId, body) {
+  if (!body) return validationError('Body must be a JSON object');
+  const { type, memberIds } = body;
+  if (type !== 'dm' && type !== 'group') return validationError('type must be "dm" or "group"');
+  const title = titleOf(body.title);
+  if (title instanceof Failure) return title;
+  if (!Array.isArray(memberIds)) return validationError('memberIds must be an array of ObjectIds');
+  const members = new Set([userId]); // the creator is always a member
+  for (const id of memberIds) {
+    if (!isObjectId(id)) return validationError('memberIds must be an array of ObjectIds');
+    members.add(id);
+  }
+  if (members.size > MAX_MEMBERS) return validationError(`at most ${MAX_MEMBERS} members`);
+  if (type === 'dm' && members.size !== 2) return validationError('a dm has exactly two members');
+  return { type, title, memberIds: members, createdBy: userId };
+}
+
+/** The { beforeId, afterId, limit } of a history request's query, or a Failure. */
+function pageQueryOf(query) {
+  const before = query.get('before');
+  const after = query.get('after');
+  if (before !== null && after !== null) return validationError('use before or after, not both');
+  if ((before !== null && !isObjectId(before)) || (after !== null && !isObjectId(after))) {
+    return validationError('before/after must be a message id');
+  }
+  let limit = DEFAULT_PAGE;
+  const rawLimit = query.get('limit');
+  if (rawLimit !== null) {
+    limit = /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+    if (!(limit >= 1 && limit <= MAX_PAGE)) return validationError(`limit must be 1..${MAX_PAGE}`);
+  }
+  return { beforeId: before ?? undefined, afterId: after ?? undefined, limit };
+}
+
 function makeRestHandler(service, verifyToken) {
   const { store } = service;
 
@@ -732,8 +1000,11 @@ function makeRestHandler(service, verifyToken) {
   // Each route: [method, pattern segments, handler({userId, body, params, query}), authed]
   // A handler returns a Failure, or [status, data].
   const routes = [];
+  // A later route of the same method and pattern replaces the earlier one.
   const route = (method, pattern, handler, { authed = true } = {}) => {
-    routes.push({ method, segments: pattern.split('/').filter(Boolean), handler, authed });
+    const at = routes.findIndex((r) => r.method === method && r.pattern === pattern);
+    if (at >= 0) routes.splice(at, 1);
+    routes.push({ method, pattern, segments: pattern.split('/').filter(Boolean), handler, authed });
   };
 
   route('GET', '/healthz', () => [200, { status: 'ok' }], { authed: false });
@@ -755,20 +1026,9 @@ function makeRestHandler(service, verifyToken) {
   });
 
   route('POST', '/v1/chats', ({ userId, body }) => {
-    if (!body) return validationError('Body must be a JSON object');
-    const { type, memberIds } = body;
-    if (type !== 'dm' && type !== 'group') return validationError('type must be "dm" or "group"');
-    const title = titleOf(body.title);
-    if (title instanceof Failure) return title;
-    if (!Array.isArray(memberIds)) return validationError('memberIds must be an array of ObjectIds');
-    const members = new Set([userId]); // the creator is always a member
-    for (const id of memberIds) {
-      if (!isObjectId(id)) return validationError('memberIds must be an array of ObjectIds');
-      members.add(id);
-    }
-    if (members.size > MAX_MEMBERS) return validationError(`at most ${MAX_MEMBERS} members`);
-    if (type === 'dm' && members.size !== 2) return validationError('a dm has exactly two members');
-    const chat = store.createChat({ type, title, memberIds: members, createdBy: userId });
+    const wanted = newChatOf(userId, body);
+    if (wanted instanceof Failure) return wanted;
+    const chat = store.createChat(wanted);
     service.emitChatUpdate(chat);
     return [201, chatJson(chat)];
   });
@@ -817,21 +1077,11 @@ function makeRestHandler(service, verifyToken) {
   });
 
   route('GET', '/v1/chats/:chatId/messages', ({ userId, params, query }) => {
-    const before = query.get('before');
-    const after = query.get('after');
-    if (before !== null && after !== null) return validationError('use before or after, not both');
-    if ((before !== null && !isObjectId(before)) || (after !== null && !isObjectId(after))) {
-      return validationError('before/after must be a message id');
-    }
-    let limit = DEFAULT_PAGE;
-    const rawLimit = query.get('limit');
-    if (rawLimit !== null) {
-      limit = /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
-      if (!(limit >= 1 && limit <= MAX_PAGE)) return validationError(`limit must be 1..${MAX_PAGE}`);
-    }
+    const page = pageQueryOf(query);
+    if (page instanceof Failure) return page;
     const chat = memberChat(params[0], userId);
     if (chat instanceof Failure) return chat;
-    return [200, store.page(chat, { beforeId: before ?? undefined, afterId: after ?? undefined, limit })];
+    return [200, store.page(chat, page)];
   });
 
   route('POST', '/v1/chats/:chatId/messages', ({ userId, body, params }) => {
@@ -845,6 +1095,8 @@ function makeRestHandler(service, verifyToken) {
     const chat = memberChat(params[0], userId);
     return chat instanceof Failure ? chat : [200, store.readCursors(chat)];
   });
+
+  service.overrideRoutes?.(route);
 
   const match = (segments) => {
     const found = [];
@@ -906,7 +1158,8 @@ function makeRestHandler(service, verifyToken) {
         }
         userId = auth.userId;
       }
-      const result = hit.route.handler({ userId, body: parseObject(text), params: hit.params, query });
+      let result = hit.route.handler({ userId, body: parseObject(text), params: hit.params, query });
+      if (result instanceof Promise) result = await result;
       if (result instanceof Failure) failWith(result);
       else sendJson(res, result[0], { ok: true, data: result[1] });
     } catch (err) {
@@ -921,7 +1174,7 @@ function makeRestHandler(service, verifyToken) {
 // Main
 // =============================================================================================
 
-function main() {
+async function main() {
   let config;
   try {
     config = parseArgs(process.argv.slice(2));
@@ -931,7 +1184,18 @@ function main() {
   }
 
   const verifyToken = makeJwtVerifier(config.jwtSecret);
-  const store = new Store();
+  let store;
+  if (config.store) {
+    const { PgStore } = await import('./postgres.mjs');
+    try {
+      store = await PgStore.open(config.store, config.poolSize);
+    } catch (err) {
+      console.error(`peer: cannot open ${config.store}: ${err.message}`);
+      process.exit(1);
+    }
+  } else {
+    store = new Store();
+  }
 
   let restHandler = null;
   const httpServer = http.createServer((req, res) => restHandler(req, res));
@@ -945,7 +1209,7 @@ function main() {
     maxHttpBufferSize: config.maxPayload,
   });
 
-  const service = new ChatService(io, store);
+  const service = config.store ? new PgChatService(io, store) : new ChatService(io, store);
   restHandler = makeRestHandler(service, verifyToken);
 
   io.use((socket, next) => {
@@ -988,7 +1252,8 @@ function main() {
     console.log(`${signal}: shutting down`);
     service.stop();
     setTimeout(() => process.exit(0), 2000).unref();
-    io.close(() => process.exit(0)); // disconnects every socket and closes the HTTP server
+    // disconnects every socket and closes the HTTP server, then the database pool
+    io.close(() => Promise.resolve(store.close?.()).catch(() => {}).finally(() => process.exit(0)));
     httpServer.closeAllConnections?.();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
