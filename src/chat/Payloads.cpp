@@ -71,6 +71,9 @@ Parsed<SendRequest> parseSendRequest(const boost::json::object* payload,
     const std::size_t length = utf16Length(*body);
     if (length == 0 || isBlank(*body)) return invalid("body must not be empty");
     if (length > kMaxBodyLength) return invalid("body must be at most 8000 characters");
+    // A NUL is never text a person wrote, and PostgreSQL's text cannot hold one: refused alike on
+    // every backend rather than stored on one and lost on another.
+    if (body->find('\0') != std::string_view::npos) return invalid("body must not contain NUL characters");
     auto clientId = stringField(*payload, "clientId");
     // No NUL: an idempotency key is an identifier (a UUID), and PostgreSQL's text cannot hold one.
     if (!clientId || clientId->empty() || clientId->size() > kMaxClientIdLength ||

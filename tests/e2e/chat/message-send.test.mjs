@@ -72,13 +72,15 @@ describe('message:send basics', () => {
     assert.equal(messages.find((x) => x._id === m.serverId)?.body, body);
   });
 
-  it('a body containing a NUL character round-trips unchanged', async () => {
+  it('a body containing a NUL character is VALIDATION_ERROR, and nothing is stored or broadcast', async () => {
     const { a, chat, sa, sb } = await pair();
-    const body = 'before\u0000after';
-    const m = await send(sa, chat._id, body);
-    assert.equal((await nextEvent(sb, 'message:new', (p) => p._id === m.serverId)).body, body);
+    const bad = { chatId: chat._id, body: 'before\u0000after', clientId: randomUUID() };
+    assertError(await emitAck(sa, 'message:send', bad), 'VALIDATION_ERROR', 'a NUL in the body');
+    const after = await send(sa, chat._id, 'after the refusal');
+    const got = await nextEvent(sb, 'message:new', () => true);
+    assert.equal(got._id, after.serverId, 'the first message:new is the one after the refusal');
     const { messages } = await srv.getMessages(a, chat._id);
-    assert.equal(messages.find((x) => x._id === m.serverId)?.body, body);
+    assert.deepEqual(messages.map((m) => m.body), ['after the refusal']);
   });
 
   it('body length is counted in UTF-16 code units: 8000 ok, 8001 VALIDATION_ERROR; 4000 emoji ok, 4001 not', async () => {
