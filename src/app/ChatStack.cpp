@@ -56,6 +56,7 @@ std::unique_ptr<store::ChatStore> openStore(const Config& config, store::Metrics
     options.pacing.maxDelay = config.commitDelay;
     options.slowCommit = config.slowCommit;
     options.metrics = metrics;
+    if (config.storePool > 0) options.poolSize = config.storePool;
     return store::openChatStore(options);
 }
 

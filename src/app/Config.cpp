@@ -94,6 +94,7 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"log-level", [](Config& c, const std::string&, const std::string& v) { c.logLevel = v; }},
     {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
+    {"store-pool", [](Config& c, const std::string& f, const std::string& v) { c.storePool = bounded<std::uint32_t>(f, v, 256); }},
     {"commit-delay-us",
      [](Config& c, const std::string& f, const std::string& v) { c.commitDelay = std::chrono::microseconds(bounded<std::uint32_t>(f, v, 100'000)); }},
     {"slow-commit-ms",
@@ -235,6 +236,8 @@ std::string usage() {
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
   --store URL            sqlite:PATH or postgres://user:pass@host:port/db
                          (sqlite:DIR/parley.db)                      PARLEY_STORE
+  --store-pool N         PostgreSQL connections of this process;
+                         0 = the store's default (0)                 PARLEY_STORE_POOL
   --commit-delay-us N    while writes arrive fast, the longest one waits
                          for others to share its commit; 0 = never (1000)  PARLEY_COMMIT_DELAY_US
   --slow-commit-ms N     warn of commits (the disk's sync) that take this
