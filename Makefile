@@ -9,6 +9,9 @@ E2E ?= conformance protocol chat fault
 # one session that reach the server on different threads must behave as on one thread.
 E2E_THREADED ?= conformance protocol
 E2E_THREAD_COUNTS ?= 1 4
+# The files that run again with PostgreSQL as the store (e2e-pg): every server and CLI call of
+# them on a fresh database of one scratch server (tests/e2e/helpers/pg.mjs).
+E2E_PG ?= chat
 
 # Sanitizer runtime options for every process the tests start (unit tests, servers, CLI runs).
 # Any report stops the process with a nonzero status and a stack trace, so the unit test fails
@@ -23,12 +26,12 @@ E2E_TIME_SCALE_asan = 3
 E2E_TIME_SCALE_tsan = 5
 E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
 
-.PHONY: run test test-asan test-tsan deps build unit e2e e2e-threads bench fuzz lint format clean
+.PHONY: run test test-asan test-tsan deps build unit e2e e2e-pg e2e-threads bench fuzz lint format clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
 
-test: build unit e2e e2e-threads
+test: build unit e2e e2e-pg e2e-threads
 
 # The whole suite on the ASan+UBSan build, or on the TSan build.
 test-asan test-tsan:
@@ -47,6 +50,19 @@ unit:
 # Node's test runner, one file at a time, against the real binaries of this build.
 e2e:
 	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
+
+# E2E_PG on PostgreSQL: a scratch server (scripts/pg-scratch) in $(BUILD)/pg-e2e for the run,
+# stopped when it ends, failed or not (one left by an interrupted run is stopped first).
+# `E2E_PG=` (empty) skips it.
+e2e-pg:
+	@set -e; [ -n "$(strip $(E2E_PG))" ] || { echo "=== e2e: nothing on PostgreSQL (E2E_PG is empty)"; exit 0; }; \
+	pg=$(CURDIR)/$(BUILD)/pg-e2e; scratch=$(CURDIR)/scripts/pg-scratch; \
+	$$scratch stop $$pg; \
+	trap '"$$scratch" stop "$$pg"' EXIT; \
+	uri=$$($$scratch start $$pg); \
+	echo "=== e2e: $(E2E_PG) on PostgreSQL ($$uri)"; \
+	cd tests/e2e && PARLEY_E2E_PG_DIR=$$pg PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
+	  node --test --test-concurrency=1 --test-reporter=spec $(E2E_PG)
 
 e2e-threads:
 	@set -e; for t in $(E2E_THREAD_COUNTS); do \

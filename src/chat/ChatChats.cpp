@@ -1,5 +1,11 @@
 // Chats and their members. Every change answers, and tells the members in chat:update, the chat
 // as the store committed it, so two concurrent changes never broadcast each other's loss.
+//
+// Order: the store completes the changes of a chat in commit order (SQLite's one writer; on
+// PostgreSQL the chat's row lock). Their completions all come to io thread 0, which sends each
+// chat:update in that order and only then hands the answer back to the caller's io thread: were
+// they completed on the callers' threads, two updates could reach a member in the wrong order and
+// leave it with a stale chat.
 
 #include "chat/ChatService.hpp"
 
@@ -7,6 +13,8 @@
 #include "chat/Validation.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
+
+#include <boost/asio/post.hpp>
 
 namespace parley::chat {
 
@@ -45,11 +53,11 @@ void ChatService::createChat(boost::asio::io_context& ctx, const std::string& us
     c.memberIds = std::move(request.memberIds);
     c.createdBy = userId;
     c.createdAt = c.updatedAt = core::nowMs();
-    store_.createChat(ctx, std::move(c), [this, done = std::move(done)](store::Result<store::Chat> created) {
-        if (!created) return done(storeFailure(created.error()));
-        emitChatUpdate(*created);
-        done(std::move(*created));
-    });
+    store_.createChat(threads_.context(0), std::move(c),
+                      [this, &ctx, done = std::move(done)](store::Result<store::Chat> created) {
+                          if (created) emitChatUpdate(*created);
+                          answerOn(ctx, std::move(created), done);
+                      });
 }
 
 void ChatService::getChat(boost::asio::io_context& ctx, std::string userId, std::string chatId,
@@ -65,11 +73,10 @@ void ChatService::getChat(boost::asio::io_context& ctx, std::string userId, std:
 void ChatService::renameChat(boost::asio::io_context& ctx, std::string userId, std::string chatId,
                              std::optional<std::string> title, Reply<store::Chat> done) {
     if (auto bad = invalidId(chatId, "chatId")) return done(*bad);
-    store_.renameChat(ctx, std::move(chatId), std::move(userId), std::move(title), core::nowMs(),
-                      [this, done = std::move(done)](store::Result<store::Chat> renamed) {
-                          if (!renamed) return done(storeFailure(renamed.error()));
-                          emitChatUpdate(*renamed);
-                          done(std::move(*renamed));
+    store_.renameChat(threads_.context(0), std::move(chatId), std::move(userId), std::move(title), core::nowMs(),
+                      [this, &ctx, done = std::move(done)](store::Result<store::Chat> renamed) {
+                          if (renamed) emitChatUpdate(*renamed);
+                          answerOn(ctx, std::move(renamed), done);
                       });
 }
 
@@ -77,9 +84,9 @@ void ChatService::addMember(boost::asio::io_context& ctx, std::string userId, st
                             Reply<store::Chat> done) {
     if (auto bad = invalidId(chatId, "chatId")) return done(*bad);
     // The member cap holds on add as on create: the store checks it inside the write.
-    store_.addMember(ctx, std::move(chatId), std::move(userId), std::move(newMember), core::nowMs(), kMaxChatMembers,
-                     [this, done = std::move(done)](store::Result<store::MemberChange> change) {
-                         answerChange(std::move(change), {}, done);
+    store_.addMember(threads_.context(0), std::move(chatId), std::move(userId), std::move(newMember), core::nowMs(),
+                     kMaxChatMembers, [this, &ctx, done = std::move(done)](store::Result<store::MemberChange> change) {
+                         answerChange(ctx, std::move(change), {}, done);
                      });
 }
 
@@ -87,19 +94,27 @@ void ChatService::removeMember(boost::asio::io_context& ctx, std::string userId,
                                std::string removed, Reply<store::Chat> done) {
     if (auto bad = invalidId(chatId, "chatId")) return done(*bad);
     if (auto bad = invalidId(removed, "userId")) return done(*bad);
-    store_.removeMember(ctx, std::move(chatId), std::move(userId), removed, core::nowMs(),
-                        [this, removed, done = std::move(done)](store::Result<store::MemberChange> change) {
+    store_.removeMember(threads_.context(0), std::move(chatId), std::move(userId), removed, core::nowMs(),
+                        [this, &ctx, removed, done = std::move(done)](store::Result<store::MemberChange> change) {
                             // Its sockets leave the room at once, on every device.
                             if (change) nsp_.to("user:" + removed).socketsLeave({"chat:" + change->chat.id});
-                            answerChange(std::move(change), {removed}, done);
+                            answerChange(ctx, std::move(change), {removed}, done);
                         });
 }
 
-void ChatService::answerChange(store::Result<store::MemberChange> change, const std::vector<std::string>& alsoTo,
-                               const Reply<store::Chat>& done) {
-    if (!change) return done(storeFailure(change.error(), "Not a member of this chat"));
+void ChatService::answerChange(boost::asio::io_context& ctx, store::Result<store::MemberChange> change,
+                               const std::vector<std::string>& alsoTo, const Reply<store::Chat>& done) {
+    if (!change) return answerOn(ctx, change.error(), done);
     if (change->changed) emitChatUpdate(change->chat, alsoTo);
-    done(std::move(change->chat));
+    answerOn(ctx, std::move(change->chat), done);
+}
+
+void ChatService::answerOn(boost::asio::io_context& ctx, store::Result<store::Chat> chat,
+                           const Reply<store::Chat>& done) {
+    boost::asio::post(ctx, [chat = std::move(chat), done]() mutable {
+        if (!chat) return done(storeFailure(chat.error(), "Not a member of this chat"));
+        done(std::move(*chat));
+    });
 }
 
 } // namespace parley::chat

@@ -126,9 +126,12 @@ private:
     // A send the limiter refused: a retry still gets its first copy; anything else is refused.
     void answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
                            std::function<void(std::optional<Failure>, SendOutcome)> done);
-    // A membership change as committed: chat:update to the members (and `alsoTo`), then `done`.
-    void answerChange(store::Result<store::MemberChange> change, const std::vector<std::string>& alsoTo,
-                      const Reply<store::Chat>& done);
+    // A membership change as committed (on io thread 0): chat:update to the members (and
+    // `alsoTo`), then `done` on `ctx`, the caller's io thread.
+    void answerChange(boost::asio::io_context& ctx, store::Result<store::MemberChange> change,
+                      const std::vector<std::string>& alsoTo, const Reply<store::Chat>& done);
+    // Hands a chat change's outcome to `done` on `ctx`.
+    static void answerOn(boost::asio::io_context& ctx, store::Result<store::Chat> chat, const Reply<store::Chat>& done);
     /// chat:update to user:<id> of every member and of `alsoTo` (e.g. a removed member).
     void emitChatUpdate(const store::Chat& chat, const std::vector<std::string>& alsoTo = {});
 

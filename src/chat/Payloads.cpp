@@ -39,7 +39,10 @@ bool readTitle(const boost::json::value& t, std::optional<std::string>& title) {
         title.reset();
         return true;
     }
-    if (!t.is_string() || utf16Length(t.get_string()) > kMaxTitleLength) return false;
+    // No NUL: a title is a name, and PostgreSQL's text cannot hold one.
+    if (!t.is_string() || utf16Length(t.get_string()) > kMaxTitleLength ||
+        std::string_view(t.get_string()).find('\0') != std::string_view::npos)
+        return false;
     title = std::string(t.get_string());
     return true;
 }
@@ -69,8 +72,10 @@ Parsed<SendRequest> parseSendRequest(const boost::json::object* payload,
     if (length == 0 || isBlank(*body)) return invalid("body must not be empty");
     if (length > kMaxBodyLength) return invalid("body must be at most 8000 characters");
     auto clientId = stringField(*payload, "clientId");
-    if (!clientId || clientId->empty() || clientId->size() > kMaxClientIdLength)
-        return invalid("clientId must be a non-empty string of at most 128 characters");
+    // No NUL: an idempotency key is an identifier (a UUID), and PostgreSQL's text cannot hold one.
+    if (!clientId || clientId->empty() || clientId->size() > kMaxClientIdLength ||
+        clientId->find('\0') != std::string_view::npos)
+        return invalid("clientId must be a non-empty string of at most 128 characters, without NUL");
     request.body = std::string(*body);
     request.clientId = std::string(*clientId);
     return request;
@@ -134,7 +139,7 @@ Parsed<NewChatRequest> parseNewChatRequest(const boost::json::object* body, cons
     NewChatRequest request;
     request.type = std::string(*type);
     if (const auto* t = body->if_contains("title"); t && !readTitle(*t, request.title))
-        return invalid("title must be a string of at most 200 characters or null");
+        return invalid("title must be a string of at most 200 characters (no NUL) or null");
     const auto* members = body->if_contains("memberIds");
     if (!members || !members->is_array()) return invalid("memberIds must be an array of ObjectIds");
     // The count is checked before any element is looked at, so a list past the cap (refused even
@@ -162,7 +167,7 @@ Parsed<std::optional<std::string>> parseTitleUpdate(const boost::json::object* b
     if (!body || !body->contains("title")) return invalid("Body must be an object with a title");
     std::optional<std::string> title;
     if (!readTitle(body->at("title"), title))
-        return invalid("title must be a string of at most 200 characters or null");
+        return invalid("title must be a string of at most 200 characters (no NUL) or null");
     return title;
 }
 

@@ -17,7 +17,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { startServer, binaryPath, scaled, waitForAny } from './server.mjs';
+import { startServer, binaryPath, flagValue, scaled, waitForAny } from './server.mjs';
+import { releaseStoreOf, storeArgsFor } from './pg.mjs';
 import { Recorder } from './clients.mjs';
 
 // ---------------------------------------------------------------------------------------
@@ -302,8 +303,15 @@ export async function getMessages(url, token, chatId, query = {}) {
 // CLI
 // ---------------------------------------------------------------------------------------
 
-/** Runs the parley binary with `args`; resolves { stdout, stderr }, rejects on non-zero exit. */
-export function runCli(args, timeoutMs = 15000) {
+/**
+ * Runs the parley binary with `args`; resolves { stdout, stderr }, rejects on non-zero exit.
+ * On PostgreSQL (PARLEY_E2E_PG_DIR), a command with a --data-dir and no --store gets the store
+ * of that dir, as its server does.
+ */
+export async function runCli(args, timeoutMs = 15000) {
+  if (!args.some((a) => a === '--store' || a.startsWith('--store=')) && flagValue(args, '--data-dir') !== undefined) {
+    args = [...args, ...await storeArgsFor(flagValue(args, '--data-dir'))];
+  }
   return new Promise((resolve, reject) => {
     execFile(binaryPath('parley'), args, { timeout: scaled(timeoutMs) }, (err, stdout, stderr) => {
       if (err) {
@@ -329,10 +337,11 @@ export function lastJsonLine(text) {
 // ---------------------------------------------------------------------------------------
 
 /**
- * Starts `parley serve --data-dir <fresh temp dir> --jwt-secret <random>` (+ args).
+ * Starts `parley serve --data-dir <fresh temp dir> --jwt-secret <random>` (+ args), with
+ * `--store <store>` when given (else the run's default: helpers/pg.mjs).
  * Returns a context with url/port/dir/secret/logs() and convenience methods bound to it.
  */
-export async function startChatServer({ args = [], env = {}, dir: givenDir, secret: givenSecret } = {}) {
+export async function startChatServer({ args = [], env = {}, dir: givenDir, secret: givenSecret, store } = {}) {
   // A given dir/secret (a restart on the same database) is not owned: stop() leaves it in place.
   const ownDir = givenDir === undefined;
   const dir = givenDir ?? await mkdtemp(path.join(os.tmpdir(), 'parley-chat-'));
@@ -341,11 +350,11 @@ export async function startChatServer({ args = [], env = {}, dir: givenDir, secr
   try {
     server = await startServer({
       bin: 'parley',
-      args: ['serve', '--data-dir', dir, '--jwt-secret', secret, ...args],
+      args: ['serve', '--data-dir', dir, '--jwt-secret', secret, ...(store ? ['--store', store] : []), ...args],
       env,
     });
   } catch (e) {
-    if (ownDir) await rm(dir, { recursive: true, force: true });
+    if (ownDir) await releaseDir(dir);
     throw e;
   }
   let killed = false;
@@ -390,17 +399,23 @@ export async function startChatServer({ args = [], env = {}, dir: givenDir, secr
       await gone;
     },
     /** Removes the data dir (for a dir this context owns). */
-    async removeDir() { await rm(dir, { recursive: true, force: true }); },
+    async removeDir() { await releaseDir(dir); },
     async stop() {
       closeAllSockets();
       try {
         if (!killed) await server.stop();
       } finally {
-        if (ownDir) await rm(dir, { recursive: true, force: true });
+        if (ownDir) await releaseDir(dir);
       }
     },
   };
   return ctx;
+}
+
+/** Removes a data dir, and its database when the run is on PostgreSQL. */
+async function releaseDir(dir) {
+  await rm(dir, { recursive: true, force: true });
+  await releaseStoreOf(dir);
 }
 
 /**

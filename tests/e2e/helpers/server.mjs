@@ -10,6 +10,10 @@
 // $PARLEY_E2E_THREADS` when that is set and the args do not choose); the helper waits for the
 // server to print "listening on <ip>:<port>" on stdout or stderr.
 //
+// PARLEY_E2E_PG_DIR (set by `make e2e-pg`) runs every `parley serve` on PostgreSQL: unless the
+// args choose a --store, `--store <uri>` of a fresh database for its --data-dir is appended
+// (helpers/pg.mjs; the same database again for the same dir, so a restart finds its data).
+//
 // PARLEY_E2E_TIME_SCALE (set by the Makefile: 3 for ASan, 5 for TSan builds) multiplies every
 // wait of these helpers: a sanitized server is several times slower, the outcomes are the same.
 
@@ -18,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { storeArgsFor } from './pg.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // <repo>/tests/e2e/helpers
 export const repoRoot = path.resolve(here, '..', '..', '..');
@@ -50,6 +55,15 @@ process.on('exit', () => {
   }
 });
 
+/** The value of `flag` in `args` (`--flag V` or `--flag=V`), or undefined. */
+export function flagValue(args, flag) {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) return args[i + 1];
+    if (args[i].startsWith(`${flag}=`)) return args[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
+
 export async function startServer({ bin = 'parley', args = [], env = {}, launcher = [], defaultLimits = false } = {}) {
   const file = binaryPath(bin);
   if (!existsSync(file)) {
@@ -72,7 +86,11 @@ export async function startServer({ bin = 'parley', args = [], env = {}, launche
       !args.some((a) => a === '--threads' || a.startsWith('--threads='))) {
     threads.push('--threads', process.env.PARLEY_E2E_THREADS);
   }
-  const fullArgs = [...args, ...threads, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
+  const store = [];
+  if (bin === 'parley' && args[0] === 'serve' && !args.some((a) => a === '--store' || a.startsWith('--store='))) {
+    store.push(...await storeArgsFor(flagValue(args, '--data-dir')));
+  }
+  const fullArgs = [...args, ...store, ...threads, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
   // `launcher`: a command that execs the server, e.g. prlimit with other resource limits.
   const [cmd, ...cmdArgs] = [...launcher, file, ...fullArgs];
   const proc = spawn(cmd, cmdArgs, {

@@ -65,12 +65,16 @@ TEST(ParseSendRequest, ChecksFieldsInContractOrder) {
     EXPECT_EQ(failure(send(R"(,"body":1,"clientId":"c")")), "body must be a string");
     EXPECT_EQ(failure(send(R"(,"body":"","clientId":"c")")), "body must not be empty");
     EXPECT_EQ(failure(send(R"(,"body":" \u00a0\u3000\n","clientId":"c")")), "body must not be empty");
-    EXPECT_EQ(failure(send(R"(,"body":"x")")), "clientId must be a non-empty string of at most 128 characters");
+    EXPECT_EQ(failure(send(R"(,"body":"x")")),
+              "clientId must be a non-empty string of at most 128 characters, without NUL");
     EXPECT_EQ(failure(send(R"(,"body":"x","clientId":"")")),
-              "clientId must be a non-empty string of at most 128 characters");
+              "clientId must be a non-empty string of at most 128 characters, without NUL");
     EXPECT_EQ(failure(send(R"(,"body":"x","clientId":")" + std::string(129, 'c') + "\"")),
-              "clientId must be a non-empty string of at most 128 characters");
+              "clientId must be a non-empty string of at most 128 characters, without NUL");
     EXPECT_TRUE(send(R"(,"body":"x","clientId":")" + std::string(128, 'c') + "\"").has_value());
+    EXPECT_EQ(failure(send(R"(,"body":"x","clientId":"a\u0000b")")),
+              "clientId must be a non-empty string of at most 128 characters, without NUL");
+    EXPECT_EQ(send(R"(,"body":"a\u0000b","clientId":"c")")->body, std::string("a\0b", 3)) << "a body keeps its NUL";
 }
 
 TEST(ParseSendRequest, CountsBodyLengthInUtf16Units) {
@@ -152,7 +156,7 @@ TEST(ParseNewChatRequest, RefusesBadShapes) {
     EXPECT_EQ(failure(parseNewChatRequest(nullptr, kChat)), "Body must be a JSON object");
     EXPECT_EQ(refuse(R"({"type":"channel","memberIds":[]})"), "type must be \"dm\" or \"group\"");
     EXPECT_EQ(refuse(R"({"type":"group","title":5,"memberIds":[]})"),
-              "title must be a string of at most 200 characters or null");
+              "title must be a string of at most 200 characters (no NUL) or null");
     EXPECT_EQ(refuse(R"({"type":"group"})"), "memberIds must be an array of ObjectIds");
     EXPECT_EQ(refuse(R"({"type":"group","memberIds":["x"]})"), "memberIds must be an array of ObjectIds");
     EXPECT_EQ(refuse(R"({"type":"dm","memberIds":[]})"), "a dm has exactly two members");
@@ -202,7 +206,9 @@ TEST(ParseTitleUpdate, StringOrNull) {
     const auto missing = object("{}");
     EXPECT_EQ(failure(parseTitleUpdate(&missing)), "Body must be an object with a title");
     boost::json::object tooLong{{"title", std::string(201, 't')}};
-    EXPECT_EQ(failure(parseTitleUpdate(&tooLong)), "title must be a string of at most 200 characters or null");
+    EXPECT_EQ(failure(parseTitleUpdate(&tooLong)), "title must be a string of at most 200 characters (no NUL) or null");
+    boost::json::object withNul{{"title", std::string("a\0b", 3)}};
+    EXPECT_EQ(failure(parseTitleUpdate(&withNul)), "title must be a string of at most 200 characters (no NUL) or null");
 }
 
 TEST(ParseNewMember, NeedsAnObjectId) {
