@@ -106,6 +106,7 @@ void PgConnection::send(Sent entry) {
     }
     sent = sent && PQpipelineSync(conn_) == 1;
     entry.results.reserve(entry.statements);
+    entry.sentAt = std::chrono::steady_clock::now();
     inFlight_.push_back(std::move(entry));
     // A failure is reported from the io_context, not from inside the owner's call.
     const int flushed = sent ? PQflush(conn_) : -1;
@@ -215,7 +216,7 @@ void PgConnection::complete() {
     std::size_t committedWrites = 0;
     if (reply.ok())
         for (const auto& job : sent.jobs) committedWrites += job->write ? 1 : 0;
-    owner_.answered(*this, committedWrites);
+    owner_.answered(*this, committedWrites, std::chrono::steady_clock::now() - sent.sentAt);
     // The results are in the order of the statements: each job's start where the previous ends.
     std::size_t first = 0;
     for (const auto& job : sent.jobs) {

@@ -41,9 +41,11 @@ public:
         virtual void connectFailed(PgConnection& connection, const std::string& why) = 0;
         /// The connection broke; its jobs have been finished with Unavailable.
         virtual void lost(PgConnection& connection, const std::string& why) = 0;
-        /// The reply of one run() or runBatch() is in, just before its jobs are finished:
-        /// `committedWrites` of them are writes that committed (in one transaction).
-        virtual void answered(PgConnection& connection, std::size_t committedWrites) = 0;
+        /// The reply of one run() or runBatch() is in, `took` after it was sent, just before its
+        /// jobs are finished: `committedWrites` of them are writes that committed (in one
+        /// transaction).
+        virtual void answered(PgConnection& connection, std::size_t committedWrites,
+                              std::chrono::steady_clock::duration took) = 0;
         /// A job is done (or failed); the owner runs its finish.
         virtual void finished(PgConnection& connection, PgJob& job, PgReply& reply) = 0;
 
@@ -85,6 +87,7 @@ private:
         PgBatch jobs;
         std::size_t statements = 0;
         std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+        std::chrono::steady_clock::time_point sentAt{};
         std::vector<PgResultPtr> results;
         PgResultPtr failed;
         bool batch = false; ///< sent by runBatch

@@ -195,11 +195,13 @@ void PgPool::lost(PgConnection& connection, const std::string& why) {
     open(slot);
 }
 
-// The connection's next batch goes out before the answers of this one are handed over.
-void PgPool::answered(PgConnection&, std::size_t committedWrites) {
+// The connection's next batch goes out before the answers of this one are handed over. A
+// commit's time is its round trip: the statements, the commit and its WAL flush.
+void PgPool::answered(PgConnection&, std::size_t committedWrites, std::chrono::steady_clock::duration took) {
     if (committedWrites > 0 && options_.metrics) {
         options_.metrics->storeCommits.fetch_add(1, std::memory_order_relaxed);
         options_.metrics->storeCommittedWrites.fetch_add(committedWrites, std::memory_order_relaxed);
+        options_.metrics->storeCommitSeconds.observe(took);
     }
     if (!stopped_) dispatch();
 }

@@ -88,7 +88,8 @@ private:
     void connected(PgConnection& connection) override;
     void connectFailed(PgConnection& connection, const std::string& why) override;
     void lost(PgConnection& connection, const std::string& why) override;
-    void answered(PgConnection& connection, std::size_t committedWrites) override;
+    void answered(PgConnection& connection, std::size_t committedWrites,
+                  std::chrono::steady_clock::duration took) override;
     void finished(PgConnection& connection, PgJob& job, PgReply& reply) override;
 
     boost::asio::io_context& ioc_;
