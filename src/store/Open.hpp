@@ -19,8 +19,12 @@ struct OpenOptions {
     /// warning threshold (0: never).
     CommitPacer::Options pacing{};
     std::chrono::microseconds slowCommit{std::chrono::milliseconds(100)};
-    /// PostgreSQL: connections in the pool.
+    /// PostgreSQL: connections in the pool (each Parley process opens this many; mind the
+    /// server's max_connections).
     std::size_t poolSize = 4;
+    /// PostgreSQL: the longest an operation waits (queued, or in flight on a server that does
+    /// not answer) before it fails with Unavailable.
+    std::chrono::milliseconds pgOperationTimeout{5000};
     /// Counts what the store does (parley_store_*); may be null.
     Metrics* metrics = nullptr;
 };

@@ -65,6 +65,7 @@ PgChatStore::PgChatStore(Options options) : options_(std::move(options)), work_(
     pool.uri = options_.uri;
     pool.size = options_.poolSize;
     pool.pipelineDepth = options_.pipelineDepth;
+    pool.maxBatch = options_.maxBatch;
     pool.connectTimeout = options_.connectTimeout;
     pool.retryMax = options_.retryMax;
     pool.metrics = options_.metrics;
@@ -294,6 +295,7 @@ std::unique_ptr<ChatStore> openPostgres(const OpenOptions& options) {
     PgChatStore::Options pg;
     pg.uri = options.uri;
     pg.poolSize = options.poolSize;
+    pg.operationTimeout = options.pgOperationTimeout;
     pg.metrics = options.metrics;
     auto store = std::make_unique<PgChatStore>(std::move(pg));
     if (!store->waitReady(kStartTimeout))

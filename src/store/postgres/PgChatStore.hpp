@@ -26,6 +26,12 @@ struct PgJob;
 /// completion is posted to the caller's io_context. While the database cannot be reached,
 /// operations fail with Unavailable within `operationTimeout` (at once when the last attempt
 /// to connect failed), and the store reconnects by itself. docs/postgres.md has the design.
+///
+/// appendMessage: every append of one chat goes to one connection (by a hash of the chat id),
+/// where appends are group-committed in the order they were queued; the message's id and time
+/// are taken on the store's thread as it is queued, strictly increasing by (createdAt, id)
+/// across the store. So within a chat, commit order is (createdAt, id) order: a history page
+/// after the last message a client saw never skips one committed later.
 class PgChatStore final : public ChatStore {
 public:
     struct Options {
@@ -34,6 +40,8 @@ public:
         std::size_t poolSize = 4;
         /// Operations one connection may have in flight once every connection is busy.
         std::size_t pipelineDepth = 4;
+        /// The most appends one transaction carries.
+        std::size_t maxBatch = 64;
         /// The longest an operation waits (queued or in flight) before it fails with Unavailable.
         std::chrono::milliseconds operationTimeout{5000};
         /// The longest one attempt to connect may take.
@@ -90,11 +98,17 @@ private:
     std::unique_ptr<PgJob> newJob(bool write) const;
     /// Hands the job to the pool, on the store's thread.
     void submit(std::unique_ptr<PgJob> job);
+    /// Gives an AppendMessage job its id and time and queues it on its chat's connection, on
+    /// the store's thread.
+    void submitAppend(std::size_t chatHash, std::unique_ptr<PgJob> job);
 
     Options options_;
     boost::asio::io_context ioc_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::unique_ptr<PgPool> pool_; // used only on thread_
+    // The last message's (createdAt, id) the store gave out; used only on thread_.
+    std::int64_t lastCreatedAt_ = 0;
+    std::string lastId_;
     std::thread thread_;
 };
 

@@ -2,7 +2,11 @@
 #include "store/postgres/PgChatStore.hpp"
 #include "store/postgres/PgPool.hpp"
 
+#include "core/ObjectId.hpp"
+#include "core/Time.hpp"
+
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 // Messages, read cursors and ping.
@@ -12,9 +16,12 @@ namespace parley::store {
 namespace {
 
 // The values of an AppendMessage job, by index.
+constexpr std::uint8_t kId = 0;
 constexpr std::uint8_t kChat = 1;
 constexpr std::uint8_t kSender = 2;
+constexpr std::uint8_t kBody = 3;
 constexpr std::uint8_t kClient = 4;
+constexpr std::uint8_t kCreatedAt = 5;
 
 Result<MessagePage> pageFrom(const PgReply& reply, std::int64_t fetch, bool newestFirst) {
     const PgRows check = reply.rows(0);
@@ -37,15 +44,19 @@ Result<MessagePage> pageFrom(const PgReply& reply, std::int64_t fetch, bool newe
 
 } // namespace
 
+// The id and time proposed by the caller are not used: submitAppend takes them in commit order.
+// The statement never fails for a reason of its own (a non-member or a retry is an answer, not
+// an error), so appends can share a transaction.
 void PgChatStore::appendMessage(boost::asio::io_context& ctx, NewMessage message, Done<Appended> done) {
     auto job = newJob(true);
-    job->param(std::move(message.id));
+    const std::size_t chatHash = std::hash<std::string>{}(message.chatId);
+    job->param(std::string());
     job->param(std::move(message.chatId));
     job->param(std::move(message.senderId));
     job->param(std::move(message.body));
     job->param(std::move(message.clientId));
-    job->param(message.createdAt);
-    job->add(PgSql::AppendMessage, {0, kChat, kSender, 3, kClient, 5});
+    job->param(std::int64_t{0});
+    job->add(PgSql::AppendMessage, {kId, kChat, kSender, kBody, kClient, kCreatedAt});
     job->finish = [this, &ctx, done = std::move(done)](PgJob& self, PgReply& reply) mutable {
         if (!reply.ok()) return deliver<Appended>(ctx, done, failedWith<Appended>(reply.logged("appendMessage")));
         const PgRows rows = reply.rows(0);
@@ -62,7 +73,24 @@ void PgChatStore::appendMessage(boost::asio::io_context& ctx, NewMessage message
                                                                                                   : Errc::Unavailable));
                        });
     };
-    submit(std::move(job));
+    submitAppend(chatHash, std::move(job));
+}
+
+void PgChatStore::submitAppend(std::size_t chatHash, std::unique_ptr<PgJob> job) {
+    boost::asio::post(ioc_, [this, chatHash, job = std::move(job)]() mutable {
+        // Queued on its connection right after this, so the order of the times and ids taken
+        // here is the order of the commits. The clock never goes back here, and an id that
+        // does not sort after the last one (the clock stepped back, the counter wrapped) moves
+        // the time on by 1 ms.
+        std::string id = core::ObjectId::generate();
+        std::int64_t at = std::max(core::nowMs(), lastCreatedAt_);
+        if (at == lastCreatedAt_ && id <= lastId_) ++at;
+        lastCreatedAt_ = at;
+        lastId_.assign(id);
+        job->params[kId] = std::move(id);
+        job->params[kCreatedAt] = std::to_string(at);
+        pool_->submitOrdered(chatHash, std::move(job));
+    });
 }
 
 void PgChatStore::findByClientId(boost::asio::io_context& ctx, std::string chatId, std::string senderId,

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -82,11 +83,30 @@ void PgConnection::prepareStatements() {
 }
 
 void PgConnection::run(std::unique_ptr<PgJob> job) {
-    PARLEY_ASSERT(ready(), "jobs go to ready connections only");
-    const bool sent = sendJob(*job);
     Sent entry;
-    entry.job = std::move(job);
-    entry.results.reserve(entry.job->callCount);
+    entry.jobs.push_back(std::move(job));
+    send(std::move(entry));
+}
+
+void PgConnection::runBatch(PgBatch jobs) {
+    PARLEY_ASSERT(!jobs.empty(), "a batch has jobs");
+    Sent entry;
+    entry.jobs = std::move(jobs);
+    entry.batch = true;
+    send(std::move(entry));
+}
+
+void PgConnection::send(Sent entry) {
+    PARLEY_ASSERT(ready(), "jobs go to ready connections only");
+    bool sent = true;
+    for (const auto& job : entry.jobs) {
+        sent = sent && sendCalls(*job);
+        entry.statements += job->callCount;
+        entry.deadline = std::min(entry.deadline, job->deadline);
+    }
+    sent = sent && PQpipelineSync(conn_) == 1;
+    entry.results.reserve(entry.statements);
+    entry.sentAt = std::chrono::steady_clock::now();
     inFlight_.push_back(std::move(entry));
     // A failure is reported from the io_context, not from inside the owner's call.
     const int flushed = sent ? PQflush(conn_) : -1;
@@ -97,7 +117,7 @@ void PgConnection::run(std::unique_ptr<PgJob> job) {
     if (flushed == 1) waitWrite();
 }
 
-bool PgConnection::sendJob(const PgJob& job) {
+bool PgConnection::sendCalls(const PgJob& job) {
     for (std::size_t i = 0; i < job.callCount; ++i) {
         const PgJob::Call& call = job.calls[i];
         std::array<const char*, PgJob::kMaxArgs> values{};
@@ -108,7 +128,7 @@ bool PgConnection::sendJob(const PgJob& job) {
         if (PQsendQueryPrepared(conn_, pgSqlName(call.sql), call.argc, values.data(), nullptr, nullptr, 0) != 1)
             return false;
     }
-    return PQpipelineSync(conn_) == 1;
+    return true;
 }
 
 bool PgConnection::flush() {
@@ -182,7 +202,7 @@ void PgConnection::accept(PgResultPtr result) {
 void PgConnection::complete() {
     Sent sent = std::move(inFlight_.front());
     inFlight_.pop_front();
-    if (!sent.job) {
+    if (sent.jobs.empty()) {
         if (sent.failed)
             return fail(std::string("preparing the statements: ") + PQresultErrorMessage(sent.failed.get()));
         state_ = State::Ready;
@@ -190,10 +210,20 @@ void PgConnection::complete() {
         owner_.connected(*this);
         return;
     }
-    PgReply reply = sent.results.size() == sent.job->callCount || sent.failed
+    PgReply reply = sent.results.size() == sent.statements || sent.failed
                         ? PgReply::ofResults(std::move(sent.results), std::move(sent.failed))
                         : PgReply::failure(Errc::Internal);
-    owner_.finished(*this, *sent.job, reply);
+    std::size_t committedWrites = 0;
+    if (reply.ok())
+        for (const auto& job : sent.jobs) committedWrites += job->write ? 1 : 0;
+    owner_.answered(*this, committedWrites, std::chrono::steady_clock::now() - sent.sentAt);
+    // The results are in the order of the statements: each job's start where the previous ends.
+    std::size_t first = 0;
+    for (const auto& job : sent.jobs) {
+        reply.select(first);
+        first += job->callCount;
+        owner_.finished(*this, *job, reply);
+    }
 }
 
 void PgConnection::fail(const std::string& why) {
@@ -222,16 +252,22 @@ void PgConnection::finishAllUnavailable() {
     auto sent = std::move(inFlight_);
     inFlight_.clear();
     for (auto& entry : sent) {
-        if (!entry.job) continue;
-        PgReply reply = PgReply::failure(Errc::Unavailable);
-        owner_.finished(*this, *entry.job, reply);
+        for (const auto& job : entry.jobs) {
+            PgReply reply = PgReply::failure(Errc::Unavailable);
+            owner_.finished(*this, *job, reply);
+        }
     }
 }
 
 std::chrono::steady_clock::time_point PgConnection::oldestDeadline() const {
-    for (const auto& entry : inFlight_)
-        if (entry.job) return entry.job->deadline;
-    return std::chrono::steady_clock::time_point::max();
+    auto oldest = std::chrono::steady_clock::time_point::max();
+    for (const auto& entry : inFlight_) oldest = std::min(oldest, entry.deadline);
+    return oldest;
+}
+
+std::size_t PgConnection::batchesInFlight() const {
+    return static_cast<std::size_t>(
+        std::count_if(inFlight_.begin(), inFlight_.end(), [](const Sent& entry) { return entry.batch; }));
 }
 
 std::string PgConnection::lastError() const {

@@ -104,9 +104,10 @@ std::string_view PgReply::constraint() const { return field(failed_.get(), PG_DI
 
 Errc PgReply::logged(std::string_view operation) const {
     PARLEY_ASSERT(!ok(), "only a failure is logged");
-    if (*error_ == Errc::Internal)
+    if (*error_ == Errc::Internal && !logged_)
         spdlog::error("postgres: {} failed: {} (SQLSTATE {})", operation, field(failed_.get(), PG_DIAG_MESSAGE_PRIMARY),
                       sqlState());
+    logged_ = true;
     return *error_;
 }
 

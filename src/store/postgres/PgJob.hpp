@@ -52,7 +52,9 @@ std::vector<std::string> parsePgTextArray(std::string_view text);
 /// The text form of a one-dimensional text array holding `items`, for a $n::text[] value.
 std::string pgTextArray(const std::vector<std::string>& items);
 
-/// What a job's statements answered: one result per statement, or why they did not run.
+/// What a job's statements answered: one result per statement, or why they did not run. Jobs
+/// sent together as one transaction (PgConnection::runBatch) share one reply: each reads it
+/// from its own first statement (select()), and a failure is every job's.
 class PgReply {
 public:
     static PgReply failure(Errc error) {
@@ -69,16 +71,21 @@ public:
     /// The failed statement's SQLSTATE and constraint ("" when not given).
     std::string_view sqlState() const;
     std::string_view constraint() const;
-    /// Logs a failure the caller does not map itself (Internal ones; never a secret) and returns
-    /// its Errc.
+    /// Logs a failure the caller does not map itself (Internal ones; never a secret; once per
+    /// reply, however many jobs share it) and returns its Errc.
     Errc logged(std::string_view operation) const;
 
-    PgRows rows(std::size_t statement) const { return PgRows(results_[statement].get()); }
+    /// The rows of the job's `statement`-th statement (from 0).
+    PgRows rows(std::size_t statement) const { return PgRows(results_[first_ + statement].get()); }
+    /// Makes rows(0) the result of statement `first` of the transaction (the job's first).
+    void select(std::size_t first) { first_ = first; }
 
 private:
     std::optional<Errc> error_;
     std::vector<PgResultPtr> results_;
     PgResultPtr failed_;
+    std::size_t first_ = 0;
+    mutable bool logged_ = false;
 };
 
 /// One operation for the pool: up to kMaxCalls prepared statements sent together with one

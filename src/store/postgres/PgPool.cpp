@@ -18,6 +18,7 @@ PgPool::PgPool(boost::asio::io_context& ioc, PgPoolOptions options)
     : ioc_(ioc), options_(std::move(options)), sweep_(ioc) {
     options_.size = std::max<std::size_t>(options_.size, 1);
     options_.pipelineDepth = std::max<std::size_t>(options_.pipelineDepth, 1);
+    options_.maxBatch = std::max<std::size_t>(options_.maxBatch, 1);
     for (std::size_t i = 0; i < options_.size; ++i) slots_.push_back(std::make_unique<Slot>(ioc_));
 }
 
@@ -43,6 +44,13 @@ void PgPool::submit(std::unique_ptr<PgJob> job) {
     if (stopped_ || down()) return fail(*job);
     queue_.push_back(std::move(job));
     dispatch();
+}
+
+void PgPool::submitOrdered(std::size_t key, std::unique_ptr<PgJob> job) {
+    if (stopped_ || down()) return fail(*job);
+    Slot& slot = *slots_[key % slots_.size()];
+    slot.ordered.push_back(std::move(job));
+    sendOrdered(slot);
 }
 
 void PgPool::open(Slot& slot) {
@@ -85,6 +93,7 @@ bool PgPool::down() const {
 }
 
 void PgPool::dispatch() {
+    for (auto& slot : slots_) sendOrdered(*slot);
     while (!queue_.empty()) {
         PgConnection* connection = pick();
         if (!connection) return;
@@ -94,10 +103,30 @@ void PgPool::dispatch() {
     }
 }
 
+// The next batch of the slot's ordered jobs, once the previous one is answered: the jobs that
+// queued up meanwhile share one commit.
+void PgPool::sendOrdered(Slot& slot) {
+    PgConnection* connection = slot.connection.get();
+    if (slot.ordered.empty() || !connection || !connection->ready() || connection->batchesInFlight() > 0) return;
+    const std::size_t count = std::min(slot.ordered.size(), options_.maxBatch);
+    PgBatch batch;
+    batch.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        batch.push_back(std::move(slot.ordered.front()));
+        slot.ordered.pop_front();
+    }
+    connection->runBatch(std::move(batch));
+}
+
 void PgPool::failQueued() {
     auto queued = std::move(queue_);
     queue_.clear();
     for (auto& job : queued) fail(*job);
+    for (auto& slot : slots_) {
+        auto ordered = std::move(slot->ordered);
+        slot->ordered.clear();
+        for (auto& job : ordered) fail(*job);
+    }
 }
 
 void PgPool::fail(PgJob& job) {
@@ -116,11 +145,15 @@ void PgPool::armSweep() {
 
 void PgPool::sweep() {
     const auto now = std::chrono::steady_clock::now();
-    while (!queue_.empty() && queue_.front()->deadline <= now) {
-        auto job = std::move(queue_.front());
-        queue_.pop_front();
-        fail(*job);
-    }
+    const auto expire = [&](std::deque<std::unique_ptr<PgJob>>& queue) {
+        while (!queue.empty() && queue.front()->deadline <= now) {
+            auto job = std::move(queue.front());
+            queue.pop_front();
+            fail(*job);
+        }
+    };
+    expire(queue_);
+    for (auto& slot : slots_) expire(slot->ordered);
     for (auto& slot : slots_) {
         if (!slot->connection || slot->connection->oldestDeadline() > now) continue;
         // The database does not answer in time: what is in flight has an unknown outcome.
@@ -162,15 +195,21 @@ void PgPool::lost(PgConnection& connection, const std::string& why) {
     open(slot);
 }
 
-void PgPool::finished(PgConnection&, PgJob& job, PgReply& reply) {
-    if (job.write && reply.ok() && options_.metrics) {
-        auto& metrics = *options_.metrics;
-        metrics.storeCommits.fetch_add(1, std::memory_order_relaxed);
-        metrics.storeCommittedWrites.fetch_add(1, std::memory_order_relaxed);
-        metrics.storeWriteSeconds.observe(std::chrono::steady_clock::now() - job.queuedAt);
+// The connection's next batch goes out before the answers of this one are handed over. A
+// commit's time is its round trip: the statements, the commit and its WAL flush.
+void PgPool::answered(PgConnection&, std::size_t committedWrites, std::chrono::steady_clock::duration took) {
+    if (committedWrites > 0 && options_.metrics) {
+        options_.metrics->storeCommits.fetch_add(1, std::memory_order_relaxed);
+        options_.metrics->storeCommittedWrites.fetch_add(committedWrites, std::memory_order_relaxed);
+        options_.metrics->storeCommitSeconds.observe(took);
     }
-    job.finish(job, reply);
     if (!stopped_) dispatch();
+}
+
+void PgPool::finished(PgConnection&, PgJob& job, PgReply& reply) {
+    if (job.write && reply.ok() && options_.metrics)
+        options_.metrics->storeWriteSeconds.observe(std::chrono::steady_clock::now() - job.queuedAt);
+    job.finish(job, reply);
 }
 
 } // namespace parley::store

@@ -3,6 +3,9 @@
 
 #include "PgTestSupport.hpp"
 
+#include "core/ObjectId.hpp"
+#include "core/Time.hpp"
+
 namespace parley::store::pgtest {
 namespace {
 
@@ -15,10 +18,16 @@ protected:
         auto created = await<Chat>([&](auto& ctx, Done<Chat> done) { s().createChat(ctx, chat, std::move(done)); });
         ASSERT_TRUE(created) << created.error().message();
     }
-    Result<Appended> send(const std::string& chat, const std::string& sender, const std::string& clientId, int n,
-                          std::int64_t at) {
-        NewMessage m{oid(n), chat, sender, "body " + std::to_string(n), clientId, at};
+    // The id and time proposed are the store's to replace: the answer has those stored.
+    Result<Appended> send(const std::string& chat, const std::string& sender, const std::string& clientId, int n) {
+        NewMessage m{oid(n), chat, sender, "body " + std::to_string(n), clientId, n};
         return await<Appended>([&](auto& ctx, Done<Appended> done) { s().appendMessage(ctx, m, std::move(done)); });
+    }
+    // Sends and returns the stored id ("" after a test failure).
+    std::string sent(const std::string& chat, const std::string& sender, const std::string& clientId, int n) {
+        auto appended = send(chat, sender, clientId, n);
+        EXPECT_TRUE(appended) << appended.error().message();
+        return appended ? appended->message.id : std::string();
     }
 
     std::unique_ptr<ChatStore> store_;
@@ -159,41 +168,47 @@ TEST_F(PgChatStoreTest, ContactsAreTheOthersOfEveryChat) {
 
 TEST_F(PgChatStoreTest, AppendIsIdempotentByClientId) {
     makeChat(group(oid(100), {oid(1), oid(2)}));
-    auto first = send(oid(100), oid(1), "c-1", 500, 10);
+    const std::int64_t start = core::nowMs();
+    auto first = send(oid(100), oid(1), "c-1", 500);
     ASSERT_TRUE(first) << first.error().message();
     EXPECT_TRUE(first->created);
-    EXPECT_EQ(first->message.id, oid(500));
+    // The store's id and time, taken as the message was queued.
+    EXPECT_TRUE(core::ObjectId::isValid(first->message.id));
+    EXPECT_NE(first->message.id, oid(500));
+    EXPECT_GE(first->message.createdAt, start);
+    EXPECT_LE(first->message.createdAt, core::nowMs());
     EXPECT_EQ(first->message.body, "body 500");
 
     // A retry (another id and body) answers the first copy and stores nothing.
-    auto retry = send(oid(100), oid(1), "c-1", 501, 20);
+    auto retry = send(oid(100), oid(1), "c-1", 501);
     ASSERT_TRUE(retry);
     EXPECT_FALSE(retry->created);
-    EXPECT_EQ(retry->message.id, oid(500));
+    EXPECT_EQ(retry->message.id, first->message.id);
     EXPECT_EQ(retry->message.body, "body 500");
-    EXPECT_EQ(retry->message.createdAt, 10);
+    EXPECT_EQ(retry->message.createdAt, first->message.createdAt);
 
     // The key is per sender: the other member's c-1 is a message of its own.
-    auto other = send(oid(100), oid(2), "c-1", 502, 30);
+    auto other = send(oid(100), oid(2), "c-1", 502);
     ASSERT_TRUE(other);
     EXPECT_TRUE(other->created);
 
-    EXPECT_EQ(send(oid(100), oid(9), "c-2", 503, 40).error(), Errc::Forbidden);
-    EXPECT_EQ(send(oid(101), oid(1), "c-2", 504, 40).error(), Errc::Forbidden);
+    EXPECT_EQ(send(oid(100), oid(9), "c-2", 503).error(), Errc::Forbidden);
+    EXPECT_EQ(send(oid(101), oid(1), "c-2", 504).error(), Errc::Forbidden);
 
     auto found = AWAIT(Message, findByClientId(ctx, oid(100), oid(1), "c-1", std::move(done)));
     ASSERT_TRUE(found);
-    EXPECT_EQ(found->id, oid(500));
+    EXPECT_EQ(found->id, first->message.id);
+    EXPECT_EQ(found->createdAt, first->message.createdAt);
     EXPECT_EQ(AWAIT(Message, findByClientId(ctx, oid(100), oid(1), "c-9", std::move(done))).error(), Errc::NotFound);
 }
 
 TEST_F(PgChatStoreTest, HistoryPagesBothWays) {
     makeChat(group(oid(100), {oid(1), oid(2)}));
     makeChat(group(oid(101), {oid(1)}));
-    // Messages 1..7; 3 and 4 share a time, so (createdAt, id) orders them.
-    const std::int64_t times[] = {10, 20, 30, 30, 40, 50, 60};
-    for (int i = 1; i <= 7; ++i) ASSERT_TRUE(send(oid(100), oid(1 + i % 2), "c" + std::to_string(i), i, times[i - 1]));
-    ASSERT_TRUE(send(oid(101), oid(1), "x", 99, 15));
+    // Messages 1..7 (id[1] ... id[7]), in the order sent.
+    std::vector<std::string> id(8);
+    for (int i = 1; i <= 7; ++i) id[i] = sent(oid(100), oid(1 + i % 2), "c" + std::to_string(i), i);
+    const std::string elsewhere = sent(oid(101), oid(1), "x", 99);
     auto ids = [](const MessagePage& page) {
         std::vector<std::string> out;
         for (const auto& m : page.messages) out.push_back(m.id);
@@ -203,64 +218,69 @@ TEST_F(PgChatStoreTest, HistoryPagesBothWays) {
     auto newest = AWAIT(MessagePage,
                         history(ctx, oid(100), oid(2), HistoryQuery{std::nullopt, std::nullopt, 3}, std::move(done)));
     ASSERT_TRUE(newest);
-    EXPECT_EQ(ids(*newest), (std::vector<std::string>{oid(5), oid(6), oid(7)}));
+    EXPECT_EQ(ids(*newest), (std::vector<std::string>{id[5], id[6], id[7]}));
     EXPECT_TRUE(newest->hasMore);
 
     auto before =
-        AWAIT(MessagePage, history(ctx, oid(100), oid(2), HistoryQuery{oid(5), std::nullopt, 3}, std::move(done)));
+        AWAIT(MessagePage, history(ctx, oid(100), oid(2), HistoryQuery{id[5], std::nullopt, 3}, std::move(done)));
     ASSERT_TRUE(before);
-    EXPECT_EQ(ids(*before), (std::vector<std::string>{oid(2), oid(3), oid(4)}));
+    EXPECT_EQ(ids(*before), (std::vector<std::string>{id[2], id[3], id[4]}));
     EXPECT_TRUE(before->hasMore);
 
     auto after =
-        AWAIT(MessagePage, history(ctx, oid(100), oid(2), HistoryQuery{std::nullopt, oid(3), 10}, std::move(done)));
+        AWAIT(MessagePage, history(ctx, oid(100), oid(2), HistoryQuery{std::nullopt, id[3], 10}, std::move(done)));
     ASSERT_TRUE(after);
-    EXPECT_EQ(ids(*after), (std::vector<std::string>{oid(4), oid(5), oid(6), oid(7)}));
+    EXPECT_EQ(ids(*after), (std::vector<std::string>{id[4], id[5], id[6], id[7]}));
     EXPECT_FALSE(after->hasMore);
 
-    auto between = AWAIT(MessagePage, history(ctx, oid(100), oid(2), HistoryQuery{oid(7), oid(2), 2}, std::move(done)));
+    auto between = AWAIT(MessagePage, history(ctx, oid(100), oid(2), HistoryQuery{id[7], id[2], 2}, std::move(done)));
     ASSERT_TRUE(between);
-    EXPECT_EQ(ids(*between), (std::vector<std::string>{oid(3), oid(4)}));
+    EXPECT_EQ(ids(*between), (std::vector<std::string>{id[3], id[4]}));
     EXPECT_TRUE(between->hasMore);
 
     EXPECT_EQ(AWAIT(MessagePage, history(ctx, oid(100), oid(9), HistoryQuery{}, std::move(done))).error(),
               Errc::Forbidden);
     // A message of another chat is no cursor here.
     EXPECT_EQ(
-        AWAIT(MessagePage, history(ctx, oid(100), oid(1), HistoryQuery{oid(99), std::nullopt, 5}, std::move(done)))
+        AWAIT(MessagePage, history(ctx, oid(100), oid(1), HistoryQuery{elsewhere, std::nullopt, 5}, std::move(done)))
             .error(),
         Errc::NotFound);
 }
 
 TEST_F(PgChatStoreTest, ReadCursorsMoveOnlyForward) {
     makeChat(group(oid(100), {oid(1), oid(2)}));
-    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(send(oid(100), oid(1), "c" + std::to_string(i), i, 100 + i));
+    std::vector<Message> m;
+    for (int i = 1; i <= 3; ++i) {
+        auto appended = send(oid(100), oid(1), "c" + std::to_string(i), i);
+        ASSERT_TRUE(appended);
+        m.push_back(appended->message);
+    }
 
-    auto mark = AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), oid(2), 500, std::move(done)));
+    auto mark = AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), m[1].id, 500, std::move(done)));
     ASSERT_TRUE(mark);
     EXPECT_TRUE(mark->advanced);
-    EXPECT_EQ(mark->cursor.messageId, oid(2));
-    EXPECT_EQ(mark->cursor.messageCreatedAt, 102);
+    EXPECT_EQ(mark->cursor.messageId, m[1].id);
+    EXPECT_EQ(mark->cursor.messageCreatedAt, m[1].createdAt);
     EXPECT_EQ(mark->cursor.readAt, 500);
 
-    auto back = AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), oid(1), 600, std::move(done)));
+    auto back = AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), m[0].id, 600, std::move(done)));
     ASSERT_TRUE(back);
     EXPECT_FALSE(back->advanced);
-    EXPECT_EQ(back->cursor.messageId, oid(2));
+    EXPECT_EQ(back->cursor.messageId, m[1].id);
     EXPECT_EQ(back->cursor.readAt, 500);
 
-    auto same = AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), oid(2), 700, std::move(done)));
+    auto same = AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), m[1].id, 700, std::move(done)));
     ASSERT_TRUE(same);
     EXPECT_FALSE(same->advanced);
 
-    EXPECT_EQ(AWAIT(ReadMark, markRead(ctx, oid(100), oid(9), oid(2), 1, std::move(done))).error(), Errc::Forbidden);
+    EXPECT_EQ(AWAIT(ReadMark, markRead(ctx, oid(100), oid(9), m[1].id, 1, std::move(done))).error(), Errc::Forbidden);
     EXPECT_EQ(AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), oid(42), 1, std::move(done))).error(), Errc::NotFound);
 
     auto cursors = AWAIT(std::vector<ReadCursor>, readCursors(ctx, oid(100), oid(1), std::move(done)));
     ASSERT_TRUE(cursors);
     ASSERT_EQ(cursors->size(), 1u);
     EXPECT_EQ((*cursors)[0].userId, oid(2));
-    EXPECT_EQ((*cursors)[0].messageId, oid(2));
+    EXPECT_EQ((*cursors)[0].messageId, m[1].id);
     EXPECT_EQ(AWAIT(std::vector<ReadCursor>, readCursors(ctx, oid(100), oid(9), std::move(done))).error(),
               Errc::Forbidden);
 }
@@ -269,10 +289,11 @@ TEST_F(PgChatStoreTest, ListChatsNewestFirstWithUnreadCounts) {
     makeChat(group(oid(100), {oid(1), oid(2)}, 1000));
     makeChat(group(oid(101), {oid(2), oid(3)}, 2000));
     makeChat(group(oid(102), {oid(3)}, 3000));
-    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(send(oid(100), oid(1), "a" + std::to_string(i), i, 10 + i));
-    ASSERT_TRUE(send(oid(100), oid(2), "own", 4, 20)); // the user's own: never unread
-    ASSERT_TRUE(send(oid(101), oid(3), "b", 5, 30));
-    ASSERT_TRUE(AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), oid(1), 40, std::move(done))));
+    std::vector<std::string> id;
+    for (int i = 1; i <= 3; ++i) id.push_back(sent(oid(100), oid(1), "a" + std::to_string(i), i));
+    sent(oid(100), oid(2), "own", 4); // the user's own: never unread
+    sent(oid(101), oid(3), "b", 5);
+    ASSERT_TRUE(AWAIT(ReadMark, markRead(ctx, oid(100), oid(2), id[0], 40, std::move(done))));
 
     auto chats = AWAIT(std::vector<ChatSummary>, listChats(ctx, oid(2), std::move(done)));
     ASSERT_TRUE(chats);

@@ -2,6 +2,7 @@
 
 #include "PgTestSupport.hpp"
 
+#include "store/Metrics.hpp"
 #include "store/postgres/Migrations.hpp"
 #include "store/postgres/PgMigrations.hpp"
 
@@ -188,13 +189,23 @@ TEST(PgConcurrency, RacingRetriesStoreOneCopy) {
 namespace parley::store::pgtest {
 namespace {
 
+std::size_t fromEnvironment(const char* name, std::size_t otherwise) {
+    const char* value = std::getenv(name);
+    return value ? std::strtoul(value, nullptr, 10) : otherwise;
+}
+
 // A figure, not a check: appendMessage throughput with many operations in flight. Run with
-// --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'.
+// --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'; PARLEY_BENCH_POOL sets the pool
+// size (4), PARLEY_BENCH_CHATS the chats written to (8).
 TEST(PgConcurrency, DISABLED_AppendThroughput) {
-    const char* pool = std::getenv("PARLEY_BENCH_POOL");
-    const std::size_t poolSize = pool ? std::strtoul(pool, nullptr, 10) : 4;
-    auto store = openFresh(poolSize);
-    constexpr int kChats = 8;
+    const std::size_t poolSize = fromEnvironment("PARLEY_BENCH_POOL", 4);
+    const int kChats = static_cast<int>(fromEnvironment("PARLEY_BENCH_CHATS", 8));
+    Metrics metrics;
+    OpenOptions options;
+    options.uri = test::freshPgDatabase();
+    options.poolSize = poolSize;
+    options.metrics = &metrics;
+    auto store = openChatStore(options);
     for (int c = 0; c < kChats; ++c)
         ASSERT_TRUE(await<Chat>(
             [&](auto& ctx, Done<Chat> done) { store->createChat(ctx, group(oid(100 + c), {oid(1)}), done); }));
@@ -214,14 +225,17 @@ TEST(PgConcurrency, DISABLED_AppendThroughput) {
                                  if (sent < kMessages) next();
                              });
     };
+    const auto commits = metrics.storeCommits.load();
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < kInFlight; ++i) next();
     auto guard = boost::asio::make_work_guard(ctx);
     while (done < kMessages && ctx.run_one_for(std::chrono::seconds(30)) > 0) {}
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_EQ(failed, 0);
-    std::printf("appendMessage: %d in %.2f s = %.0f/s (%d in flight, pool %zu)\n", done, seconds, done / seconds,
-                kInFlight, poolSize);
+    const auto transactions = metrics.storeCommits.load() - commits;
+    std::printf("appendMessage: %d in %.2f s = %.0f/s (%d in flight, %d chats, pool %zu; %.1f per commit)\n", done,
+                seconds, done / seconds, kInFlight, kChats, poolSize,
+                transactions ? static_cast<double>(done) / static_cast<double>(transactions) : 0.0);
 }
 
 } // namespace

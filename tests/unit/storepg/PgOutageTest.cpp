@@ -7,8 +7,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sys/types.h>
 #include <thread>
+#include <unordered_map>
 
 namespace parley::store::pgtest {
 namespace {
@@ -75,6 +77,68 @@ TEST(PgOutage, KilledServerFailsFastAndTheStoreRecovers) {
     EXPECT_TRUE(first);
 }
 
+// The server is killed while batches of appends are in flight: every append acknowledged is
+// in the database after the restart, and every other one failed with Unavailable.
+TEST(PgOutage, KilledServerDuringBatchesLosesNoAcknowledgedAppend) {
+    test::PrivatePg pg;
+    auto store = openOn(pg.uri());
+    constexpr int kChats = 8;
+    for (int c = 0; c < kChats; ++c)
+        ASSERT_TRUE(await<Chat>(
+            [&](auto& ctx, Done<Chat> done) { store->createChat(ctx, group(oid(100 + c), {oid(1)}), done); }));
+
+    constexpr int kTotal = 40000;
+    constexpr int kInFlight = 512;
+    constexpr int kKillAfter = 2000;
+    boost::asio::io_context ctx;
+    std::vector<std::optional<Result<Appended>>> results(kTotal);
+    int issued = 0;
+    int completed = 0;
+    int acked = 0;
+    std::function<void()> next = [&] {
+        const int n = issued++;
+        store->appendMessage(ctx, NewMessage{"", oid(100 + n % kChats), oid(1), "m", "k" + std::to_string(n), 0},
+                             [&, n](Result<Appended> result) {
+                                 acked += result ? 1 : 0;
+                                 results[static_cast<std::size_t>(n)].emplace(std::move(result));
+                                 ++completed;
+                                 if (issued < kTotal) next();
+                             });
+    };
+    for (int i = 0; i < kInFlight; ++i) next();
+    auto guard = boost::asio::make_work_guard(ctx);
+    bool killed = false;
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (completed < kTotal && Clock::now() < deadline) {
+        ctx.run_one_for(std::chrono::milliseconds(100));
+        if (!killed && acked >= kKillAfter) {
+            pg.kill(); // the store's thread goes on sending meanwhile
+            killed = true;
+        }
+    }
+    ASSERT_EQ(completed, kTotal);
+    ASSERT_TRUE(killed);
+    EXPECT_LT(acked, kTotal) << "nothing was in flight at the kill";
+
+    pg.restart();
+    std::unordered_map<std::string, std::pair<std::string, std::string>> stored;
+    for (auto& row : pgQuery(pg.uri(), "SELECT client_id, id, created_at FROM messages"))
+        stored.emplace(row[0], std::make_pair(row[1], row[2]));
+    int lost = 0;
+    for (int n = 0; n < kTotal; ++n) {
+        const auto& result = *results[static_cast<std::size_t>(n)];
+        if (!result) {
+            EXPECT_EQ(result.error(), Errc::Unavailable);
+            continue;
+        }
+        auto it = stored.find("k" + std::to_string(n));
+        if (it == stored.end() || it->second.first != result->message.id ||
+            it->second.second != std::to_string(result->message.createdAt))
+            ++lost;
+    }
+    EXPECT_EQ(lost, 0) << "acknowledged appends missing after the restart";
+}
+
 // Signals the postmaster and every backend (SIGSTOP: the server hangs with its sockets open).
 void signalServer(const std::string& dir, int signal) {
     std::ifstream pidFile(dir + "/data/postmaster.pid");
@@ -105,7 +169,10 @@ TEST(PgOutage, AHungServerFailsOperationsByTheirDeadline) {
     // The message whose outcome was unknown may have been stored; a retry is safe either way.
     auto retry = send(*store, 1);
     ASSERT_TRUE(retry) << retry.error().message();
-    EXPECT_EQ(retry->message.id, oid(1));
+    auto stored = await<Message>(
+        [&](auto& ctx, Done<Message> done) { store->findByClientId(ctx, oid(100), oid(1), "c1", std::move(done)); });
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(retry->message.id, stored->id);
 }
 
 } // namespace

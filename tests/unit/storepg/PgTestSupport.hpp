@@ -9,12 +9,14 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace parley::store::pgtest {
 
@@ -49,6 +51,26 @@ inline std::unique_ptr<ChatStore> openFresh(std::size_t poolSize = 4) {
 inline std::string oid(int n) {
     std::string digits = std::to_string(n);
     return std::string(24 - digits.size(), '0') + digits;
+}
+
+/// Runs `sql` on its own connection to `uri` and returns every row's values (text; "" for
+/// NULL). A test failure, and no rows, when the query fails.
+inline std::vector<std::vector<std::string>> pgQuery(const std::string& uri, const std::string& sql) {
+    std::vector<std::vector<std::string>> rows;
+    PGconn* conn = PQconnectdb(uri.c_str());
+    PGresult* result = PQexec(conn, sql.c_str());
+    if (PQresultStatus(result) == PGRES_TUPLES_OK) {
+        for (int row = 0; row < PQntuples(result); ++row) {
+            rows.emplace_back();
+            for (int column = 0; column < PQnfields(result); ++column)
+                rows.back().emplace_back(PQgetvalue(result, row, column));
+        }
+    } else {
+        ADD_FAILURE() << sql << ": " << PQerrorMessage(conn);
+    }
+    PQclear(result);
+    PQfinish(conn);
+    return rows;
 }
 
 inline Chat group(const std::string& id, std::vector<std::string> members, std::int64_t at = 1000) {
