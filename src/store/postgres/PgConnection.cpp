@@ -29,6 +29,7 @@ void PgConnection::connect() {
     const std::array<const char*, 3> keywords{"fallback_application_name", "dbname", nullptr};
     const std::array<const char*, 3> values{"parley", uri_.c_str(), nullptr};
     conn_ = PQconnectStartParams(keywords.data(), values.data(), 1);
+    logNotices(conn_);
     state_ = State::Connecting;
     // libpq leaves the timing of a non-blocking connection to its caller.
     connectTimer_.expires_after(connectTimeout_);

@@ -138,4 +138,16 @@ void PgJob::add(PgSql sql, std::initializer_list<std::uint8_t> args) {
     for (auto arg : args) call.args[i++] = arg;
 }
 
+void logNotices(PGconn* conn) noexcept {
+    if (conn == nullptr) return;
+    PQsetNoticeProcessor(
+        conn,
+        [](void*, const char* message) {
+            std::string_view text(message);
+            while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+            spdlog::debug("postgres: {}", text);
+        },
+        nullptr);
+}
+
 } // namespace parley::store

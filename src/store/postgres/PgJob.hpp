@@ -23,6 +23,10 @@ struct PgResultFree {
 };
 using PgResultPtr = std::unique_ptr<PGresult, PgResultFree>;
 
+/// Sends the server's notices on `conn` (e.g. "relation already exists, skipping") to the log at
+/// debug, instead of libpq's default of printing them on stderr.
+void logNotices(PGconn* conn) noexcept;
+
 /// Reads one statement's rows (text format). Rows and columns count from 0.
 class PgRows {
 public:

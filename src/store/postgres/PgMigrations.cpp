@@ -2,6 +2,7 @@
 
 #include "core/Time.hpp"
 #include "store/postgres/Migrations.hpp"
+#include "store/postgres/PgJob.hpp"
 
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +46,7 @@ Conn connect(const std::string& uri, std::chrono::milliseconds timeout) {
     const std::array<const char*, 4> values{"parley", uri.c_str(), seconds.c_str(), nullptr};
     Conn conn(PQconnectdbParams(keywords.data(), values.data(), 1));
     if (!conn) throw std::runtime_error("postgres: cannot connect: out of memory");
+    logNotices(conn.get());
     // The message names the host and port, never the password.
     if (PQstatus(conn.get()) != CONNECTION_OK)
         throw std::runtime_error("postgres: cannot connect: " + trimmed(PQerrorMessage(conn.get())));
