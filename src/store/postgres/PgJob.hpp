@@ -98,7 +98,7 @@ private:
 struct PgJob {
     static constexpr std::size_t kMaxCalls = 4;
     static constexpr std::size_t kMaxParams = 8;
-    static constexpr std::size_t kMaxArgs = 6;
+    static constexpr std::size_t kMaxArgs = 8; // InsertChat takes 7
 
     struct Call {
         PgSql sql = PgSql::Ping;
