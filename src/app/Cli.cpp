@@ -75,9 +75,11 @@ struct Args {
 void print(const boost::json::value& v) { std::printf("%s\n", boost::json::serialize(v).c_str()); }
 
 // Runs one store operation and waits for its answer (the CLI has no io threads of its own).
+// `ctx` must be declared before the store, so that it outlives the store's threads: the one that
+// posts the answer may still be inside that post() when this thread has run it.
 template <class T>
-store::Result<T> waitFor(const std::function<void(boost::asio::io_context&, store::Done<T>)>& start) {
-    boost::asio::io_context ctx;
+store::Result<T> waitFor(boost::asio::io_context& ctx,
+                         const std::function<void(boost::asio::io_context&, store::Done<T>)>& start) {
     auto guard = boost::asio::make_work_guard(ctx);
     std::optional<store::Result<T>> out;
     start(ctx, [&](store::Result<T> result) {
@@ -104,8 +106,9 @@ int runUserAdd(int argc, char** argv) {
     if (user.displayName.empty()) user.displayName = email.substr(0, email.find('@'));
     user.passwordHash = auth::hashPassword(password);
     user.createdAt = core::nowMs();
+    boost::asio::io_context answers;
     auto store = openStore(args.config);
-    auto created = waitFor<void>([&](auto& ctx, auto done) { store->createUser(ctx, user, std::move(done)); });
+    auto created = waitFor<void>(answers, [&](auto& ctx, auto done) { store->createUser(ctx, user, std::move(done)); });
     if (!created)
         throw std::runtime_error(created.error() == store::Errc::Duplicate
                                      ? "email already registered"
@@ -146,8 +149,10 @@ int runChatCreate(int argc, char** argv) {
         throw std::invalid_argument("a dm has exactly two members (--created-by and one --member)");
     chat.id = core::ObjectId::generate();
     chat.createdAt = chat.updatedAt = core::nowMs();
+    boost::asio::io_context answers;
     auto store = openStore(args.config);
-    auto created = waitFor<store::Chat>([&](auto& ctx, auto done) { store->createChat(ctx, chat, std::move(done)); });
+    auto created =
+        waitFor<store::Chat>(answers, [&](auto& ctx, auto done) { store->createChat(ctx, chat, std::move(done)); });
     if (!created) throw std::runtime_error("cannot store the chat: " + created.error().message());
     print(chat::ChatService::chatJson(*created));
     return 0;

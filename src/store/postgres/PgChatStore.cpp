@@ -84,14 +84,16 @@ PgChatStore::~PgChatStore() {
 bool PgChatStore::waitReady(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        boost::asio::io_context local;
-        auto pending = boost::asio::make_work_guard(local); // until the answer is posted
+        // The answers come to waitAnswers_, which lives as long as the store: the store thread
+        // may still be inside its post() when this thread has run the answer and moved on.
+        waitAnswers_.restart();
+        auto pending = boost::asio::make_work_guard(waitAnswers_); // until the answer is posted
         bool answered = false;
-        ping(local, [&answered, &pending](Result<void> result) {
+        ping(waitAnswers_, [&answered, &pending](Result<void> result) {
             answered = result.has_value();
             pending.reset();
         });
-        local.run();
+        waitAnswers_.run();
         if (answered) return true;
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -103,6 +103,7 @@ private:
     void submitAppend(std::size_t chatHash, std::unique_ptr<PgJob> job);
 
     Options options_;
+    boost::asio::io_context waitAnswers_; // waitReady()'s answers (start-up only)
     boost::asio::io_context ioc_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::unique_ptr<PgPool> pool_; // used only on thread_

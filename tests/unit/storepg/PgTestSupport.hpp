@@ -24,7 +24,11 @@ namespace parley::store::pgtest {
 /// completed with (a test failure, and Internal, if nothing came within 30 s).
 template <class T, class Start>
 Result<T> await(Start&& start) {
-    boost::asio::io_context ctx;
+    // One io_context per thread for the whole run: a store thread may still be inside the post()
+    // of an answer when this thread has run it, so the context must not be destroyed after each
+    // call (ThreadSanitizer sees that).
+    static thread_local boost::asio::io_context ctx;
+    ctx.restart();
     auto pending = boost::asio::make_work_guard(ctx);
     std::optional<Result<T>> out;
     start(ctx, Done<T>([&](Result<T> result) {
