@@ -2,6 +2,7 @@
 // calls racing on one chat from several threads each see and answer a state that was committed.
 
 #include "ContractFixture.hpp"
+#include "support/LongLivedContext.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -29,7 +30,7 @@ concurrently(const std::function<void(boost::asio::io_context&, int, Done<T>)>& 
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
-            boost::asio::io_context ctx;
+            boost::asio::io_context& ctx = ::parley::test::longLivedContext();
             auto guard = boost::asio::make_work_guard(ctx);
             int done = 0;
             go.arrive_and_wait();

@@ -2,6 +2,7 @@
 // (INSTANTIATE_TEST_SUITE_P for the whole suite is at the end of this file.)
 
 #include "ContractFixture.hpp"
+#include "support/LongLivedContext.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -88,7 +89,7 @@ TEST_P(ChatStoreContract, PingSucceedsWhileTheDatabaseAnswers) { EXPECT_TRUE(ok(
 // complete() checks on every call that the completion runs after the call returned and on the
 // thread running the io_context; here the io_context is run by another thread than the caller.
 TEST_P(ChatStoreContract, CompletesOnTheIoContextItWasGivenAndNeverInline) {
-    boost::asio::io_context other;
+    boost::asio::io_context& other = ::parley::test::longLivedContext();
     auto guard = boost::asio::make_work_guard(other);
     std::thread runner([&] { other.run(); });
     const auto runnerId = runner.get_id();

@@ -1,6 +1,7 @@
 // Concurrent start-ups and concurrent membership changes on PostgreSQL.
 
 #include "PgTestSupport.hpp"
+#include "support/LongLivedContext.hpp"
 
 #include "store/Metrics.hpp"
 #include "store/postgres/Migrations.hpp"
@@ -78,7 +79,7 @@ TEST(PgConcurrency, ConcurrentAddsNeverPassTheCap) {
 
     constexpr int kCallers = 40;
     constexpr std::size_t kCap = 12;
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     std::vector<std::optional<Result<MemberChange>>> answers(kCallers);
     int pending = kCallers;
     for (int i = 0; i < kCallers; ++i)
@@ -122,7 +123,7 @@ TEST(PgConcurrency, ConcurrentAddsAndRemovesSeeEachOther) {
     for (int i = 0; i < 10; ++i) initial.push_back(oid(2000 + i));
     ASSERT_TRUE(await<Chat>([&](auto& ctx, Done<Chat> done) { store->createChat(ctx, group(chatId, initial), done); }));
 
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     int pending = 20;
     int failures = 0;
     std::int64_t latest = 0;
@@ -163,7 +164,7 @@ TEST(PgConcurrency, RacingRetriesStoreOneCopy) {
     auto store = openFresh(4);
     ASSERT_TRUE(
         await<Chat>([&](auto& ctx, Done<Chat> done) { store->createChat(ctx, group(oid(100), {oid(1)}), done); }));
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     int pending = 16;
     int created = 0;
     std::vector<std::string> ids;
@@ -211,7 +212,7 @@ TEST(PgConcurrency, DISABLED_AppendThroughput) {
             [&](auto& ctx, Done<Chat> done) { store->createChat(ctx, group(oid(100 + c), {oid(1)}), done); }));
     constexpr int kMessages = 10000;
     constexpr int kInFlight = 256;
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     int sent = 0;
     int done = 0;
     int failed = 0;

@@ -3,6 +3,7 @@
 // appends queued behind a commit share the next one.
 
 #include "PgTestSupport.hpp"
+#include "support/LongLivedContext.hpp"
 
 #include "store/Metrics.hpp"
 
@@ -34,7 +35,7 @@ bool runUntil(boost::asio::io_context& ctx, Finished finished) {
 // the order their acks arrived.
 std::vector<Message> writeBackToBack(ChatStore& store, const std::string& chatId, const std::string& sender,
                                      const std::string& prefix, int count) {
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     std::vector<Message> acks;
     int failures = 0;
     for (int i = 0; i < count; ++i)
@@ -149,7 +150,7 @@ TEST(PgGroupCommit, AThousandAppendsInFlightAreEachStoredOnce) {
     const auto writes = s.metrics.storeCommittedWrites.load();
 
     constexpr int kMessages = 1000;
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     int created = 0;
     int failed = 0;
     for (int i = 0; i < kMessages; ++i)
@@ -218,7 +219,7 @@ TEST(PgGroupCommit, OneBatchAnswersEachAppendOnItsOwn) {
                              "AND application_name = 'parley' AND state = 'idle'",
                              "4"));
     ChatLock lock(s.uri, chatId);
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     constexpr int kAppends = 6;
     std::vector<std::optional<Result<Appended>>> answers(kAppends);
     int answered = 0;

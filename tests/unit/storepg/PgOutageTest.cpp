@@ -3,6 +3,7 @@
 // killing it disturbs no other test.
 
 #include "PgTestSupport.hpp"
+#include "support/LongLivedContext.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -90,7 +91,7 @@ TEST(PgOutage, KilledServerDuringBatchesLosesNoAcknowledgedAppend) {
     constexpr int kTotal = 40000;
     constexpr int kInFlight = 512;
     constexpr int kKillAfter = 2000;
-    boost::asio::io_context ctx;
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     std::vector<std::optional<Result<Appended>>> results(kTotal);
     int issued = 0;
     int completed = 0;

@@ -4,6 +4,7 @@
 #include "store/Open.hpp"
 #include "store/postgres/PgChatStore.hpp"
 #include "store/postgres/PgJob.hpp"
+#include "support/LongLivedContext.hpp"
 #include "support/ScratchPg.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -27,7 +28,7 @@ Result<T> await(Start&& start) {
     // One io_context per thread for the whole run: a store thread may still be inside the post()
     // of an answer when this thread has run it, so the context must not be destroyed after each
     // call (ThreadSanitizer sees that).
-    static thread_local boost::asio::io_context ctx;
+    static thread_local boost::asio::io_context& ctx = ::parley::test::longLivedContext();
     ctx.restart();
     auto pending = boost::asio::make_work_guard(ctx);
     std::optional<Result<T>> out;
