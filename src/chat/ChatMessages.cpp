@@ -27,7 +27,8 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
     m.senderId = userId;
     m.body = std::move(request->body);
     m.clientId = std::move(request->clientId);
-    m.id = core::ObjectId::generate();
+    // The store takes the id and the stored time itself, in commit order; this time is the
+    // rate limiter's.
     m.createdAt = core::nowMs();
     bool admitted = false;
     {

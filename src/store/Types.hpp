@@ -59,9 +59,10 @@ struct MessagePage {
 
 // --- What the ChatStore operations take and answer (ChatStore.hpp) ----------------------------
 
-/// message:send as the store sees it. The id and time are the server's: the caller proposes
-/// them, and a backend may take its own at the moment of the write instead (SQLite does, so that
-/// history order is commit order); Appended::message carries what was stored.
+/// message:send as the store sees it. Both backends take the message's id and createdAt
+/// themselves at the moment of the write, so that history order is commit order; the caller's
+/// `id` and `createdAt` are not stored (the chat layer leaves `id` empty). Appended::message
+/// carries what was stored.
 struct NewMessage {
     std::string id;
     std::string chatId;
