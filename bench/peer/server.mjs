@@ -8,8 +8,11 @@
 //
 // Flags (each also read from its PARLEY_* environment twin): --port (3001, 0 = any free port),
 // --host (127.0.0.1), --jwt-secret (required), --ping-interval ms (25000), --ping-timeout ms
-// (20000), --max-payload bytes (1000000). A leading `serve` and unknown flags such as
-// `--data-dir DIR` are accepted and ignored, so Parley's own test helpers can start it.
+// (20000), --max-payload bytes (1000000), --store postgres://... (in memory without it),
+// --redis redis://HOST:PORT (@socket.io/redis-adapter: broadcasts, remote room operations and
+// server-side events shared with every other socket.io server on that Redis, Parley included).
+// A leading `serve` and unknown flags such as `--data-dir DIR` are accepted and ignored, so
+// Parley's own test helpers can start it.
 
 import http from 'node:http';
 import { createHmac, createSecretKey, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -19,7 +22,7 @@ import { Server } from 'socket.io';
 // Configuration
 // =============================================================================================
 
-const VALUE_FLAGS = new Set(['port', 'host', 'jwt-secret', 'ping-interval', 'ping-timeout', 'max-payload', 'store', 'pool-size']);
+const VALUE_FLAGS = new Set(['port', 'host', 'jwt-secret', 'ping-interval', 'ping-timeout', 'max-payload', 'store', 'pool-size', 'redis']);
 
 function parseArgs(argv) {
   const args = [...argv];
@@ -63,9 +66,13 @@ function parseArgs(argv) {
     // (Parley's sqlite:PATH) is ignored, as --data-dir is: the peer then keeps all in memory.
     store: /^postgres(ql)?:\/\//.test(pick('store', '')) ? pick('store', '') : null,
     poolSize: int('pool-size', 10, 1),
+    redis: pick('redis', '') || null,
   };
   if (config.port > 65535) throw new Error('--port must be 0..65535');
   if (!config.jwtSecret) throw new Error('--jwt-secret (or PARLEY_JWT_SECRET) is required');
+  if (config.redis !== null && !/^rediss?:\/\//.test(config.redis)) {
+    throw new Error(`--redis must be a redis:// URI (got '${config.redis}')`);
+  }
   return config;
 }
 
@@ -1171,6 +1178,74 @@ function makeRestHandler(service, verifyToken) {
 }
 
 // =============================================================================================
+// Redis mode
+// =============================================================================================
+
+const REDIS_START_TIMEOUT_MS = 10_000;
+
+/** Rejects after `ms` with `what` unless `promise` settles first. */
+function deadline(promise, ms, what) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connects the publishing and the subscribing client of @socket.io/redis-adapter (classic
+ * PUBLISH/PSUBSCRIBE, key prefix "socket.io"). Each client logs the first error of an outage
+ * and reconnects on its own; the adapter's subscriptions are renewed on reconnect.
+ */
+async function openRedis(url) {
+  const { createClient } = await import('redis');
+  const { createAdapter } = await import('@socket.io/redis-adapter');
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  for (const [name, client] of [['pub', pub], ['sub', sub]]) {
+    let failing = false;
+    client.on('error', (err) => {
+      if (!failing) console.error(`peer: redis ${name}: ${err.message}`);
+      failing = true;
+    });
+    client.on('ready', () => { failing = false; });
+  }
+  await deadline(Promise.all([pub.connect(), sub.connect()]), REDIS_START_TIMEOUT_MS, `redis ${url}`);
+  const close = async () => {
+    await Promise.allSettled([pub.quit(), sub.quit()]);
+  };
+  return { pub, adapter: createAdapter(pub, sub), close };
+}
+
+/**
+ * Resolves once the adapter of namespace "/" is subscribed: the adapter subscribes without
+ * waiting, and its per-server response channel (named by its uid) is the last subscription it
+ * asks for, on the same connection as the others.
+ */
+async function redisSubscribed(io, pub) {
+  const channel = `socket.io-response#/#${io.of('/').adapter.uid}#`;
+  const until = Date.now() + REDIS_START_TIMEOUT_MS;
+  for (;;) {
+    const reply = await pub.sendCommand(['PUBSUB', 'NUMSUB', channel]);
+    if (Number(reply[1]) >= 1) return;
+    if (Date.now() > until) throw new Error(`redis: not subscribed to ${channel} within ${REDIS_START_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The server-side event every server of a mixed cluster answers (README: "Redis mode"): a
+ * server that receives `parley:ping` with an ack answers its name and the number of sockets
+ * connected to this process's "/" namespace.
+ */
+function answerParleyPing(io) {
+  io.on('parley:ping', (...args) => {
+    const ack = args[args.length - 1];
+    if (typeof ack === 'function') ack({ server: 'node-peer', sockets: io.of('/').sockets.size });
+  });
+}
+
+// =============================================================================================
 // Main
 // =============================================================================================
 
@@ -1197,6 +1272,16 @@ async function main() {
     store = new Store();
   }
 
+  let redis = null;
+  if (config.redis) {
+    try {
+      redis = await openRedis(config.redis);
+    } catch (err) {
+      console.error(`peer: cannot connect to ${config.redis}: ${err.message}`);
+      process.exit(1);
+    }
+  }
+
   let restHandler = null;
   const httpServer = http.createServer((req, res) => restHandler(req, res));
 
@@ -1207,7 +1292,17 @@ async function main() {
     pingInterval: config.pingInterval,
     pingTimeout: config.pingTimeout,
     maxHttpBufferSize: config.maxPayload,
+    ...(redis ? { adapter: redis.adapter } : {}),
   });
+  answerParleyPing(io);
+  if (redis) {
+    try {
+      await redisSubscribed(io, redis.pub);
+    } catch (err) {
+      console.error(`peer: ${err.message}`);
+      process.exit(1);
+    }
+  }
 
   const service = config.store ? new PgChatService(io, store) : new ChatService(io, store);
   restHandler = makeRestHandler(service, verifyToken);
@@ -1252,8 +1347,8 @@ async function main() {
     console.log(`${signal}: shutting down`);
     service.stop();
     setTimeout(() => process.exit(0), 2000).unref();
-    // disconnects every socket and closes the HTTP server, then the database pool
-    io.close(() => Promise.resolve(store.close?.()).catch(() => {}).finally(() => process.exit(0)));
+    // disconnects every socket and closes the HTTP server, then the database pool and Redis
+    io.close(() => Promise.allSettled([store.close?.(), redis?.close()]).finally(() => process.exit(0)));
     httpServer.closeAllConnections?.();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -338,10 +338,11 @@ export function lastJsonLine(text) {
 
 /**
  * Starts `parley serve --data-dir <fresh temp dir> --jwt-secret <random>` (+ args), with
- * `--store <store>` when given (else the run's default: helpers/pg.mjs).
+ * `--store <store>` when given (else the run's default: helpers/pg.mjs). `launcher` and
+ * `executable` go to startServer (another program in place of the parley binary).
  * Returns a context with url/port/dir/secret/logs() and convenience methods bound to it.
  */
-export async function startChatServer({ args = [], env = {}, dir: givenDir, secret: givenSecret, store } = {}) {
+export async function startChatServer({ args = [], env = {}, dir: givenDir, secret: givenSecret, store, launcher, executable } = {}) {
   // A given dir/secret (a restart on the same database) is not owned: stop() leaves it in place.
   const ownDir = givenDir === undefined;
   const dir = givenDir ?? await mkdtemp(path.join(os.tmpdir(), 'parley-chat-'));
@@ -352,6 +353,8 @@ export async function startChatServer({ args = [], env = {}, dir: givenDir, secr
       bin: 'parley',
       args: ['serve', '--data-dir', dir, '--jwt-secret', secret, ...(store ? ['--store', store] : []), ...args],
       env,
+      launcher,
+      executable,
     });
   } catch (e) {
     if (ownDir) await releaseDir(dir);

@@ -14,6 +14,9 @@
 // args choose a --store, `--store <uri>` of a fresh database for its --data-dir is appended
 // (helpers/pg.mjs; the same database again for the same dir, so a restart finds its data).
 //
+// PARLEY_E2E_CLUSTER_PEER=node (helpers/cluster.mjs) runs the Node bench peer in place of
+// `parley serve` in the cluster tests (tests/e2e/cluster), to check those tests themselves.
+//
 // PARLEY_E2E_TIME_SCALE (set by the Makefile: 3 for ASan, 5 for TSan builds) multiplies every
 // wait of these helpers: a sanitized server is several times slower, the outcomes are the same.
 
@@ -64,8 +67,10 @@ export function flagValue(args, flag) {
   return undefined;
 }
 
-export async function startServer({ bin = 'parley', args = [], env = {}, launcher = [], defaultLimits = false } = {}) {
-  const file = binaryPath(bin);
+export async function startServer({ bin = 'parley', args = [], env = {}, launcher = [], defaultLimits = false, executable } = {}) {
+  // `executable`: a file to run instead of `bin` in the build dir (treated as `bin` otherwise),
+  // e.g. the Node bench peer under `launcher: ['node']`.
+  const file = executable ?? binaryPath(bin);
   if (!existsSync(file)) {
     throw new Error(
       `Parley binary not found: ${file}\n` +
