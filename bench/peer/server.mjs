@@ -1214,7 +1214,36 @@ async function openRedis(url) {
   const close = async () => {
     await Promise.allSettled([pub.quit(), sub.quit()]);
   };
-  return { pub, adapter: createAdapter(pub, sub), close };
+  return { pub, adapter: guarded(createAdapter(pub, sub)), close };
+}
+
+/**
+ * The adapter class `make` builds, except that a message it cannot handle is dropped with a log
+ * line. Stock @socket.io/redis-adapter 8.3 throws out of its Redis listeners on a malformed
+ * broadcast (garbage, truncated msgpack) and rejects on a request with fields missing: the
+ * process would exit on anything anyone publishes on the adapter's channels.
+ */
+function guarded(make) {
+  const dropped = (err) => {
+    console.error(`peer: redis: dropped a malformed adapter message (${String(err?.message).slice(0, 200)})`);
+  };
+  // socket.io calls `new Adapter(nsp)`: a plain function that returns the adapter object.
+  return function GuardedRedisAdapter(nsp) {
+    const adapter = make(nsp);
+    const onmessage = adapter.onmessage;
+    adapter.onmessage = function guardedMessage(...args) {
+      try {
+        onmessage.apply(this, args);
+      } catch (err) {
+        dropped(err);
+      }
+    };
+    const onrequest = adapter.onrequest;
+    adapter.onrequest = function guardedRequest(...args) {
+      return Promise.resolve().then(() => onrequest.apply(this, args)).catch(dropped);
+    };
+    return adapter;
+  };
 }
 
 /**

@@ -174,15 +174,14 @@ describe('Node server -> the chat server\'s clients', () => {
     assert.deepEqual(Object.keys(first[0]).sort(), ['server', 'sockets']);
     assert.equal(first[0].server, chatServerName);
     assert.ok(Number.isInteger(first[0].sockets) && first[0].sockets >= 0, `sockets: ${first[0].sockets}`);
-    // One more socket on the chat server counts one more (earlier tests' closing sockets may
-    // still be leaving: measure again until a quiet pair).
+    // Exactly the sockets open now: every earlier socket is closed (their server-side ends may
+    // still be leaving, hence the wait), then two of one user.
+    closeAllSockets();
     const { users: [a] } = await group(1);
-    await until(async () => {
-      const [before] = await ping();
-      await chatSocket(a);
-      const [after] = await ping();
-      return after.sockets - before.sockets;
-    }, (d) => d === 1, scaled(5000), 'a new socket counted once');
+    await chatSocket(a);
+    await chatSocket(a);
+    const [now] = await until(ping, ([r]) => r.sockets === 2, scaled(5000), 'sockets: 2 (the two open ones)');
+    assert.equal(now.server, chatServerName);
   });
 
   it('serverSideEmitWithAck("parley:ping") resolves with the answer; a ping without ack is harmless', async () => {
