@@ -44,7 +44,7 @@ import { api, closeAllSockets, connect, createChat, emitAck, getMessages, lastJs
 import { startNginx } from './nginx.mjs';
 import { startPgScratch } from './pg.mjs';
 import { startRedis } from './redis.mjs';
-import { metrics, repoRoot, scaled } from './server.mjs';
+import { metrics, repoRoot, scaled, sleep } from './server.mjs';
 
 export const CLUSTER_PEER = process.env.PARLEY_E2E_CLUSTER_PEER || 'parley';
 if (CLUSTER_PEER !== 'parley' && CLUSTER_PEER !== 'node') {
@@ -156,6 +156,12 @@ export async function startCluster({ nodes = 3, args = [] } = {}) {
   const undo = []; // stops what has started, last first
   const stopAll = async () => {
     closeAllSockets();
+    if (CLUSTER_PEER === 'node') {
+      // The peer exits with an unhandled rejection when a presence update it throttled (up to
+      // 2 s after a socket closed) goes out while SIGTERM has already closed its Redis client:
+      // let those go out before stopping it.
+      await sleep(2500);
+    }
     const errors = [];
     for (const fn of undo.reverse()) {
       try { await fn(); } catch (e) { errors.push(e); }
