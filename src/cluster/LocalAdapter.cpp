@@ -22,22 +22,54 @@ LocalAdapter::Shard& LocalAdapter::local() {
     return shards_[here];
 }
 
+const LocalAdapter::Shard& LocalAdapter::local() const {
+    const std::size_t here = net::IoThreads::ownIndex(threads_);
+    PARLEY_ASSERT(here < shards_.size(), "one shard per io thread");
+    return shards_[here];
+}
+
+LocalAdapter::Member* LocalAdapter::memberOf(const Socket& socket) {
+    auto& sockets = local().sockets;
+    auto it = sockets.find(socket.id());
+    return it == sockets.end() ? nullptr : &it->second;
+}
+
+const LocalAdapter::Member* LocalAdapter::memberOf(const Socket& socket) const {
+    const auto& sockets = local().sockets;
+    auto it = sockets.find(socket.id());
+    return it == sockets.end() ? nullptr : &it->second;
+}
+
+const std::vector<std::string>& LocalAdapter::roomsOf(const Socket& socket) const {
+    static const std::vector<std::string> kNone;
+    const Member* m = memberOf(socket);
+    return m ? m->rooms : kNone;
+}
+
+bool LocalAdapter::inRoom(const Socket& socket, std::string_view room) const {
+    const Member* m = memberOf(socket);
+    return m && std::find(m->rooms.begin(), m->rooms.end(), room) != m->rooms.end();
+}
+
 LocalAdapter::ShardSize LocalAdapter::localSize() {
     const Shard& shard = local();
     return ShardSize{shard.sockets.size(), shard.rooms.size()};
 }
 
-void LocalAdapter::addSocket(Socket& socket) { local().sockets.emplace(socket.id(), &socket); }
+void LocalAdapter::addSocket(Socket& socket) { local().sockets.emplace(socket.id(), Member{&socket, {}}); }
 
 bool LocalAdapter::join(Socket& socket, const std::string& room) {
-    if (socket.inRoom(room)) return false;
+    Member* m = memberOf(socket);
+    if (!m || room == socket.id() || std::find(m->rooms.begin(), m->rooms.end(), room) != m->rooms.end()) return false;
     local().rooms[room].insert(&socket);
-    socket.roomsMutable().push_back(room);
+    m->rooms.push_back(room);
     return true;
 }
 
 bool LocalAdapter::leave(Socket& socket, const std::string& room) {
-    auto& rooms = socket.roomsMutable();
+    Member* m = memberOf(socket);
+    if (!m) return false;
+    auto& rooms = m->rooms;
     auto it = std::find(rooms.begin(), rooms.end(), room);
     if (it == rooms.end()) return false;
     rooms.erase(it);
@@ -51,28 +83,34 @@ bool LocalAdapter::leave(Socket& socket, const std::string& room) {
 
 void LocalAdapter::removeSocket(Socket& socket) {
     auto& shard = local();
-    for (const auto& room : socket.roomsMutable()) {
+    auto member = shard.sockets.find(socket.id());
+    if (member == shard.sockets.end()) return;
+    for (const auto& room : member->second.rooms) {
         if (auto r = shard.rooms.find(room); r != shard.rooms.end()) {
             r->second.erase(&socket);
             if (r->second.empty()) shard.rooms.erase(r);
         }
     }
-    socket.roomsMutable().clear();
-    shard.sockets.erase(socket.id());
+    shard.sockets.erase(member);
 }
 
 std::vector<Socket*> LocalAdapter::select(Shard& shard, const socketio::BroadcastOptions& opts) const {
     std::vector<Socket*> targets;
+    auto excluded = [&](const std::string& room, Socket* s) {
+        if (room == s->id()) return true;
+        auto r = shard.rooms.find(room);
+        return r != shard.rooms.end() && r->second.contains(s);
+    };
     auto wanted = [&](Socket* s) {
         if (!opts.exceptSid.empty() && s->id() == opts.exceptSid) return false;
         for (const auto& ex : opts.except)
-            if (s->inRoom(ex)) return false;
+            if (excluded(ex, s)) return false;
         return true;
     };
     if (opts.rooms.empty()) {
         targets.reserve(shard.sockets.size());
-        for (const auto& [id, s] : shard.sockets)
-            if (wanted(s)) targets.push_back(s);
+        for (const auto& [id, m] : shard.sockets)
+            if (wanted(m.socket)) targets.push_back(m.socket);
         return targets;
     }
     for (const auto& room : opts.rooms) {
@@ -80,8 +118,8 @@ std::vector<Socket*> LocalAdapter::select(Shard& shard, const socketio::Broadcas
             for (Socket* s : r->second)
                 if (wanted(s)) targets.push_back(s);
         // Every socket is also in the room named by its id.
-        if (auto s = shard.sockets.find(room); s != shard.sockets.end() && wanted(s->second))
-            targets.push_back(s->second);
+        if (auto s = shard.sockets.find(room); s != shard.sockets.end() && wanted(s->second.socket))
+            targets.push_back(s->second.socket);
     }
     if (opts.rooms.size() > 1) {
         // A socket in several of the rooms gets the packet once.

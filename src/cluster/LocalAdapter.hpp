@@ -30,6 +30,8 @@ public:
     bool join(socketio::Socket& socket, const std::string& room) override;
     bool leave(socketio::Socket& socket, const std::string& room) override;
     void removeSocket(socketio::Socket& socket) override;
+    const std::vector<std::string>& roomsOf(const socketio::Socket& socket) const override;
+    bool inRoom(const socketio::Socket& socket, std::string_view room) const override;
     /// Encodes `packet` once, on the calling thread, and delivers it.
     void broadcast(const socketio::BroadcastPacket& packet, const socketio::BroadcastOptions& opts) override;
     /// Delivers an encoded packet to the sockets of this process that `opts` selects.
@@ -57,13 +59,22 @@ public:
 
 private:
     // Sockets are held by raw pointer: a socket removes itself, on this same thread, before it
-    // can be destroyed, so a shard never sees a dangling one.
+    // can be destroyed, so a shard never sees a dangling one. A socket's rooms are kept here
+    // twice, once per direction: the rooms it is in (for leaving them all, and inRoom), and each
+    // room's sockets (for broadcasts).
+    struct Member {
+        socketio::Socket* socket = nullptr;
+        std::vector<std::string> rooms; ///< its own id room excluded
+    };
     struct Shard {
-        std::unordered_map<std::string, socketio::Socket*> sockets;
+        std::unordered_map<std::string, Member> sockets;
         std::unordered_map<std::string, std::unordered_set<socketio::Socket*>> rooms;
     };
 
     Shard& local();
+    const Shard& local() const;
+    Member* memberOf(const socketio::Socket& socket);
+    const Member* memberOf(const socketio::Socket& socket) const;
     std::vector<socketio::Socket*> select(Shard& shard, const socketio::BroadcastOptions& opts) const;
     /// Runs fn(shard) on every thread: inline for the caller's, posted for the others.
     template <class Fn>

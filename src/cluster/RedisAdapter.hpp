@@ -29,6 +29,12 @@ public:
     bool join(socketio::Socket& socket, const std::string& room) override { return local_.join(socket, room); }
     bool leave(socketio::Socket& socket, const std::string& room) override { return local_.leave(socket, room); }
     void removeSocket(socketio::Socket& socket) override { local_.removeSocket(socket); }
+    const std::vector<std::string>& roomsOf(const socketio::Socket& socket) const override {
+        return local_.roomsOf(socket);
+    }
+    bool inRoom(const socketio::Socket& socket, std::string_view room) const override {
+        return local_.inRoom(socket, room);
+    }
     void broadcast(const socketio::BroadcastPacket& packet, const socketio::BroadcastOptions& opts) override;
     void addSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void delSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;

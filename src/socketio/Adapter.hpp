@@ -46,6 +46,11 @@ public:
     virtual bool leave(Socket& socket, const std::string& room) = 0;
     /// Forgets the socket and all its rooms (on disconnect).
     virtual void removeSocket(Socket& socket) = 0;
+    /// The rooms `socket` is in, its own id room excluded, in the order it joined them. The
+    /// adapter is the only keeper of room membership. On the socket's owner thread.
+    virtual const std::vector<std::string>& roomsOf(const Socket& socket) const = 0;
+    /// True if `socket` is in `room` (its own id room included).
+    virtual bool inRoom(const Socket& socket, std::string_view room) const = 0;
     /// Hands `packet` to every socket that `opts` selects, on every thread (and every process of
     /// a cluster unless `opts.local`).
     virtual void broadcast(const BroadcastPacket& packet, const BroadcastOptions& opts) = 0;

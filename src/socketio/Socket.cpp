@@ -135,7 +135,7 @@ void Socket::onEvent(codec::Packet&& packet) {
 bool Socket::join(const std::string& room) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return false;
-    if (!inRoom(room) && rooms_.size() >= client_->server().config().maxRoomsPerSocket) return false;
+    if (!inRoom(room) && rooms().size() >= client_->server().config().maxRoomsPerSocket) return false;
     nsp_.adapter().join(*this, room);
     return true;
 }
@@ -146,9 +146,9 @@ void Socket::leave(const std::string& room) {
     nsp_.adapter().leave(*this, room);
 }
 
-bool Socket::inRoom(std::string_view room) const noexcept {
-    return room == id_ || std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
-}
+const std::vector<std::string>& Socket::rooms() const { return nsp_.adapter().roomsOf(*this); }
+
+bool Socket::inRoom(std::string_view room) const { return room == id_ || nsp_.adapter().inRoom(*this, room); }
 
 BroadcastOperator Socket::to(std::string room) {
     BroadcastOptions opts;

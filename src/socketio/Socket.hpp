@@ -86,8 +86,8 @@ public:
     bool join(const std::string& room);
     void leave(const std::string& room);
     /// The rooms this socket is in, its own id room excluded.
-    const std::vector<std::string>& rooms() const noexcept { return rooms_; }
-    bool inRoom(std::string_view room) const noexcept;
+    const std::vector<std::string>& rooms() const;
+    bool inRoom(std::string_view room) const;
 
     /// to(room) from this socket: the room, without this socket.
     BroadcastOperator to(std::string room);
@@ -108,7 +108,6 @@ public:
     void onAck(codec::Packet&& packet);
     /// The socket is gone; `reason` as Node names it ("client namespace disconnect", ...).
     void onDisconnect(std::string_view reason);
-    std::vector<std::string>& roomsMutable() noexcept { return rooms_; }
 
 private:
     struct PendingAck {
@@ -122,7 +121,6 @@ private:
     boost::json::object auth_;
     std::string authText_;
     boost::json::object data_;
-    std::vector<std::string> rooms_;
     std::unordered_map<std::uint64_t, PendingAck> pendingAcks_;
     std::uint64_t nextAckId_ = 0;
     std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
