@@ -26,10 +26,16 @@ E2E_TIME_SCALE_asan = 3
 E2E_TIME_SCALE_tsan = 5
 E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
 
-.PHONY: run test test-asan test-tsan deps build unit e2e e2e-pg e2e-threads bench fuzz lint format clean
+.PHONY: run run-cluster test test-asan test-tsan deps build unit e2e e2e-pg e2e-threads bench fuzz lint format clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
+
+# Three `parley serve` on a scratch Redis and PostgreSQL behind nginx (round-robin), in
+# CLUSTER_DIR; it prints the URL. `scripts/cluster stop $(CLUSTER_DIR)` ends it (docs/cluster.md).
+CLUSTER_DIR ?= $(BUILD)/cluster
+run-cluster: build
+	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/cluster start $(CLUSTER_DIR)
 
 test: build unit e2e e2e-pg e2e-threads
 

@@ -94,6 +94,7 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"log-level", [](Config& c, const std::string&, const std::string& v) { c.logLevel = v; }},
     {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
+    {"redis", [](Config& c, const std::string&, const std::string& v) { c.redis = v; }},
     {"store-pool", [](Config& c, const std::string& f, const std::string& v) { c.storePool = bounded<std::uint32_t>(f, v, 256); }},
     {"commit-delay-us",
      [](Config& c, const std::string& f, const std::string& v) { c.commitDelay = std::chrono::microseconds(bounded<std::uint32_t>(f, v, 100'000)); }},
@@ -238,6 +239,8 @@ std::string usage() {
                          (sqlite:DIR/parley.db)                      PARLEY_STORE
   --store-pool N         PostgreSQL connections of this process;
                          0 = the store's default (0)                 PARLEY_STORE_POOL
+  --redis URL            redis://[:password@]host:port[/db]: join a cluster
+                         of Parley (and Node socket.io) processes (none)  PARLEY_REDIS
   --commit-delay-us N    while writes arrive fast, the longest one waits
                          for others to share its commit; 0 = never (1000)  PARLEY_COMMIT_DELAY_US
   --slow-commit-ms N     warn of commits (the disk's sync) that take this

@@ -42,6 +42,7 @@ struct Config {
     std::string logLevel = "info";                         // trace, debug, info, warn, error, off
     std::string dataDir = "./data";                        // the SQLite file and a generated JWT secret live here
     std::string store; // "sqlite:PATH" or "postgres://user:pass@host:port/db"; empty: sqlite:<dataDir>/parley.db
+    std::string redis; // "redis://host:port[/db]": join a cluster over Redis; empty: one process
     std::uint32_t storePool = 0;                 // PostgreSQL connections of this process; 0: the store's default
     std::chrono::microseconds commitDelay{1000}; // longest a write waits to share a commit, while writes come fast
     std::chrono::milliseconds slowCommit{100};   // a commit this slow is logged as a warning; 0: never

@@ -2,6 +2,7 @@
 
 #include "chat/ErrorReply.hpp"
 #include "cluster/LocalAdapter.hpp"
+#include "cluster/RedisAdapter.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -59,9 +60,20 @@ Runtime::Runtime(Config config)
     sio.maxNamespacesPerConnection = config_.maxNamespaces;
     sio.maxRoomsPerSocket = config_.maxRoomsPerSocket;
     sio.maxPendingAcks = config_.maxPendingAcks;
-    io_ = std::make_unique<socketio::Server>(threads_, sio, [](const std::string&, net::IoThreads& threads) {
-        return std::make_unique<cluster::LocalAdapter>(threads);
-    });
+    if (!config_.redis.empty()) {
+        auto address = cluster::RedisAddress::parse(config_.redis);
+        if (!address)
+            throw std::invalid_argument("--redis: expected redis://host:port[/db], got '" + config_.redis + "'");
+        bus_ = std::make_unique<cluster::RedisBus>(threads_, cluster::RedisBusOptions{*address}, clusterMetrics_);
+        clusterMetrics_.registerWith(metrics_);
+    }
+    io_ = std::make_unique<socketio::Server>(
+        threads_, sio,
+        [bus = bus_.get()](const std::string& nsp, net::IoThreads& threads) -> std::unique_ptr<socketio::Adapter> {
+            if (bus) return std::make_unique<cluster::RedisAdapter>(*bus, threads, nsp);
+            return std::make_unique<cluster::LocalAdapter>(threads, nsp);
+        });
+    answerPing();
     io_->setMetrics(&socketioMetrics_);
     engines_.emplace_back(engineConfig("/socket.io/"), *io_, threads_);
     engines_.back().setMetrics(&engineioMetrics_);
@@ -75,6 +87,17 @@ Runtime::Runtime(Config config)
                     res.body() = metrics_.render();
                     conn->respond(std::move(res));
                 });
+}
+
+// Another server of the cluster (Parley or Node) asks who is there: serverSideEmit("parley:ping",
+// ..., ack) gets {server: "parley", sockets: <sockets connected to this process>}.
+void Runtime::answerPing() {
+    io_->of("/").onServerSide("parley:ping", [this](std::span<const boost::json::value>,
+                                                    socketio::ServerSideReply reply) {
+        if (reply)
+            reply(boost::json::object{{"server", "parley"},
+                                      {"sockets", socketioMetrics_.socketsConnected.load(std::memory_order_relaxed)}});
+    });
 }
 
 Runtime::~Runtime() {
@@ -147,6 +170,7 @@ int Runtime::run() {
     everySecond();
 
     listener_->start();
+    if (bus_) bus_->start();
     threads_.start();
     spdlog::info("listening on {}:{} ({} io threads{})", config_.host, port, threads_.size(),
                  config_.conformance ? ", conformance profile" : "");
@@ -165,6 +189,7 @@ int Runtime::run() {
     boost::asio::steady_timer grace(threads_.context(0), std::chrono::milliseconds(200));
     grace.async_wait([&drained](boost::system::error_code) { drained.set_value(); });
     drained.get_future().wait();
+    if (bus_) bus_->stop();
     threads_.stop();
     threads_.join();
     spdlog::info("stopped");

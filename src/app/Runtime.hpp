@@ -1,6 +1,8 @@
 #pragma once
 
 #include "app/Config.hpp"
+#include "cluster/Metrics.hpp"
+#include "cluster/RedisBus.hpp"
 #include "core/Metrics.hpp"
 #include "engineio/Metrics.hpp"
 #include "engineio/Server.hpp"
@@ -33,6 +35,8 @@ public:
     /// run() has returned).
     core::MetricsRegistry& metrics() noexcept { return metrics_; }
     const net::PeerLimits& peerLimits() const noexcept { return *peers_; }
+    /// The cluster bus, or nullptr for a single process.
+    cluster::RedisBus* bus() noexcept { return bus_.get(); }
 
     /// The Engine.IO settings of this configuration for an endpoint at `path`.
     engineio::Config engineConfig(std::string path) const;
@@ -44,15 +48,19 @@ public:
     int run();
 
 private:
+    void answerPing();
+
     Config config_;
     // The layers' figures, before everything that counts into them.
     net::Metrics netMetrics_;
     engineio::Metrics engineioMetrics_;
     socketio::Metrics socketioMetrics_;
+    cluster::Metrics clusterMetrics_;
     core::MetricsRegistry metrics_;
     // Before the threads: connections still queued in their contexts give their slot back here.
     std::unique_ptr<net::PeerLimits> peers_;
     net::IoThreads threads_;
+    std::unique_ptr<cluster::RedisBus> bus_; ///< set with --redis: this process is a cluster node
     std::unique_ptr<socketio::Server> io_;
     std::deque<engineio::Server> engines_;
     http::Router router_;

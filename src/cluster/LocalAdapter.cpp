@@ -1,14 +1,18 @@
 #include "cluster/LocalAdapter.hpp"
 
+#include "socketio/Encode.hpp"
 #include "socketio/Socket.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 
 namespace parley::cluster {
 
 using socketio::Socket;
 
-LocalAdapter::LocalAdapter(net::IoThreads& threads) : threads_(threads), shards_(threads.size()) {}
+LocalAdapter::LocalAdapter(net::IoThreads& threads, std::string nsp)
+    : threads_(threads), nsp_(std::move(nsp)), shards_(threads.size()) {}
 
 // Rooms are kept per io thread: join/leave/add/remove run on the socket's own thread, and
 // touch only that thread's shard.
@@ -97,7 +101,12 @@ void LocalAdapter::onEveryShard(Fn fn) {
     if (here < shards_.size()) fn(shards_[here]);
 }
 
-void LocalAdapter::broadcast(const socketio::EncodedPacket& packet, const socketio::BroadcastOptions& opts) {
+void LocalAdapter::broadcast(const socketio::BroadcastPacket& packet, const socketio::BroadcastOptions& opts) {
+    // Encoded once here; every recipient on every thread gets the same buffers.
+    deliver(socketio::encodeEvent(nsp_, packet.event, packet.argsText, std::nullopt, packet.buffers), opts);
+}
+
+void LocalAdapter::deliver(const socketio::EncodedPacket& packet, const socketio::BroadcastOptions& opts) {
     onEveryShard([this, packet, opts](Shard& shard) {
         for (Socket* s : select(shard, opts)) s->send(packet, opts.isVolatile);
     });
@@ -123,6 +132,52 @@ void LocalAdapter::disconnectSockets(const socketio::BroadcastOptions& opts, boo
         for (Socket* s : select(shard, opts)) targets.push_back(s->shared_from_this());
         for (auto& s : targets) s->disconnect(close);
     });
+}
+
+namespace {
+/// Collects the parts that every shard contributes and hands them on when the last one is in.
+struct Gathering {
+    std::mutex mutex;
+    boost::json::array found;
+    std::size_t remaining;
+    std::function<void(boost::json::array)> done;
+};
+} // namespace
+
+void LocalAdapter::gather(const socketio::BroadcastOptions& opts, SocketVisitor visit, std::size_t home,
+                          std::function<void(boost::json::array)> done) {
+    auto g = std::make_shared<Gathering>();
+    g->remaining = shards_.size();
+    g->done = std::move(done);
+    auto run = [this, opts, visit = std::move(visit), home, g](Shard& shard) {
+        boost::json::array part;
+        visit(select(shard, opts), part);
+        const std::lock_guard lock(g->mutex);
+        for (auto& v : part) g->found.push_back(std::move(v));
+        if (--g->remaining == 0) threads_.postTo(home, [g] { g->done(std::move(g->found)); });
+    };
+    for (std::size_t i = 0; i < shards_.size(); ++i) threads_.postTo(i, [this, i, run] { run(shards_[i]); });
+}
+
+void LocalAdapter::allRooms(std::size_t home, std::function<void(boost::json::array)> done) {
+    auto g = std::make_shared<Gathering>();
+    g->remaining = shards_.size();
+    g->done = std::move(done);
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+        threads_.postTo(i, [this, i, home, g] {
+            std::vector<std::string> names;
+            for (const auto& [room, members] : shards_[i].rooms) names.push_back(room);
+            const std::lock_guard lock(g->mutex);
+            for (auto& n : names) g->found.emplace_back(n);
+            if (--g->remaining == 0) {
+                // A room with members on several threads is named once.
+                std::sort(g->found.begin(), g->found.end(),
+                          [](const auto& a, const auto& b) { return a.get_string() < b.get_string(); });
+                g->found.erase(std::unique(g->found.begin(), g->found.end()), g->found.end());
+                threads_.postTo(home, [g] { g->done(std::move(g->found)); });
+            }
+        });
+    }
 }
 
 } // namespace parley::cluster

@@ -3,7 +3,10 @@
 #include "net/IoThreads.hpp"
 #include "socketio/Adapter.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <deque>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -20,16 +23,29 @@ namespace parley::cluster {
 /// calling thread's shard at once and is posted to every other thread with the same buffers.
 class LocalAdapter : public socketio::Adapter {
 public:
-    explicit LocalAdapter(net::IoThreads& threads);
+    /// The adapter of namespace `nsp` (its name goes into every packet it encodes).
+    LocalAdapter(net::IoThreads& threads, std::string nsp);
 
     void addSocket(socketio::Socket& socket) override;
     bool join(socketio::Socket& socket, const std::string& room) override;
     bool leave(socketio::Socket& socket, const std::string& room) override;
     void removeSocket(socketio::Socket& socket) override;
-    void broadcast(const socketio::EncodedPacket& packet, const socketio::BroadcastOptions& opts) override;
+    /// Encodes `packet` once, on the calling thread, and delivers it.
+    void broadcast(const socketio::BroadcastPacket& packet, const socketio::BroadcastOptions& opts) override;
+    /// Delivers an encoded packet to the sockets of this process that `opts` selects.
+    void deliver(const socketio::EncodedPacket& packet, const socketio::BroadcastOptions& opts);
     void addSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void delSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void disconnectSockets(const socketio::BroadcastOptions& opts, bool close) override;
+
+    /// Runs `visit` on every io thread with the sockets `opts` selects there (on their own
+    /// thread, so it may read and change them), each appending what it found to its `out`;
+    /// then `done` with everything found, on io thread `home`.
+    using SocketVisitor = std::function<void(const std::vector<socketio::Socket*>& selected, boost::json::array& out)>;
+    void gather(const socketio::BroadcastOptions& opts, SocketVisitor visit, std::size_t home,
+                std::function<void(boost::json::array)> done);
+    /// The rooms with a member on any thread (socket id rooms excluded), to `done` on io thread `home`.
+    void allRooms(std::size_t home, std::function<void(boost::json::array)> done);
 
     /// What the calling io thread's shard indexes: its sockets, and its rooms with a member.
     /// Call it on an io thread; it reads that thread's shard only.
@@ -54,6 +70,7 @@ private:
     void onEveryShard(Fn fn);
 
     net::IoThreads& threads_;
+    std::string nsp_;
     std::deque<Shard> shards_;
 };
 

@@ -134,8 +134,7 @@ void RedisConnection::setupStep() {
 void RedisConnection::ready() {
     state_ = State::Connected;
     connectTimer_.cancel();
-    if (attempt_ != 0 || metrics_->redisReconnects.load(std::memory_order_relaxed) != 0)
-        spdlog::info("redis {} ({}): connected", options_.name, options_.address.describe());
+    spdlog::info("redis {} ({}): connected", options_.name, options_.address.describe());
     attempt_ = 0;
     if (onState_) onState_(true);
 }

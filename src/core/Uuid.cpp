@@ -20,4 +20,11 @@ std::string newUuid() {
     return out;
 }
 
+std::string randomAlnum(std::size_t length) {
+    static constexpr char kChars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::string out(length, '0');
+    for (auto& c : out) c = kChars[randombytes_uniform(sizeof kChars - 1)];
+    return out;
+}
+
 } // namespace parley::core

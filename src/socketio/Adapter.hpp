@@ -2,10 +2,14 @@
 
 #include "socketio/Types.hpp"
 
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace parley::socketio {
+
+class Namespace;
 
 /// Who a broadcast reaches: sockets in any of `rooms` (every socket when empty), minus
 /// sockets in any of `except`, minus the socket `exceptSid`.
@@ -17,12 +21,23 @@ struct BroadcastOptions {
     bool isVolatile = false; ///< may be dropped under backpressure
 };
 
+/// An event to broadcast, in its parts rather than encoded: a cluster adapter puts the raw
+/// values on the wire, and every process encodes the Socket.IO packet once for its own sockets.
+/// The views are valid only during the broadcast() call.
+struct BroadcastPacket {
+    std::string_view event;
+    std::string_view argsText;            ///< the arguments as JSON text, without the brackets
+    std::span<const std::string> buffers; ///< binary attachments, referred to by placeholders in argsText
+};
+
 /// The room registry and fan-out of one namespace. Every broadcast goes through it, so that
 /// a cluster adapter can take it to other processes. Room changes are made on the socket's
 /// owner thread; broadcast() may be called from any io thread.
 class Adapter {
 public:
     virtual ~Adapter() = default;
+    /// Called once by the namespace that owns this adapter, when it is made.
+    virtual void bind(Namespace& /*nsp*/) {}
     /// Registers a connected socket (it is then in the room named by its id).
     virtual void addSocket(Socket& socket) = 0;
     /// Puts the socket in `room`. Returns false if it already was.
@@ -31,8 +46,9 @@ public:
     virtual bool leave(Socket& socket, const std::string& room) = 0;
     /// Forgets the socket and all its rooms (on disconnect).
     virtual void removeSocket(Socket& socket) = 0;
-    /// Hands `packet` to every socket that `opts` selects, on every thread.
-    virtual void broadcast(const EncodedPacket& packet, const BroadcastOptions& opts) = 0;
+    /// Hands `packet` to every socket that `opts` selects, on every thread (and every process of
+    /// a cluster unless `opts.local`).
+    virtual void broadcast(const BroadcastPacket& packet, const BroadcastOptions& opts) = 0;
     /// Makes every selected socket join (or leave) `rooms`.
     virtual void addSockets(const BroadcastOptions& opts, std::vector<std::string> rooms) = 0;
     virtual void delSockets(const BroadcastOptions& opts, std::vector<std::string> rooms) = 0;

@@ -11,7 +11,7 @@ namespace parley::socketio {
 using codec::PacketType;
 
 namespace {
-EncodedPacket finish(std::string text, const std::vector<std::string>& buffers) {
+EncodedPacket finish(std::string text, std::span<const std::string> buffers) {
     EncodedPacket out;
     out.text = net::makeSharedBuffer(std::move(text));
     out.binaries.reserve(buffers.size());
@@ -30,7 +30,7 @@ std::string argsText(const boost::json::array& args) {
 }
 
 EncodedPacket encodeEvent(std::string_view nsp, std::string_view event, std::string_view args,
-                          std::optional<std::uint64_t> id, const std::vector<std::string>& buffers) {
+                          std::optional<std::uint64_t> id, std::span<const std::string> buffers) {
     std::string json = "[";
     json += boost::json::serialize(boost::json::string_view(event.data(), event.size()));
     if (!args.empty()) {
@@ -44,7 +44,7 @@ EncodedPacket encodeEvent(std::string_view nsp, std::string_view event, std::str
 }
 
 EncodedPacket encodeAck(std::string_view nsp, std::uint64_t id, std::string_view args,
-                        const std::vector<std::string>& buffers) {
+                        std::span<const std::string> buffers) {
     std::string json = "[";
     json.append(args);
     json.push_back(']');

@@ -5,6 +5,7 @@
 #include <boost/json/array.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,11 +17,11 @@ std::string argsText(const boost::json::array& args);
 
 /// `["event",<argsText>]` as an EVENT (or BINARY_EVENT when `buffers` is not empty) of `nsp`.
 EncodedPacket encodeEvent(std::string_view nsp, std::string_view event, std::string_view argsText,
-                          std::optional<std::uint64_t> id = std::nullopt, const std::vector<std::string>& buffers = {});
+                          std::optional<std::uint64_t> id = std::nullopt, std::span<const std::string> buffers = {});
 
 /// `[<argsText>]` as an ACK (or BINARY_ACK) with `id`.
 EncodedPacket encodeAck(std::string_view nsp, std::uint64_t id, std::string_view argsText,
-                        const std::vector<std::string>& buffers = {});
+                        std::span<const std::string> buffers = {});
 
 /// CONNECT reply `40{"sid":...}`, CONNECT_ERROR `44{"message":...,"data":...}`, DISCONNECT `41`.
 EncodedPacket encodeConnect(std::string_view nsp, std::string_view sid);

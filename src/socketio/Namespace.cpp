@@ -5,7 +5,9 @@
 namespace parley::socketio {
 
 Namespace::Namespace(std::string name, std::unique_ptr<Adapter> adapter)
-    : name_(std::move(name)), adapter_(std::move(adapter)) {}
+    : name_(std::move(name)), adapter_(std::move(adapter)) {
+    adapter_->bind(*this);
+}
 
 void Namespace::runMiddlewares(const std::shared_ptr<Socket>& socket, Next done, std::size_t index) const {
     if (index >= middlewares_.size()) return done(std::nullopt);
@@ -49,8 +51,7 @@ void BroadcastOperator::emit(std::string_view event, const boost::json::array& a
 
 void BroadcastOperator::emitRaw(std::string_view event, std::string_view text,
                                 const std::vector<std::string>& buffers) const {
-    // Encoded once here; every recipient on every thread gets the same buffers.
-    nsp_.adapter().broadcast(encodeEvent(nsp_.name(), event, text, std::nullopt, buffers), opts_);
+    nsp_.adapter().broadcast(BroadcastPacket{event, text, buffers}, opts_);
 }
 
 void BroadcastOperator::socketsJoin(std::vector<std::string> rooms) const {
@@ -66,6 +67,11 @@ void BroadcastOperator::disconnectSockets(bool close) const { nsp_.adapter().dis
 void Namespace::notifyOverload(const std::shared_ptr<Socket>& socket, const Event& event, Ack ack) const {
     if (onOverload_) return onOverload_(socket, event, std::move(ack));
     ack.sendRaw(R"({"error":"OVERLOADED","message":"Too many requests awaiting an answer on this socket"})");
+}
+
+const ServerSideHandler* Namespace::findServerSide(std::string_view event) const {
+    auto it = serverSide_.find(event);
+    return it == serverSide_.end() ? nullptr : &it->second;
 }
 
 } // namespace parley::socketio

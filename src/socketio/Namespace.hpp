@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,10 @@ using Middleware = std::function<void(const std::shared_ptr<Socket>&, Next next)
 using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>&)>;
 using EventHandler = std::function<void(const std::shared_ptr<Socket>&, const Event&, Ack)>;
 using DisconnectHandler = std::function<void(const std::shared_ptr<Socket>&, std::string_view reason)>;
+/// An event from another server of the cluster (Node's serverSideEmit). `reply` is empty unless
+/// the sender asked for an answer; call it at most once. Runs on the cluster adapter's thread.
+using ServerSideReply = std::function<void(const boost::json::value& answer)>;
+using ServerSideHandler = std::function<void(std::span<const boost::json::value> args, ServerSideReply reply)>;
 /// Answers an event that asked for an ack while the socket already had Config::maxPendingAcks
 /// unanswered: the event is not handled, only this reply goes back.
 using OverloadHandler = std::function<void(const std::shared_ptr<Socket>&, const Event&, Ack)>;
@@ -37,6 +42,10 @@ public:
     void onConnection(ConnectionHandler handler) { onConnection_ = std::move(handler); }
     void on(std::string event, EventHandler handler) { events_[std::move(event)] = std::move(handler); }
     void onDisconnect(DisconnectHandler handler) { onDisconnect_ = std::move(handler); }
+    /// Handles `event` sent by another server of the cluster with serverSideEmit.
+    void onServerSide(std::string event, ServerSideHandler handler) {
+        serverSide_[std::move(event)] = std::move(handler);
+    }
     /// Replaces the default overload reply `[{"error":"OVERLOADED","message":...}]`.
     void onOverload(OverloadHandler handler) { onOverload_ = std::move(handler); }
 
@@ -52,6 +61,8 @@ public:
     void notifyConnection(const std::shared_ptr<Socket>& socket) const;
     void notifyDisconnect(const std::shared_ptr<Socket>& socket, std::string_view reason) const;
     void notifyOverload(const std::shared_ptr<Socket>& socket, const Event& event, Ack ack) const;
+    /// The handler of a server-side event, or nullptr.
+    const ServerSideHandler* findServerSide(std::string_view event) const;
 
 private:
     std::string name_;
@@ -65,6 +76,7 @@ private:
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
     std::unordered_map<std::string, EventHandler, StringHash, std::equal_to<>> events_;
+    std::unordered_map<std::string, ServerSideHandler, StringHash, std::equal_to<>> serverSide_;
 };
 
 } // namespace parley::socketio

@@ -15,8 +15,8 @@ namespace parley::store {
 struct OpenOptions {
     /// "sqlite:PATH", or "postgres://user:pass@host:port/db" ("postgresql://" too, any libpq URI).
     std::string uri;
-    /// SQLite: how long a write may wait to share a commit (CommitPacer), and the slow-commit
-    /// warning threshold (0: never).
+    /// How long a write may wait to share a commit (SQLite: CommitPacer; PostgreSQL: maxDelay
+    /// only, for appends, PgPacer), and SQLite's slow-commit warning threshold (0: never).
     CommitPacer::Options pacing{};
     std::chrono::microseconds slowCommit{std::chrono::milliseconds(100)};
     /// PostgreSQL: connections in the pool (each Parley process opens this many; mind the

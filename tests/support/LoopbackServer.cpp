@@ -9,7 +9,9 @@ namespace parley::testsupport {
 
 namespace {
 socketio::AdapterFactory localAdapters() {
-    return [](const std::string&, net::IoThreads& threads) { return std::make_unique<cluster::LocalAdapter>(threads); };
+    return [](const std::string& nsp, net::IoThreads& threads) {
+        return std::make_unique<cluster::LocalAdapter>(threads, nsp);
+    };
 }
 } // namespace
 

@@ -66,6 +66,7 @@ PgChatStore::PgChatStore(Options options) : options_(std::move(options)), work_(
     pool.size = options_.poolSize;
     pool.pipelineDepth = options_.pipelineDepth;
     pool.maxBatch = options_.maxBatch;
+    pool.pacing = options_.pacing;
     pool.connectTimeout = options_.connectTimeout;
     pool.retryMax = options_.retryMax;
     pool.metrics = options_.metrics;
@@ -297,6 +298,7 @@ std::unique_ptr<ChatStore> openPostgres(const OpenOptions& options) {
     PgChatStore::Options pg;
     pg.uri = options.uri;
     pg.poolSize = options.poolSize;
+    pg.pacing.maxDelay = options.pacing.maxDelay;
     pg.operationTimeout = options.pgOperationTimeout;
     pg.metrics = options.metrics;
     auto store = std::make_unique<PgChatStore>(std::move(pg));

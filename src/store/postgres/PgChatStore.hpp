@@ -3,6 +3,7 @@
 #include "store/ChatStore.hpp"
 #include "store/Metrics.hpp"
 #include "store/Open.hpp"
+#include "store/postgres/PgPacer.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -27,8 +28,9 @@ struct PgJob;
 /// operations fail with Unavailable within `operationTimeout` (at once when the last attempt
 /// to connect failed), and the store reconnects by itself. docs/postgres.md has the design.
 ///
-/// appendMessage: every append of one chat goes to one connection (by a hash of the chat id),
-/// where appends are group-committed in the order they were queued; the message's id and time
+/// appendMessage: appends are group-committed, paced (PgPacer), and those of one chat commit in
+/// the order they were queued: a chat with a batch in flight has its later appends wait for
+/// its answer (PgPool::submitOrdered). The message's id and time
 /// are taken on the store's thread as it is queued, strictly increasing by (createdAt, id)
 /// across the store. So within a chat, commit order is (createdAt, id) order: a history page
 /// after the last message a client saw never skips one committed later.
@@ -42,6 +44,8 @@ public:
         std::size_t pipelineDepth = 4;
         /// The most appends one transaction carries.
         std::size_t maxBatch = 64;
+        /// How long appends may wait for others to share their commit while they arrive fast.
+        PgPacer::Options pacing{};
         /// The longest an operation waits (queued or in flight) before it fails with Unavailable.
         std::chrono::milliseconds operationTimeout{5000};
         /// The longest one attempt to connect may take.
@@ -98,7 +102,7 @@ private:
     std::unique_ptr<PgJob> newJob(bool write) const;
     /// Hands the job to the pool, on the store's thread.
     void submit(std::unique_ptr<PgJob> job);
-    /// Gives an AppendMessage job its id and time and queues it on its chat's connection, on
+    /// Gives an AppendMessage job its id and time and queues it for the pool (submitOrdered), on
     /// the store's thread.
     void submitAppend(std::size_t chatHash, std::unique_ptr<PgJob> job);
 

@@ -78,8 +78,8 @@ void PgChatStore::appendMessage(boost::asio::io_context& ctx, NewMessage message
 
 void PgChatStore::submitAppend(std::size_t chatHash, std::unique_ptr<PgJob> job) {
     boost::asio::post(ioc_, [this, chatHash, job = std::move(job)]() mutable {
-        // Queued on its connection right after this, so the order of the times and ids taken
-        // here is the order of the commits. The clock never goes back here, and an id that
+        // Queued in the pool right after this, so the order of the times and ids taken
+        // here is the order of a chat's commits. The clock never goes back here, and an id that
         // does not sort after the last one (the clock stepped back, the counter wrapped) moves
         // the time on by 1 ms.
         std::string id = core::ObjectId::generate();

@@ -217,7 +217,7 @@ void PgConnection::complete() {
     std::size_t committedWrites = 0;
     if (reply.ok())
         for (const auto& job : sent.jobs) committedWrites += job->write ? 1 : 0;
-    owner_.answered(*this, committedWrites, std::chrono::steady_clock::now() - sent.sentAt);
+    owner_.answered(*this, sent.jobs, committedWrites, std::chrono::steady_clock::now() - sent.sentAt);
     // The results are in the order of the statements: each job's start where the previous ends.
     std::size_t first = 0;
     for (const auto& job : sent.jobs) {

@@ -42,9 +42,9 @@ public:
         /// The connection broke; its jobs have been finished with Unavailable.
         virtual void lost(PgConnection& connection, const std::string& why) = 0;
         /// The reply of one run() or runBatch() is in, `took` after it was sent, just before its
-        /// jobs are finished: `committedWrites` of them are writes that committed (in one
+        /// `jobs` are finished: `committedWrites` of them are writes that committed (in one
         /// transaction).
-        virtual void answered(PgConnection& connection, std::size_t committedWrites,
+        virtual void answered(PgConnection& connection, PgBatch& jobs, std::size_t committedWrites,
                               std::chrono::steady_clock::duration took) = 0;
         /// A job is done (or failed); the owner runs its finish.
         virtual void finished(PgConnection& connection, PgJob& job, PgReply& reply) = 0;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -122,7 +123,10 @@ struct PgJob {
     std::function<void(PgJob&, PgReply&)> finish;
     std::chrono::steady_clock::time_point queuedAt{};
     std::chrono::steady_clock::time_point deadline{};
-    bool write = false; ///< counted in Metrics when it commits
+    /// An append's order key (PgPool::submitOrdered: a hash of its chat).
+    std::size_t orderKey = 0;
+    bool write = false;   ///< counted in Metrics when it commits
+    bool keyHeld = false; ///< in flight as an ordered job: its key keeps the chat's later appends back
 };
 
 } // namespace parley::store

@@ -15,10 +15,11 @@ constexpr std::chrono::milliseconds kSweepPeriod{100};
 } // namespace
 
 PgPool::PgPool(boost::asio::io_context& ioc, PgPoolOptions options)
-    : ioc_(ioc), options_(std::move(options)), sweep_(ioc) {
+    : ioc_(ioc), options_(std::move(options)), pacer_(options_.pacing), paceTimer_(ioc), sweep_(ioc) {
     options_.size = std::max<std::size_t>(options_.size, 1);
     options_.pipelineDepth = std::max<std::size_t>(options_.pipelineDepth, 1);
     options_.maxBatch = std::max<std::size_t>(options_.maxBatch, 1);
+    PARLEY_ASSERT(options_.size * options_.maxBatch < 65536, "a key slot counts every ordered job in flight");
     for (std::size_t i = 0; i < options_.size; ++i) slots_.push_back(std::make_unique<Slot>(ioc_));
 }
 
@@ -33,6 +34,7 @@ void PgPool::stop() {
     if (stopped_) return;
     stopped_ = true;
     sweep_.cancel();
+    paceTimer_.cancel();
     for (auto& slot : slots_) {
         slot->retry.cancel();
         if (auto connection = std::move(slot->connection)) connection->close();
@@ -48,9 +50,10 @@ void PgPool::submit(std::unique_ptr<PgJob> job) {
 
 void PgPool::submitOrdered(std::size_t key, std::unique_ptr<PgJob> job) {
     if (stopped_ || down()) return fail(*job);
-    Slot& slot = *slots_[key % slots_.size()];
-    slot.ordered.push_back(std::move(job));
-    sendOrdered(slot);
+    job->orderKey = key;
+    pacer_.arrived(Clock::now());
+    ordered_.push_back(std::move(job));
+    sendOrdered();
 }
 
 void PgPool::open(Slot& slot) {
@@ -86,6 +89,17 @@ PgConnection* PgPool::pick() const {
     return best;
 }
 
+// A connection for a batch: one with no batch in flight, the least busy of them.
+PgConnection* PgPool::pickForBatch() const {
+    PgConnection* best = nullptr;
+    for (const auto& slot : slots_) {
+        PgConnection* connection = slot->connection.get();
+        if (!connection || !connection->ready() || connection->batchesInFlight() > 0) continue;
+        if (!best || connection->inFlight() < best->inFlight()) best = connection;
+    }
+    return best;
+}
+
 bool PgPool::down() const {
     if (!lastConnectFailed_) return false;
     return std::none_of(slots_.begin(), slots_.end(),
@@ -93,7 +107,7 @@ bool PgPool::down() const {
 }
 
 void PgPool::dispatch() {
-    for (auto& slot : slots_) sendOrdered(*slot);
+    sendOrdered();
     while (!queue_.empty()) {
         PgConnection* connection = pick();
         if (!connection) return;
@@ -103,30 +117,67 @@ void PgPool::dispatch() {
     }
 }
 
-// The next batch of the slot's ordered jobs, once the previous one is answered: the jobs that
-// queued up meanwhile share one commit.
-void PgPool::sendOrdered(Slot& slot) {
-    PgConnection* connection = slot.connection.get();
-    if (slot.ordered.empty() || !connection || !connection->ready() || connection->batchesInFlight() > 0) return;
-    const std::size_t count = std::min(slot.ordered.size(), options_.maxBatch);
-    PgBatch batch;
-    batch.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        batch.push_back(std::move(slot.ordered.front()));
-        slot.ordered.pop_front();
+// Sends the queued ordered jobs in batches while a connection can take one and the pacer does
+// not hold them. Called again on each answer and when the pacer's wait is over.
+void PgPool::sendOrdered() {
+    while (!ordered_.empty()) {
+        PgConnection* connection = pickForBatch();
+        if (!connection) return;
+        const Clock::time_point at = pacer_.commitAt(ordered_.front()->queuedAt, ordered_.size());
+        if (at > Clock::now()) return armPace(at);
+        PgBatch batch = takeBatch();
+        if (batch.empty()) return; // each queued key has a batch in flight
+        connection->runBatch(std::move(batch));
     }
-    connection->runBatch(std::move(batch));
+}
+
+// The queued jobs, in order, whose keys have nothing in flight (up to maxBatch). A key that is
+// busy stays busy for the whole scan, so all its queued jobs stay back together.
+PgBatch PgPool::takeBatch() {
+    PgBatch batch;
+    batch.reserve(std::min(ordered_.size(), options_.maxBatch));
+    auto scanned = ordered_.begin();
+    for (; scanned != ordered_.end() && batch.size() < options_.maxBatch; ++scanned) {
+        if (keysInFlight_[(*scanned)->orderKey % kKeySlots] == 0) batch.push_back(std::move(*scanned));
+    }
+    if (batch.size() == static_cast<std::size_t>(scanned - ordered_.begin()))
+        ordered_.erase(ordered_.begin(), scanned);
+    else
+        ordered_.erase(std::remove(ordered_.begin(), scanned, nullptr), scanned);
+    for (auto& job : batch) {
+        ++keysInFlight_[job->orderKey % kKeySlots];
+        job->keyHeld = true;
+    }
+    return batch;
+}
+
+// One wake-up at the earliest time asked for; a later one is asked for again then.
+void PgPool::armPace(Clock::time_point at) {
+    if (paceAt_ <= at) return;
+    paceAt_ = at;
+    paceTimer_.expires_at(at);
+    paceTimer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        paceAt_ = Clock::time_point::max();
+        sendOrdered();
+    });
+}
+
+void PgPool::releaseKey(PgJob& job) {
+    if (!job.keyHeld) return;
+    job.keyHeld = false;
+    auto& count = keysInFlight_[job.orderKey % kKeySlots];
+    PARLEY_ASSERT(count > 0, "a held key is counted");
+    --count;
 }
 
 void PgPool::failQueued() {
     auto queued = std::move(queue_);
     queue_.clear();
     for (auto& job : queued) fail(*job);
-    for (auto& slot : slots_) {
-        auto ordered = std::move(slot->ordered);
-        slot->ordered.clear();
-        for (auto& job : ordered) fail(*job);
-    }
+    auto ordered = std::move(ordered_);
+    ordered_.clear();
+    for (auto& job : ordered) fail(*job);
 }
 
 void PgPool::fail(PgJob& job) {
@@ -153,7 +204,8 @@ void PgPool::sweep() {
         }
     };
     expire(queue_);
-    for (auto& slot : slots_) expire(slot->ordered);
+    expire(ordered_);
+    bool dropped = false;
     for (auto& slot : slots_) {
         if (!slot->connection || slot->connection->oldestDeadline() > now) continue;
         // The database does not answer in time: what is in flight has an unknown outcome.
@@ -161,7 +213,9 @@ void PgPool::sweep() {
         auto connection = std::move(slot->connection);
         connection->close();
         open(*slot);
+        dropped = true;
     }
+    if (dropped) dispatch(); // the keys of the jobs it carried are free again
 }
 
 void PgPool::connected(PgConnection& connection) {
@@ -197,7 +251,9 @@ void PgPool::lost(PgConnection& connection, const std::string& why) {
 
 // The connection's next batch goes out before the answers of this one are handed over. A
 // commit's time is its round trip: the statements, the commit and its WAL flush.
-void PgPool::answered(PgConnection&, std::size_t committedWrites, std::chrono::steady_clock::duration took) {
+void PgPool::answered(PgConnection&, PgBatch& jobs, std::size_t committedWrites,
+                      std::chrono::steady_clock::duration took) {
+    for (auto& job : jobs) releaseKey(*job);
     if (committedWrites > 0 && options_.metrics) {
         options_.metrics->storeCommits.fetch_add(1, std::memory_order_relaxed);
         options_.metrics->storeCommittedWrites.fetch_add(committedWrites, std::memory_order_relaxed);
@@ -207,6 +263,7 @@ void PgPool::answered(PgConnection&, std::size_t committedWrites, std::chrono::s
 }
 
 void PgPool::finished(PgConnection&, PgJob& job, PgReply& reply) {
+    releaseKey(job); // a job the connection failed without an answer
     if (job.write && reply.ok() && options_.metrics)
         options_.metrics->storeWriteSeconds.observe(std::chrono::steady_clock::now() - job.queuedAt);
     job.finish(job, reply);

@@ -2,12 +2,15 @@
 
 #include "store/Metrics.hpp"
 #include "store/postgres/PgConnection.hpp"
+#include "store/postgres/PgPacer.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -22,6 +25,8 @@ struct PgPoolOptions {
     std::size_t pipelineDepth = 4;
     /// The most ordered jobs (submitOrdered) one transaction carries.
     std::size_t maxBatch = 64;
+    /// How long ordered jobs may wait for company while they arrive fast (PgPacer).
+    PgPacer::Options pacing{};
     std::chrono::milliseconds connectTimeout{3000};
     /// Reconnection waits: the first retry after a failed attempt waits retryMin, each further
     /// one twice as long, up to retryMax. A connection that breaks is re-made at once.
@@ -35,11 +40,14 @@ struct PgPoolOptions {
 /// the queue. Every job ends by its deadline: a queued one fails with Unavailable; a connection
 /// whose oldest job passes it is dropped (its jobs fail with Unavailable) and re-made.
 ///
-/// Ordered jobs (submitOrdered) go to the connection their key names, and only to it: they wait
-/// in its queue, first in first out, while it reconnects (until their deadline), and are sent
-/// in that order, so they commit in the order submitted. They are group-committed: while one
-/// batch of them is in flight on a connection, those queued after it wait and then go out
-/// together as the next batch (one transaction, up to maxBatch jobs): one WAL flush for all.
+/// Ordered jobs (submitOrdered) wait in one queue of their own and go out in batches: the
+/// statements of up to maxBatch of them and one sync, so one transaction and one WAL flush. A
+/// batch goes to a connection with no batch in flight (the least busy one), once the pacer
+/// (PgPacer) says waiting for more no longer pays. Jobs of one key commit in the order
+/// submitted: a job whose key has a batch in flight stays queued, in its place, until that
+/// batch is answered, so at most one connection carries a key's jobs at a time, and a later
+/// job never overtakes an earlier one. Keys are told apart by a table of kKeySlots counters: two
+/// keys on one counter only wait for each other more often.
 ///
 /// While no connection is up and the last attempt to make one failed, the database is "down":
 /// jobs fail at once with Unavailable rather than waiting. Connections are re-made in the
@@ -57,9 +65,9 @@ public:
     void start();
     /// Runs the job (its finish runs exactly once, on this thread).
     void submit(std::unique_ptr<PgJob> job);
-    /// Runs the job on connection `key % size`, after every ordered job submitted there before
-    /// it, batched with others (so its statements must not fail for a reason of its own: a
-    /// failure fails the whole batch).
+    /// Runs the job after every ordered job of the same key submitted before it, batched with
+    /// others (so its statements must not fail for a reason of its own: a failure fails the
+    /// whole batch).
     void submitOrdered(std::size_t key, std::unique_ptr<PgJob> job);
     /// Closes every connection and fails every job with Unavailable; nothing runs afterwards.
     void stop();
@@ -70,16 +78,21 @@ private:
         std::shared_ptr<PgConnection> connection;
         boost::asio::steady_timer retry;
         std::chrono::milliseconds backoff{0};
-        std::deque<std::unique_ptr<PgJob>> ordered; ///< waiting for this connection, in order
     };
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t kKeySlots = 4096;
 
     void open(Slot& slot);
     void scheduleRetry(Slot& slot);
     Slot& slotOf(const PgConnection& connection);
     PgConnection* pick() const;
+    PgConnection* pickForBatch() const;
     bool down() const;
     void dispatch();
-    void sendOrdered(Slot& slot);
+    void sendOrdered();
+    PgBatch takeBatch();
+    void armPace(Clock::time_point at);
+    void releaseKey(PgJob& job);
     void failQueued();
     void fail(PgJob& job);
     void armSweep();
@@ -88,7 +101,7 @@ private:
     void connected(PgConnection& connection) override;
     void connectFailed(PgConnection& connection, const std::string& why) override;
     void lost(PgConnection& connection, const std::string& why) override;
-    void answered(PgConnection& connection, std::size_t committedWrites,
+    void answered(PgConnection& connection, PgBatch& jobs, std::size_t committedWrites,
                   std::chrono::steady_clock::duration took) override;
     void finished(PgConnection& connection, PgJob& job, PgReply& reply) override;
 
@@ -96,6 +109,12 @@ private:
     PgPoolOptions options_;
     std::vector<std::unique_ptr<Slot>> slots_;
     std::deque<std::unique_ptr<PgJob>> queue_;
+    std::deque<std::unique_ptr<PgJob>> ordered_; // submitOrdered's jobs waiting, in order
+    // Per key slot (orderKey % kKeySlots): the ordered jobs in flight.
+    std::array<std::uint16_t, kKeySlots> keysInFlight_{};
+    PgPacer pacer_;
+    boost::asio::steady_timer paceTimer_;
+    Clock::time_point paceAt_ = Clock::time_point::max(); // when paceTimer_ fires; max: not armed
     boost::asio::steady_timer sweep_;
     bool lastConnectFailed_ = false;
     bool stopped_ = false;

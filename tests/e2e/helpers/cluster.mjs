@@ -17,15 +17,34 @@
 // The Node server has no auth. Its clients join the rooms a test chooses: connect(['chat:X'])
 // connects and emits `join` with those rooms (acked once joined); `leave` is the reverse. Its
 // adapter waits REQUESTS_TIMEOUT_MS for the other servers' answers.
+//
+// A whole cluster behind a load balancer (tests/e2e/cluster/three-nodes, kill-node):
+//
+//   const c = await startCluster({ nodes: 3 });  // Redis + PostgreSQL + 3 chat servers + nginx
+//   c.url                                        // nginx, round-robin over the three
+//   const s = await c.connect(alice);            // a socket through nginx (WebSocket only)
+//   c.nodes[i]                                   // each server's startChatServer context
+//   await c.socketCounts();                      // sockets per server, ascending
+//   await c.stop();
+//
+// Every server runs `--redis URL --store postgres://... --trusted-proxy 127.0.0.1` with one
+// shared JWT secret, on one database of a scratch PostgreSQL of the cluster's own (so a test may
+// kill or restart it). nginx has one worker (helpers/nginx.mjs): N connections opened one after
+// another through it land on N different servers.
 
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createAdapter } from '@socket.io/redis-adapter';
+import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
-import { connect, emitAck, startChatServer } from './chat.mjs';
-import { repoRoot, scaled } from './server.mjs';
+import { api, closeAllSockets, connect, createChat, emitAck, getMessages, lastJsonLine, objectId, makeToken, runCli,
+  startChatServer } from './chat.mjs';
+import { startNginx } from './nginx.mjs';
+import { startPgScratch } from './pg.mjs';
+import { startRedis } from './redis.mjs';
+import { metrics, repoRoot, scaled, sleep } from './server.mjs';
 
 export const CLUSTER_PEER = process.env.PARLEY_E2E_CLUSTER_PEER || 'parley';
 if (CLUSTER_PEER !== 'parley' && CLUSTER_PEER !== 'node') {
@@ -126,5 +145,101 @@ export async function startNodeServer(url) {
       await new Promise((resolve) => io.close(() => resolve()));
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
+  };
+}
+
+/**
+ * Redis, PostgreSQL, `nodes` chat servers on both and nginx round-robin in front; see the
+ * header. `args` go to every chat server.
+ */
+export async function startCluster({ nodes = 3, args = [] } = {}) {
+  const undo = []; // stops what has started, last first
+  const stopAll = async () => {
+    closeAllSockets();
+    if (CLUSTER_PEER === 'node') {
+      // The peer exits with an unhandled rejection when a presence update it throttled (up to
+      // 2 s after a socket closed) goes out while SIGTERM has already closed its Redis client:
+      // let those go out before stopping it.
+      await sleep(2500);
+    }
+    const errors = [];
+    for (const fn of undo.reverse()) {
+      try { await fn(); } catch (e) { errors.push(e); }
+    }
+    undo.length = 0;
+    if (errors.length > 0) throw errors[0];
+  };
+  try {
+    const redis = await startRedis();
+    undo.push(() => redis.stop());
+    const pg = await startPgScratch();
+    undo.push(() => pg.stop());
+    const store = pg.uri;
+    const secret = randomBytes(32).toString('hex');
+    const servers = [];
+    // One after another: the first creates the schema the others then find in place.
+    for (let i = 0; i < nodes; i++) {
+      const srv = await startClusterChatServer(redis.url, { store, secret, args: ['--trusted-proxy', '127.0.0.1', ...args] });
+      undo.push(() => srv.stop());
+      servers.push(srv);
+    }
+    const raw = await redisClient(redis.url);
+    undo.push(() => raw.quit());
+    await waitForServers(raw, nodes);
+    const lb = await startNginx(servers.map((s) => s.port));
+    undo.push(() => lb.stop());
+    return clusterContext({ redis, pg, store, secret, servers, lb, undo, stopAll });
+  } catch (e) {
+    await stopAll().catch(() => {});
+    throw e;
+  }
+}
+
+function clusterContext({ redis, pg, store, secret, servers, lb, undo, stopAll }) {
+  const url = lb.url;
+  let observer = null; // a Node socket.io server that asks the peers for their counts
+  return {
+    url,
+    lb,
+    redis,
+    pg,
+    store,
+    secret,
+    nodes: servers,
+    /** A fresh identity: { id, token } (a JWT with the cluster's secret, no local row). */
+    user(opts = {}) {
+      const id = objectId();
+      return { id, token: makeToken(id, { secret, ...opts }) };
+    },
+    /** A socket through nginx. */
+    connect(who, opts) { return connect(url, who, opts); },
+    /** A REST call through nginx. */
+    api(who, method, p, body, opts) { return api(url, who, method, p, body, opts); },
+    createChat(who, spec) { return createChat(url, who, spec); },
+    getMessages(who, chatId, query) { return getMessages(url, who, chatId, query); },
+    /** `parley user add` on the cluster's store; returns the printed user (Parley only). */
+    async addUser({ email, password, name }) {
+      const { stdout } = await runCli(['user', 'add', '--data-dir', servers[0].dir, '--store', store,
+        '--email', email, '--password', password, '--name', name]);
+      return lastJsonLine(stdout);
+    },
+    /**
+     * The number of sockets each live server holds, ascending: from each server's /metrics
+     * (Parley), or from the peers' answers to `parley:ping` (bench/peer/README.md).
+     */
+    async socketCounts() {
+      const live = servers.filter((s) => s.server.alive);
+      if (CLUSTER_PEER === 'parley') {
+        const counts = await Promise.all(live.map(async (s) => (await metrics(s.url)).parley_socketio_sockets));
+        return counts.sort((a, b) => a - b);
+      }
+      if (!observer) {
+        observer = await startNodeServer(redis.url);
+        undo.push(() => observer.close());
+      }
+      const answers = await observer.io.serverSideEmitWithAck('parley:ping', {});
+      return answers.filter((a) => a.server === chatServerName).map((a) => a.sockets).sort((a, b) => a - b);
+    },
+    stop: stopAll,
   };
 }

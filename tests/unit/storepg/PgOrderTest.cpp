@@ -1,6 +1,6 @@
 // appendMessage on PostgreSQL: the appends of one chat commit in the order they were issued,
 // with (createdAt, id) growing in that order, so paging forward never skips a message; and the
-// appends queued behind a commit share the next one.
+// appends queued behind a commit share the next one, as do appends paced to wait for company.
 
 #include "PgTestSupport.hpp"
 #include "support/LongLivedContext.hpp"
@@ -131,10 +131,11 @@ struct MeteredStore {
     std::string uri = test::freshPgDatabase();
     std::unique_ptr<ChatStore> store;
 
-    MeteredStore() {
+    explicit MeteredStore(std::chrono::microseconds commitDelay = std::chrono::microseconds(0)) {
         OpenOptions options;
         options.uri = uri;
         options.poolSize = 4;
+        options.pacing.maxDelay = commitDelay;
         options.metrics = &metrics;
         store = openChatStore(options);
     }
@@ -278,6 +279,87 @@ TEST(PgGroupCommit, OneBatchAnswersEachAppendOnItsOwn) {
     const auto rows = pgQuery(s.uri, "SELECT count(*) FROM messages");
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0][0], "3");
+}
+
+// While one chat's append waits for its commit (its row is locked), the appends of other chats
+// commit: a chat's appends hold up only that chat's later ones, whichever connection they use.
+TEST(PgOrder, AChatWaitingForItsCommitHoldsUpNoOtherChat) {
+    MeteredStore s;
+    constexpr int kOthers = 20;
+    for (int c = 0; c <= kOthers; ++c)
+        ASSERT_TRUE(await<Chat>(
+            [&](auto& ctx, Done<Chat> done) { s.store->createChat(ctx, group(oid(100 + c), {oid(1)}), done); }));
+    ChatLock lock(s.uri, oid(100));
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
+    bool blockedAnswered = false;
+    s.store->appendMessage(ctx, NewMessage{"", oid(100), oid(1), "m", "blocked", 0},
+                           [&](Result<Appended> result) { blockedAnswered = result.has_value(); });
+    ASSERT_TRUE(countReaches(s.uri,
+                             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                             "AND wait_event_type = 'Lock'",
+                             "1"));
+    int answered = 0;
+    for (int c = 1; c <= kOthers; ++c)
+        s.store->appendMessage(ctx, NewMessage{"", oid(100 + c), oid(1), "m", "free", 0},
+                               [&](Result<Appended> result) { answered += result.has_value() ? 1 : 0; });
+    ASSERT_TRUE(runUntil(ctx, [&] { return answered == kOthers; }));
+    EXPECT_FALSE(blockedAnswered);
+    lock.release();
+    ASSERT_TRUE(runUntil(ctx, [&] { return blockedAnswered; }));
+}
+
+// Appends arriving steadily, one every 400 us over 40 chats, each of which would find a
+// connection idle: paced, they share commits, and each chat's are acked and stored in the
+// order issued.
+TEST(PgPacing, SteadyAppendsFromManyChatsShareCommitsInOrder) {
+    MeteredStore s(std::chrono::microseconds(2000));
+    constexpr int kChats = 40;
+    constexpr int kAppends = 2000;
+    for (int c = 0; c < kChats; ++c)
+        ASSERT_TRUE(await<Chat>(
+            [&](auto& ctx, Done<Chat> done) { s.store->createChat(ctx, group(oid(100 + c), {oid(1)}), done); }));
+    const auto commits = s.metrics.storeCommits.load();
+    const auto writes = s.metrics.storeCommittedWrites.load();
+
+    boost::asio::io_context& ctx = ::parley::test::longLivedContext();
+    ctx.restart();
+    std::vector<std::vector<std::string>> acked(kChats); // client ids, in the order acked
+    int done = 0;
+    int failed = 0;
+    {
+        auto guard = boost::asio::make_work_guard(ctx);
+        const auto start = Clock::now();
+        for (int i = 0; i < kAppends; ++i) {
+            ctx.run_until(start + i * std::chrono::microseconds(400)); // answers acks meanwhile
+            const int chat = i % kChats;
+            s.store->appendMessage(ctx, NewMessage{"", oid(100 + chat), oid(1), "m", "m" + std::to_string(i), 0},
+                                   [&, chat](Result<Appended> result) {
+                                       ++done;
+                                       if (!result) return void(++failed);
+                                       acked[static_cast<std::size_t>(chat)].push_back(result->message.clientId);
+                                   });
+        }
+    }
+    ASSERT_TRUE(runUntil(ctx, [&] { return done == kAppends; }));
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(s.metrics.storeCommittedWrites.load() - writes, static_cast<std::uint64_t>(kAppends));
+    // Unpaced, nearly every append commits alone here; paced, about three share a commit.
+    const auto shared = s.metrics.storeCommits.load() - commits;
+    EXPECT_LE(shared * 3, static_cast<std::uint64_t>(kAppends) * 2) << shared << " commits";
+
+    for (int c = 0; c < kChats; ++c) {
+        std::vector<std::string> issued;
+        for (int i = c; i < kAppends; i += kChats) issued.push_back("m" + std::to_string(i));
+        EXPECT_EQ(acked[static_cast<std::size_t>(c)], issued) << "chat " << c << ": acks out of order";
+        auto history = page(*s.store, oid(100 + c), std::nullopt, 1000);
+        ASSERT_TRUE(history);
+        std::vector<std::string> stored;
+        for (std::size_t m = 0; m < history->messages.size(); ++m) {
+            stored.push_back(history->messages[m].clientId);
+            if (m > 0) EXPECT_TRUE(before(history->messages[m - 1], history->messages[m]));
+        }
+        EXPECT_EQ(stored, issued) << "chat " << c << ": history out of order";
+    }
 }
 
 } // namespace
