@@ -75,8 +75,17 @@ ChatStack::ChatStack(Runtime& runtime) {
     store_ = openStore(config, &storeMetrics_);
     spdlog::info("store: {}", config.storeDescription());
 
-    chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_,
-                                                chat::ChatConfig{}, &chatMetrics_);
+    const chat::ChatConfig chatConfig;
+    chat::SharedChatState shared;
+    if (auto* bus = runtime.bus()) {
+        // Runtime has parsed --redis already to start the bus.
+        clusterState_ =
+            std::make_unique<ClusterChatState>(runtime.threads(), cluster::RedisAddress::parse(config.redis).value(),
+                                               bus->uid(), chatConfig, runtime.metrics());
+        shared = clusterState_->shared();
+    }
+    chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_, chatConfig,
+                                                &chatMetrics_, shared);
     chat_->install();
 
     http::RestConfig rest;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/ClusterChatState.hpp"
 #include "app/Runtime.hpp"
 #include "auth/Jwt.hpp"
 #include "chat/ChatService.hpp"
@@ -26,6 +27,8 @@ private:
     chat::Metrics chatMetrics_;
     std::unique_ptr<store::ChatStore> store_;
     std::unique_ptr<auth::JwtVerifier> jwt_;
+    // With --redis: the rate limit and presence the cluster shares (before the chat, which uses them).
+    std::unique_ptr<ClusterChatState> clusterState_;
     std::unique_ptr<chat::ChatService> chat_;
     std::unique_ptr<http::RestApi> rest_;
 };

@@ -30,27 +30,31 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
     // The store takes the id and the stored time itself, in commit order; this time is the
     // rate limiter's.
     m.createdAt = core::nowMs();
-    bool admitted = false;
-    {
-        std::lock_guard lock(limiterMutex_);
-        admitted = limiter_.tryAcquire(m.senderId, m.createdAt);
-    }
-    if (!admitted) return answerRateLimited(ctx, std::move(m), std::move(done));
-    storeMessage(ctx, std::move(m), std::move(done));
+    if (auto now = limit_.tryAcquire(m.senderId, m.createdAt))
+        return admitted(ctx, std::move(m), *now, std::move(done));
+    // The answer comes later (a limit shared by the cluster): it runs on ctx.
+    const std::string sender = m.senderId;
+    const std::int64_t at = m.createdAt;
+    limit_.acquire(ctx, sender, at, [this, &ctx, m = std::move(m), done = std::move(done)](Admission a) mutable {
+        admitted(ctx, std::move(m), a, std::move(done));
+    });
+}
+
+void ChatService::admitted(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
+                           std::function<void(std::optional<Failure>, SendOutcome)> done) {
+    if (!admission.admitted) return answerRateLimited(ctx, std::move(m), std::move(done));
+    storeMessage(ctx, std::move(m), admission, std::move(done));
 }
 
 // The slot taken for the message is given back unless a new message was stored: a retry is
 // answered whatever the limiter says and is not counted, and a refused send counts nothing.
-void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m,
+void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
                                std::function<void(std::optional<Failure>, SendOutcome)> done) {
     std::string sender = m.senderId;
     store_.appendMessage(
         ctx, std::move(m),
-        [this, sender = std::move(sender), done = std::move(done)](store::Result<store::Appended> appended) {
-            if (!appended || !appended->created) {
-                std::lock_guard lock(limiterMutex_);
-                limiter_.refund(sender);
-            }
+        [this, sender = std::move(sender), admission, done = std::move(done)](store::Result<store::Appended> appended) {
+            if (!appended || !appended->created) limit_.refund(sender, admission);
             if (!appended) {
                 auto failure = storeFailure(appended.error());
                 if (failure.code == ErrorCode::Internal) failure.message = "Could not store the message";

@@ -1,5 +1,5 @@
 // Presence: online while any socket of the user is connected, told to its contacts at most once
-// per window (PresenceTracker, owned by io thread 0).
+// per window (PresenceState: this process's PresenceTracker or the cluster's, on io thread 0).
 
 #include "chat/ChatService.hpp"
 
@@ -13,18 +13,21 @@ namespace parley::chat {
 void ChatService::onPresenceChange(const std::string& userId, bool connected) {
     threads_.postTo(0, [this, userId, connected] {
         const auto now = core::nowMs();
-        applyPresence(userId, connected ? presence_.connect(userId, now) : presence_.disconnect(userId, now));
+        if (connected)
+            presence_.connect(userId, now);
+        else
+            presence_.disconnect(userId, now);
     });
 }
 
-void ChatService::applyPresence(const std::string& userId, const PresenceTracker::Decision& d) {
+void ChatService::applyPresence(const std::string& userId, const PresenceState::Decision& d) {
     if (d.broadcastNow) broadcastPresence(userId, *d.broadcastNow);
     if (d.checkAtMs) {
         auto timer = std::make_shared<boost::asio::steady_timer>(threads_.context(0));
         timer->expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, *d.checkAtMs - core::nowMs())));
         timer->async_wait([this, timer, userId](boost::system::error_code ec) {
             if (ec) return;
-            applyPresence(userId, presence_.onTimer(userId, core::nowMs()));
+            presence_.onTimer(userId, core::nowMs());
         });
     }
 }
@@ -56,8 +59,7 @@ void ChatService::schedulePrune() {
         presence_.prune(core::nowMs());
         schedulePrune();
     });
-    std::lock_guard lock(limiterMutex_);
-    limiter_.prune(core::nowMs());
+    limit_.prune(core::nowMs());
 }
 
 } // namespace parley::chat

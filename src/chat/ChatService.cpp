@@ -47,9 +47,13 @@ std::string withCause(std::string context, const std::string& cause) {
 } // namespace
 
 ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::ChatStore& store,
-                         const auth::JwtVerifier& jwt, ChatConfig config, Metrics* metrics)
+                         const auth::JwtVerifier& jwt, ChatConfig config, Metrics* metrics, SharedChatState shared)
     : threads_(threads), nsp_(nsp), store_(store), jwt_(jwt), config_(config),
-      limiter_(config.messagesPerWindow, config.rateWindowMs), presence_(config.presenceWindowMs), metrics_(metrics) {}
+      ownLimit_(shared.limit ? nullptr
+                             : std::make_unique<LocalSendLimit>(config.messagesPerWindow, config.rateWindowMs)),
+      ownPresence_(shared.presence ? nullptr : std::make_unique<LocalPresence>(config.presenceWindowMs)),
+      limit_(shared.limit ? *shared.limit : *ownLimit_), presence_(shared.presence ? *shared.presence : *ownPresence_),
+      metrics_(metrics) {}
 
 // ---------------------------------------------------------------------------------------------
 // JSON shapes of the contract
@@ -107,6 +111,8 @@ void ChatService::install() {
         if (!userId.empty()) onPresenceChange(userId, false);
     });
     installHandlers();
+    presence_.onDecision(
+        [this](const std::string& userId, const PresenceState::Decision& d) { applyPresence(userId, d); });
     pruneTimer_ = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
     threads_.postTo(0, [this] { schedulePrune(); });
 }

@@ -5,7 +5,7 @@
 #include "chat/Metrics.hpp"
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
-#include "chat/RateLimiter.hpp"
+#include "chat/SharedState.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
 #include "store/ChatStore.hpp"
@@ -13,7 +13,6 @@
 #include <boost/json/object.hpp>
 
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -38,6 +37,13 @@ using Outcome = boost::system::result<T, Failure>;
 template <class T>
 using Reply = std::function<void(Outcome<T>)>;
 
+/// The rate limit and presence a ChatService uses instead of its own in-memory ones (both must
+/// outlive it).
+struct SharedChatState {
+    SendLimit* limit = nullptr;        ///< null: LocalSendLimit
+    PresenceState* presence = nullptr; ///< null: LocalPresence
+};
+
 /// The chat product on a Socket.IO namespace: authentication middleware, the seed's event
 /// handlers, presence, and the chat operations the REST API calls (it never calls the store).
 /// The rules of the product live here (who may do what, the member cap, the rate limit); each
@@ -48,11 +54,15 @@ using Reply = std::function<void(Outcome<T>)>;
 /// (message:send, history, read cursors), ChatPresence.cpp.
 ///
 /// Threads: every operation may be called on any io thread and answers on the io_context it is
-/// given. The RateLimiter is guarded by its mutex; the PresenceTracker lives on io thread 0.
+/// given. The rate limit (SendLimit) is thread-safe; presence (PresenceState) lives on io thread 0.
+///
+/// The rate limit and presence are those of `shared` when given (a cluster's, shared between its
+/// processes), else the in-memory ones of this process (LocalSendLimit, LocalPresence).
 class ChatService {
 public:
     ChatService(net::IoThreads& threads, socketio::Namespace& nsp, store::ChatStore& store,
-                const auth::JwtVerifier& jwt, ChatConfig config = {}, Metrics* metrics = nullptr);
+                const auth::JwtVerifier& jwt, ChatConfig config = {}, Metrics* metrics = nullptr,
+                SharedChatState shared = {});
 
     /// Registers the middleware and the event handlers. Call once, before serving.
     void install();
@@ -120,8 +130,11 @@ private:
     void answerReceipt(const socketio::Ack& ack, const std::string& chatId, const std::string& userId,
                        store::Result<store::ReadMark> mark);
 
-    // message:send after validation: the store, with the rate limit around it.
-    void storeMessage(boost::asio::io_context& ctx, store::NewMessage m,
+    // message:send after validation and the rate limit: refused, or the store (with the slot
+    // given back when no new message was stored).
+    void admitted(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
+                  std::function<void(std::optional<Failure>, SendOutcome)> done);
+    void storeMessage(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
                       std::function<void(std::optional<Failure>, SendOutcome)> done);
     // A send the limiter refused: a retry still gets its first copy; anything else is refused.
     void answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
@@ -136,7 +149,7 @@ private:
     void emitChatUpdate(const store::Chat& chat, const std::vector<std::string>& alsoTo = {});
 
     void onPresenceChange(const std::string& userId, bool connected);
-    void applyPresence(const std::string& userId, const PresenceTracker::Decision& d);
+    void applyPresence(const std::string& userId, const PresenceState::Decision& d);
     void broadcastPresence(const std::string& userId, Presence status);
     void schedulePrune();
 
@@ -145,9 +158,10 @@ private:
     store::ChatStore& store_;
     const auth::JwtVerifier& jwt_;
     ChatConfig config_;
-    std::mutex limiterMutex_;
-    RateLimiter limiter_;      // guarded by limiterMutex_
-    PresenceTracker presence_; // io thread 0 only
+    std::unique_ptr<SendLimit> ownLimit_;        // when no shared one is given
+    std::unique_ptr<PresenceState> ownPresence_; // when no shared one is given
+    SendLimit& limit_;
+    PresenceState& presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
     Metrics* metrics_;
 };

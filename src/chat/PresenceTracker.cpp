@@ -62,6 +62,15 @@ std::size_t PresenceTracker::prune(std::int64_t nowMs) {
     return std::erase_if(users_, [&](const auto& entry) { return idle(entry.second, nowMs); });
 }
 
+void PresenceTracker::assumeTold(std::int64_t nowMs) {
+    for (auto& [user, state] : users_) {
+        state.lastSent = state.sockets > 0 ? Presence::Online : Presence::Offline;
+        state.lastSentAt = nowMs - windowMs_;
+        state.everSent = true;
+        state.timerPending = false;
+    }
+}
+
 bool PresenceTracker::isOnline(std::string_view userId) const {
     auto it = users_.find(std::string(userId));
     return it != users_.end() && it->second.sockets > 0;

@@ -30,6 +30,11 @@ public:
     /// The trailing check scheduled by an earlier decision.
     Decision onTimer(std::string_view userId, std::int64_t nowMs);
 
+    /// Takes every user's current state as already told, with no check due and the window over
+    /// (the next change is told at once): for a tracker that takes over from another one that
+    /// was in charge until now.
+    void assumeTold(std::int64_t nowMs);
+
     bool isOnline(std::string_view userId) const;
     /// Forgets users that are offline, said so, and whose window has passed (bounded memory;
     /// call it now and then). Returns how many were forgotten.

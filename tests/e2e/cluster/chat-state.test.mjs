@@ -1,0 +1,97 @@
+// The chat's own state across the nodes of a cluster: two `parley serve --redis URL --store
+// postgres://...` on one scratch Redis and one scratch PostgreSQL, with one JWT secret. The rate
+// limit counts a user's sends on every node; presence is online while any socket of the user is
+// connected on any node; a node killed with SIGKILL takes its users offline for contacts on the
+// other node. A negative ("no offline came") is proven by a later positive on the same path: a
+// probe user coming online, decided after it on the same node.
+
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  closeAllSockets, emitAck, assertOk, assertError, nextEvent, recorded, groupOf, randomUUID,
+} from '../helpers/chat.mjs';
+import { scaled, sleep } from '../helpers/server.mjs';
+import { startRedis } from '../helpers/redis.mjs';
+import { startPgScratch } from '../helpers/pg.mjs';
+import { startClusterChatServer, redisClient, waitForServers } from '../helpers/cluster.mjs';
+
+const THROTTLE_MS = 2000;
+
+let redis;
+let pg;
+let raw;
+let nodeA;
+let nodeB;
+
+before(async () => {
+  redis = await startRedis();
+  pg = await startPgScratch();
+  const store = await pg.createDatabase();
+  raw = await redisClient(redis.url);
+  nodeA = await startClusterChatServer(redis.url, { store });
+  nodeB = await startClusterChatServer(redis.url, { store, secret: nodeA.secret });
+  await waitForServers(raw, 2);
+});
+after(async () => {
+  closeAllSockets();
+  await raw?.quit();
+  await Promise.allSettled([nodeA?.stop(), nodeB?.stop()]);
+  await Promise.allSettled([redis?.stop(), pg?.stop()]);
+});
+afterEach(() => closeAllSockets());
+
+const updates = (watcher, userId) => recorded(watcher, 'presence:update', (p) => p?.userId === userId);
+
+describe('rate limit across nodes', () => {
+  it('10 sends spread over both nodes are accepted, the 11th is refused on either', async () => {
+    const a = nodeA.user();
+    const chat = await groupOf(nodeA, a, []);
+    const onA = await nodeA.connect(a);
+    const onB = await nodeB.connect(a);
+    for (let i = 0; i < 10; i++) {
+      const ack = await emitAck(i % 2 ? onB : onA, 'message:send', { chatId: chat._id, body: `m${i}`, clientId: randomUUID() });
+      assertOk(ack, `send ${i}`);
+    }
+    for (const s of [onA, onB]) {
+      const refused = await emitAck(s, 'message:send', { chatId: chat._id, body: 'one too many', clientId: randomUUID() });
+      assertError(refused, 'RATE_LIMITED');
+      assert.equal(refused.message, 'Maximum 10 messages per 10 seconds');
+    }
+  });
+});
+
+describe('presence across nodes', () => {
+  it('online when the user connects on A; offline only after its last socket, on B, is gone', async () => {
+    const a = nodeA.user(); const c = nodeB.user();
+    await groupOf(nodeA, c, [a]);
+    const sc = await nodeB.connect(c);
+    const a1 = await nodeA.connect(a);
+    await nextEvent(sc, 'presence:update', (p) => p.userId === a.id && p.status === 'online', scaled(3000));
+    const a2 = await nodeB.connect(a);
+    await sleep(THROTTLE_MS + 300); // past the window: a wrong offline would go out at once
+    a1.disconnect();
+    // The probe comes online on A after a1 left it: its update is decided after a1's.
+    const probe = nodeA.user();
+    await groupOf(nodeA, probe, [c]);
+    await nodeA.connect(probe);
+    await nextEvent(sc, 'presence:update', (p) => p.userId === probe.id && p.status === 'online', scaled(3000));
+    assert.deepEqual(updates(sc, a.id).map((p) => p.status), ['online'], 'offline while a socket on B is connected');
+    a2.disconnect();
+    await nextEvent(sc, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', scaled(3000));
+    assert.deepEqual(updates(sc, a.id).map((p) => p.status), ['online', 'offline']);
+  });
+
+  it('a node killed with SIGKILL: its users go offline for contacts on the other node within 20 s', async () => {
+    const a = nodeA.user(); const c = nodeB.user();
+    await groupOf(nodeB, c, [a]);
+    const sc = await nodeB.connect(c);
+    await nodeA.connect(a);
+    await nextEvent(sc, 'presence:update', (p) => p.userId === a.id && p.status === 'online', scaled(3000));
+    const t0 = Date.now();
+    await nodeA.kill9();
+    const off = await nextEvent(sc, 'presence:update', (p) => p.userId === a.id && p.status === 'offline', scaled(20_000));
+    assert.ok(Date.now() - t0 <= scaled(20_000));
+    assert.equal(off.userId, a.id);
+    assert.deepEqual(updates(sc, a.id).map((p) => p.status), ['online', 'offline'], 'exactly one offline');
+  });
+});
