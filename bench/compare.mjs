@@ -15,6 +15,16 @@
 // its processes) over the window: the table shows CPU per delivery for the server, for
 // PostgreSQL and for both. Without --scenarios it runs fanout-1000/2000/3000 and
 // acks-under-reads.
+//
+// --cluster N (N >= 2, with --store postgres): each side runs as a cluster of N server processes
+// on one Redis (a fresh scripts/redis-scratch per run, on the server's CPU) and the run's
+// PostgreSQL database: Parley's `serve --redis`, the peer's `--redis` (@socket.io/redis-adapter).
+// The generator connects client i straight to process i mod N (no load balancer in the
+// measurement path), so each chat's members sit on different processes. CPU is summed over the
+// N server processes, redis-server and PostgreSQL; the table also gives each part. A third
+// server, "parley-1" (one Parley process on PostgreSQL, no Redis), runs the same load in the
+// same interleaving, for the ratio cluster / one process. Scenarios cluster-2000 and
+// cluster-4000: chats of 10 at 0.95 msg/s per client.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,14 +48,24 @@ const cpus = os.cpus().length;
 const serverCpu = opt('server-cpus', cpus > 1 ? '0' : null);
 const loadCpu = opt('load-cpus', cpus > 1 ? '1' : null);
 const parleyThreads = opt('threads', '1');
-const store = opt('store', 'sqlite');
+const clusterSize = Number(opt('cluster', '1'));
+if (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 8) throw new Error('--cluster N: 2..8 processes');
+const clustered = clusterSize > 1;
+const store = opt('store', clustered ? 'postgres' : 'sqlite');
+if (clustered && store !== 'postgres') throw new Error('--cluster needs --store postgres (one database for all processes)');
 if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store ${store}: sqlite or postgres`);
 const postgres = store === 'postgres';
 // The peer's connection pool in PostgreSQL mode (Parley's pool is its own default).
 const peerPoolSize = opt('pool-size', '10');
-// --servers parley or node: run one side only (the table shows "-" for the other).
-const serverNames = opt('servers', 'parley,node').split(',');
-for (const n of serverNames) if (n !== 'parley' && n !== 'node') throw new Error(`--servers ${n}: parley, node or both`);
+// --servers parley or node: run one side only (the table shows "-" for the other). With
+// --cluster, parley-1 is one Parley process on the same PostgreSQL without Redis.
+const serverNames = opt('servers', clustered ? 'parley,node,parley-1' : 'parley,node').split(',');
+for (const n of serverNames)
+  if (n !== 'parley' && n !== 'node' && !(clustered && n === 'parley-1'))
+    throw new Error(`--servers ${n}: parley, node${clustered ? ', parley-1' : ''}`);
+// How many processes a side runs (parley-1 is one whatever --cluster says).
+const processesOf = (server) => (server === 'parley-1' ? 1 : clusterSize);
+const usesRedis = (server) => processesOf(server) > 1;
 
 // name -> generator arguments, and which figures matter for it
 const allScenarios = {
@@ -57,6 +77,10 @@ const allScenarios = {
   polling: { args: ['polling', '--clients', '20', '--duration', quick ? '5' : '10'], kind: 'fanout' },
   'reconnect-storm': { args: ['reconnect-storm', '--clients', '2000'], kind: 'storm' },
   capacity: { kind: 'capacity' },
+  // The cluster's target load: chats of 10, every client at 0.95 msg/s (so N clients offer
+  // N x 9.5 deliveries/s), as the capacity search's loads.
+  'cluster-2000': { args: ['fanout', '--chats', '200', '--members', '10', '--rate', '0.95', '--duration', quick ? '5' : '10'], kind: 'fanout' },
+  'cluster-4000': { args: ['fanout', '--chats', '400', '--members', '10', '--rate', '0.95', '--duration', quick ? '5' : '10'], kind: 'fanout' },
   // fanout-1000's load while 50 REST readers (bench/readers.mjs, on the generator's CPU at the
   // lowest priority) read chat lists and history pages as fast as the server answers them:
   // what reads do to the senders' acks. Compared with fanout-1000, which always runs with it.
@@ -68,26 +92,35 @@ const allScenarios = {
 // milliseconds (parley-bench --spread-phases), so that one commit rarely carries two messages
 // of a chat and a recipient's frames rarely leave together.
 if (args.includes('--spread-phases'))
-  for (const name of ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads']) allScenarios[name].args.push('--spread-phases');
-const defaultScenarios = postgres ? ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads']
-  : Object.keys(allScenarios).filter((k) => k !== 'acks-under-reads');
+  for (const name of ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads', 'cluster-2000', 'cluster-4000'])
+    allScenarios[name].args.push('--spread-phases');
+const defaultScenarios = clustered ? ['cluster-2000', 'cluster-4000']
+  : postgres ? ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads']
+    : Object.keys(allScenarios).filter((k) => k !== 'acks-under-reads' && !k.startsWith('cluster-'));
 const wanted = (opt('scenarios', defaultScenarios.join(','))).split(',');
 for (const w of wanted) if (!allScenarios[w]) throw new Error(`unknown scenario ${w}: ${Object.keys(allScenarios).join(', ')}`);
 if (wanted.includes('acks-under-reads') && !wanted.includes('fanout-1000')) wanted.push('fanout-1000');
 const scenarios = Object.fromEntries(Object.entries(allScenarios).filter(([k]) => wanted.includes(k)));
+if (clustered)
+  for (const [k, sc] of Object.entries(scenarios))
+    if (sc.kind !== 'fanout') throw new Error(`--cluster: ${k} is not a fanout scenario`);
 
-// storeUri: the run's PostgreSQL database (--store postgres), else null.
+// storeUri: the run's PostgreSQL database (--store postgres), else null; redisUri: the run's
+// Redis (--cluster), else null.
+const parleyServer = (dir, storeUri, redisUri) => ({
+  cmd: path.join(buildDir, 'parley'),
+  // Every client comes from 127.0.0.1 here: the per-address limits are for the internet.
+  args: ['serve', '--port', '0', '--threads', parleyThreads, '--data-dir', dir, '--jwt-secret', secret,
+    '--max-connections-per-ip', '0', '--handshakes-per-second', '0', ...(storeUri ? ['--store', storeUri] : []),
+    ...(redisUri ? ['--redis', redisUri] : [])],
+});
 const servers = {
-  parley: (dir, storeUri) => ({
-    cmd: path.join(buildDir, 'parley'),
-    // Every client comes from 127.0.0.1 here: the per-address limits are for the internet.
-    args: ['serve', '--port', '0', '--threads', parleyThreads, '--data-dir', dir, '--jwt-secret', secret,
-      '--max-connections-per-ip', '0', '--handshakes-per-second', '0', ...(storeUri ? ['--store', storeUri] : [])],
-  }),
-  node: (dir, storeUri) => ({
+  parley: parleyServer,
+  'parley-1': parleyServer,
+  node: (dir, storeUri, redisUri) => ({
     cmd: 'node',
     args: [path.join(root, 'bench', 'peer', 'server.mjs'), '--port', '0', '--jwt-secret', secret,
-      ...(storeUri ? ['--store', storeUri, '--pool-size', peerPoolSize] : [])],
+      ...(storeUri ? ['--store', storeUri, '--pool-size', peerPoolSize] : []), ...(redisUri ? ['--redis', redisUri] : [])],
   }),
 };
 
@@ -137,6 +170,30 @@ async function createDatabase() {
 
 const dropDatabase = (name) => pg.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 
+// --- the throwaway Redis of a cluster run (--cluster) ------------------------------------------
+// One per run, on the server's CPU, so that no run inherits another's subscriptions; stopped
+// after the run, and at exit whatever happens.
+const redisDirs = new Set();
+function stopRedis(dir) {
+  if (!redisDirs.delete(dir)) return;
+  try {
+    execFileSync(path.join(root, 'scripts', 'redis-scratch'), ['stop', dir], { stdio: 'ignore' });
+  } catch { /* best effort: its folder is in the temporary directory */ }
+  rmSync(path.dirname(dir), { recursive: true, force: true });
+}
+process.on('exit', () => {
+  for (const dir of [...redisDirs]) stopRedis(dir);
+});
+
+function startRedis() {
+  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-redis-')), 'redis');
+  redisDirs.add(dir);
+  const [c, ca] = pinned(serverCpu, path.join(root, 'scripts', 'redis-scratch'), ['start', dir]);
+  const uri = execFileSync(c, ca, { encoding: 'utf8' }).trim().split('\n').pop();
+  const pid = Number(readFileSync(path.join(dir, 'redis.pid'), 'utf8').trim());
+  return { dir, uri, pid };
+}
+
 
 // Every process this script started and that still runs: an error or a signal that ends this
 // script ends them too.
@@ -154,9 +211,9 @@ function pinned(cpu, cmd, cmdArgs) {
   return cpu === null ? [cmd, cmdArgs] : ['taskset', ['-c', cpu, cmd, ...cmdArgs]];
 }
 
-function startServer(name, storeUri) {
+function startServer(name, storeUri, redisUri = null) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
-  const { cmd, args: a } = servers[name](dir, storeUri);
+  const { cmd, args: a } = servers[name](dir, storeUri, redisUri);
   const [c, ca] = pinned(serverCpu, cmd, a);
   const proc = track(spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let log = '';
@@ -185,9 +242,11 @@ async function stopServer(s) {
   rmSync(s.dir, { recursive: true, force: true });
 }
 
-function runGenerator(genArgs, port, pid) {
-  const all = [...genArgs, '--url', `http://127.0.0.1:${port}`, '--secret', secret, '--server-pid', String(pid),
-    ...(postgres ? ['--store-pid', String(pg.postmasterPid)] : [])];
+// ports, pids: one per server process (client i connects to ports[i mod N]); storePids: the
+// postmaster, then redis-server in a cluster run.
+function runGenerator(genArgs, ports, pids, storePids) {
+  const all = [...genArgs, '--url', ports.map((p) => `http://127.0.0.1:${p}`).join(','), '--secret', secret,
+    '--server-pid', pids.join(','), ...(storePids.length ? ['--store-pid', storePids.join(',')] : [])];
   const [c, ca] = pinned(loadCpu, path.join(buildDir, 'parley-bench'), all);
   return new Promise((resolve) => {
     const p = track(spawn(c, ca, { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -231,23 +290,70 @@ function startReaders(count, port) {
   });
 }
 
-// One generator run against a freshly started server (on a fresh database with --store postgres).
+// One generator run against freshly started servers (on a fresh database with --store postgres,
+// and a fresh Redis for a cluster). The processes of a cluster start one after the other: the
+// first creates the schema.
 async function runOn(server, genArgs, readers = 0) {
   const db = postgres ? await createDatabase() : null;
-  const s = await startServer(server, db?.uri);
-  const reading = readers ? await startReaders(readers, s.port) : null;
-  const run = await runGenerator(genArgs, s.port, s.proc.pid);
-  if (reading) run.readers = await reading.stop();
-  await stopServer(s);
-  if (db) await dropDatabase(db.name);
-  return run;
+  const redis = usesRedis(server) ? startRedis() : null;
+  const procs = [];
+  try {
+    for (let i = 0; i < processesOf(server); ++i) procs.push(await startServer(server, db?.uri, redis?.uri));
+    const reading = readers ? await startReaders(readers, procs[0].port) : null;
+    const storePids = [...(postgres ? [pg.postmasterPid] : []), ...(redis ? [redis.pid] : [])];
+    const loadBefore = os.loadavg()[0];
+    const run = await runGenerator(genArgs, procs.map((p) => p.port), procs.map((p) => p.proc.pid), storePids);
+    if (run.result) run.result.loadAverage = [loadBefore, os.loadavg()[0]];
+    if (reading) run.readers = await reading.stop();
+    return run;
+  } finally {
+    for (const p of procs) await stopServer(p);
+    if (redis) stopRedis(redis.dir);
+    if (db) await dropDatabase(db.name);
+  }
 }
 
 // --- the figures of one run ---------------------------------------------------------------
+// A cluster run (or its one-process reference): CPU per delivery of the whole side (every server
+// process, PostgreSQL, Redis) and of each part, then each part's share of a core.
+function clusterFigures(f, r) {
+  const w = r.sendWindow ?? {};
+  const deliveries = r.deliveriesInWindow;
+  const per = (us) => (us == null || !deliveries ? NaN : us / deliveries);
+  const core = (us) => (us == null || !w.windowMs ? NaN : us / 1000 / w.windowMs);
+  const [pgUs, redisUs] = w.storeCpuUsByPid ?? [];
+  const total = (w.serverCpuUs ?? NaN) + (pgUs ?? NaN) + (redisUs ?? 0);
+  f['total CPU µs / delivery'] = per(total);
+  f['servers CPU µs / delivery'] = per(w.serverCpuUs);
+  f['PostgreSQL CPU µs / delivery'] = per(pgUs);
+  f['Redis CPU µs / delivery'] = per(redisUs);
+  f['ack p50 ms'] = r.ackLatencyUs?.p50 / 1000;
+  f['ack p99 ms'] = r.ackLatencyUs?.p99 / 1000;
+  f['delivery p99 ms'] = (r.deliveryLatencyUs?.p99 ?? NaN) / 1000;
+  f['deliveries/s'] = r.deliveriesPerSec;
+  f['lost'] = r.lost;
+  f['duplicated'] = r.duplicated;
+  f['RSS MB (all servers)'] = r.serverRssKb / 1024;
+  (w.serverCpuUsByPid ?? []).forEach((us, i) => (f[`server ${i + 1} core`] = core(us)));
+  f['PostgreSQL core'] = core(pgUs);
+  f['Redis core'] = core(redisUs);
+  f['all parts, cores'] = core(total);
+  // Whatever else ran on the server's CPU (the machine is shared): its busy share less ours.
+  const cpu = /^\d+$/.test(serverCpu ?? '') ? Number(serverCpu) : null;
+  const busy = cpu === null ? NaN : w.cpuBusyShare?.[cpu] ?? NaN;
+  f[`CPU ${cpu ?? '?'} busy`] = busy;
+  f[`others on CPU ${cpu ?? '?'}, cores`] = busy - core(total);
+  // Parley's appends per PostgreSQL commit (its /metrics; the first process of a cluster).
+  f['writes per commit (process 1)'] = r.storeWritesPerCommit ?? NaN;
+  f['commits > 50 ms (process 1)'] = r.storeCommitsOver50Ms ?? NaN;
+}
+
 function figures(kind, r, readers) {
   if (!r) return {};
   const f = {};
-  if (kind === 'fanout') {
+  if (kind === 'fanout' && clustered) {
+    clusterFigures(f, r);
+  } else if (kind === 'fanout') {
     f['CPU µs / delivery'] = r.serverCpuUsPerDeliveredMessage;
     if (postgres) {
       f['PostgreSQL CPU µs / delivery'] = r.storeCpuUsPerDeliveredMessage ?? NaN;
@@ -255,6 +361,7 @@ function figures(kind, r, readers) {
     }
     f['ack p50 ms'] = r.ackLatencyUs?.p50 / 1000;
     f['ack p99 ms'] = r.ackLatencyUs?.p99 / 1000;
+    f['delivery p99 ms'] = (r.deliveryLatencyUs?.p99 ?? NaN) / 1000;
     f['deliveries/s'] = r.deliveriesPerSec;
     f['lost'] = r.lost;
     f['duplicated'] = r.duplicated;
@@ -276,7 +383,7 @@ function figures(kind, r, readers) {
     f['all back ms'] = r.allBackMs;
     f['CPU µs / reconnect'] = r.serverCpuUsPerConnection;
   }
-  if (postgres || readers) {
+  if ((postgres && !clustered) || readers) {
     // How busy the server's CPU was: the share of one core over the window.
     const w = r.sendWindow;
     f['server core'] = w?.serverCpuUs == null ? NaN : w.serverCpuUs / 1000 / w.windowMs;
@@ -535,14 +642,18 @@ const started = new Date();
 const repeated = Object.entries(scenarios).filter(([, sc]) => sc.kind !== 'capacity');
 for (let rep = 1; rep <= reps; ++rep) {
   for (const [name, sc] of repeated) {
-    // Alternate which server goes first, so neither always runs on a warmer machine.
-    const order = (rep % 2 ? ['parley', 'node'] : ['node', 'parley']).filter((n) => serverNames.includes(n));
+    // Alternate which server goes first, so neither always runs on a warmer machine (three sides
+    // of a cluster run: rotated).
+    const sides = clustered ? ['parley', 'node', 'parley-1'] : ['parley', 'node'];
+    const order = (clustered ? [...sides.slice((rep - 1) % 3), ...sides.slice(0, (rep - 1) % 3)]
+      : rep % 2 ? sides : sides.reverse()).filter((n) => serverNames.includes(n));
     for (const server of order) {
       const { code, result, stderr, readers } = await runOn(server, sc.args, sc.readers);
       const f = figures(sc.kind, result, readers);
       runs.push({ scenario: name, server, rep, code, result, readers, figures: f });
       const brief = Object.entries(f).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(2) : v}`).join(' ');
-      process.stderr.write(`[rep ${rep}] ${name} ${server}: ${result ? brief : 'FAILED\n' + stderr.slice(-2000)}\n`);
+      const load = result ? ` load average ${fmt(result.loadAverage?.[0])}..${fmt(result.loadAverage?.[1])}` : '';
+      process.stderr.write(`[rep ${rep}] ${name} ${server}: ${result ? brief + load : 'FAILED\n' + stderr.slice(-2000)}\n`);
     }
   }
 }
@@ -550,10 +661,28 @@ const capacity = scenarios.capacity ? await runCapacity() : null;
 
 // --- table ------------------------------------------------------------------------------------
 const lines = [];
-lines.push(`| scenario | figure | Parley | Node | Parley / Node |`);
-lines.push(`|---|---|---:|---:|---:|`);
 const summary = {};
-for (const [name] of repeated) {
+if (clustered) {
+  lines.push(`| scenario | figure | Parley ×${clusterSize} | Node ×${clusterSize} | Parley / Node | Parley ×1 | ` +
+    `Parley ×${clusterSize} / ×1 |`);
+  lines.push(`|---|---|---:|---:|---:|---:|---:|`);
+}
+const ratioText = (a, b) => (Number.isFinite(a / b) && b ? (a / b).toFixed(2) : '-');
+for (const [name] of clustered ? repeated : []) {
+  const keys = [...new Set(runs.filter((r) => r.scenario === name).flatMap((r) => Object.keys(r.figures)))];
+  summary[name] = {};
+  const med = (server, k) => median(runs.filter((r) => r.scenario === name && r.server === server).map((r) => r.figures[k]));
+  for (const k of keys) {
+    const [p, n, one] = [med('parley', k), med('node', k), med('parley-1', k)];
+    summary[name][k] = { parley: p, node: n, ratio: n ? p / n : NaN, parley1: one, clusterRatio: one ? p / one : NaN };
+    lines.push(`| ${name} | ${k} | ${fmt(p)} | ${fmt(n)} | ${ratioText(p, n)} | ${fmt(one)} | ${ratioText(p, one)} |`);
+  }
+}
+if (!clustered) {
+  lines.push(`| scenario | figure | Parley | Node | Parley / Node |`);
+  lines.push(`|---|---|---:|---:|---:|`);
+}
+for (const [name] of clustered ? [] : repeated) {
   const keys = [...new Set(runs.filter((r) => r.scenario === name).flatMap((r) => Object.keys(r.figures)))];
   summary[name] = {};
   for (const k of keys) {
@@ -591,6 +720,14 @@ console.log(postgres ? `store: ${pg.version} (scripts/pg-scratch: fsync and sync
   `with the server, a fresh database per run; the Node peer's pool: ${peerPoolSize} connections`
   : 'store: Parley SQLite (its data dir in the temporary directory); the Node peer in memory');
 console.log(`machine: ${machine}`);
+if (clustered)
+  console.log(`cluster: ${clusterSize} processes per side on one Redis (scripts/redis-scratch, fresh per run, on CPU ` +
+    `${serverCpu ?? 'any'}) and the run's database; client i on process i mod ${clusterSize}, no load balancer. ` +
+    `Parley ×1: one process on the same PostgreSQL, no Redis`);
+const loads = runs.flatMap((r) => r.result?.loadAverage ?? []).sort((a, b) => a - b);
+if (loads.length)
+  console.log(`load average (1 min) at the runs' edges: min ${fmt(loads[0])}, median ${fmt(median(loads))}, ` +
+    `max ${fmt(loads[loads.length - 1])} on ${cpus} CPUs`);
 console.log(`command: ${command}\n`);
 console.log(lines.join('\n'));
 // A repetition whose ack p99 a stalling disk explains: say so under the table (a median hides it).

@@ -124,7 +124,7 @@ void runChurn(const Options& o, Report& report) {
     RestClient rest(o.endpoint, o.hostHeader);
     createChats(rest, roster);
 
-    const ServerProbe server(o.serverPid);
+    const ServerProbe server(o.serverPids);
     Workers workers(o.threads);
     ChurnState state;
     state.cycles = o.cycles;

@@ -130,6 +130,22 @@ std::optional<StoreCommits> storeCommits(RestClient& rest) {
     }
 }
 
+// Send to receipt of every delivery to a member other than the sender, of the messages sent
+// inside the window [t0, tEnd) (read once the io threads have stopped: the ledgers are final).
+std::vector<std::int64_t> deliveryLatenciesUs(const std::vector<std::unique_ptr<Member>>& members, std::int64_t t0,
+                                              std::int64_t tEnd) {
+    std::vector<std::int64_t> us;
+    for (const auto& m : members)
+        for (const Delivery& d : m->deliveries) {
+            if (d.sender == m->index() || d.sender >= members.size()) continue;
+            const auto& sent = members[d.sender]->sent;
+            if (d.seq >= sent.size()) continue;
+            const std::int64_t sentNs = sent[d.seq].sentNs;
+            if (sentNs >= t0 && sentNs < tEnd) us.push_back((d.receivedNs - sentNs) / 1000);
+        }
+    return us;
+}
+
 } // namespace
 
 void runFanout(const Options& o, Report& report) {
@@ -147,7 +163,7 @@ void runFanout(const Options& o, Report& report) {
 
     RunShared shared{o, roster, polling ? TransportKind::Polling : TransportKind::WebSocket, makeRunTag(), {}};
     Progress& p = shared.progress;
-    const ServerProbe server(o.serverPid, o.storePid);
+    const ServerProbe server(o.serverPids, o.storePids);
     Workers workers(o.threads);
     Fleet fleet(workers, shared);
     fleet.startAll(o.connectConcurrency);
@@ -215,12 +231,15 @@ void runFanout(const Options& o, Report& report) {
     std::int64_t maxLagNs = 0;
     for (const auto& s : schedulers) maxLagNs = std::max(maxLagNs, s->maxLagNs());
     auto latency = latencyJson(ackUs);
+    std::vector<std::int64_t> deliveryUs = deliveryLatenciesUs(fleet.members(), t0, tEnd);
+    auto deliveryLatency = latencyJson(deliveryUs);
     const double windowSec = w.wallUs / 1e6;
     const double deliveriesPerSec = static_cast<double>(windowDeliveries) / windowSec;
     const double offered = static_cast<double>(o.clients) * o.rate;
 
     j["counts"] = toJson(d);
     j["ackLatencyUs"] = latency;
+    j["deliveryLatencyUs"] = deliveryLatency;
     j["deliveriesInWindow"] = windowDeliveries;
     j["deliveriesPerSec"] = std::round(deliveriesPerSec * 10) / 10;
     j["sendsPerSec"] = std::round(static_cast<double>(d.sent) / windowSec * 10) / 10;
@@ -272,6 +291,7 @@ void runFanout(const Options& o, Report& report) {
                        static_cast<unsigned long long>(d.rateLimited), static_cast<unsigned long long>(d.refused),
                        static_cast<unsigned long long>(d.unacked), static_cast<unsigned long long>(d.skippedSends)));
     report.line("ack latency: " + latencyLine(latency));
+    report.line("delivery latency (to the other members): " + latencyLine(deliveryLatency));
     report.line(format("deliveries: %.0f/s in the window; %llu expected, %llu received, lost %llu, duplicated %llu, "
                        "out of order %llu",
                        deliveriesPerSec, static_cast<unsigned long long>(d.expected),
@@ -282,7 +302,7 @@ void runFanout(const Options& o, Report& report) {
                            static_cast<double>(w.serverCpuUs) / static_cast<double>(windowDeliveries),
                            d.sent ? static_cast<double>(w.serverCpuUs) / static_cast<double>(d.sent) : 0.0));
     if (w.storeSampled && windowDeliveries > 0)
-        report.line(format("store (pid %d and its children): %.1f ms CPU, %.2f us per delivered message", o.storePid,
+        report.line(format("store (%zu process trees): %.1f ms CPU, %.2f us per delivered message", o.storePids.size(),
                            static_cast<double>(w.storeCpuUs) / 1000.0,
                            static_cast<double>(w.storeCpuUs) / static_cast<double>(windowDeliveries)));
     if (writesPerCommit > 0) report.line(format("store: %.2f writes per commit in the window", writesPerCommit));

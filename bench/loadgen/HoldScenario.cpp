@@ -11,7 +11,7 @@ void runHold(const Options& o, Report& report) {
     ensureDescriptors(o.clients + 64);
     const Roster roster = makeRoster(o.secret, o.clients, tokenTtl(o));
     RunShared shared{o, roster, TransportKind::WebSocket, makeRunTag(), {}};
-    const ServerProbe server(o.serverPid);
+    const ServerProbe server(o.serverPids);
     Workers workers(o.threads);
     Fleet fleet(workers, shared);
     const Progress& p = shared.progress;

@@ -32,6 +32,9 @@ void copyId(std::array<char, 24>& to, std::string_view from) {
     if (from.size() == to.size()) std::memcpy(to.data(), from.data(), to.size());
 }
 
+// Consecutive members (a chat's) go to different server processes of a cluster.
+const Target& targetOf(const Options& o, std::size_t index) { return o.targets[index % o.targets.size()]; }
+
 } // namespace
 
 bool parseClientId(std::string_view clientId, std::string_view runTag, std::uint32_t& sender, std::uint32_t& seq) {
@@ -48,7 +51,8 @@ bool parseClientId(std::string_view clientId, std::string_view runTag, std::uint
 
 Member::Member(std::size_t index, boost::asio::io_context& ctx, RunShared& shared)
     : index_(index), shared_(shared), chat_(shared.roster.chatOf[index]),
-      client_(ctx, shared.options.endpoint, shared.options.hostHeader, shared.kind, *this) {}
+      client_(ctx, targetOf(shared.options, index).endpoint, targetOf(shared.options, index).hostHeader, shared.kind,
+              *this) {}
 
 // ---------------------------------------------------------------------------------------------
 // Connect, authenticate, join
@@ -227,6 +231,7 @@ void Member::onMessageNew(const boost::json::array& args) {
         id.size() != 24)
         ++wrongFields;
     copyId(d.serverId, id);
+    d.receivedNs = now;
     deliveries.push_back(d);
     ++shared_.progress.deliveriesReceived;
     if (now >= shared_.progress.windowStartNs.load(std::memory_order_relaxed) &&

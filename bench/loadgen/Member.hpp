@@ -53,6 +53,7 @@ struct SentRecord {
 struct Delivery {
     std::uint32_t sender = 0;
     std::uint32_t seq = 0;
+    std::int64_t receivedNs = 0;
     std::array<char, 24> serverId{};
 };
 

@@ -31,7 +31,9 @@ scenarios
                    reconnect them all; ms until every one is connected and joined again
 
 options
-  --url URL                 the server, http://HOST:PORT; loopback addresses only
+  --url URL[,URL...]        the server, http://HOST:PORT; loopback addresses only. Several
+                            (a cluster's processes): client i connects to URL i mod N, so a
+                            chat's members sit on different processes; REST goes to the first
   --secret S                the server's HS256 JWT secret (parley serve --jwt-secret)
   --clients N               hold 1000, churn 50, polling 20, reconnect-storm 1000
   --chats C                 fanout: number of chats (default 2)
@@ -42,11 +44,14 @@ options
                             polling 10, churn 60 (cap), reconnect-storm 60 (cap)
   --cycles K                churn: total cycles (default 500)
   --threads T               io threads of the generator (default 1: one io_context)
-  --server-pid PID          sample the server's CPU (/proc/PID/stat, all threads) and RSS
-                            (/proc/PID/status) at the window edges
-  --store-pid PID           fanout/polling: also sample the CPU of a database's process tree
-                            (PID, e.g. PostgreSQL's postmaster, all its descendants and what it
-                            reaped) at the window edges: storeCpuUs, storeCpuUsPerDeliveredMessage
+  --server-pid PID[,PID...] sample the server's CPU (/proc/PID/stat, all threads) and RSS
+                            (/proc/PID/status) at the window edges; several: summed, and each
+                            in sendWindow.serverCpuUsByPid
+  --store-pid PID[,PID...]  fanout/polling: also sample the CPU of a back end's process tree
+                            (PID, e.g. PostgreSQL's postmaster or redis-server, all its
+                            descendants and what it reaped) at the window edges: storeCpuUs,
+                            storeCpuUsPerDeliveredMessage; several: summed, and each in
+                            sendWindow.storeCpuUsByPid
   --connect-concurrency K   handshakes in flight during set-up (default 256)
   --storm-concurrency K     reconnect-storm: reconnects in flight (default 0 = all at once)
   --body-bytes B            message body length (default 64)
@@ -96,9 +101,20 @@ std::size_t toCount(std::string_view flag, std::string_view text) {
     return v;
 }
 
+std::vector<int> toPids(std::string_view flag, std::string_view text) {
+    std::vector<int> pids;
+    for (std::size_t from = 0; from <= text.size();) {
+        const auto comma = std::min(text.find(',', from), text.size());
+        const auto pid = toCount(flag, text.substr(from, comma - from));
+        if (pid == 0 || pid > 0x3fffffff) throw std::invalid_argument(std::string(flag) + ": not a pid");
+        pids.push_back(static_cast<int>(pid));
+        from = comma + 1;
+    }
+    return pids;
+}
+
 // http://HOST:PORT[/] with HOST a loopback address or "localhost".
-void parseUrl(Options& o) {
-    std::string_view u = o.url;
+Target parseUrl(std::string_view u) {
     constexpr std::string_view kScheme = "http://";
     if (u.substr(0, kScheme.size()) != kScheme) throw std::invalid_argument("--url must start with http://");
     u.remove_prefix(kScheme.size());
@@ -114,8 +130,19 @@ void parseUrl(Options& o) {
     const auto address = boost::asio::ip::make_address(host, ec);
     if (ec) throw std::invalid_argument("--url: host must be an IP address or localhost: " + host);
     if (!address.is_loopback()) throw std::invalid_argument("--url: loopback addresses only (got " + host + ")");
-    o.endpoint = {address, static_cast<unsigned short>(port)};
-    o.hostHeader = std::string(u);
+    return {{address, static_cast<unsigned short>(port)}, std::string(u)};
+}
+
+// A comma-separated list of URLs, each as parseUrl() takes it.
+void parseUrls(Options& o) {
+    const std::string_view all = o.url;
+    for (std::size_t from = 0; from <= all.size();) {
+        const auto comma = std::min(all.find(',', from), all.size());
+        o.targets.push_back(parseUrl(all.substr(from, comma - from)));
+        from = comma + 1;
+    }
+    o.endpoint = o.targets.front().endpoint;
+    o.hostHeader = o.targets.front().hostHeader;
 }
 
 } // namespace
@@ -174,9 +201,9 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         else if (flag == "--threads")
             o.threads = toCount(flag, v);
         else if (flag == "--server-pid")
-            o.serverPid = static_cast<int>(toCount(flag, v));
+            o.serverPids = toPids(flag, v);
         else if (flag == "--store-pid")
-            o.storePid = static_cast<int>(toCount(flag, v));
+            o.storePids = toPids(flag, v);
         else if (flag == "--connect-concurrency")
             o.connectConcurrency = toCount(flag, v);
         else if (flag == "--storm-concurrency")
@@ -199,7 +226,7 @@ std::optional<Options> parseOptions(int argc, char** argv) {
 
     if (o.url.empty()) throw std::invalid_argument("--url is required");
     if (o.secret.empty()) throw std::invalid_argument("--secret is required");
-    parseUrl(o);
+    parseUrls(o);
 
     // Per-scenario defaults.
     if (o.members == 0) o.members = 10;

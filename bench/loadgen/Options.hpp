@@ -5,10 +5,17 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace parley::bench {
 
 enum class Scenario { Hold, Fanout, Churn, Polling, ReconnectStorm };
+
+/// One server process to connect clients to.
+struct Target {
+    boost::asio::ip::tcp::endpoint endpoint; ///< resolved; always a loopback address
+    std::string hostHeader;                  ///< HOST:PORT for the Host header
+};
 
 /// Everything a run is parameterised by. Zero for a count means "the scenario's default", which
 /// parseOptions() fills in, so a scenario reads only final values.
@@ -16,10 +23,13 @@ struct Options {
     Scenario scenario = Scenario::Hold;
     std::string scenarioName;
 
-    std::string url;                         ///< http://HOST:PORT as given
-    boost::asio::ip::tcp::endpoint endpoint; ///< resolved; always a loopback address
-    std::string hostHeader;                  ///< HOST:PORT for the Host header
-    std::string secret;                      ///< HS256 secret of the server's tokens
+    std::string url;                         ///< http://HOST:PORT[,http://HOST:PORT...] as given
+    boost::asio::ip::tcp::endpoint endpoint; ///< the first URL's, resolved: REST set-up and checks go there
+    std::string hostHeader;                  ///< HOST:PORT of the first URL, for the Host header
+    /// Every URL, in order: client i connects to targets[i % size] (a cluster's processes, with
+    /// no load balancer between; consecutive clients, hence a chat's members, on different ones).
+    std::vector<Target> targets;
+    std::string secret; ///< HS256 secret of the server's tokens
 
     std::size_t clients = 0;              ///< hold, churn (concurrent loops), polling, reconnect-storm
     std::size_t chats = 0;                ///< fanout
@@ -28,8 +38,8 @@ struct Options {
     double durationSec = 0;               ///< the measured window, and the hard cap of every loop in it
     std::size_t cycles = 0;               ///< churn: total connect..close cycles
     std::size_t threads = 1;              ///< io_contexts, one thread each
-    int serverPid = 0;                    ///< 0: no server sampling
-    int storePid = 0;                     ///< a database's root process (postmaster); 0: none
+    std::vector<int> serverPids;          ///< server processes, CPU summed; empty: no server sampling
+    std::vector<int> storePids;           ///< back-end roots (postmaster, redis-server), each a tree; empty: none
     std::size_t connectConcurrency = 256; ///< handshakes in flight at once during set-up
     std::size_t stormConcurrency = 0;     ///< reconnect-storm: 0 = every client at once
     std::size_t bodyBytes = 64;           ///< message body length (ASCII)

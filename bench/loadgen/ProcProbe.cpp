@@ -3,6 +3,8 @@
 #include "Clock.hpp"
 #include "Workers.hpp"
 
+#include <boost/json/value_from.hpp>
+
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,7 +18,8 @@
 
 namespace parley::bench {
 
-ServerProbe::ServerProbe(int pid, int storePid) : pid_(pid), storePid_(storePid) {
+ServerProbe::ServerProbe(std::vector<int> pids, std::vector<int> storePids)
+    : pids_(std::move(pids)), storePids_(std::move(storePids)) {
     const long ticks = sysconf(_SC_CLK_TCK);
     usPerTick_ = ticks > 0 ? 1000000 / ticks : 10000;
 }
@@ -51,20 +54,27 @@ std::int64_t ServerProbe::treeTicks(int pid) {
 
 ProcSample ServerProbe::sample() const {
     ProcSample s;
-    if (storePid_ > 0) {
-        const std::int64_t ticks = treeTicks(storePid_);
-        s.storeOk = ticks >= 0;
-        s.storeCpuUs = ticks * usPerTick_;
+    s.storeOk = !storePids_.empty();
+    for (const int root : storePids_) {
+        const std::int64_t ticks = treeTicks(root);
+        s.storeOk = s.storeOk && ticks >= 0;
+        s.storeCpuUsEach.push_back(std::max<std::int64_t>(0, ticks) * usPerTick_);
+        s.storeCpuUs += s.storeCpuUsEach.back();
     }
-    if (pid_ <= 0) return s;
-    const std::string dir = "/proc/" + std::to_string(pid_);
+    s.ok = !pids_.empty();
+    for (const int pid : pids_) s.ok = sampleOne(pid, s) && s.ok;
+    return s;
+}
+
+bool ServerProbe::sampleOne(int pid, ProcSample& s) const {
+    const std::string dir = "/proc/" + std::to_string(pid);
     {
         std::ifstream stat(dir + "/stat");
         std::string line;
-        if (!std::getline(stat, line)) return s;
+        if (!std::getline(stat, line)) return false;
         // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
         const auto close = line.rfind(')');
-        if (close == std::string::npos) return s;
+        if (close == std::string::npos) return false;
         std::istringstream rest(line.substr(close + 2));
         std::string field;
         std::int64_t utime = 0, stime = 0;
@@ -73,20 +83,18 @@ ProcSample ServerProbe::sample() const {
             if (index == 14) utime = std::stoll(field);
             if (index == 15) stime = std::stoll(field);
         }
-        s.cpuUs = (utime + stime) * usPerTick_;
+        s.cpuUsEach.push_back((utime + stime) * usPerTick_);
+        s.cpuUs += s.cpuUsEach.back();
     }
-    {
-        std::ifstream status(dir + "/status");
-        std::string line;
-        while (std::getline(status, line)) {
-            if (line.rfind("VmRSS:", 0) == 0) {
-                s.rssKb = std::stoll(line.substr(6));
-                s.ok = true;
-                break;
-            }
+    std::ifstream status(dir + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            s.rssKb += std::stoll(line.substr(6));
+            return true;
         }
     }
-    return s;
+    return false;
 }
 
 std::int64_t processCpuUs() {
@@ -104,6 +112,26 @@ std::int64_t threadCpuUs(pthread_t thread) {
     return std::int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
 }
 
+std::vector<CpuTicks> machineCpuTicks() {
+    std::vector<CpuTicks> cpus;
+    std::ifstream stat("/proc/stat");
+    std::string line;
+    while (std::getline(stat, line)) {
+        // "cpuN user nice system idle iowait irq softirq steal ..." (the aggregate "cpu " is skipped)
+        if (line.rfind("cpu", 0) != 0) break;
+        if (line.size() < 4 || line[3] == ' ') continue;
+        std::istringstream fields(line.substr(line.find(' ')));
+        CpuTicks t;
+        std::int64_t v = 0;
+        for (int index = 0; index < 8 && fields >> v; ++index) {
+            t.total += v;
+            if (index != 3 && index != 4) t.busy += v;
+        }
+        cpus.push_back(t);
+    }
+    return cpus;
+}
+
 Edge takeEdge(const ServerProbe& server, const Workers& workers) {
     Edge e;
     // The server first: it is what the window edge is about.
@@ -111,6 +139,7 @@ Edge takeEdge(const ServerProbe& server, const Workers& workers) {
     e.ns = nowNs();
     e.generatorCpuUs = processCpuUs();
     e.workerCpuUs = workers.cpuUs();
+    e.cpus = machineCpuTicks();
     return e;
 }
 
@@ -120,17 +149,29 @@ WindowFigures measure(const Edge& start, const Edge& end) {
     w.serverSampled = start.server.ok && end.server.ok;
     if (w.serverSampled) {
         w.serverCpuUs = end.server.cpuUs - start.server.cpuUs;
+        for (std::size_t i = 0; i < std::min(start.server.cpuUsEach.size(), end.server.cpuUsEach.size()); ++i)
+            w.serverCpuUsEach.push_back(end.server.cpuUsEach[i] - start.server.cpuUsEach[i]);
         w.serverRssKbStart = start.server.rssKb;
         w.serverRssKbEnd = end.server.rssKb;
     }
     w.storeSampled = start.server.storeOk && end.server.storeOk;
-    if (w.storeSampled) w.storeCpuUs = end.server.storeCpuUs - start.server.storeCpuUs;
+    if (w.storeSampled) {
+        w.storeCpuUs = end.server.storeCpuUs - start.server.storeCpuUs;
+        const auto& a = start.server.storeCpuUsEach;
+        const auto& b = end.server.storeCpuUsEach;
+        for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) w.storeCpuUsEach.push_back(b[i] - a[i]);
+    }
     w.generatorCpuUs = end.generatorCpuUs - start.generatorCpuUs;
     std::int64_t busiest = 0;
     for (std::size_t i = 0; i < std::min(start.workerCpuUs.size(), end.workerCpuUs.size()); ++i)
         busiest = std::max(busiest, end.workerCpuUs[i] - start.workerCpuUs[i]);
     w.generatorCoreShare = w.wallUs > 0 ? static_cast<double>(busiest) / w.wallUs : 0;
     w.generatorBound = w.generatorCoreShare > 0.9;
+    for (std::size_t i = 0; i < std::min(start.cpus.size(), end.cpus.size()); ++i) {
+        const auto total = end.cpus[i].total - start.cpus[i].total;
+        w.cpuBusyShare.push_back(
+            total > 0 ? static_cast<double>(end.cpus[i].busy - start.cpus[i].busy) / static_cast<double>(total) : 0.0);
+    }
     return w;
 }
 
@@ -139,17 +180,23 @@ boost::json::object toJson(const WindowFigures& w) {
     o["windowMs"] = w.wallUs / 1000.0;
     if (w.serverSampled) {
         o["serverCpuUs"] = w.serverCpuUs;
+        o["serverCpuUsByPid"] = boost::json::value_from(w.serverCpuUsEach);
         o["serverRssKbStart"] = w.serverRssKbStart;
         o["serverRssKbEnd"] = w.serverRssKbEnd;
     } else {
         o["serverCpuUs"] = nullptr;
+        o["serverCpuUsByPid"] = nullptr;
         o["serverRssKbStart"] = nullptr;
         o["serverRssKbEnd"] = nullptr;
     }
     o["storeCpuUs"] = w.storeSampled ? boost::json::value(w.storeCpuUs) : nullptr;
+    o["storeCpuUsByPid"] = w.storeSampled ? boost::json::value_from(w.storeCpuUsEach) : nullptr;
     o["generatorCpuUs"] = w.generatorCpuUs;
     o["generatorCoreShare"] = std::round(w.generatorCoreShare * 1000.0) / 1000.0;
     o["generatorBound"] = w.generatorBound;
+    boost::json::array busy;
+    for (const double share : w.cpuBusyShare) busy.push_back(std::round(share * 1000.0) / 1000.0);
+    o["cpuBusyShare"] = std::move(busy);
     return o;
 }
 

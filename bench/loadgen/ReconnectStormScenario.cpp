@@ -19,7 +19,7 @@ void runReconnectStorm(const Options& o, Report& report) {
 
     RunShared shared{o, roster, TransportKind::WebSocket, makeRunTag(), {}};
     Progress& p = shared.progress;
-    const ServerProbe server(o.serverPid);
+    const ServerProbe server(o.serverPids);
     Workers workers(o.threads);
     Fleet fleet(workers, shared);
 

@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -75,8 +76,8 @@ Report::Report(const Options& o) {
         {"clients", o.clients},
         {"threads", o.threads},
         {"durationSec", o.durationSec},
-        {"serverPid", o.serverPid},
-        {"storePid", o.storePid},
+        {"serverPids", boost::json::value_from(o.serverPids)},
+        {"storePids", boost::json::value_from(o.storePids)},
         {"connectConcurrency", o.connectConcurrency},
     };
     const long ticks = sysconf(_SC_CLK_TCK);
