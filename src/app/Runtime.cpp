@@ -2,6 +2,7 @@
 
 #include "chat/ErrorReply.hpp"
 #include "cluster/LocalAdapter.hpp"
+#include "cluster/PollingForwarder.hpp"
 #include "cluster/RedisAdapter.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -79,6 +80,13 @@ Runtime::Runtime(Config config)
     engines_.back().setMetrics(&engineioMetrics_);
     engines_.back().setPeerLimits(peers_.get());
     router_.mount(engines_.back());
+    if (bus_) {
+        // A held GET is answered within the ping interval; one unanswered for longer than a
+        // session may live without a pong is lost.
+        const auto timeout = config_.pingInterval + config_.pingTimeout + std::chrono::seconds(5);
+        forwarder_ = std::make_unique<cluster::PollingForwarder>(*bus_, engines_.back(), timeout);
+        forwarder_->start();
+    }
     router_.setCorsOrigins(config_.corsOrigins);
     router_.add(boost::beast::http::verb::get, "/metrics",
                 [this](const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, http::PathParams&&) {
@@ -189,6 +197,7 @@ int Runtime::run() {
     boost::asio::steady_timer grace(threads_.context(0), std::chrono::milliseconds(200));
     grace.async_wait([&drained](boost::system::error_code) { drained.set_value(); });
     drained.get_future().wait();
+    if (forwarder_) forwarder_->stop();
     if (bus_) bus_->stop();
     threads_.stop();
     threads_.join();

@@ -2,6 +2,7 @@
 
 #include "app/Config.hpp"
 #include "cluster/Metrics.hpp"
+#include "cluster/PollingForwarder.hpp"
 #include "cluster/RedisBus.hpp"
 #include "core/Metrics.hpp"
 #include "engineio/Metrics.hpp"
@@ -63,6 +64,8 @@ private:
     std::unique_ptr<cluster::RedisBus> bus_; ///< set with --redis: this process is a cluster node
     std::unique_ptr<socketio::Server> io_;
     std::deque<engineio::Server> engines_;
+    /// With the bus: polling requests for other nodes' sessions go to them (no sticky sessions).
+    std::unique_ptr<cluster::PollingForwarder> forwarder_;
     http::Router router_;
     std::shared_ptr<net::Listener> listener_;
 };

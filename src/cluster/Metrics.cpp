@@ -10,6 +10,14 @@ void Metrics::registerWith(core::MetricsRegistry& registry) const {
     registry.addCounter("parley_cluster_received_total", "Cluster bus messages from other nodes handled.", received);
     registry.addCounter("parley_cluster_dropped_total",
                         "Cluster bus messages dropped as malformed, too large or not understood.", dropped);
+    registry.addCounter("parley_cluster_polls_forwarded_total",
+                        "Long-polling requests for another node's session sent to that node.", pollsForwarded);
+    registry.addCounter("parley_cluster_poll_forwards_failed_total",
+                        "Forwarded long-polling requests not answered: the owner was gone or too late.",
+                        pollForwardsFailed);
+    registry.addCounter("parley_cluster_polls_served_for_peers_total",
+                        "Long-polling requests other nodes forwarded to this one, the session's owner.",
+                        pollsServedForPeers);
     registry.addGauge("parley_cluster_redis_connected", "1 while both Redis connections of the cluster bus are up.",
                       connected);
     redis.registerWith(registry);

@@ -1,6 +1,7 @@
 #include "cluster/RedisBus.hpp"
 
 #include "cluster/RedisAdapter.hpp"
+#include "core/Assert.hpp"
 #include "core/Uuid.hpp"
 
 #include <spdlog/spdlog.h>
@@ -54,6 +55,7 @@ void RedisBus::start() {
             channels.push_back(a->responseChannel());
             channels.push_back(a->ownResponseChannel());
         }
+        for (const auto& [channel, handler] : served_) channels.push_back(channel);
         sub_->psubscribe(std::move(patterns));
         sub_->subscribe(std::move(channels));
         pub_->start();
@@ -82,15 +84,22 @@ void RedisBus::attach(RedisAdapter& adapter) {
     });
 }
 
-void RedisBus::publish(std::string channel, std::string payload) {
-    auto send = [this, channel = std::move(channel), payload = std::move(payload)] {
+void RedisBus::serveChannel(std::string channel, std::function<void(std::string_view)> handler) {
+    PARLEY_ASSERT(!started_, "RedisBus::serveChannel after start()");
+    served_.emplace_back(std::move(channel), std::move(handler));
+}
+
+void RedisBus::publish(std::string channel, std::string payload, std::function<void(long long)> done) {
+    auto send = [this, channel = std::move(channel), payload = std::move(payload), done = std::move(done)]() mutable {
         if (!pub_->connected()) {
             metrics_.publishFailed.fetch_add(1, std::memory_order_relaxed);
+            if (done) done(-1);
             return;
         }
-        pub_->publish(channel, payload, [this](boost::system::result<RedisReply> reply) {
-            if (!reply || reply->type == RedisReply::Type::Error)
-                metrics_.publishFailed.fetch_add(1, std::memory_order_relaxed);
+        pub_->publish(channel, payload, [this, done = std::move(done)](boost::system::result<RedisReply> reply) {
+            const bool failed = !reply || reply->type == RedisReply::Type::Error;
+            if (failed) metrics_.publishFailed.fetch_add(1, std::memory_order_relaxed);
+            if (done) done(failed || reply->type != RedisReply::Type::Integer ? -1 : reply->integer);
         });
         metrics_.published.fetch_add(1, std::memory_order_relaxed);
     };
@@ -100,6 +109,8 @@ void RedisBus::publish(std::string channel, std::string payload) {
 
 void RedisBus::onMessage(std::string_view channel, std::string_view payload) {
     if (payload.size() > options_.maxMessageBytes) return dropped(channel, "too large", payload.size());
+    for (const auto& [served, handler] : served_)
+        if (channel == served) return handler(payload);
     // The longest prefix wins: namespace "/a" must not take "/ab"'s messages (their channels
     // differ already at the '#' after the name, so at most one adapter matches each kind).
     for (RedisAdapter* a : adapters_) {

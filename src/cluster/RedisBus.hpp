@@ -5,9 +5,11 @@
 #include "net/IoThreads.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::cluster {
@@ -48,8 +50,12 @@ public:
     /// Registers the adapter of a namespace and subscribes to its channels. On the thread that
     /// makes namespaces (before serving, or on an io thread).
     void attach(RedisAdapter& adapter);
-    /// PUBLISH from any thread; dropped (and counted) while Redis is away.
-    void publish(std::string channel, std::string payload);
+    /// PUBLISH from any thread; dropped (and counted) while Redis is away. `done`, if given,
+    /// gets the number of subscribers that received it (-1: not published), on the home thread.
+    void publish(std::string channel, std::string payload, std::function<void(long long receivers)> done = {});
+    /// Subscribes to `channel` and hands what arrives on it to `handler`, on the home thread.
+    /// Before start().
+    void serveChannel(std::string channel, std::function<void(std::string_view payload)> handler);
     /// Counts and (rate-limited) logs a bus message that was dropped.
     void dropped(std::string_view channel, std::string_view why, std::size_t bytes);
 
@@ -62,6 +68,7 @@ private:
     std::string uid_;
     std::shared_ptr<RedisConnection> pub_, sub_;
     std::vector<RedisAdapter*> adapters_;
+    std::vector<std::pair<std::string, std::function<void(std::string_view)>>> served_;
     std::atomic<bool> pubUp_{false}, subUp_{false};
     bool started_ = false;
     std::chrono::steady_clock::time_point lastDropLog_{};

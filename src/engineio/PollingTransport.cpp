@@ -15,7 +15,7 @@ namespace {
 // How long a closed polling session waits for the GET that takes its last packets.
 constexpr std::chrono::seconds kDrainGrace{5};
 
-void respondOk(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ, std::string body) {
+void respondOk(const std::shared_ptr<net::Responder>& conn, net::Response&& templ, std::string body) {
     net::Response res = std::move(templ);
     res.result(http::status::ok);
     res.set(http::field::content_type, "text/plain; charset=UTF-8");
@@ -25,8 +25,8 @@ void respondOk(const std::shared_ptr<net::HttpConnection>& conn, net::Response&&
 
 // Whether `held` is the very connection `current` points to. Owners, not addresses, are
 // compared: a connection freed and another allocated at its address is not the same one.
-bool sameConnection(const std::shared_ptr<net::HttpConnection>& current,
-                    const std::weak_ptr<net::HttpConnection>& held) noexcept {
+bool sameConnection(const std::shared_ptr<net::Responder>& current,
+                    const std::weak_ptr<net::Responder>& held) noexcept {
     return current && !current.owner_before(held) && !held.owner_before(current);
 }
 } // namespace
@@ -107,7 +107,7 @@ void PollingTransport::moveQueueTo(WebSocketTransport& ws) {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-void PollingTransport::onGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ) {
+void PollingTransport::onGet(const std::shared_ptr<net::Responder>& conn, net::Response&& templ) {
     if (pendingGet_) {
         // Two GETs at once is a broken client: refuse the second and end the session.
         conn->respond(session_.server_.errorResponse(Errc::BadRequest, std::move(templ)));
@@ -119,11 +119,11 @@ void PollingTransport::onGet(const std::shared_ptr<net::HttpConnection>& conn, n
     flush();
 }
 
-void PollingTransport::hold(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ) {
+void PollingTransport::hold(const std::shared_ptr<net::Responder>& conn, net::Response&& templ) {
     pendingGet_ = conn;
     pendingTemplate_ = std::make_unique<net::Response>(std::move(templ));
     // A client that drops its held GET is gone (the reference closes the session too).
-    conn->onAbort([weak = session_.weak_from_this(), held = std::weak_ptr<net::HttpConnection>(conn)] {
+    conn->onAbort([weak = session_.weak_from_this(), held = std::weak_ptr<net::Responder>(conn)] {
         auto self = weak.lock();
         if (!self || !sameConnection(self->polling_.pendingGet_, held)) return;
         self->polling_.pendingGet_.reset();
@@ -132,7 +132,7 @@ void PollingTransport::hold(const std::shared_ptr<net::HttpConnection>& conn, ne
     });
 }
 
-void PollingTransport::onPost(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
+void PollingTransport::onPost(const std::shared_ptr<net::Responder>& conn, const net::Request& req,
                               net::Response&& templ) {
     const auto& body = req.body();
     if (body.size() > session_.server_.config().maxPayload) {
@@ -162,7 +162,7 @@ void PollingTransport::onPost(const std::shared_ptr<net::HttpConnection>& conn, 
     }
 }
 
-bool PollingTransport::onDrainGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ) {
+bool PollingTransport::onDrainGet(const std::shared_ptr<net::Responder>& conn, net::Response&& templ) {
     // Closed with packets still queued: they go first, the last answer on the GET after.
     if (!outbox_.empty()) {
         respondOk(conn, std::move(templ), takePayload());

@@ -32,12 +32,12 @@ public:
     bool holdsGet() const noexcept { return pendingGet_ != nullptr; }
 
     /// A GET of an open session: held until there is something to send.
-    void onGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ);
+    void onGet(const std::shared_ptr<net::Responder>& conn, net::Response&& templ);
     /// A POST of an open session: its packets go to the session, in order.
-    void onPost(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req, net::Response&& templ);
+    void onPost(const std::shared_ptr<net::Responder>& conn, const net::Request& req, net::Response&& templ);
     /// A GET of a draining session: gets what is queued, or, once nothing is, the last answer.
     /// True when it got the last answer: the session is over.
-    bool onDrainGet(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ);
+    bool onDrainGet(const std::shared_ptr<net::Responder>& conn, net::Response&& templ);
 
     /// Answers the held GET, if any, with a noop: the client may pause polling, or the GET
     /// belongs to a session that has moved to a WebSocket.
@@ -57,7 +57,7 @@ public:
 private:
     void scheduleFlush();
     void flush();
-    void hold(const std::shared_ptr<net::HttpConnection>& conn, net::Response&& templ);
+    void hold(const std::shared_ptr<net::Responder>& conn, net::Response&& templ);
     void answer(std::string body);
     std::string takePayload();
     void clearQueue() noexcept;
@@ -66,7 +66,7 @@ private:
     Session& session_;
     std::vector<net::Frame> outbox_;
     std::uint64_t outboxBytes_ = 0;
-    std::shared_ptr<net::HttpConnection> pendingGet_;
+    std::shared_ptr<net::Responder> pendingGet_;
     std::unique_ptr<net::Response> pendingTemplate_; ///< the held GET's response, while one is held
     // Created when needed: most sessions never drain, and a timer is 120 bytes.
     std::unique_ptr<boost::asio::steady_timer> drainTimer_;

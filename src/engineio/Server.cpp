@@ -14,6 +14,7 @@ namespace parley::engineio {
 namespace http = boost::beast::http;
 
 namespace {
+constexpr std::size_t kSidRandomChars = 20; // 15 random bytes in URL-safe base64
 constexpr std::string_view kSidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 class ErrorCategory final : public boost::system::error_category {
@@ -100,12 +101,18 @@ void Server::preflight(const std::shared_ptr<net::HttpConnection>& conn, const n
 std::string Server::newSid(std::size_t thread) const {
     unsigned char bytes[15];
     randombytes_buf(bytes, sizeof bytes);
-    std::string sid(20, '\0');
-    sodium_bin2base64(sid.data(), 21, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sid.resize(20);
+    std::string sid(kSidRandomChars, '\0');
+    sodium_bin2base64(sid.data(), kSidRandomChars + 1, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sid.resize(kSidRandomChars);
     // The first character names the owner thread, so any thread can route a request to it.
     sid[0] = kSidAlphabet[thread % kSidAlphabet.size()];
+    // And the suffix names the owner process: any node of a cluster can forward to it.
+    sid += sidSuffix_;
     return sid;
+}
+
+bool Server::ownsSid(const std::string& sid) const noexcept {
+    return sidSuffix_.empty() || (sid.size() == kSidRandomChars + sidSuffix_.size() && sid.ends_with(sidSuffix_));
 }
 
 std::size_t Server::ownerOf(const std::string& sid) const {
@@ -137,6 +144,7 @@ void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Reque
         return conn->respond(errorResponse(Errc::Forbidden, responseTemplate(req)));
 
     if (info->sid.empty()) return handshake(conn, std::move(req), *info, responseTemplate(req));
+    if (forwarder_ && !ownsSid(info->sid)) return forward(conn, std::move(req), *info);
 
     const std::size_t owner = ownerOf(info->sid);
     if (owner == net::IoThreads::kNotAnIoThread)
@@ -147,13 +155,48 @@ void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Reque
     auto& sessions = shards_[here].sessions;
     auto it = sessions.find(info->sid);
     if (it == sessions.end()) return conn->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
-    auto session = it->second;
+    auto session = it->second; // the request may close it, which takes it out of the map
 
     if (info->transport == TransportType::WebSocket)
         return session->onUpgradeRequest(conn, std::move(req), responseTemplate(req));
     if (session->transport() != TransportType::Polling)
         return conn->respond(errorResponse(Errc::BadRequest, responseTemplate(req)));
     session->onPollingRequest(conn, req, responseTemplate(req));
+}
+
+// The answer comes back on this thread, and goes out on the client's own connection.
+void Server::forward(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info) {
+    if (info.transport == TransportType::WebSocket)
+        return conn->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
+    const auto client = clientIp(req, conn);
+    auto reply = [this, conn, templ = responseTemplate(req)](std::optional<net::Response> res) mutable {
+        // No answer: the session is as good as unknown, and the client reconnects.
+        conn->respond(res ? std::move(*res) : errorResponse(Errc::UnknownSid, std::move(templ)));
+    };
+    const auto handle = forwarder_->forward(info.sid, std::move(req), client.to_string(), std::move(reply));
+    conn->onAbort([forwarder = forwarder_, handle] { forwarder->cancel(handle); });
+}
+
+void Server::handleForwarded(std::shared_ptr<net::Responder> responder, net::Request&& req) {
+    auto info = RequestInfo::parse(req.target(), req.method(), false);
+    if (!info) return responder->respond(errorResponse(static_cast<Errc>(info.error().value()), responseTemplate(req)));
+    const std::size_t owner = info->sid.empty() || info->transport != TransportType::Polling || !ownsSid(info->sid)
+                                  ? net::IoThreads::kNotAnIoThread
+                                  : ownerOf(info->sid);
+    if (owner == net::IoThreads::kNotAnIoThread)
+        return responder->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
+    threads_.postTo(owner, [this, responder = std::move(responder), req = std::move(req),
+                            sid = std::move(info->sid)]() mutable { poll(responder, req, sid); });
+}
+
+void Server::poll(const std::shared_ptr<net::Responder>& responder, const net::Request& req, const std::string& sid) {
+    auto& sessions = shards_[net::IoThreads::ownIndex(threads_)].sessions;
+    auto it = sessions.find(sid);
+    if (it == sessions.end()) return responder->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
+    auto session = it->second; // the request may close it, which takes it out of the map
+    if (session->transport() != TransportType::Polling)
+        return responder->respond(errorResponse(Errc::BadRequest, responseTemplate(req)));
+    session->onPollingRequest(responder, req, responseTemplate(req));
 }
 
 void Server::onOversized(const net::Request& header) {

@@ -2,6 +2,7 @@
 
 #include "engineio/Config.hpp"
 #include "engineio/Errc.hpp"
+#include "engineio/Forwarder.hpp"
 #include "engineio/Handler.hpp"
 #include "engineio/Metrics.hpp"
 #include "engineio/Session.hpp"
@@ -38,6 +39,16 @@ public:
     void setPeerLimits(net::PeerLimits* peers) noexcept { peers_ = peers; }
     Metrics* metrics() const noexcept { return metrics_; }
 
+    /// Cluster mode (set both before serving): every sid this server makes ends with `suffix`,
+    /// which names this process, and a polling request for a sid that does not end with it goes
+    /// to `forwarder` (which must outlive us). A WebSocket upgrade for such a sid is refused as
+    /// an unknown session: the client keeps polling.
+    void setSidSuffix(std::string suffix) { sidSuffix_ = std::move(suffix); }
+    void setForwarder(Forwarder* forwarder) noexcept { forwarder_ = forwarder; }
+    /// A polling request that another process forwarded to us, the sid's owner: served exactly as
+    /// one that arrived here, answered through `responder`. Any thread.
+    void handleForwarded(std::shared_ptr<net::Responder> responder, net::Request&& req);
+
     // --- For Session ---------------------------------------------------------------------------
     void remove(const std::string& sid);
     net::Response errorResponse(Errc e, net::Response&& templ) const;
@@ -52,6 +63,11 @@ private:
     net::Response responseTemplate(const net::Request& req) const;
     void preflight(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req);
     std::string newSid(std::size_t thread) const;
+    /// Whether `sid` is one this process makes (always, outside cluster mode).
+    bool ownsSid(const std::string& sid) const noexcept;
+    void forward(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info);
+    /// A polling request on the sid's owner thread: to its session, or answered 400.
+    void poll(const std::shared_ptr<net::Responder>& responder, const net::Request& req, const std::string& sid);
     std::size_t ownerOf(const std::string& sid) const;
     std::shared_ptr<const Handshake> makeHandshake(const net::Request& req,
                                                    const std::shared_ptr<net::HttpConnection>& conn,
@@ -67,6 +83,8 @@ private:
     std::deque<Shard> shards_; // shards_[i] is touched only by io thread i
     Metrics* metrics_ = nullptr;
     net::PeerLimits* peers_ = nullptr;
+    std::string sidSuffix_;
+    Forwarder* forwarder_ = nullptr;
     void counted(bool opened);
 };
 

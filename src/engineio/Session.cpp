@@ -64,7 +64,7 @@ std::uint64_t Session::backlog() const noexcept {
 // Requests, and packets from the client whatever the transport
 // ---------------------------------------------------------------------------------------------
 
-void Session::onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
+void Session::onPollingRequest(const std::shared_ptr<net::Responder>& conn, const net::Request& req,
                                net::Response&& templ) {
     // The pong is overdue but its timer has not run yet (a busy thread, or this request came
     // through another one): the session is already over, whichever of the two ran first.

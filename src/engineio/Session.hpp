@@ -59,8 +59,7 @@ public:
 
     // --- Called by Server on the owner thread -------------------------------------------------
     void start(std::shared_ptr<SessionHandler> handler);
-    void onPollingRequest(const std::shared_ptr<net::HttpConnection>& conn, const net::Request& req,
-                          net::Response&& templ);
+    void onPollingRequest(const std::shared_ptr<net::Responder>& conn, const net::Request& req, net::Response&& templ);
     void attachWebSocket(std::shared_ptr<net::WsConnection> ws);
     void onUpgradeRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req,
                           net::Response&& refusal);

@@ -48,6 +48,18 @@ boost::asio::ip::address clientAddress(const PeerLimits* peers, const boost::asi
 class HttpConnection;
 class WsConnection;
 
+/// Whatever answers one HTTP request: the connection it arrived on, or (in a cluster) the node
+/// that forwarded it. Every call comes on one thread, the one the responder belongs to.
+class Responder {
+public:
+    virtual ~Responder() = default;
+    /// Answers the request, once; ignored once the responder is done (the peer left).
+    virtual void respond(Response&& res) = 0;
+    /// `fn` runs if the peer goes away while a response is still owed (e.g. a held long-poll);
+    /// respond() drops it.
+    virtual void onAbort(std::function<void()> fn) = 0;
+};
+
 /// The seam between the HTTP layer and whatever routes requests.
 class HttpHandler {
 public:
@@ -65,7 +77,7 @@ public:
 
 /// One HTTP/1.1 connection: reads a request, hands it to the handler, writes the response,
 /// repeats. At most one request is in progress at a time (no pipelining).
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+class HttpConnection final : public Responder, public std::enable_shared_from_this<HttpConnection> {
 public:
     /// Where the connection is in its request/response cycle. Every change goes through one
     /// function that asserts it is one of:
@@ -104,10 +116,10 @@ public:
 
     /// Answers the current request. Must be called once per request, on this connection's thread;
     /// ignored once the connection is Done (the peer left, or it was handed on).
-    void respond(Response&& res);
+    void respond(Response&& res) override;
 
     /// Called if the peer goes away while a response is still owed (e.g. a held long-poll).
-    void onAbort(std::function<void()> fn) { onAbort_ = std::move(fn); }
+    void onAbort(std::function<void()> fn) override { onAbort_ = std::move(fn); }
 
     /// Index of the io thread that owns this connection.
     std::size_t owner() const noexcept { return owner_; }
