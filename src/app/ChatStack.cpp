@@ -83,6 +83,7 @@ ChatStack::ChatStack(Runtime& runtime) {
             std::make_unique<ClusterChatState>(runtime.threads(), cluster::RedisAddress::parse(config.redis).value(),
                                                bus->uid(), chatConfig, runtime.metrics());
         shared = clusterState_->shared();
+        runtime.onStop([state = clusterState_.get()] { state->stop(); });
     }
     chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_, chatConfig,
                                                 &chatMetrics_, shared);

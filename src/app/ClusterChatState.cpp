@@ -138,6 +138,19 @@ ClusterChatState::ClusterChatState(net::IoThreads& threads, const cluster::Redis
     });
 }
 
+void ClusterChatState::stop() {
+    auto done = std::make_shared<std::promise<void>>();
+    threads_.postTo(0, [this, redis = redis_, rate = rateLimit_, presence = presence_, done] {
+        presence->close();
+        rate->close();
+        redis->close();
+        // close() lets go of its handlers (which hold the rate limit and presence, which hold the
+        // connection) on a later turn of this thread: wait for that turn too.
+        threads_.postTo(0, [done] { done->set_value(); });
+    });
+    done->get_future().wait_for(std::chrono::seconds(2));
+}
+
 ClusterChatState::~ClusterChatState() {
     // The io threads may be stopped already: then nothing runs any more and closing is moot.
     auto close = [redis = redis_, rate = rateLimit_, presence = presence_] {

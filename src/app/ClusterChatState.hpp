@@ -79,6 +79,10 @@ public:
                      const chat::ChatConfig& config, core::MetricsRegistry& registry);
     ~ClusterChatState();
 
+    /// Closes the Redis connection and its users on io thread 0, and waits (at most 2 s) until
+    /// they have let go of each other. Call it while the io threads still run (Runtime::onStop).
+    void stop();
+
     chat::SharedChatState shared() noexcept { return {limit_.get(), presenceState_.get()}; }
 
 private:

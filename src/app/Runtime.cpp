@@ -197,6 +197,7 @@ int Runtime::run() {
     boost::asio::steady_timer grace(threads_.context(0), std::chrono::milliseconds(200));
     grace.async_wait([&drained](boost::system::error_code) { drained.set_value(); });
     drained.get_future().wait();
+    for (auto& hook : stopHooks_) hook();
     if (forwarder_) forwarder_->stop();
     if (bus_) bus_->stop();
     threads_.stop();

@@ -16,7 +16,9 @@
 #include "socketio/Server.hpp"
 
 #include <deque>
+#include <functional>
 #include <memory>
+#include <vector>
 
 namespace parley::app {
 
@@ -44,6 +46,10 @@ public:
     /// Adds a bare Engine.IO endpoint (e.g. the conformance echo on /engine.io/).
     engineio::Server& mountEngine(engineio::Config config, engineio::Handler& handler);
 
+    /// Runs `hook` at shutdown, after the last answers went out and while the io threads still
+    /// run (e.g. to close connections of an upper layer on their own thread). In order of adding.
+    void onStop(std::function<void()> hook) { stopHooks_.push_back(std::move(hook)); }
+
     /// Listens, logs "listening on HOST:PORT", serves until SIGINT/SIGTERM, then shuts down
     /// gracefully. Returns the process exit code. Throws if the address cannot be bound.
     int run();
@@ -68,6 +74,7 @@ private:
     std::unique_ptr<cluster::PollingForwarder> forwarder_;
     http::Router router_;
     std::shared_ptr<net::Listener> listener_;
+    std::vector<std::function<void()>> stopHooks_;
 };
 
 /// Sets up spdlog with `level` (throws std::invalid_argument on an unknown level).

@@ -113,6 +113,28 @@ void PgChatStore::submit(std::unique_ptr<PgJob> job) {
     boost::asio::post(ioc_, [this, job = std::move(job)]() mutable { pool_->submit(std::move(job)); });
 }
 
+void PgChatStore::submitChatChange(std::string chatId, std::unique_ptr<PgJob> job) {
+    boost::asio::post(ioc_, [this, chatId = std::move(chatId), job = std::move(job)]() mutable {
+        auto [it, idle] = chatChanges_.try_emplace(chatId);
+        if (!idle) return it->second.push_back(std::move(job));
+        startChatChange(chatId, std::move(job));
+    });
+}
+
+// The pool runs every job's finish exactly once, failed or not: the next change starts from it.
+void PgChatStore::startChatChange(const std::string& chatId, std::unique_ptr<PgJob> job) {
+    job->finish = [this, chatId, finish = std::move(job->finish)](PgJob& done, PgReply& reply) {
+        finish(done, reply);
+        auto it = chatChanges_.find(chatId);
+        if (it == chatChanges_.end()) return;
+        if (it->second.empty()) return void(chatChanges_.erase(it));
+        auto next = std::move(it->second.front());
+        it->second.pop_front();
+        startChatChange(chatId, std::move(next));
+    };
+    pool_->submit(std::move(job));
+}
+
 // =============================================================================================
 // Users and sessions
 // =============================================================================================
@@ -239,7 +261,8 @@ void PgChatStore::renameChat(boost::asio::io_context& ctx, std::string chatId, s
         if (reply.rows(1).affected() == 0 || reply.rows(2).size() == 0) return failedWith<Chat>(Errc::Forbidden);
         return chatFrom(reply.rows(2), 0);
     });
-    submit(std::move(job));
+    std::string chatKey = job->params[chat].value_or("");
+    submitChatChange(std::move(chatKey), std::move(job));
 }
 
 void PgChatStore::addMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId, std::string userId,
@@ -252,7 +275,8 @@ void PgChatStore::addMember(boost::asio::io_context& ctx, std::string chatId, st
     job->add(PgSql::ChatById, {chat});
     job->finish = answer<MemberChange>(ctx, std::move(done), "addMember",
                                        [](PgReply& reply) { return memberChange(reply, true); });
-    submit(std::move(job));
+    std::string chatKey = job->params[chat].value_or("");
+    submitChatChange(std::move(chatKey), std::move(job));
 }
 
 void PgChatStore::removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
@@ -265,7 +289,8 @@ void PgChatStore::removeMember(boost::asio::io_context& ctx, std::string chatId,
     job->add(PgSql::ChatById, {chat});
     job->finish = answer<MemberChange>(ctx, std::move(done), "removeMember",
                                        [](PgReply& reply) { return memberChange(reply, false); });
-    submit(std::move(job));
+    std::string chatKey = job->params[chat].value_or("");
+    submitChatChange(std::move(chatKey), std::move(job));
 }
 
 void PgChatStore::isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) {

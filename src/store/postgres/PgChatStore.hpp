@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 namespace parley::store {
 
@@ -102,6 +104,11 @@ private:
     std::unique_ptr<PgJob> newJob(bool write) const;
     /// Hands the job to the pool, on the store's thread.
     void submit(std::unique_ptr<PgJob> job);
+    /// A change of chat `chatId` (rename, add or remove a member): runs after the chat's
+    /// previous change has finished, so changes of one chat finish in the order they commit
+    /// (two on different connections could otherwise be read back in either order).
+    void submitChatChange(std::string chatId, std::unique_ptr<PgJob> job);
+    void startChatChange(const std::string& chatId, std::unique_ptr<PgJob> job);
     /// Gives an AppendMessage job its id and time and queues it for the pool (submitOrdered), on
     /// the store's thread.
     void submitAppend(std::size_t chatHash, std::unique_ptr<PgJob> job);
@@ -112,6 +119,8 @@ private:
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::unique_ptr<PgPool> pool_; // used only on thread_
     // The last message's (createdAt, id) the store gave out; used only on thread_.
+    // Chats with a change running (on the store's thread), each with the changes waiting behind it.
+    std::unordered_map<std::string, std::deque<std::unique_ptr<PgJob>>> chatChanges_;
     std::int64_t lastCreatedAt_ = 0;
     std::string lastId_;
     std::thread thread_;
