@@ -2,10 +2,10 @@
 // as the store committed it, so two concurrent changes never broadcast each other's loss.
 //
 // Order: the store completes the changes of a chat in commit order (SQLite's one writer; on
-// PostgreSQL one change of a chat at a time, each after the previous one has finished). Their completions all come to io thread 0, which sends each
-// chat:update in that order and only then hands the answer back to the caller's io thread: were
-// they completed on the callers' threads, two updates could reach a member in the wrong order and
-// leave it with a stale chat.
+// PostgreSQL one change of a chat at a time, each after the previous one has finished). Their
+// completions all come to io thread 0, which sends each chat:update in that order and only then
+// hands the answer back to the caller's io thread: were they completed on the callers' threads,
+// two updates could reach a member in the wrong order and leave it with a stale chat.
 
 #include "chat/ChatService.hpp"
 
