@@ -20,17 +20,10 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { scaled } from './server.mjs';
+import { freePort, killOnExit, scaled } from './server.mjs';
 
 const START_TIMEOUT_MS = scaled(10_000);
 const STOP_GRACE_MS = scaled(3_000);
-
-const live = new Set();
-process.on('exit', () => {
-  for (const proc of live) {
-    try { proc.kill('SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 /** The nginx binary to run; throws a clear error when there is none. */
 export function nginxBinary() {
@@ -39,17 +32,6 @@ export function nginxBinary() {
     throw new Error(`${bin} not found: the cluster tests need nginx (scripts/install-deps, or \`apt-get install -y nginx\`)`);
   }
   return bin;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** nginx.conf for a load balancer on `port` over `upstreamPorts`, everything under `dir`. */
@@ -114,13 +96,12 @@ async function spawnNginx(bin, dir, port) {
   const conf = path.join(dir, 'nginx.conf');
   const proc = spawn(bin, ['-c', conf, '-p', `${dir}/`, '-e', path.join(dir, 'error.log')],
     { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(proc);
+  killOnExit(proc);
   proc.log = '';
   const append = (chunk) => { proc.log += chunk.toString('utf8'); };
   proc.stdout.on('data', append);
   proc.stderr.on('data', append);
   proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
-    live.delete(proc);
     resolve({ code, signal });
   }));
   let exitInfo = null;

@@ -13,21 +13,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { scaled } from './server.mjs';
+import { freePort, killOnExit, scaled } from './server.mjs';
 
 const READY_RE = /Ready to accept connections/;
 const START_TIMEOUT_MS = scaled(10_000);
 const STOP_GRACE_MS = scaled(3_000);
-
-const live = new Set();
-process.on('exit', () => {
-  for (const proc of live) {
-    try { proc.kill('SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 /** The redis-server binary to run; throws a clear error when there is none. */
 export function redisServerBinary() {
@@ -45,26 +37,14 @@ export function redisServerBinary() {
 }
 
 /** A loopback port that was free a moment ago. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Spawns redis-server on `port` in `dir`; resolves with the process once it is ready. */
 function spawnRedis(bin, port, dir) {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'];
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(proc);
+  killOnExit(proc);
   proc.log = '';
   proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
-    live.delete(proc);
     resolve({ code, signal });
   }));
   const append = (chunk) => { proc.log += chunk.toString('utf8'); };

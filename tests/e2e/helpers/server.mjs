@@ -23,6 +23,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { storeArgsFor } from './pg.mjs';
@@ -50,13 +51,32 @@ const START_TIMEOUT_MS = scaled(10_000);
 const STOP_GRACE_MS = scaled(3_000);
 const MAX_LOG_CHARS = 2_000_000;
 
-// Safety net: never leave a spawned server behind if the test process exits early.
+// Safety net: never leave a spawned process behind if the test process exits early.
 const live = new Set();
 process.on('exit', () => {
   for (const proc of live) {
     try { proc.kill('SIGKILL'); } catch { /* already gone */ }
   }
 });
+
+/** Kills `proc` with the test process if it is still running then (every helper's children). */
+export function killOnExit(proc) {
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+  return proc;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** The value of `flag` in `args` (`--flag V` or `--flag=V`), or undefined. */
 export function flagValue(args, flag) {
