@@ -55,8 +55,8 @@ public:
     virtual void findSession(boost::asio::io_context& ctx, std::string tokenHash, Done<SessionRow> done) = 0;
     /// NotFound if there was none (a concurrent logout deleted it first).
     virtual void deleteSession(boost::asio::io_context& ctx, std::string tokenHash, Done<void> done) = 0;
-    /// Records when the user was last seen; succeeds without effect for an identity with no users
-    /// row.
+    /// Records when the user was last seen (connected, disconnected, pinged), for any identity,
+    /// with or without a users row (a JWT-only user). Never moves it back in time.
     virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at, Done<void> done) = 0;
 
     // --- Chats and memberships -----------------------------------------------------------------
@@ -82,6 +82,9 @@ public:
     virtual void isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) = 0;
     /// Every user sharing at least one chat with `userId`, not userId itself.
     virtual void contactsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) = 0;
+    /// contactsOf, each with when it was last seen (touchLastSeen), in one query; by user id.
+    virtual void contactsSeen(boost::asio::io_context& ctx, std::string userId,
+                              Done<std::vector<ContactSeen>> done) = 0;
 
     // --- Messages and read cursors -------------------------------------------------------------
     /// Stores the message if its sender is a member (Forbidden otherwise). Idempotent by

@@ -55,7 +55,7 @@ public:
     virtual std::optional<SessionRow> findSession(std::string_view tokenHash) = 0;
     /// Returns true if the session existed (and is now gone), false if there was none.
     virtual bool deleteSession(std::string_view tokenHash) = 0;
-    virtual void touchLastSeen(std::string_view userId, std::int64_t at) = 0; ///< no-op without a user row
+    virtual void touchLastSeen(std::string_view userId, std::int64_t at) = 0; ///< any identity; never moves back
 
     // --- Chats and memberships -----------------------------------------------------------------
     virtual void insertChat(const Chat& chat) = 0; ///< with its members
@@ -70,6 +70,8 @@ public:
     virtual bool isMember(std::string_view chatId, std::string_view userId) = 0;
     /// Every user sharing at least one chat with `userId` (not userId itself).
     virtual std::vector<std::string> contactsOf(std::string_view userId) = 0;
+    /// contactsOf with each one's last-seen time, ordered by user id.
+    virtual std::vector<ContactSeen> contactsSeen(std::string_view userId) = 0;
 
     // --- Messages ------------------------------------------------------------------------------
     /// Throws DuplicateMessage on (chatId, senderId, clientId) collision.

@@ -79,6 +79,12 @@ struct Appended {
     Message message;
 };
 
+/// A contact of a user (they share a chat) and when it was last seen.
+struct ContactSeen {
+    std::string userId;
+    std::optional<std::int64_t> lastSeenAt; ///< nullopt: not seen since the store has kept it
+};
+
 /// A chat of listChats with the user's count of unread messages in it.
 struct ChatSummary {
     Chat chat;

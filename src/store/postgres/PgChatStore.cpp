@@ -314,6 +314,22 @@ void PgChatStore::contactsOf(boost::asio::io_context& ctx, std::string userId, D
     submit(std::move(job));
 }
 
+void PgChatStore::contactsSeen(boost::asio::io_context& ctx, std::string userId, Done<std::vector<ContactSeen>> done) {
+    auto job = newJob(false);
+    job->add(PgSql::ContactsSeen, {job->param(std::move(userId))});
+    job->finish = answer<std::vector<ContactSeen>>(ctx, std::move(done), "contactsSeen", [](PgReply& reply) {
+        const PgRows rows = reply.rows(0);
+        std::vector<ContactSeen> contacts;
+        contacts.reserve(static_cast<std::size_t>(rows.size()));
+        for (int row = 0; row < rows.size(); ++row) {
+            auto& c = contacts.emplace_back(ContactSeen{rows.text(row, 0), std::nullopt});
+            if (!rows.isNull(row, 1)) c.lastSeenAt = rows.integer(row, 1);
+        }
+        return Result<std::vector<ContactSeen>>(std::move(contacts));
+    });
+    submit(std::move(job));
+}
+
 // =============================================================================================
 // Opening
 // =============================================================================================

@@ -32,7 +32,8 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     // DeleteSession: $1 token hash; the command's row count tells whether there was one.
     "DELETE FROM sessions WHERE token_hash = $1",
     // TouchLastSeen: $1 user id, $2 time.
-    "UPDATE users SET last_seen_at = $2::bigint WHERE id = $1",
+    "INSERT INTO presence (user_id, last_seen_at) VALUES ($1, $2::bigint) ON CONFLICT (user_id) "
+    "DO UPDATE SET last_seen_at = GREATEST(presence.last_seen_at, EXCLUDED.last_seen_at)",
     // InsertChat: $1 id, $2 type, $3 title, $4 created by, $5 created at, $6 updated at, $7 the
     // member ids (a text array, no id twice), all joined at $5 in the order given. The
     // memberships' foreign key is checked at the end of the statement, after the chat's insert.
@@ -97,6 +98,10 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     "SELECT DISTINCT other.user_id FROM memberships AS mine "
     "JOIN memberships AS other ON other.chat_id = mine.chat_id "
     "WHERE mine.user_id = $1 AND other.user_id <> $1 ORDER BY other.user_id",
+    // ContactsSeen: $1 user id. Answers user id, last seen (NULL: never).
+    "SELECT contact.id, presence.last_seen_at FROM (SELECT DISTINCT other.user_id AS id FROM memberships AS mine "
+    "JOIN memberships AS other ON other.chat_id = mine.chat_id WHERE mine.user_id = $1 AND other.user_id <> $1) "
+    "AS contact LEFT JOIN presence ON presence.user_id = contact.id ORDER BY contact.id",
     // AppendMessage: $1 id, $2 chat id, $3 sender id, $4 body, $5 client id, $6 created at.
     // Answers is_member, created, then the message columns: the new row, or for a retry the
     // first copy; (false, false, NULLs...) for a non-member. No row at all: the first copy was
@@ -166,9 +171,10 @@ static_assert(allSet(kTexts), "one text per PgSql enumerator, in its order");
 #undef PARLEY_PG_IS_MEMBER
 
 constexpr std::array<const char*, kPgSqlCount> kNames{
-    "p0",  "p1",  "p2",  "p3",  "p4",  "p5",  "p6",  "p7",  "p8",  "p9",  "p10", "p11", "p12", "p13",
-    "p14", "p15", "p16", "p17", "p18", "p19", "p20", "p21", "p22", "p23", "p24", "p25", "p26", "p27",
+    "p0",  "p1",  "p2",  "p3",  "p4",  "p5",  "p6",  "p7",  "p8",  "p9",  "p10", "p11", "p12", "p13", "p14",
+    "p15", "p16", "p17", "p18", "p19", "p20", "p21", "p22", "p23", "p24", "p25", "p26", "p27", "p28",
 };
+static_assert(allSet(kNames), "one name per PgSql enumerator");
 
 } // namespace
 

@@ -32,6 +32,7 @@ enum class PgSql : std::uint8_t {
     RemoveMember,
     IsMember,
     ContactsOf,
+    ContactsSeen,
     AppendMessage,
     FindByClientId,
     HistoryCheck,

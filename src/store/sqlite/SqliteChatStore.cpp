@@ -343,6 +343,16 @@ void SqliteChatStore::contactsOf(boost::asio::io_context& ctx, std::string userI
         std::move(done));
 }
 
+void SqliteChatStore::contactsSeen(boost::asio::io_context& ctx, std::string userId,
+                                   Done<std::vector<ContactSeen>> done) {
+    read<std::vector<ContactSeen>>(
+        ctx,
+        [userId = std::move(userId)](SqliteStore& db) -> Result<std::vector<ContactSeen>> {
+            return db.contactsSeen(userId);
+        },
+        std::move(done));
+}
+
 // =============================================================================================
 // Messages and read cursors
 // =============================================================================================

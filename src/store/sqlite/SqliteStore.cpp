@@ -500,7 +500,9 @@ bool SqliteStore::deleteSession(std::string_view tokenHash) {
 }
 
 void SqliteStore::touchLastSeen(std::string_view userId, std::int64_t at) {
-    Statement statement(*this, "UPDATE users SET last_seen_at = ?2 WHERE id = ?1");
+    Statement statement(*this,
+                        "INSERT INTO presence (user_id, last_seen_at) VALUES (?1, ?2) "
+                        "ON CONFLICT (user_id) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at)");
     statement.bind(1, userId).bind(2, at).run();
 }
 
@@ -660,6 +662,20 @@ std::vector<std::string> SqliteStore::contactsOf(std::string_view userId) {
     statement.bind(1, userId);
     std::vector<std::string> contacts;
     while (statement.step()) contacts.push_back(statement.text(0));
+    return contacts;
+}
+
+std::vector<ContactSeen> SqliteStore::contactsSeen(std::string_view userId) {
+    Statement statement(*this, "SELECT contact.id, presence.last_seen_at FROM (SELECT DISTINCT other.user_id AS id "
+                               "FROM memberships AS mine JOIN memberships AS other ON other.chat_id = mine.chat_id "
+                               "WHERE mine.user_id = ?1 AND other.user_id <> ?1) AS contact "
+                               "LEFT JOIN presence ON presence.user_id = contact.id ORDER BY contact.id");
+    statement.bind(1, userId);
+    std::vector<ContactSeen> contacts;
+    while (statement.step()) {
+        auto& c = contacts.emplace_back(ContactSeen{statement.text(0), std::nullopt});
+        if (!statement.isNull(1)) c.lastSeenAt = statement.integer(1);
+    }
     return contacts;
 }
 

@@ -110,6 +110,7 @@ public:
     bool removeMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
     bool isMember(std::string_view chatId, std::string_view userId) override;
     std::vector<std::string> contactsOf(std::string_view userId) override;
+    std::vector<ContactSeen> contactsSeen(std::string_view userId) override;
 
     void insertMessage(const Message& message) override;
     std::optional<Message> findMessage(std::string_view messageId) override;

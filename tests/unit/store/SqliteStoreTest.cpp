@@ -266,11 +266,15 @@ TEST_P(SqliteStoreTest, DuplicateUserIdThrowsStoreError) {
     EXPECT_THROW(store().insertUser(makeUser("u1", "bob@example.com")), StoreError);
 }
 
-TEST_P(SqliteStoreTest, TouchLastSeenUpdatesOnlyExistingUsers) {
+TEST_P(SqliteStoreTest, TouchLastSeenKeepsEveryIdentityAndNeverGoesBack) {
     store().insertUser(makeUser("u1", "alice@example.com"));
-    EXPECT_NO_THROW(store().touchLastSeen("ghost", 5000));
+    store().touchLastSeen("ghost", 5000); // no users row: a JWT-only identity
     store().touchLastSeen("u1", 5000);
-    EXPECT_EQ(rawInteger(dbPath(), "SELECT last_seen_at FROM users WHERE id = ?1", "u1"), 5000);
+    store().touchLastSeen("u1", 4000);
+    EXPECT_EQ(rawInteger(dbPath(), "SELECT last_seen_at FROM presence WHERE user_id = ?1", "u1"), 5000);
+    EXPECT_EQ(rawInteger(dbPath(), "SELECT last_seen_at FROM presence WHERE user_id = ?1", "ghost"), 5000);
+    store().touchLastSeen("u1", 6000);
+    EXPECT_EQ(rawInteger(dbPath(), "SELECT last_seen_at FROM presence WHERE user_id = ?1", "u1"), 6000);
 }
 
 TEST_P(SqliteStoreTest, SessionsInsertFindDelete) {
@@ -417,6 +421,20 @@ TEST_P(SqliteStoreTest, ContactsAreDistinctOtherMembers) {
     EXPECT_EQ(store().contactsOf("c"), (std::vector<std::string>{"a", "b", "d"}));
     EXPECT_EQ(store().contactsOf("d"), (std::vector<std::string>{"c"}));
     EXPECT_TRUE(store().contactsOf("nobody").empty());
+}
+
+TEST_P(SqliteStoreTest, ContactsSeenCarryTheirLastSeenTimeOrNone) {
+    store().insertChat(makeChat("c1", "group", {"a", "b", "c"}, 10));
+    store().insertChat(makeChat("c2", "dm", {"a", "b"}, 20));
+    store().touchLastSeen("b", 7000);
+    store().touchLastSeen("a", 8000);
+    const auto seen = store().contactsSeen("a");
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].userId, "b");
+    EXPECT_EQ(seen[0].lastSeenAt, std::optional<std::int64_t>(7000));
+    EXPECT_EQ(seen[1].userId, "c");
+    EXPECT_FALSE(seen[1].lastSeenAt);
+    EXPECT_TRUE(store().contactsSeen("nobody").empty());
 }
 
 // =============================================================================================

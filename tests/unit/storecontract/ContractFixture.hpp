@@ -235,6 +235,11 @@ protected:
         return complete<std::vector<std::string>>(
             ctx_, [&](Done<std::vector<std::string>> d) { store().contactsOf(ctx_, std::move(userId), std::move(d)); });
     }
+    Result<std::vector<ContactSeen>> contactsSeen(std::string userId) {
+        return complete<std::vector<ContactSeen>>(ctx_, [&](Done<std::vector<ContactSeen>> d) {
+            store().contactsSeen(ctx_, std::move(userId), std::move(d));
+        });
+    }
     Result<Appended> appendMessage(NewMessage m) {
         return complete<Appended>(ctx_,
                                   [&](Done<Appended> d) { store().appendMessage(ctx_, std::move(m), std::move(d)); });

@@ -6,7 +6,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <future>
+#include <map>
 #include <thread>
 #include <utility>
 
@@ -60,6 +62,30 @@ TEST_P(ChatStoreContract, TouchLastSeenSucceedsForUsersAndForIdentitiesWithoutAR
     auto after = findUser(u.id);
     ASSERT_TRUE(ok(after));
     EXPECT_EQ(after->email, "seen@example.com");
+}
+
+// lastSeenAt is kept for every identity, with or without a users row (a JWT-only user), and
+// never moves back (two servers may write it with clocks a little apart).
+TEST_P(ChatStoreContract, ContactsSeenCarryEachOnesLastSeenTimeForAnyIdentity) {
+    User local = userWith("seen-contact@example.com");
+    ASSERT_TRUE(ok(createUser(local)));
+    const std::string me = newId(), jwtOnly = newId(), never = newId();
+    makeChat({me, local.id, jwtOnly, never}, 1000);
+    ASSERT_TRUE(ok(touchLastSeen(local.id, 1700000005000)));
+    ASSERT_TRUE(ok(touchLastSeen(jwtOnly, 1700000007000)));
+    ASSERT_TRUE(ok(touchLastSeen(jwtOnly, 1700000006000)));
+    auto seen = contactsSeen(me);
+    ASSERT_TRUE(ok(seen));
+    ASSERT_EQ(seen->size(), 3u);
+    std::map<std::string, std::optional<std::int64_t>> byUser;
+    for (const auto& c : *seen) byUser[c.userId] = c.lastSeenAt;
+    EXPECT_EQ(byUser, (std::map<std::string, std::optional<std::int64_t>>{
+                          {local.id, 1700000005000}, {jwtOnly, 1700000007000}, {never, std::nullopt}}));
+    EXPECT_TRUE(std::is_sorted(seen->begin(), seen->end(),
+                               [](const ContactSeen& x, const ContactSeen& y) { return x.userId < y.userId; }));
+    auto lonely = contactsSeen(newId());
+    ASSERT_TRUE(ok(lonely));
+    EXPECT_TRUE(lonely->empty());
 }
 
 TEST_P(ChatStoreContract, SessionsAreFoundByHashIncludingExpiredOnesAndDeletedOnce) {
