@@ -98,6 +98,21 @@ void RedisPresenceState::fromRedis(const std::string& userId, const cluster::Red
     handler_(userId, out);
 }
 
+// Redis away or silent: this node's own sockets are all it knows.
+void RedisPresenceState::onlineOf(const std::vector<std::string>& userIds, OnlineDone done) {
+    auto alone = [this](const std::vector<std::string>& ids, const OnlineDone& answer) {
+        std::vector<bool> online;
+        online.reserve(ids.size());
+        for (const auto& id : ids) online.push_back(local_.isOnline(id));
+        answer(std::move(online));
+    };
+    if (!redis_->available()) return alone(userIds, done);
+    redis_->onlineOf(userIds, [alone, ids = userIds, done](boost::system::result<std::vector<bool>> online) {
+        if (!online) return alone(ids, done);
+        done(std::move(*online));
+    });
+}
+
 void RedisPresenceState::prune(std::int64_t nowMs) {
     // While Redis decides, the local tracker only counts: its throttle state is void.
     if (!alone(nowMs)) local_.assumeTold(nowMs);

@@ -85,6 +85,8 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"max-json-depth", [](Config& c, const std::string& f, const std::string& v) { c.maxJsonDepth = bounded<std::size_t>(f, v, 64); }},
     {"max-attachments",
      [](Config& c, const std::string& f, const std::string& v) { c.maxAttachments = bounded<std::size_t>(f, v, 256); }},
+    {"typing-timeout",
+     [](Config& c, const std::string& f, const std::string& v) { c.typingTimeout = std::chrono::seconds(bounded<std::uint32_t>(f, v, 3600)); }},
     {"cors-origin", [](Config& c, const std::string&, const std::string& v) { c.corsOrigins.push_back(v); }},
     {"trusted-proxy",
      [](Config& c, const std::string& f, const std::string& v) {
@@ -230,6 +232,8 @@ std::string usage() {
   --max-event-name-bytes N    longest event name (128)               PARLEY_MAX_EVENT_NAME_BYTES
   --max-json-depth N     JSON nesting per packet, at most 64 (32)    PARLEY_MAX_JSON_DEPTH
   --max-attachments N    binary attachments per packet (10)          PARLEY_MAX_ATTACHMENTS
+  --typing-timeout S     typing not renewed for this long is told
+                         stopped, at most 3600; 0 = never (5)        PARLEY_TYPING_TIMEOUT
   --cors-origin ORIGIN   allowed origin, repeatable (any)            PARLEY_CORS_ORIGIN (comma list)
   --trusted-proxy CIDR   reverse proxy whose X-Forwarded-For/Forwarded
                          names the client, repeatable (none)         PARLEY_TRUSTED_PROXY (comma list)

@@ -38,6 +38,7 @@ struct Config {
     std::size_t maxEventNameBytes = 128;                   // longer event names are malformed packets
     std::size_t maxJsonDepth = 32;                         // JSON nesting per packet (at most 64)
     std::size_t maxAttachments = 10;                       // binary attachments per packet (at most 256)
+    std::chrono::seconds typingTimeout{5};                 // typing not renewed for this long is told stopped; 0: never
     std::vector<std::string> corsOrigins;                  // empty: any origin
     std::string logLevel = "info";                         // trace, debug, info, warn, error, off
     std::string dataDir = "./data";                        // the SQLite file and a generated JWT secret live here

@@ -53,6 +53,8 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
                              : std::make_unique<LocalSendLimit>(config.messagesPerWindow, config.rateWindowMs)),
       ownPresence_(shared.presence ? nullptr : std::make_unique<LocalPresence>(config.presenceWindowMs)),
       limit_(shared.limit ? *shared.limit : *ownLimit_), presence_(shared.presence ? *shared.presence : *ownPresence_),
+      typists_(threads, std::chrono::milliseconds(config.typingTimeoutMs),
+               [this](const std::string& userId, const std::string& chatId) { emitTyping(userId, chatId, "stop"); }),
       metrics_(metrics) {}
 
 // ---------------------------------------------------------------------------------------------
@@ -105,11 +107,14 @@ void ChatService::install() {
             token && auth::looksLikeSessionToken(*token))
             socket->join(sessionRoom(auth::hashSessionToken(*token)));
         onPresenceChange(userId, true);
+        sendPresenceSnapshot(socket, userId);
     });
     nsp_.onDisconnect([this](const SocketPtr& socket, std::string_view) {
+        typists_.gone(*socket);
         const std::string userId = userOf(socket);
         if (!userId.empty()) onPresenceChange(userId, false);
     });
+    nsp_.onLeave([this](socketio::Socket& socket, const std::string& room) { typists_.left(socket, room); });
     installHandlers();
     presence_.onDecision(
         [this](const std::string& userId, const PresenceState::Decision& d) { applyPresence(userId, d); });
@@ -125,8 +130,8 @@ void ChatService::installHandlers() {
     nsp_.on("room:leave", [](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
     nsp_.on("message:send",
             [this](const SocketPtr& s, const Event& e, Ack ack) { sendFromSocket(s, e, std::move(ack)); });
-    nsp_.on("typing:start", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, "start"); });
-    nsp_.on("typing:stop", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, "stop"); });
+    nsp_.on("typing:start", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, true); });
+    nsp_.on("typing:stop", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, false); });
     nsp_.on("receipt:read", [this](const SocketPtr& s, const Event& e, Ack ack) { readReceipt(s, e, std::move(ack)); });
     nsp_.on("presence:ping",
             [this](const SocketPtr& s, const Event& e, Ack ack) { presencePing(s, e, std::move(ack)); });
@@ -170,25 +175,6 @@ void ChatService::sendFromSocket(const SocketPtr& s, const socketio::Event& e, s
                                         withCause(context("message:send", userId), failure->cause));
                     ackOk(ack, boost::json::object{{"clientId", out.message.clientId}, {"serverId", out.message.id}});
                 });
-}
-
-// Fire-and-forget: invalid payloads and non-members are ignored without a word.
-void ChatService::typing(const SocketPtr& s, const socketio::Event& e, const char* state) {
-    auto chatId = parseChatRef(e.args);
-    if (!chatId) return;
-    const std::string userId = userOf(s);
-    auto broadcast = [this, userId, state, chatId = *chatId] {
-        nsp_.to("chat:" + chatId)
-            .except("user:" + userId)
-            .volatileFlag()
-            .emit("typing:update",
-                  boost::json::array{boost::json::object{{"chatId", chatId}, {"userId", userId}, {"state", state}}});
-    };
-    // In the room means membership was checked at room:join (and removal leaves it).
-    if (s->inRoom("chat:" + *chatId)) return broadcast();
-    store_.isMember(s->context(), *chatId, userId, [broadcast](store::Result<bool> member) {
-        if (member && *member) broadcast();
-    });
 }
 
 void ChatService::readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {

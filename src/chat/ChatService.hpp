@@ -6,6 +6,7 @@
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
 #include "chat/SharedState.hpp"
+#include "chat/TypingTracker.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
 #include "store/ChatStore.hpp"
@@ -23,6 +24,7 @@ struct ChatConfig {
     std::size_t messagesPerWindow = 10; // "Maximum 10 messages per 10 seconds"
     std::int64_t rateWindowMs = 10'000;
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
+    std::int64_t typingTimeoutMs = 5'000;  // a typing episode not renewed for this long stops; 0: never
 };
 
 /// The outcome of message:send (socket or REST).
@@ -51,7 +53,7 @@ struct SharedChatState {
 ///
 /// Files: ChatService.cpp (install, socket handlers, JSON shapes), ChatAccounts.cpp (tokens,
 /// logins, sessions), ChatChats.cpp (chats and members, chat:update), ChatMessages.cpp
-/// (message:send, history, read cursors), ChatPresence.cpp.
+/// (message:send, history, read cursors), ChatPresence.cpp, ChatTyping.cpp.
 ///
 /// Threads: every operation may be called on any io thread and answers on the io_context it is
 /// given. The rate limit (SendLimit) is thread-safe; presence (PresenceState) lives on io thread 0.
@@ -123,7 +125,8 @@ private:
     void joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     static void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
-    void typing(const SocketPtr& s, const socketio::Event& e, const char* state);
+    void typing(const SocketPtr& s, const socketio::Event& e, bool starting);
+    void emitTyping(const std::string& userId, const std::string& chatId, const char* state);
     void readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void presencePing(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
 
@@ -152,6 +155,8 @@ private:
     void applyPresence(const std::string& userId, const PresenceState::Decision& d);
     void broadcastPresence(const std::string& userId, Presence status);
     void schedulePrune();
+    // presence:snapshot to a socket that has just connected.
+    void sendPresenceSnapshot(const SocketPtr& s, const std::string& userId);
 
     net::IoThreads& threads_;
     socketio::Namespace& nsp_;
@@ -163,6 +168,7 @@ private:
     SendLimit& limit_;
     PresenceState& presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
+    TypingTracker typists_; // each socket's state on its own io thread
     Metrics* metrics_;
 };
 

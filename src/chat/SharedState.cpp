@@ -39,6 +39,13 @@ void LocalPresence::onTimer(const std::string& userId, std::int64_t nowMs) {
     hand(userId, tracker_.onTimer(userId, nowMs));
 }
 
+void LocalPresence::onlineOf(const std::vector<std::string>& userIds, OnlineDone done) {
+    std::vector<bool> online;
+    online.reserve(userIds.size());
+    for (const auto& id : userIds) online.push_back(tracker_.isOnline(id));
+    done(std::move(online));
+}
+
 void LocalPresence::hand(const std::string& userId, const Decision& d) {
     if ((d.broadcastNow || d.checkAtMs) && handler_) handler_(userId, d);
 }

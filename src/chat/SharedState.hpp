@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::chat {
 
@@ -78,6 +79,12 @@ public:
     virtual void onTimer(const std::string& userId, std::int64_t nowMs) = 0;
     /// Forgets what can no longer matter (bounded memory); called now and then.
     virtual void prune(std::int64_t nowMs) = 0;
+
+    /// Whether each user is online now (a socket connected on any process), in the order of
+    /// `userIds`: the state itself, not the throttled one contacts were last told.
+    using OnlineDone = std::function<void(std::vector<bool> online)>;
+    /// `done` runs on this thread (io thread 0), once, possibly inside the call.
+    virtual void onlineOf(const std::vector<std::string>& userIds, OnlineDone done) = 0;
 };
 
 /// The PresenceTracker of one process: every decision is made at once, inside the call.
@@ -90,6 +97,7 @@ public:
     void disconnect(const std::string& userId, std::int64_t nowMs) override;
     void onTimer(const std::string& userId, std::int64_t nowMs) override;
     void prune(std::int64_t nowMs) override { tracker_.prune(nowMs); }
+    void onlineOf(const std::vector<std::string>& userIds, OnlineDone done) override;
 
 private:
     void hand(const std::string& userId, const Decision& d);

@@ -1,5 +1,6 @@
 #include "cluster/RedisPresence.hpp"
 
+#include <boost/asio/error.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::cluster {
@@ -59,6 +60,13 @@ set_count(KEYS[1], f, KEYS[2], ARGV[4], ARGV[1], new)
 local r = decide(KEYS[1], ARGV[4], ARGV[1], KEYS[2], now_ms(), tonumber(ARGV[3]))
 settle(KEYS[1], tonumber(ARGV[3]))
 return r
+)lua";
+
+// KEYS the users' hashes. Answers 1 (online) or 0 per key, in their order.
+const std::string kOnline = R"lua(
+local out = {}
+for i, k in ipairs(KEYS) do out[i] = (tonumber(redis.call('HGET', k, 'total')) or 0) > 0 and 1 or 0 end
+return out
 )lua";
 
 // KEYS user hash, node's users; ARGV uid, window, user.
@@ -162,8 +170,8 @@ RedisPresence::RedisPresence(boost::asio::io_context& home, std::shared_ptr<Redi
                              Options options)
     : redis_(std::move(redis)), nodeUid_(std::move(nodeUid)), nodeKey_("parley:node:" + nodeUid_),
       usersKey_(nodeKey_ + ":users"), windowArg_(std::to_string(options.windowMs)), options_(options), change_(kChange),
-      timer_(kTimer), heartbeat_(kHeartbeat), sweep_(kSweep), reregister_(kReregister), heartbeatTimer_(home),
-      sweepTimer_(home) {}
+      timer_(kTimer), heartbeat_(kHeartbeat), sweep_(kSweep), reregister_(kReregister), online_(kOnline),
+      heartbeatTimer_(home), sweepTimer_(home) {}
 
 void RedisPresence::start() {
     every(heartbeatTimer_, options_.heartbeatEvery, &RedisPresence::beat);
@@ -189,7 +197,7 @@ void RedisPresence::close() {
 void RedisPresence::onState(bool connected) {
     available_.store(connected, std::memory_order_relaxed);
     if (!connected) return;
-    for (auto* script : {&change_, &timer_, &heartbeat_, &sweep_, &reregister_}) script->load(*redis_);
+    for (auto* script : {&change_, &timer_, &heartbeat_, &sweep_, &reregister_, &online_}) script->load(*redis_);
     heartbeat(true);
 }
 
@@ -208,6 +216,24 @@ bool RedisPresence::timer(const std::string& userId) {
     timer_.run(redis_, {presenceKey(userId), usersKey_, nodeUid_, windowArg_, userId}, 2,
                [self = shared_from_this(), userId](boost::system::result<RedisReply> r) { self->onPair(userId, r); });
     return true;
+}
+
+void RedisPresence::onlineOf(const std::vector<std::string>& userIds, OnlineDone done) {
+    if (userIds.empty()) return done(std::vector<bool>());
+    if (!redis_->connected()) return done(boost::system::error_code(boost::asio::error::not_connected));
+    std::vector<std::string> keys;
+    keys.reserve(userIds.size());
+    for (const auto& id : userIds) keys.push_back(presenceKey(id));
+    const std::size_t count = keys.size();
+    online_.run(redis_, std::move(keys), count, [count, done = std::move(done)](boost::system::result<RedisReply> r) {
+        if (!r) return done(r.error());
+        if (r->type != RedisReply::Type::Array || r->elements.size() != count)
+            return done(boost::system::error_code(boost::asio::error::invalid_argument));
+        std::vector<bool> online;
+        online.reserve(count);
+        for (const auto& e : r->elements) online.push_back(e.integer == 1);
+        done(std::move(online));
+    });
 }
 
 // A lost answer decides nothing: the change is in Redis or not, and the re-registration after

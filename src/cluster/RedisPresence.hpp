@@ -22,6 +22,7 @@
 //   change(user, ±1): the node's count, then decide: nothing when a check is pending or the
 //     state is the one told; else tell now when never told or the window since `at` is over;
 //     else set pend = at + window, by = this node, and answer "check in pend - now ms".
+//   online(users): reads each user's total; decides nothing.
 //   timer(user): only the holder (by) acts; early (clocks differ): check again later; else
 //     clear pend and tell the state if it differs from the one last told.
 // So each window has one leading and at most one trailing update, whichever nodes the sockets
@@ -95,6 +96,10 @@ public:
     bool change(const std::string& userId, int delta);
     /// The check a decision asked for. false: Redis is away (the re-registration decides later).
     bool timer(const std::string& userId);
+    /// Whether each user has a socket on some node now (total > 0), in the order of `userIds`,
+    /// with one script; an error when Redis does not answer.
+    using OnlineDone = std::function<void(boost::system::result<std::vector<bool>> online)>;
+    void onlineOf(const std::vector<std::string>& userIds, OnlineDone done);
 
     const std::string& nodeUid() const noexcept { return nodeUid_; }
     std::uint64_t reregistrations() const noexcept { return reregistrations_.load(std::memory_order_relaxed); }
@@ -115,7 +120,7 @@ private:
     std::shared_ptr<RedisConnection> redis_;
     std::string nodeUid_, nodeKey_, usersKey_, windowArg_;
     Options options_;
-    RedisScript change_, timer_, heartbeat_, sweep_, reregister_;
+    RedisScript change_, timer_, heartbeat_, sweep_, reregister_, online_;
     boost::asio::steady_timer heartbeatTimer_, sweepTimer_;
     std::atomic<bool> available_{false};
     std::atomic<std::uint64_t> reregistrations_{0};

@@ -21,6 +21,10 @@ using Middleware = std::function<void(const std::shared_ptr<Socket>&, Next next)
 using ConnectionHandler = std::function<void(const std::shared_ptr<Socket>&)>;
 using EventHandler = std::function<void(const std::shared_ptr<Socket>&, const Event&, Ack)>;
 using DisconnectHandler = std::function<void(const std::shared_ptr<Socket>&, std::string_view reason)>;
+/// A socket left a room it was in, by Socket::leave (its own call or the adapter's socketsLeave,
+/// from this server or another of the cluster); not called for the rooms a disconnect empties.
+/// Runs on the socket's thread.
+using LeaveHandler = std::function<void(Socket&, const std::string& room)>;
 /// An event from another server of the cluster (Node's serverSideEmit). `reply` is empty unless
 /// the sender asked for an answer; call it at most once. Runs on the cluster adapter's thread.
 using ServerSideReply = std::function<void(const boost::json::value& answer)>;
@@ -42,6 +46,7 @@ public:
     void onConnection(ConnectionHandler handler) { onConnection_ = std::move(handler); }
     void on(std::string event, EventHandler handler) { events_[std::move(event)] = std::move(handler); }
     void onDisconnect(DisconnectHandler handler) { onDisconnect_ = std::move(handler); }
+    void onLeave(LeaveHandler handler) { onLeave_ = std::move(handler); }
     /// Handles `event` sent by another server of the cluster with serverSideEmit.
     void onServerSide(std::string event, ServerSideHandler handler) {
         serverSide_[std::move(event)] = std::move(handler);
@@ -60,6 +65,9 @@ public:
     const EventHandler* findEvent(std::string_view name) const;
     void notifyConnection(const std::shared_ptr<Socket>& socket) const;
     void notifyDisconnect(const std::shared_ptr<Socket>& socket, std::string_view reason) const;
+    void notifyLeave(Socket& socket, const std::string& room) const {
+        if (onLeave_) onLeave_(socket, room);
+    }
     void notifyOverload(const std::shared_ptr<Socket>& socket, const Event& event, Ack ack) const;
     /// The handler of a server-side event, or nullptr.
     const ServerSideHandler* findServerSide(std::string_view event) const;
@@ -70,6 +78,7 @@ private:
     std::vector<Middleware> middlewares_;
     ConnectionHandler onConnection_;
     DisconnectHandler onDisconnect_;
+    LeaveHandler onLeave_;
     OverloadHandler onOverload_;
     struct StringHash {
         using is_transparent = void;

@@ -143,7 +143,7 @@ bool Socket::join(const std::string& room) {
 void Socket::leave(const std::string& room) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
-    nsp_.adapter().leave(*this, room);
+    if (nsp_.adapter().leave(*this, room)) nsp_.notifyLeave(*this, room);
 }
 
 const std::vector<std::string>& Socket::rooms() const { return nsp_.adapter().roomsOf(*this); }

@@ -127,6 +127,22 @@ TEST(Config, TheSlowCommitWarningIsInMillisecondsAndZeroTurnsItOff) {
     }
 }
 
+TEST(Config, TheTypingTimeoutIsInSecondsZeroTurnsItOffAndItHasAnEnvironmentTwin) {
+    EXPECT_EQ(parse({}).typingTimeout, std::chrono::seconds(5));
+    EXPECT_EQ(parse({"--typing-timeout", "0"}).typingTimeout, std::chrono::seconds(0));
+    EXPECT_EQ(parse({"--typing-timeout=1"}).typingTimeout, std::chrono::seconds(1));
+    ::setenv("PARLEY_TYPING_TIMEOUT", "30", 1);
+    EXPECT_EQ(parse({}).typingTimeout, std::chrono::seconds(30));
+    EXPECT_EQ(parse({"--typing-timeout", "2"}).typingTimeout, std::chrono::seconds(2)) << "a flag wins";
+    ::unsetenv("PARLEY_TYPING_TIMEOUT");
+    try {
+        parse({"--typing-timeout", "3601"});
+        FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "--typing-timeout: at most 3600");
+    }
+}
+
 TEST(Config, AnEnvironmentTwinIsReadAndAFlagWins) {
     ::setenv("PARLEY_MAX_PENDING_ACKS", "11", 1);
     EXPECT_EQ(parse({}).maxPendingAcks, 11u);
