@@ -1,4 +1,7 @@
-// presence:ping and presence:update.
+// presence:ping, presence:update and presence:snapshot.
+//
+// presence:snapshot {users:[{userId,status,lastSeenAt}]} comes right after connect: every contact,
+// online or offline, with when it was last seen (connect, disconnect, ping; null: never).
 //
 // presence:update {userId,status,timestamp} goes to the user's contacts (users sharing a chat)
 // through their user:<id> room, at most one per 2 s per user: the first transition at once;
@@ -213,5 +216,69 @@ describe('presence with a dead connection (heartbeat timeout)', () => {
     } finally {
       await raw.close();
     }
+  });
+});
+
+describe('presence:snapshot', () => {
+  /** Connects `user`, reads its snapshot, closes the socket. */
+  async function snapshotOf(user) {
+    const s = await srv.connect(user);
+    try {
+      return await nextEvent(s, 'presence:snapshot', () => true, scaled(3000));
+    } finally {
+      s.disconnect();
+    }
+  }
+
+  /** Snapshots of `user` until `ready(byId)` holds (the store's write of a lastSeenAt lags). */
+  async function snapshotUntil(user, ready, what) {
+    const deadline = Date.now() + scaled(5000);
+    for (;;) {
+      const snap = await snapshotOf(user);
+      const byId = Object.fromEntries(snap.users.map((u) => [u.userId, u]));
+      if (ready(byId)) return snap;
+      if (Date.now() > deadline) assert.fail(`${what}; last snapshot ${JSON.stringify(snap)}`);
+      await sleep(50);
+    }
+  }
+
+  it('lists every contact online or offline with lastSeenAt (JWT-only users too), not oneself nor strangers', async () => {
+    const me = srv.user(); const on = srv.user(); const off = srv.user(); const never = srv.user(); const stranger = srv.user();
+    await groupOf(srv, me, [on, off]);
+    await groupOf(srv, never, [me]);
+    await groupOf(srv, stranger, [on]); // a contact of a contact only
+    await srv.connect(on);
+    await srv.connect(stranger);
+    const soff = await srv.connect(off);
+    const tOff = Date.now();
+    soff.disconnect();
+    const snap = await snapshotUntil(me, (u) => u[off.id]?.status === 'offline' && u[off.id].lastSeenAt
+      && Date.parse(u[off.id].lastSeenAt) >= tOff - 5, 'off is offline with its disconnect as lastSeenAt');
+
+    assert.deepEqual(Object.keys(snap), ['users']);
+    assert.deepEqual(snap.users.map((u) => u.userId).sort(), [on.id, off.id, never.id].sort());
+    for (const u of snap.users) assert.deepEqual(Object.keys(u).sort(), ['lastSeenAt', 'status', 'userId']);
+    const byId = Object.fromEntries(snap.users.map((u) => [u.userId, u]));
+    assert.equal(byId[on.id].status, 'online');
+    assertIso(byId[on.id].lastSeenAt, 'lastSeenAt of an online contact (its connect)');
+    assertIso(byId[off.id].lastSeenAt, 'lastSeenAt of a JWT-only user after it disconnected');
+    assert.ok(Date.parse(byId[off.id].lastSeenAt) <= Date.now());
+    assert.deepEqual(byId[never.id], { userId: never.id, status: 'offline', lastSeenAt: null });
+  });
+
+  it('a presence:ping moves lastSeenAt forward', async () => {
+    const me = srv.user(); const pinger = srv.user();
+    await groupOf(srv, me, [pinger]);
+    const sp = await srv.connect(pinger);
+    const first = await snapshotUntil(me, (u) => u[pinger.id]?.lastSeenAt, 'the connect is recorded');
+    const connectedAt = Date.parse(first.users[0].lastSeenAt);
+    await sleep(20); // a later millisecond than the connect's
+    const { serverTime } = assertOk(await emitAck(sp, 'presence:ping', {}));
+    assert.ok(Date.parse(serverTime) > connectedAt);
+    await snapshotUntil(me, (u) => Date.parse(u[pinger.id]?.lastSeenAt) >= Date.parse(serverTime), 'the ping is recorded');
+  });
+
+  it('a user without contacts gets an empty list', async () => {
+    assert.deepEqual(await snapshotOf(srv.user()), { users: [] });
   });
 });
