@@ -99,6 +99,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.maxPendingLogins = config.loginHashQueue;
     rest.metrics = &chatMetrics_;
     rest.peers = &runtime.peerLimits();
+    if (auto* bus = runtime.bus()) rest.clusterConnected = [bus] { return bus->connected(); };
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
 }
 
