@@ -74,7 +74,7 @@ void ChatService::authenticateSocket(const SocketPtr& socket, socketio::Next nex
                                                  "connect from " + socket->handshake().remoteAddress);
                          return next(socketio::ConnectError{"UNAUTHORIZED", std::move(reply)});
                      }
-                     socket->data()["userId"] = std::move(identity->userId);
+                     socket->data()["userId"] = identity->userId;
                      // Read once by onTokenConnected(); only a token that expires has it.
                      if (identity->validUntilMs) socket->data()["tokenValidUntil"] = identity->validUntilMs;
                      next(std::nullopt);
