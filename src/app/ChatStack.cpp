@@ -75,7 +75,8 @@ ChatStack::ChatStack(Runtime& runtime) {
     store_ = openStore(config, &storeMetrics_);
     spdlog::info("store: {}", config.storeDescription());
 
-    const chat::ChatConfig chatConfig;
+    chat::ChatConfig chatConfig;
+    chatConfig.recoveryWindowMs = std::chrono::milliseconds(config.recoveryWindow).count();
     chat::SharedChatState shared;
     if (auto* bus = runtime.bus()) {
         // Runtime has parsed --redis already to start the bus.

@@ -53,7 +53,9 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
                              : std::make_unique<LocalSendLimit>(config.messagesPerWindow, config.rateWindowMs)),
       ownPresence_(shared.presence ? nullptr : std::make_unique<LocalPresence>(config.presenceWindowMs)),
       limit_(shared.limit ? *shared.limit : *ownLimit_), presence_(shared.presence ? *shared.presence : *ownPresence_),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      recovery_(config.recoveryWindowMs > 0 ? std::make_unique<SessionRecovery>(nsp, store, config.recoveryWindowMs)
+                                            : nullptr) {}
 
 // ---------------------------------------------------------------------------------------------
 // JSON shapes of the contract
@@ -88,13 +90,14 @@ void ChatService::install() {
     nsp_.use([this](const SocketPtr& socket, socketio::Next next) {
         auto token = handshakeToken(socket->auth(), socket->handshake().url);
         authenticate(socket->context(), token.value_or(""),
-                     [socket, next = std::move(next)](std::optional<std::string> userId, std::string reason) {
+                     [this, socket, next = std::move(next)](std::optional<std::string> userId, std::string reason) {
                          if (!userId) {
                              auto reply = errorReply(ErrorCode::Unauthorized, reason,
                                                      "connect from " + socket->handshake().remoteAddress);
                              return next(socketio::ConnectError{"UNAUTHORIZED", std::move(reply)});
                          }
                          socket->data()["userId"] = *userId;
+                         if (recovery_) return recovery_->admit(socket, *userId, next);
                          next(std::nullopt);
                      });
     });
@@ -105,8 +108,10 @@ void ChatService::install() {
             token && auth::looksLikeSessionToken(*token))
             socket->join(sessionRoom(auth::hashSessionToken(*token)));
         onPresenceChange(userId, true);
+        if (recovery_) recovery_->onConnected(socket);
     });
     nsp_.onDisconnect([this](const SocketPtr& socket, std::string_view) {
+        if (recovery_) recovery_->onDisconnected(socket);
         const std::string userId = userOf(socket);
         if (!userId.empty()) onPresenceChange(userId, false);
     });
@@ -122,7 +127,7 @@ void ChatService::installHandlers() {
     using socketio::Event;
     nsp_.onOverload(&refuseOverload);
     nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) { joinRoom(s, e, std::move(ack)); });
-    nsp_.on("room:leave", [](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
+    nsp_.on("room:leave", [this](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
     nsp_.on("message:send",
             [this](const SocketPtr& s, const Event& e, Ack ack) { sendFromSocket(s, e, std::move(ack)); });
     nsp_.on("typing:start", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, "start"); });
@@ -142,22 +147,26 @@ void ChatService::joinRoom(const SocketPtr& s, const socketio::Event& e, socketi
     const std::string userId = userOf(s);
     auto chatId = parseChatRef(e.args);
     if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:join", userId));
-    store_.isMember(s->context(), *chatId, userId, [s, ack, chatId = *chatId, userId](store::Result<bool> member) {
-        if (!member)
-            return ackError(ack, ErrorCode::Internal, "Could not check membership",
-                            withCause(context("room:join", userId), member.error().message()));
-        if (!*member) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
-        if (!s->join("chat:" + chatId))
-            return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
-                            context("room:join", userId));
-        ackOk(ack);
-    });
+    store_.isMember(s->context(), *chatId, userId,
+                    [this, s, ack, chatId = *chatId, userId](store::Result<bool> member) {
+                        if (!member)
+                            return ackError(ack, ErrorCode::Internal, "Could not check membership",
+                                            withCause(context("room:join", userId), member.error().message()));
+                        if (!*member)
+                            return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
+                        if (!s->join("chat:" + chatId))
+                            return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
+                                            context("room:join", userId));
+                        if (recovery_) recovery_->onJoined(s, chatId);
+                        ackOk(ack);
+                    });
 }
 
 void ChatService::leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
     auto chatId = parseChatRef(e.args);
     if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:leave", userOf(s)));
     s->leave("chat:" + *chatId);
+    if (recovery_) recovery_->onLeft(s, *chatId);
     ackOk(ack);
 }
 

@@ -5,6 +5,7 @@
 #include "chat/Metrics.hpp"
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
+#include "chat/Recovery.hpp"
 #include "chat/SharedState.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
@@ -23,6 +24,7 @@ struct ChatConfig {
     std::size_t messagesPerWindow = 10; // "Maximum 10 messages per 10 seconds"
     std::int64_t rateWindowMs = 10'000;
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
+    std::int64_t recoveryWindowMs = 0;     // connection state recovery for this long after a drop; 0: off
 };
 
 /// The outcome of message:send (socket or REST).
@@ -121,7 +123,7 @@ private:
     void installHandlers();
     static void refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
-    static void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void typing(const SocketPtr& s, const socketio::Event& e, const char* state);
     void readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
@@ -164,6 +166,7 @@ private:
     PresenceState& presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
     Metrics* metrics_;
+    std::unique_ptr<SessionRecovery> recovery_; // null when ChatConfig::recoveryWindowMs is 0
 };
 
 } // namespace parley::chat
