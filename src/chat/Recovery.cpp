@@ -54,9 +54,9 @@ std::vector<store::RecoveryRoom> roomsOf(const boost::json::object& json) {
 
 // Packets held during a replay are sent after it, but a message:new the replay carried (its
 // offset, the last argument, names the message) and an event of a chat the user has left.
-// Both are recognised on the encoded text: message:new is `4` `2` [nsp ","] `["message:new",`,
-// and every chat event's first object starts with "chatId", which a string value cannot
-// contain unescaped.
+// Both are recognised on the encoded text: message:new is `4` `2` [nsp ","] `["message:new",`
+// and every chat event's first object starts with "chatId"; neither can occur inside a JSON
+// string, where every quote is escaped.
 bool superseded(std::string_view text, const std::unordered_set<std::string>& replayed,
                 const std::unordered_set<std::string>& left) {
     if (!left.empty()) {
@@ -67,7 +67,7 @@ bool superseded(std::string_view text, const std::unordered_set<std::string>& re
         }
     }
     const auto head = text.find("[\"message:new\",");
-    if (head == std::string_view::npos || head > 2 + 256 || replayed.empty()) return false;
+    if (head == std::string_view::npos || replayed.empty()) return false;
     if (text.size() < 4 || !text.ends_with("\"]")) return false;
     const auto open = text.rfind('"', text.size() - 3);
     if (open == std::string_view::npos) return false;
@@ -187,7 +187,8 @@ void SessionRecovery::onConnected(const SocketPtr& socket) {
     request.since = request.after ? request.after->createdAt : state->at("createdAt").as_int64();
     request.limit = maxReplay_;
     state->erase("restore");
-    restore(socket, request.userId, std::move(request));
+    const std::string userId = request.userId;
+    restore(socket, userId, std::move(request));
 }
 
 void SessionRecovery::restore(const SocketPtr& socket, const std::string& userId, store::ReplayRequest request) {
