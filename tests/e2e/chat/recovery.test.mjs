@@ -10,9 +10,10 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startChatServer, closeAllSockets, join, send, nextEvent, recorded, groupOf, assertMessageShape, assertError, emitAck,
+  startChatServer, closeAllSockets, connect, join, send, nextEvent, recorded, groupOf, assertMessageShape, assertError, emitAck,
 } from '../helpers/chat.mjs';
-import { freePort, waitFor } from '../helpers/server.mjs';
+import net from 'node:net';
+import { freePort, metrics, scaled, until, waitFor } from '../helpers/server.mjs';
 
 const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
 
@@ -205,6 +206,102 @@ describe('connection state recovery', () => {
     assert.ok(!recorded(sb, 'chat:update').some((u) => u.chat._id === gone._id), 'no chat:update of it');
     // And room:join of that chat is refused as for any non-member.
     assertError(await emitAck(sb, 'room:join', { chatId: gone._id }), 'FORBIDDEN', 'room:join after removal');
+  });
+});
+
+/**
+ * A TCP relay to `port` whose connections can be cut without closing them: blackhole() makes
+ * every open connection drop what either side sends, so the server sees nothing (no close, no
+ * pong) until its own ping timeout. Connections made afterwards relay normally.
+ */
+async function startRelay(port) {
+  const pairs = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    const pair = { client, upstream, cut: false };
+    client.on('data', (d) => { if (!pair.cut) upstream.write(d); });
+    upstream.on('data', (d) => { if (!pair.cut) client.write(d); });
+    client.on('error', () => {}); upstream.on('error', () => {});
+    client.on('close', () => { if (!pair.cut) upstream.destroy(); });
+    upstream.on('close', () => { if (!pair.cut) client.destroy(); });
+    pairs.add(pair);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    blackhole() { for (const p of pairs) p.cut = true; },
+    async close() {
+      for (const p of pairs) { p.client.destroy(); p.upstream.destroy(); }
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('connection state recovery: drops the server has not noticed', () => {
+  it('a client back before the server noticed its drop: the old socket (same sid) is disconnected first', async () => {
+    const own = await startChatServer({ args: ['--recovery-window', '60'] }); // its socket count is this test's
+    const relay = await startRelay(own.port);
+    try {
+      const a = own.user(); const b = own.user();
+      const chat = await groupOf(own, a, [b]);
+      const sa = await own.connect(a);
+      const sbr = await connect(relay.url, b, RECONNECT);
+      await join(sbr, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sbr, first);
+      const sid = sbr.id;
+
+      // The old connection goes silent both ways: the server keeps its socket (default ping
+      // timing: 45 s before it could notice). The client closes its side and comes back.
+      relay.blackhole();
+      await dropTransport(sbr);
+      const missed = (await send(sa, chat._id, 'missed')).serverId;
+      await comeBack(sbr, relay.url);
+      assert.equal(sbr.recovered, true);
+      assert.equal(sbr.id, sid);
+      await received(sbr, missed);
+      const live = (await send(sa, chat._id, 'live')).serverId;
+      await received(sbr, live);
+      assert.deepEqual(idsOf(sbr), [first, missed, live]);
+      // a, and b once: the silent socket was disconnected when b recovered.
+      await until(async () => (await metrics(own.url)).parley_socketio_sockets, (n) => n === 2,
+        scaled(3000), 'the silent socket is gone');
+    } finally {
+      closeAllSockets();
+      await relay.close();
+      await own.stop();
+    }
+  });
+
+  it('a frozen transport: after the ping timeout the client reconnects and recovers', async () => {
+    const quick = await startChatServer({ args: ['--recovery-window', '60', '--ping-interval', '300', '--ping-timeout', '200'] });
+    const relay = await startRelay(quick.port);
+    try {
+      const a = quick.user(); const b = quick.user();
+      const chat = await groupOf(quick, a, [b]);
+      const sa = await quick.connect(a);
+      const sb = await connect(relay.url, b, RECONNECT);
+      await join(sb, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sb, first);
+      const sid = sb.id;
+      const gone = waitFor(sb, 'disconnect', 5000);
+      sb.io.uri = deadUrl; // where its reconnection attempts go until comeBack()
+      relay.blackhole(); // frozen: no ping reaches the client, no pong the server
+      await gone; // the client's own ping timeout
+      const missed = (await send(sa, chat._id, 'missed')).serverId;
+      await comeBack(sb, relay.url); // through the relay again, on a new connection
+      assert.equal(sb.recovered, true);
+      assert.equal(sb.id, sid);
+      await received(sb, missed);
+      const live = (await send(sa, chat._id, 'live')).serverId;
+      await received(sb, live);
+      assert.deepEqual(idsOf(sb), [first, missed, live]);
+    } finally {
+      closeAllSockets();
+      await relay.close();
+      await quick.stop();
+    }
   });
 });
 
