@@ -72,6 +72,8 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
      [](Config& c, const std::string& f, const std::string& v) { c.maxRoomsPerSocket = toNumber(f, v); }},
     {"max-pending-acks",
      [](Config& c, const std::string& f, const std::string& v) { c.maxPendingAcks = bounded<std::uint32_t>(f, v, 1u << 24); }},
+    {"recovery-window",
+     [](Config& c, const std::string& f, const std::string& v) { c.recoveryWindow = std::chrono::seconds(bounded<std::uint32_t>(f, v, 86'400)); }},
     {"login-per-ip-per-minute",
      [](Config& c, const std::string& f, const std::string& v) { c.loginPerIpPerMinute = bounded<std::uint32_t>(f, v, 1u << 24); }},
     {"login-failures-per-account",
@@ -226,6 +228,8 @@ std::string usage() {
   --max-namespaces N     Socket.IO namespaces per connection (8)     PARLEY_MAX_NAMESPACES
   --max-rooms-per-socket N    rooms one socket may join (1000)       PARLEY_MAX_ROOMS_PER_SOCKET
   --max-pending-acks N   requests a socket may have unanswered (128) PARLEY_MAX_PENDING_ACKS
+  --recovery-window S    seconds a dropped client may recover its
+                         session (socket.io 4.6+); 0 = off (120)     PARLEY_RECOVERY_WINDOW
   --login-per-ip-per-minute N login attempts per address a minute, more
                          get 429; 0 = no limit (100)                 PARLEY_LOGIN_PER_IP_PER_MINUTE
   --login-failures-per-account N  logins without a success per email in

@@ -68,7 +68,7 @@ void ChatService::authenticate(boost::asio::io_context& ctx, std::string token,
 void ChatService::authenticateSocket(const SocketPtr& socket, socketio::Next next) {
     auto token = handshakeToken(socket->auth(), socket->handshake().url);
     resolveToken(socket->context(), token.value_or(""),
-                 [socket, next = std::move(next)](std::optional<Identity> identity, std::string reason) {
+                 [this, socket, next = std::move(next)](std::optional<Identity> identity, std::string reason) {
                      if (!identity) {
                          auto reply = errorReply(ErrorCode::Unauthorized, reason,
                                                  "connect from " + socket->handshake().remoteAddress);
@@ -77,6 +77,7 @@ void ChatService::authenticateSocket(const SocketPtr& socket, socketio::Next nex
                      socket->data()["userId"] = identity->userId;
                      // Read once by onTokenConnected(); only a token that expires has it.
                      if (identity->validUntilMs) socket->data()["tokenValidUntil"] = identity->validUntilMs;
+                     if (recovery_) return recovery_->admit(socket, identity->userId, next);
                      next(std::nullopt);
                  });
 }

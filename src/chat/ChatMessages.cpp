@@ -63,7 +63,10 @@ void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m
             SendOutcome out{appended->created, std::move(appended->message)};
             if (out.created) {
                 if (metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
-                nsp_.to("chat:" + out.message.chatId).emit("message:new", boost::json::array{messageJson(out.message)});
+                boost::json::array args{messageJson(out.message)};
+                // With recovery on, the message's offset is its last argument (Recovery.hpp).
+                if (recovery_) args.emplace_back(offsetOf(out.message));
+                nsp_.to("chat:" + out.message.chatId).emit("message:new", args);
             }
             done(std::nullopt, std::move(out));
         });

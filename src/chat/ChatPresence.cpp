@@ -104,6 +104,7 @@ void ChatService::schedulePrune() {
     pruneTimer_->async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         presence_.prune(core::nowMs());
+        if (recovery_) recovery_->prune(threads_.context(0));
         schedulePrune();
     });
     limit_.prune(core::nowMs());

@@ -54,7 +54,9 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
       limit_(shared.limit ? *shared.limit : *ownLimit_), presence_(shared.presence ? *shared.presence : *ownPresence_),
       typists_(threads, std::chrono::milliseconds(config.typingTimeoutMs),
                [this](const std::string& userId, const std::string& chatId) { emitTyping(userId, chatId, "stop"); }),
-      metrics_(metrics) {
+      metrics_(metrics),
+      recovery_(config.recoveryWindowMs > 0 ? std::make_unique<SessionRecovery>(nsp, store, config.recoveryWindowMs)
+                                            : nullptr) {
     socketTokens_.reserve(threads_.size());
     for (std::size_t i = 0; i < threads_.size(); ++i)
         socketTokens_.push_back(std::make_unique<SocketTokens>(threads_.context(i)));
@@ -97,9 +99,11 @@ void ChatService::install() {
         onTokenConnected(socket);
         onPresenceChange(userId, true);
         sendPresenceSnapshot(socket, userId);
+        if (recovery_) recovery_->onConnected(socket);
     });
     nsp_.onDisconnect([this](const SocketPtr& socket, std::string_view) {
         typists_.gone(*socket);
+        if (recovery_) recovery_->onDisconnected(socket);
         tokensHere().forget(socket.get());
         const std::string userId = userOf(socket);
         if (!userId.empty()) onPresenceChange(userId, false);
@@ -117,7 +121,7 @@ void ChatService::installHandlers() {
     using socketio::Event;
     nsp_.onOverload(&refuseOverload);
     nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) { joinRoom(s, e, std::move(ack)); });
-    nsp_.on("room:leave", [](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
+    nsp_.on("room:leave", [this](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
     nsp_.on("message:send",
             [this](const SocketPtr& s, const Event& e, Ack ack) { sendFromSocket(s, e, std::move(ack)); });
     nsp_.on("typing:start", [this](const SocketPtr& s, const Event& e, Ack) { typing(s, e, true); });
@@ -138,22 +142,26 @@ void ChatService::joinRoom(const SocketPtr& s, const socketio::Event& e, socketi
     const std::string userId = userOf(s);
     auto chatId = parseChatRef(e.args);
     if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:join", userId));
-    store_.isMember(s->context(), *chatId, userId, [s, ack, chatId = *chatId, userId](store::Result<bool> member) {
-        if (!member)
-            return ackError(ack, ErrorCode::Internal, "Could not check membership",
-                            withCause(context("room:join", userId), member.error().message()));
-        if (!*member) return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
-        if (!s->join("chat:" + chatId))
-            return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
-                            context("room:join", userId));
-        ackOk(ack);
-    });
+    store_.isMember(s->context(), *chatId, userId,
+                    [this, s, ack, chatId = *chatId, userId](store::Result<bool> member) {
+                        if (!member)
+                            return ackError(ack, ErrorCode::Internal, "Could not check membership",
+                                            withCause(context("room:join", userId), member.error().message()));
+                        if (!*member)
+                            return ackError(ack, ErrorCode::Forbidden, kNotMemberMessage, context("room:join", userId));
+                        if (!s->join("chat:" + chatId))
+                            return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
+                                            context("room:join", userId));
+                        if (recovery_) recovery_->onJoined(s, chatId);
+                        ackOk(ack);
+                    });
 }
 
 void ChatService::leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
     auto chatId = parseChatRef(e.args);
     if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:leave", userOf(s)));
     s->leave("chat:" + *chatId);
+    if (recovery_) recovery_->onLeft(s, *chatId);
     ackOk(ack);
 }
 

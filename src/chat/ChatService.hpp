@@ -5,6 +5,7 @@
 #include "chat/Metrics.hpp"
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
+#include "chat/Recovery.hpp"
 #include "chat/SharedState.hpp"
 #include "chat/SocketTokens.hpp"
 #include "chat/TypingTracker.hpp"
@@ -27,6 +28,7 @@ struct ChatConfig {
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
     std::int64_t typingTimeoutMs = 5'000;  // a typing episode not renewed for this long stops; 0: never
     RenewLimit renewLimit{};               // auth:renew per socket: 6 a minute
+    std::int64_t recoveryWindowMs = 0;     // connection state recovery for this long after a drop; 0: off
 };
 
 /// The outcome of message:send (socket or REST).
@@ -150,7 +152,7 @@ private:
     void installHandlers();
     static void refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
-    static void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void typing(const SocketPtr& s, const socketio::Event& e, bool starting);
     void emitTyping(const std::string& userId, const std::string& chatId, const char* state);
@@ -198,6 +200,7 @@ private:
     TypingTracker typists_;                                   // each socket's state on its own io thread
     std::vector<std::unique_ptr<SocketTokens>> socketTokens_; // one per io thread, used on it only
     Metrics* metrics_;
+    std::unique_ptr<SessionRecovery> recovery_; // null when ChatConfig::recoveryWindowMs is 0
 };
 
 } // namespace parley::chat

@@ -136,7 +136,7 @@ void Client::onConnect(codec::Packet&& packet) {
         self->sockets_.emplace_back(nsp->name(), socket);
         self->connectTimer_.reset();
         socket->onConnected();
-        self->send(encodeConnect(nsp->name(), socket->id()));
+        self->send(encodeConnect(nsp->name(), socket->id(), socket->pid()));
         nsp->notifyConnection(socket);
     });
 }

@@ -53,9 +53,10 @@ EncodedPacket encodeAck(std::string_view nsp, std::uint64_t id, std::string_view
     return finish(std::move(text), buffers);
 }
 
-EncodedPacket encodeConnect(std::string_view nsp, std::string_view sid) {
+EncodedPacket encodeConnect(std::string_view nsp, std::string_view sid, std::string_view pid) {
     boost::json::object o;
     o["sid"] = sid;
+    if (!pid.empty()) o["pid"] = pid;
     std::string text = "4";
     codec::encode(text, PacketType::Connect, nsp, std::nullopt, 0, boost::json::serialize(o));
     return finish(std::move(text), {});

@@ -23,8 +23,9 @@ EncodedPacket encodeEvent(std::string_view nsp, std::string_view event, std::str
 EncodedPacket encodeAck(std::string_view nsp, std::uint64_t id, std::string_view argsText,
                         std::span<const std::string> buffers = {});
 
-/// CONNECT reply `40{"sid":...}`, CONNECT_ERROR `44{"message":...,"data":...}`, DISCONNECT `41`.
-EncodedPacket encodeConnect(std::string_view nsp, std::string_view sid);
+/// CONNECT reply `40{"sid":...}` (`{"sid":...,"pid":...}` with a private id: connection state
+/// recovery), CONNECT_ERROR `44{"message":...,"data":...}`, DISCONNECT `41`.
+EncodedPacket encodeConnect(std::string_view nsp, std::string_view sid, std::string_view pid = {});
 EncodedPacket encodeConnectError(std::string_view nsp, const ConnectError& error);
 EncodedPacket encodeDisconnect(std::string_view nsp);
 

@@ -64,9 +64,38 @@ const engineio::Handshake& Socket::handshake() const { return client_->handshake
 
 boost::asio::io_context& Socket::context() { return client_->context(); }
 
+void Socket::setIdentity(std::string id, std::string pid) {
+    PARLEY_ASSERT(!connected_, "a socket's identity is set before it connects");
+    id_ = std::move(id);
+    pid_ = std::move(pid);
+}
+
 void Socket::send(const EncodedPacket& packet, bool isVolatile) {
     PARLEY_ASSERT_OWNER_THREAD();
-    if (connected_) client_->send(packet, isVolatile);
+    if (!connected_) return;
+    if (!held_) return client_->send(packet, isVolatile);
+    // A volatile packet is one the client may miss: not worth holding.
+    if (isVolatile) return;
+    if (held_->size() >= client_->server().config().maxHeldPackets) return closeConnection();
+    held_->push_back(packet);
+}
+
+void Socket::sendNow(const EncodedPacket& packet) {
+    PARLEY_ASSERT_OWNER_THREAD();
+    if (connected_) client_->send(packet);
+}
+
+void Socket::hold() {
+    PARLEY_ASSERT_OWNER_THREAD();
+    if (!held_) held_ = std::make_unique<std::vector<EncodedPacket>>();
+}
+
+std::vector<EncodedPacket> Socket::endHold() {
+    PARLEY_ASSERT_OWNER_THREAD();
+    std::vector<EncodedPacket> kept;
+    if (held_) kept = std::move(*held_);
+    held_.reset();
+    return kept;
 }
 
 void Socket::emit(std::string_view event, const boost::json::array& args) { emitRaw(event, argsText(args)); }

@@ -64,6 +64,12 @@ public:
            std::string authText);
 
     const std::string& id() const noexcept { return id_; }
+    /// The private id of connection state recovery ("" when the socket has none): the CONNECT
+    /// reply carries it, and the client presents it to recover this socket after a drop.
+    const std::string& pid() const noexcept { return pid_; }
+    /// For a middleware, before the socket connects: the id a recovered socket takes again, and
+    /// the private id the CONNECT reply carries.
+    void setIdentity(std::string id, std::string pid);
     Namespace& nsp() noexcept { return nsp_; }
     const boost::json::object& auth() const noexcept { return auth_; }
     /// The CONNECT payload as the client sent it ("{}" when it sent none).
@@ -100,6 +106,15 @@ public:
     /// close and, if it wants, reconnects.
     void closeConnection();
 
+    /// From now on, packets for this socket are kept instead of sent, until endHold(): what
+    /// reaches it while a recovery's replay is read is sent after the replay. Past
+    /// Config::maxHeldPackets the connection is closed (the client comes back and recovers).
+    void hold();
+    /// Stops holding and hands back what was kept, in order; the caller sends what it keeps.
+    std::vector<EncodedPacket> endHold();
+    /// Sends `packet` even while holding (the replay itself).
+    void sendNow(const EncodedPacket& packet);
+
     // --- For Client and the adapter -------------------------------------------------------------
     /// Queues `packet` for this socket's client; a volatile one may be dropped if it is behind.
     void send(const EncodedPacket& packet, bool isVolatile = false);
@@ -124,6 +139,8 @@ private:
     std::unordered_map<std::uint64_t, PendingAck> pendingAcks_;
     std::uint64_t nextAckId_ = 0;
     std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
+    std::string pid_;
+    std::unique_ptr<std::vector<EncodedPacket>> held_; ///< set only while holding (hold())
     bool connected_ = false;
 };
 

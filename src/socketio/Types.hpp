@@ -48,6 +48,7 @@ struct Config {
     std::size_t maxNamespacesPerConnection = 8;       // CONNECTs beyond this get CONNECT_ERROR
     std::size_t maxRoomsPerSocket = 1000;             // joins beyond this are refused (own id room not counted)
     std::uint32_t maxPendingAcks = 128;               // client events awaiting our ack, per socket
+    std::size_t maxHeldPackets = 10'000;              // kept for a socket during a recovery's replay
 };
 
 } // namespace parley::socketio

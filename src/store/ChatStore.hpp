@@ -106,6 +106,29 @@ public:
     virtual void readCursors(boost::asio::io_context& ctx, std::string chatId, std::string userId,
                              Done<std::vector<ReadCursor>> done) = 0;
 
+    // --- Connection state recovery -------------------------------------------------------------
+    /// Creates or replaces the record of `record.pid` (updatedAt and createdAt as given,
+    /// disconnectedAt cleared). A record that another owner holds is left as it is (success):
+    /// the socket that wrote it first has been replaced by a recovered one.
+    virtual void saveRecovery(boost::asio::io_context& ctx, RecoveryRecord record, Done<void> done) = 0;
+    /// Marks the record disconnected at `at` if `owner` still holds it (success either way).
+    virtual void endRecovery(boost::asio::io_context& ctx, std::string pid, std::string owner, std::int64_t at,
+                             Done<void> done) = 0;
+    /// Deletes the record (success also when there is none).
+    virtual void deleteRecovery(boost::asio::io_context& ctx, std::string pid, Done<void> done) = 0;
+    /// Takes over the record of `pid` for `owner` if it belongs to `userId` and its age (from
+    /// disconnectedAt, or updatedAt when never marked disconnected) is not before `notBefore`:
+    /// answers the record as it was and leaves it with owner=`owner`, updatedAt=`at` and no
+    /// disconnectedAt. NotFound otherwise (no record, another user's, too old): the three are
+    /// never told apart.
+    virtual void claimRecovery(boost::asio::io_context& ctx, std::string pid, std::string userId, std::string owner,
+                               std::int64_t at, std::int64_t notBefore, Done<RecoveryRecord> done) = 0;
+    /// Deletes the records whose age is before `notBefore`; answers how many.
+    virtual void pruneRecovery(boost::asio::io_context& ctx, std::int64_t notBefore, Done<std::int64_t> done) = 0;
+    /// What a recovering socket missed (ReplayRequest, Replay), read in one operation. Membership
+    /// is checked as of the read: a chat the user has left contributes nothing.
+    virtual void replay(boost::asio::io_context& ctx, ReplayRequest request, Done<Replay> done) = 0;
+
     // --- Health --------------------------------------------------------------------------------
     /// Succeeds when the database answers a query now (readiness).
     virtual void ping(boost::asio::io_context& ctx, Done<void> done) = 0;

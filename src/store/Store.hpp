@@ -94,6 +94,18 @@ public:
     /// Messages in the chat after the user's cursor (all messages when there is none), not
     /// counting the user's own.
     virtual std::int64_t unreadCount(std::string_view chatId, std::string_view userId) = 0;
+
+    // --- Connection state recovery (ChatStore.hpp says what each one means) --------------------
+    virtual void saveRecovery(const RecoveryRecord& record) = 0;
+    virtual void endRecovery(std::string_view pid, std::string_view owner, std::int64_t at) = 0;
+    virtual void deleteRecovery(std::string_view pid) = 0;
+    /// The record as stored (any user, any age), or nullopt.
+    virtual std::optional<RecoveryRecord> findRecovery(std::string_view pid) = 0;
+    /// Gives the record to `owner` at `at`, connected again.
+    virtual void takeRecovery(std::string_view pid, std::string_view owner, std::int64_t at) = 0;
+    virtual std::int64_t pruneRecovery(std::int64_t notBefore) = 0;
+    /// Reads everything ChatStore::replay answers.
+    virtual Replay replay(const ReplayRequest& request) = 0;
 };
 
 } // namespace parley::store

@@ -113,4 +113,52 @@ struct HistoryQuery {
     int limit = 50;
 };
 
+// --- Connection state recovery (ChatStore.hpp) --------------------------------------------------
+
+/// A chat room a recoverable socket was in, and since when: nothing before joinedAt is replayed.
+struct RecoveryRoom {
+    std::string chatId;
+    std::int64_t joinedAt = 0;
+};
+
+/// What the store keeps of a socket that may recover its state after a drop.
+struct RecoveryRecord {
+    std::string pid; ///< the client's private id: the capability to recover (unguessable)
+    std::string userId;
+    std::string sid;   ///< the socket id a recovered socket takes again
+    std::string owner; ///< the socket that wrote the record last (see ChatStore::saveRecovery)
+    std::vector<RecoveryRoom> rooms;
+    std::int64_t createdAt = 0;
+    std::int64_t updatedAt = 0;
+    std::optional<std::int64_t> disconnectedAt;
+};
+
+/// A message's place in the replay order: (createdAt, id).
+struct Position {
+    std::int64_t createdAt = 0;
+    std::string id;
+};
+
+/// What a recovering socket missed, asked in one operation (ChatStore::replay).
+struct ReplayRequest {
+    std::string userId;
+    std::vector<RecoveryRoom> rooms;
+    std::optional<Position> after; ///< the last message the client received; none: it received none
+    std::int64_t since = 0;        ///< chats and read cursors changed after this time
+    int limit = 1000;              ///< the most messages; more sets Replay::truncated
+};
+
+struct ChatReadCursor {
+    std::string chatId;
+    ReadCursor cursor;
+};
+
+struct Replay {
+    std::vector<std::string> memberChats; ///< the request's rooms whose chat still has the user
+    std::vector<Message> messages;        ///< in (createdAt, id) order across the chats
+    bool truncated = false;               ///< more than `limit` were missed (messages is then empty)
+    std::vector<Chat> chats;              ///< the user's chats with updatedAt > since, oldest change first
+    std::vector<ChatReadCursor> cursors;  ///< cursors of memberChats with readAt > since, in that order
+};
+
 } // namespace parley::store

@@ -156,6 +156,46 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     // ReadCursors: $1 chat id; the cursors set, members in join order.
     "SELECT user_id, last_read_message_id, last_read_message_created_at, last_read_at FROM memberships "
     "WHERE chat_id = $1 AND last_read_message_id IS NOT NULL ORDER BY joined_at, seq",
+    // SaveRecovery: $1 pid, $2 user id, $3 sid, $4 owner, $5 rooms (JSON), $6 created at, $7 time.
+    // A row another owner holds is left alone: its first socket has been replaced.
+    "INSERT INTO recovery_sessions (pid, user_id, sid, owner, rooms, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::bigint) ON CONFLICT (pid) DO UPDATE SET rooms = excluded.rooms, "
+    "updated_at = excluded.updated_at, disconnected_at = NULL WHERE recovery_sessions.owner = excluded.owner",
+    // EndRecovery: $1 pid, $2 owner, $3 time.
+    "UPDATE recovery_sessions SET disconnected_at = $3::bigint WHERE pid = $1 AND owner = $2",
+    // DeleteRecovery: $1 pid.
+    "DELETE FROM recovery_sessions WHERE pid = $1",
+    // ClaimRecovery: $1 pid, $2 user id, $3 new owner, $4 time, $5 oldest age kept. Answers the
+    // record as it was (pid, user_id, sid, owner, rooms, created_at, updated_at,
+    // disconnected_at), no row when it is missing, another user's or too old. The row lock makes
+    // a concurrent claim see this one's result.
+    "WITH old AS (SELECT pid, user_id, sid, owner, rooms, created_at, updated_at, disconnected_at "
+    "FROM recovery_sessions WHERE pid = $1 AND user_id = $2 AND COALESCE(disconnected_at, updated_at) >= $5::bigint "
+    "FOR UPDATE) UPDATE recovery_sessions AS r SET owner = $3, updated_at = $4::bigint, disconnected_at = NULL "
+    "FROM old WHERE r.pid = old.pid RETURNING old.pid, old.user_id, old.sid, old.owner, old.rooms, old.created_at, "
+    "old.updated_at, old.disconnected_at",
+    // PruneRecovery: $1 oldest age kept; the command's row count is how many went.
+    "DELETE FROM recovery_sessions WHERE COALESCE(disconnected_at, updated_at) < $1::bigint",
+    // ReplayMemberChats: $1 rooms (JSON {chatId: joinedAt}), $2 user id; the rooms whose chat
+    // still has the user.
+    "SELECT r.key FROM jsonb_each_text($1::jsonb) AS r JOIN memberships AS ms ON ms.chat_id = r.key "
+    "AND ms.user_id = $2",
+    // ReplayMessages: $1 rooms, $2 user id, $3 and $4 the position after which to start, $5 rows.
+    // Each room of a chat still the user's is a range of the (chat_id, created_at, id) index,
+    // from its joinedAt (and the membership's joined_at).
+    "SELECT m.id, m.chat_id, m.sender_id, m.body, m.client_id, m.created_at "
+    "FROM jsonb_each_text($1::jsonb) AS r JOIN memberships AS ms ON ms.chat_id = r.key AND ms.user_id = $2 "
+    "JOIN messages AS m ON m.chat_id = r.key AND m.created_at >= r.value::bigint AND m.created_at >= ms.joined_at "
+    "AND (m.created_at, m.id) > ($3::bigint, $4::text) ORDER BY m.created_at, m.id LIMIT $5::bigint",
+    // ReplayChats: $1 user id, $2 time; the user's chats changed after it, oldest change first.
+    "SELECT " PARLEY_PG_CHAT_COLUMNS " FROM memberships AS mine JOIN chats AS c ON c.id = mine.chat_id "
+    "WHERE mine.user_id = $1 AND c.updated_at > $2::bigint ORDER BY c.updated_at, c.id",
+    // ReplayCursors: $1 rooms, $2 user id, $3 time; the cursors moved after it in the rooms whose
+    // chat still has the user, as chat_id then ReadCursors' columns.
+    "SELECT ms.chat_id, ms.user_id, ms.last_read_message_id, ms.last_read_message_created_at, ms.last_read_at "
+    "FROM memberships AS ms WHERE ms.chat_id IN (SELECT r.key FROM jsonb_each_text($1::jsonb) AS r "
+    "JOIN memberships AS me ON me.chat_id = r.key AND me.user_id = $2) "
+    "AND ms.last_read_message_id IS NOT NULL AND ms.last_read_at > $3::bigint ORDER BY ms.chat_id, ms.last_read_at",
 };
 
 constexpr bool allSet(const std::array<const char*, kPgSqlCount>& texts) {
@@ -170,16 +210,24 @@ static_assert(allSet(kTexts), "one text per PgSql enumerator, in its order");
 #undef PARLEY_PG_MESSAGE_COLUMNS
 #undef PARLEY_PG_IS_MEMBER
 
-constexpr std::array<const char*, kPgSqlCount> kNames{
-    "p0",  "p1",  "p2",  "p3",  "p4",  "p5",  "p6",  "p7",  "p8",  "p9",  "p10", "p11", "p12", "p13", "p14",
-    "p15", "p16", "p17", "p18", "p19", "p20", "p21", "p22", "p23", "p24", "p25", "p26", "p27", "p28",
-};
-static_assert(allSet(kNames), "one name per PgSql enumerator");
+// The prepared statements' names, "p0", "p1", ...: generated, so that they follow the enum.
+constexpr auto kNames = [] {
+    static_assert(kPgSqlCount < 1000, "three digits at most");
+    std::array<std::array<char, 5>, kPgSqlCount> names{};
+    for (std::size_t i = 0; i < kPgSqlCount; ++i) {
+        std::size_t at = 0;
+        names[i][at++] = 'p';
+        if (i >= 100) names[i][at++] = static_cast<char>('0' + i / 100);
+        if (i >= 10) names[i][at++] = static_cast<char>('0' + i / 10 % 10);
+        names[i][at] = static_cast<char>('0' + i % 10);
+    }
+    return names;
+}();
 
 } // namespace
 
 const char* pgSqlText(PgSql sql) noexcept { return kTexts[static_cast<std::size_t>(sql)]; }
 
-const char* pgSqlName(PgSql sql) noexcept { return kNames[static_cast<std::size_t>(sql)]; }
+const char* pgSqlName(PgSql sql) noexcept { return kNames[static_cast<std::size_t>(sql)].data(); }
 
 } // namespace parley::store

@@ -43,9 +43,18 @@ enum class PgSql : std::uint8_t {
     MarkRead,
     ReadCursorOf,
     ReadCursors,
+    SaveRecovery,
+    EndRecovery,
+    DeleteRecovery,
+    ClaimRecovery,
+    PruneRecovery,
+    ReplayMemberChats,
+    ReplayMessages,
+    ReplayChats,
+    ReplayCursors,
 };
 
-inline constexpr std::size_t kPgSqlCount = static_cast<std::size_t>(PgSql::ReadCursors) + 1;
+inline constexpr std::size_t kPgSqlCount = static_cast<std::size_t>(PgSql::ReplayCursors) + 1;
 
 /// The statement's text.
 const char* pgSqlText(PgSql sql) noexcept;

@@ -441,6 +441,70 @@ void SqliteChatStore::readCursors(boost::asio::io_context& ctx, std::string chat
         std::move(done));
 }
 
+// =============================================================================================
+// Connection state recovery
+// =============================================================================================
+
+void SqliteChatStore::saveRecovery(boost::asio::io_context& ctx, RecoveryRecord record, Done<void> done) {
+    write<void>(
+        ctx,
+        [record = std::move(record)](Store& db) -> Result<void> {
+            db.saveRecovery(record);
+            return {};
+        },
+        std::move(done));
+}
+
+void SqliteChatStore::endRecovery(boost::asio::io_context& ctx, std::string pid, std::string owner, std::int64_t at,
+                                  Done<void> done) {
+    write<void>(
+        ctx,
+        [pid = std::move(pid), owner = std::move(owner), at](Store& db) -> Result<void> {
+            db.endRecovery(pid, owner, at);
+            return {};
+        },
+        std::move(done));
+}
+
+void SqliteChatStore::deleteRecovery(boost::asio::io_context& ctx, std::string pid, Done<void> done) {
+    write<void>(
+        ctx,
+        [pid = std::move(pid)](Store& db) -> Result<void> {
+            db.deleteRecovery(pid);
+            return {};
+        },
+        std::move(done));
+}
+
+// The check and the take-over are one job of the one writer: two claims of one pid never both
+// see the record as it was.
+void SqliteChatStore::claimRecovery(boost::asio::io_context& ctx, std::string pid, std::string userId,
+                                    std::string owner, std::int64_t at, std::int64_t notBefore,
+                                    Done<RecoveryRecord> done) {
+    write<RecoveryRecord>(
+        ctx,
+        [pid = std::move(pid), userId = std::move(userId), owner = std::move(owner), at,
+         notBefore](Store& db) -> Result<RecoveryRecord> {
+            auto record = db.findRecovery(pid);
+            if (!record || record->userId != userId || record->disconnectedAt.value_or(record->updatedAt) < notBefore)
+                return Errc::NotFound;
+            db.takeRecovery(pid, owner, at);
+            return std::move(*record);
+        },
+        std::move(done));
+}
+
+void SqliteChatStore::pruneRecovery(boost::asio::io_context& ctx, std::int64_t notBefore, Done<std::int64_t> done) {
+    write<std::int64_t>(
+        ctx, [notBefore](Store& db) -> Result<std::int64_t> { return db.pruneRecovery(notBefore); }, std::move(done));
+}
+
+void SqliteChatStore::replay(boost::asio::io_context& ctx, ReplayRequest request, Done<Replay> done) {
+    read<Replay>(
+        ctx, [request = std::move(request)](SqliteStore& db) -> Result<Replay> { return db.replay(request); },
+        std::move(done));
+}
+
 void SqliteChatStore::ping(boost::asio::io_context& ctx, Done<void> done) {
     // On the writer's thread, outside transactions: ready means the writer answers (a read-only
     // file still serves reads, as before).

@@ -67,6 +67,15 @@ public:
     void readCursors(boost::asio::io_context& ctx, std::string chatId, std::string userId,
                      Done<std::vector<ReadCursor>> done) override;
 
+    void saveRecovery(boost::asio::io_context& ctx, RecoveryRecord record, Done<void> done) override;
+    void endRecovery(boost::asio::io_context& ctx, std::string pid, std::string owner, std::int64_t at,
+                     Done<void> done) override;
+    void deleteRecovery(boost::asio::io_context& ctx, std::string pid, Done<void> done) override;
+    void claimRecovery(boost::asio::io_context& ctx, std::string pid, std::string userId, std::string owner,
+                       std::int64_t at, std::int64_t notBefore, Done<RecoveryRecord> done) override;
+    void pruneRecovery(boost::asio::io_context& ctx, std::int64_t notBefore, Done<std::int64_t> done) override;
+    void replay(boost::asio::io_context& ctx, ReplayRequest request, Done<Replay> done) override;
+
     void ping(boost::asio::io_context& ctx, Done<void> done) override;
 
 private:

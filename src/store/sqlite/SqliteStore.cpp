@@ -1,6 +1,7 @@
 #include "store/sqlite/SqliteStore.hpp"
 
 #include "core/Time.hpp"
+#include "store/RecoveryRooms.hpp"
 #include "store/sqlite/Migrations.hpp"
 #include "store/sqlite/Synchronous.hpp"
 #include "store/sqlite/WalCheckpointer.hpp"
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -832,6 +834,100 @@ std::int64_t SqliteStore::unreadCount(std::string_view chatId, std::string_view 
     statement.bind(1, chatId).bind(2, userId).bind(3, cursor->messageCreatedAt).bind(4, cursor->messageId);
     statement.step();
     return statement.integer(0);
+}
+
+// =============================================================================================
+// Connection state recovery
+// =============================================================================================
+
+void SqliteStore::saveRecovery(const RecoveryRecord& record) {
+    const std::string rooms = encodeRecoveryRooms(record.rooms);
+    // A row held by another owner is left alone: its first socket has been replaced.
+    Statement statement(*this, "INSERT INTO recovery_sessions "
+                               "(pid, user_id, sid, owner, rooms, created_at, updated_at, disconnected_at) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL) ON CONFLICT (pid) DO UPDATE SET "
+                               "rooms = excluded.rooms, updated_at = excluded.updated_at, disconnected_at = NULL "
+                               "WHERE recovery_sessions.owner = excluded.owner");
+    statement.bind(1, record.pid).bind(2, record.userId).bind(3, record.sid).bind(4, record.owner);
+    statement.bind(5, rooms).bind(6, record.createdAt).bind(7, record.updatedAt).run();
+}
+
+void SqliteStore::endRecovery(std::string_view pid, std::string_view owner, std::int64_t at) {
+    Statement statement(*this, "UPDATE recovery_sessions SET disconnected_at = ?3 WHERE pid = ?1 AND owner = ?2");
+    statement.bind(1, pid).bind(2, owner).bind(3, at).run();
+}
+
+void SqliteStore::deleteRecovery(std::string_view pid) {
+    Statement statement(*this, "DELETE FROM recovery_sessions WHERE pid = ?1");
+    statement.bind(1, pid).run();
+}
+
+std::optional<RecoveryRecord> SqliteStore::findRecovery(std::string_view pid) {
+    Statement statement(*this, "SELECT pid, user_id, sid, owner, rooms, created_at, updated_at, disconnected_at "
+                               "FROM recovery_sessions WHERE pid = ?1");
+    statement.bind(1, pid);
+    if (!statement.step()) return std::nullopt;
+    auto rooms = decodeRecoveryRooms(statement.text(4));
+    if (!rooms) throw StoreError("recovery_sessions: unreadable rooms of a record");
+    RecoveryRecord record{statement.text(0), statement.text(1),    statement.text(2),    statement.text(3),
+                          std::move(*rooms), statement.integer(5), statement.integer(6), std::nullopt};
+    if (!statement.isNull(7)) record.disconnectedAt = statement.integer(7);
+    return record;
+}
+
+void SqliteStore::takeRecovery(std::string_view pid, std::string_view owner, std::int64_t at) {
+    Statement statement(*this, "UPDATE recovery_sessions SET owner = ?2, updated_at = ?3, disconnected_at = NULL "
+                               "WHERE pid = ?1");
+    statement.bind(1, pid).bind(2, owner).bind(3, at).run();
+}
+
+std::int64_t SqliteStore::pruneRecovery(std::int64_t notBefore) {
+    Statement statement(*this, "DELETE FROM recovery_sessions WHERE COALESCE(disconnected_at, updated_at) < ?1");
+    statement.bind(1, notBefore).run();
+    return statement.changes();
+}
+
+// The messages of every room still a chat of the user, after `after` and not before the room's
+// joinedAt (nor before the membership's: a member removed and added again while away gets nothing
+// of the time between), in one query: json_each walks the rooms, each one a range of the
+// messages index.
+Replay SqliteStore::replay(const ReplayRequest& request) {
+    Replay out;
+    const std::string rooms = encodeRecoveryRooms(request.rooms);
+    {
+        Statement statement(*this, "SELECT r.key FROM json_each(?1) AS r JOIN memberships AS ms "
+                                   "ON ms.chat_id = r.key AND ms.user_id = ?2 ORDER BY r.id");
+        statement.bind(1, rooms).bind(2, request.userId);
+        while (statement.step()) out.memberChats.push_back(statement.text(0));
+    }
+    {
+        const std::int64_t fetch = std::int64_t{std::max(request.limit, 0)} + 1;
+        const std::int64_t afterAt =
+            request.after ? request.after->createdAt : std::numeric_limits<std::int64_t>::min();
+        const std::string afterId = request.after ? request.after->id : std::string();
+        Statement statement(
+            *this,
+            "SELECT m.id, m.chat_id, m.sender_id, m.body, m.client_id, m.created_at "
+            "FROM json_each(?1) AS r JOIN memberships AS ms "
+            "ON ms.chat_id = r.key AND ms.user_id = ?2 "
+            "JOIN messages AS m ON m.chat_id = r.key AND m.created_at >= r.value AND m.created_at >= ms.joined_at "
+            "AND (m.created_at, m.id) > (?3, ?4) ORDER BY m.created_at, m.id LIMIT ?5");
+        statement.bind(1, rooms).bind(2, request.userId).bind(3, afterAt).bind(4, afterId).bind(5, fetch);
+        while (statement.step()) out.messages.push_back(messageFrom(statement));
+        if (static_cast<std::int64_t>(out.messages.size()) == fetch) {
+            out.truncated = true;
+            out.messages.clear();
+        }
+    }
+    for (auto& chat : chatsOfUser(request.userId))
+        if (chat.updatedAt > request.since) out.chats.push_back(std::move(chat));
+    std::sort(out.chats.begin(), out.chats.end(), [](const Chat& a, const Chat& b) {
+        return a.updatedAt != b.updatedAt ? a.updatedAt < b.updatedAt : a.id < b.id;
+    });
+    for (const auto& chatId : out.memberChats)
+        for (auto& cursor : readCursors(chatId))
+            if (cursor.readAt > request.since) out.cursors.push_back(ChatReadCursor{chatId, std::move(cursor)});
+    return out;
 }
 
 } // namespace parley::store

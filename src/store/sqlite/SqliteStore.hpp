@@ -124,6 +124,14 @@ public:
     std::vector<ReadCursor> readCursors(std::string_view chatId) override;
     std::int64_t unreadCount(std::string_view chatId, std::string_view userId) override;
 
+    void saveRecovery(const RecoveryRecord& record) override;
+    void endRecovery(std::string_view pid, std::string_view owner, std::int64_t at) override;
+    void deleteRecovery(std::string_view pid) override;
+    std::optional<RecoveryRecord> findRecovery(std::string_view pid) override;
+    void takeRecovery(std::string_view pid, std::string_view owner, std::int64_t at) override;
+    std::int64_t pruneRecovery(std::int64_t notBefore) override;
+    Replay replay(const ReplayRequest& request) override;
+
 private:
     class Statement;
 

@@ -174,7 +174,8 @@ describe('wire format of a refused CONNECT', () => {
       // the same Engine.IO session may retry CONNECT with a good token
       const u = srv.user();
       raw.send(`40${JSON.stringify({ token: u.token })}`);
-      assert.match(await raw.nextNonPing(3000), /^40\{"sid":"[^"]+"\}$/);
+      // (with its pid for connection state recovery, on by default: docs/recovery.md)
+      assert.match(await raw.nextNonPing(3000), /^40\{"sid":"[^"]+"(,"pid":"[A-Za-z0-9_-]{22}")?\}$/);
     } finally {
       raw.close();
     }

@@ -12,7 +12,8 @@ import { Recorder } from '../helpers/clients.mjs';
 import { waitFor } from '../helpers/server.mjs';
 
 let srv;
-before(async () => { srv = await startChatServer(); });
+// Without connection state recovery (recovery.test.mjs has it): a reconnect is a new session.
+before(async () => { srv = await startChatServer({ args: ['--recovery-window', '0'] }); });
 after(async () => { await srv?.stop(); });
 afterEach(() => closeAllSockets());
 

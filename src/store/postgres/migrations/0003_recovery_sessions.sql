@@ -1,0 +1,18 @@
+-- Connection state recovery: what a socket that may come back needs, keyed by its private id.
+-- rooms is a JSON object {chatId: joinedAtMs} (text, read with jsonb_each_text). owner names the
+-- socket that wrote the row last: a late write of a socket that has been replaced by a
+-- recovered one changes nothing. A row never marked disconnected (its process died) ages from
+-- updated_at.
+CREATE TABLE recovery_sessions (
+    pid             TEXT COLLATE "C" PRIMARY KEY,
+    user_id         TEXT COLLATE "C" NOT NULL,
+    sid             TEXT COLLATE "C" NOT NULL,
+    owner           TEXT COLLATE "C" NOT NULL,
+    rooms           TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    disconnected_at BIGINT
+);
+
+-- The periodic prune deletes by age.
+CREATE INDEX recovery_sessions_age ON recovery_sessions ((COALESCE(disconnected_at, updated_at)));

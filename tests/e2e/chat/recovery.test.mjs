@@ -1,0 +1,376 @@
+// Connection state recovery (socket.io 4.6+) with the stock socket.io-client: a client whose
+// transport drops comes back with the same socket id, its rooms, and every message:new it
+// missed replayed from the store, in order, once. Also after the server was killed (SIGKILL)
+// and restarted on the same data, and for a client that had received nothing yet. A pid that is
+// another user's, forged or too old gives a fresh session, without an error.
+//
+// "Away" is made deterministic by pointing the client's Manager at a port where nothing listens
+// (its reconnection attempts fail) and back at the server when the test wants it to return.
+
+import { describe, it, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startChatServer, closeAllSockets, connect, join, send, nextEvent, recorded, groupOf, assertMessageShape, assertError, emitAck,
+} from '../helpers/chat.mjs';
+import net from 'node:net';
+import { freePort, metrics, scaled, until, waitFor } from '../helpers/server.mjs';
+
+const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
+
+let srv;
+let deadUrl;
+before(async () => {
+  srv = await startChatServer({ args: ['--recovery-window', '60'] });
+  deadUrl = `http://127.0.0.1:${await freePort()}`;
+});
+after(async () => { await srv?.stop(); });
+afterEach(() => closeAllSockets());
+
+/** Drops the socket's transport; it keeps trying to reconnect, to nowhere, until comeBack(). */
+async function dropTransport(socket) {
+  socket.io.uri = deadUrl;
+  const gone = waitFor(socket, 'disconnect');
+  socket.io.engine.close();
+  await gone;
+}
+
+/** Lets a dropped socket reconnect (to `url`); resolves once it is connected again. */
+async function comeBack(socket, url) {
+  const back = waitFor(socket, 'connect', 8000);
+  socket.io.uri = url;
+  await back;
+}
+
+/** The ids of every message:new the socket received, in arrival order. */
+const idsOf = (socket) => recorded(socket, 'message:new').map((m) => m._id);
+
+/** Waits until the socket has received the message with this id. */
+const received = (socket, id, timeoutMs = 5000) => nextEvent(socket, 'message:new', (m) => m._id === id, timeoutMs);
+
+async function sendMany(socket, chatId, n, tag) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push((await send(socket, chatId, `${tag} ${i}`)).serverId);
+  return out;
+}
+
+describe('connection state recovery', () => {
+  it('a transport drop recovers: same id, rooms back, the missed message:new replayed in order, once', async () => {
+    const a = srv.user(); const b = srv.user();
+    const chat = await groupOf(srv, a, [b]);
+    const sa = await srv.connect(a);
+    const sb = await srv.connect(b, RECONNECT);
+    assert.equal(sb.recovered, false, 'a first connection is not a recovery');
+    await join(sb, chat._id);
+    const first = (await send(sa, chat._id, 'before')).serverId;
+    const got = await received(sb, first);
+    assertMessageShape(got, 'live message:new');
+    const sid = sb.id;
+
+    await dropTransport(sb);
+    const missed = await sendMany(sa, chat._id, 5, 'missed');
+    await comeBack(sb, srv.url);
+    assert.equal(sb.recovered, true, 'recovered');
+    assert.equal(sb.id, sid, 'the same socket id');
+    await received(sb, missed.at(-1));
+
+    // The rooms are back: a message sent now arrives without a new room:join.
+    const live = (await send(sa, chat._id, 'after')).serverId;
+    await received(sb, live);
+    assert.deepEqual(idsOf(sb), [first, ...missed, live], 'every message once, in order');
+    recorded(sb, 'message:new').forEach((m, i) => assertMessageShape(m, `message:new[${i}]`));
+  });
+
+  it('a client that had received no event yet recovers too, from when it joined', async () => {
+    const a = srv.user(); const b = srv.user();
+    const chat = await groupOf(srv, a, [b]);
+    const sa = await srv.connect(a);
+    const earlier = (await send(sa, chat._id, 'before b joined')).serverId;
+    await new Promise((r) => setTimeout(r, 5)); // a later millisecond for the join
+    const sb = await srv.connect(b, RECONNECT);
+    await join(sb, chat._id);
+    const sid = sb.id;
+
+    await dropTransport(sb);
+    const missed = await sendMany(sa, chat._id, 3, 'missed');
+    await comeBack(sb, srv.url);
+    assert.equal(sb.recovered, true);
+    assert.equal(sb.id, sid);
+    await received(sb, missed.at(-1));
+    const live = (await send(sa, chat._id, 'after')).serverId;
+    await received(sb, live);
+    assert.deepEqual(idsOf(sb), [...missed, live], 'nothing from before the join, every missed one once');
+    assert.ok(!idsOf(sb).includes(earlier));
+  });
+
+  it('a message:new carries its offset as a last string argument, the same for every recipient', async () => {
+    const a = srv.user(); const b = srv.user(); const c = srv.user();
+    const chat = await groupOf(srv, a, [b, c]);
+    const sa = await srv.connect(a);
+    const sb = await srv.connect(b);
+    const sc = await srv.connect(c);
+    await join(sb, chat._id); await join(sc, chat._id);
+    const args = { b: [], c: [] };
+    sb.on('message:new', (...x) => args.b.push(x));
+    sc.on('message:new', (...x) => args.c.push(x));
+    const id = (await send(sa, chat._id, 'offset')).serverId;
+    await received(sb, id); await received(sc, id);
+    assert.equal(args.b[0].length, 2);
+    assert.match(args.b[0][1], new RegExp(`^\\d+-${id}$`));
+    assert.deepEqual(args.b[0], args.c[0]);
+  });
+
+  it("another user's pid with a valid own token is a fresh session that sees none of the other's events", async () => {
+    const a = srv.user(); const b = srv.user(); const mallory = srv.user();
+    const chat = await groupOf(srv, a, [b]);
+    const sa = await srv.connect(a);
+    const sb = await srv.connect(b, RECONNECT);
+    await join(sb, chat._id);
+    const first = (await send(sa, chat._id, 'seen')).serverId;
+    await received(sb, first);
+    const sid = sb.id;
+    await dropTransport(sb);
+    const missed = await sendMany(sa, chat._id, 2, 'missed');
+
+    // sb's pid and offset (what a thief would have), with mallory's own valid token.
+    const sm = await srv.connect(mallory, { auth: { token: mallory.token, pid: sb._pid, offset: sb._lastOffset } });
+    assert.notEqual(sm.id, sid, 'a fresh socket id');
+    assert.ok(sm._pid && sm._pid !== sb._pid, 'a new pid');
+    const probe = (await send(sa, chat._id, 'probe')).serverId;
+
+    // The owner still recovers afterwards; by the time the probe reached it, it would have
+    // reached mallory too.
+    await comeBack(sb, srv.url);
+    assert.equal(sb.recovered, true);
+    assert.equal(sb.id, sid);
+    await received(sb, probe);
+    assert.deepEqual(idsOf(sb), [first, ...missed, probe]);
+    assert.deepEqual(recorded(sm, 'message:new'), [], 'none of the other user\'s messages');
+  });
+
+  it('a forged or malformed pid or offset is a fresh session, without an error', async () => {
+    const a = srv.user(); const b = srv.user();
+    const chat = await groupOf(srv, a, [b]);
+    const sa = await srv.connect(a);
+    const sb = await srv.connect(b, RECONNECT);
+    await join(sb, chat._id);
+    const first = (await send(sa, chat._id, 'seen')).serverId;
+    await received(sb, first);
+    const realPid = sb._pid;
+    const forged = [
+      { pid: 'A'.repeat(22) },
+      { pid: 'A'.repeat(21) + 'B' },
+      { pid: 42 },
+      { pid: { $ne: null } },
+      { pid: '' },
+      { pid: 'x'.repeat(5000) },
+      { pid: realPid, offset: 'not-an-offset' },
+      { pid: realPid, offset: 7 },
+      { pid: realPid, offset: `1-${'Z'.repeat(24)}` },
+      { pid: realPid, offset: `-5-${first}` },
+    ];
+    for (const extra of forged) {
+      const s = await srv.connect(b, { auth: { token: b.token, ...extra } });
+      assert.notEqual(s.id, sb.id, `fresh sid for ${JSON.stringify(extra).slice(0, 60)}`);
+      assert.ok(s._pid && s._pid !== realPid);
+      s.disconnect();
+    }
+    // None of them disturbed the real socket.
+    assert.ok(sb.connected);
+    const after = (await send(sa, chat._id, 'after')).serverId;
+    await received(sb, after);
+  });
+
+  it('a member removed from the chat while away gets nothing of that chat after recovery', async () => {
+    const a = srv.user(); const b = srv.user();
+    const kept = await groupOf(srv, a, [b]);
+    const gone = await groupOf(srv, a, [b]);
+    const sa = await srv.connect(a);
+    const sb = await srv.connect(b, RECONNECT);
+    await join(sb, kept._id); await join(sb, gone._id);
+    const sid = sb.id;
+    await dropTransport(sb);
+    const res = await srv.api(a, 'DELETE', `/v1/chats/${gone._id}/members/${b.id}`);
+    assert.equal(res.status, 200, 'member removed');
+    await sendMany(sa, gone._id, 2, 'secret');
+    const missed = await sendMany(sa, kept._id, 2, 'kept');
+    await comeBack(sb, srv.url);
+    assert.equal(sb.recovered, true);
+    assert.equal(sb.id, sid);
+    await received(sb, missed.at(-1));
+    const secretLater = (await send(sa, gone._id, 'secret later')).serverId;
+    const keptLater = (await send(sa, kept._id, 'kept later')).serverId;
+    await received(sb, keptLater);
+    assert.deepEqual(idsOf(sb), [...missed, keptLater], 'nothing of the chat it was removed from');
+    assert.ok(!idsOf(sb).includes(secretLater));
+    // Not even its chat:update: the chat's state now is not b's to see.
+    assert.ok(!recorded(sb, 'chat:update').some((u) => u.chat._id === gone._id), 'no chat:update of it');
+    // And room:join of that chat is refused as for any non-member.
+    assertError(await emitAck(sb, 'room:join', { chatId: gone._id }), 'FORBIDDEN', 'room:join after removal');
+  });
+});
+
+/**
+ * A TCP relay to `port` whose connections can be cut without closing them: blackhole() makes
+ * every open connection drop what either side sends, so the server sees nothing (no close, no
+ * pong) until its own ping timeout. Connections made afterwards relay normally.
+ */
+async function startRelay(port) {
+  const pairs = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    const pair = { client, upstream, cut: false };
+    client.on('data', (d) => { if (!pair.cut) upstream.write(d); });
+    upstream.on('data', (d) => { if (!pair.cut) client.write(d); });
+    client.on('error', () => {}); upstream.on('error', () => {});
+    client.on('close', () => { if (!pair.cut) upstream.destroy(); });
+    upstream.on('close', () => { if (!pair.cut) client.destroy(); });
+    pairs.add(pair);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    blackhole() { for (const p of pairs) p.cut = true; },
+    async close() {
+      for (const p of pairs) { p.client.destroy(); p.upstream.destroy(); }
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('connection state recovery: drops the server has not noticed', () => {
+  it('a client back before the server noticed its drop: the old socket (same sid) is disconnected first', async () => {
+    const own = await startChatServer({ args: ['--recovery-window', '60'] }); // its socket count is this test's
+    const relay = await startRelay(own.port);
+    try {
+      const a = own.user(); const b = own.user();
+      const chat = await groupOf(own, a, [b]);
+      const sa = await own.connect(a);
+      const sbr = await connect(relay.url, b, RECONNECT);
+      await join(sbr, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sbr, first);
+      const sid = sbr.id;
+
+      // The old connection goes silent both ways: the server keeps its socket (default ping
+      // timing: 45 s before it could notice). The client closes its side and comes back.
+      relay.blackhole();
+      await dropTransport(sbr);
+      const missed = (await send(sa, chat._id, 'missed')).serverId;
+      await comeBack(sbr, relay.url);
+      assert.equal(sbr.recovered, true);
+      assert.equal(sbr.id, sid);
+      await received(sbr, missed);
+      const live = (await send(sa, chat._id, 'live')).serverId;
+      await received(sbr, live);
+      assert.deepEqual(idsOf(sbr), [first, missed, live]);
+      // a, and b once: the silent socket was disconnected when b recovered.
+      await until(async () => (await metrics(own.url)).parley_socketio_sockets, (n) => n === 2,
+        scaled(3000), 'the silent socket is gone');
+    } finally {
+      closeAllSockets();
+      await relay.close();
+      await own.stop();
+    }
+  });
+
+  it('a frozen transport: after the ping timeout the client reconnects and recovers', async () => {
+    const quick = await startChatServer({ args: ['--recovery-window', '60', '--ping-interval', '300', '--ping-timeout', '200'] });
+    const relay = await startRelay(quick.port);
+    try {
+      const a = quick.user(); const b = quick.user();
+      const chat = await groupOf(quick, a, [b]);
+      const sa = await quick.connect(a);
+      const sb = await connect(relay.url, b, RECONNECT);
+      await join(sb, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sb, first);
+      const sid = sb.id;
+      const gone = waitFor(sb, 'disconnect', 5000);
+      sb.io.uri = deadUrl; // where its reconnection attempts go until comeBack()
+      relay.blackhole(); // frozen: no ping reaches the client, no pong the server
+      await gone; // the client's own ping timeout
+      const missed = (await send(sa, chat._id, 'missed')).serverId;
+      await comeBack(sb, relay.url); // through the relay again, on a new connection
+      assert.equal(sb.recovered, true);
+      assert.equal(sb.id, sid);
+      await received(sb, missed);
+      const live = (await send(sa, chat._id, 'live')).serverId;
+      await received(sb, live);
+      assert.deepEqual(idsOf(sb), [first, missed, live]);
+    } finally {
+      closeAllSockets();
+      await relay.close();
+      await quick.stop();
+    }
+  });
+});
+
+describe('connection state recovery: window and restarts', () => {
+  it('past the window a reconnecting client gets a fresh session', async () => {
+    const short = await startChatServer({ args: ['--recovery-window', '1'] });
+    try {
+      const a = short.user(); const b = short.user();
+      const chat = await groupOf(short, a, [b]);
+      const sb = await short.connect(b, RECONNECT);
+      await join(sb, chat._id);
+      const sid = sb.id;
+      await dropTransport(sb);
+      await new Promise((r) => setTimeout(r, 2200));
+      await comeBack(sb, short.url);
+      assert.equal(sb.recovered, false);
+      assert.notEqual(sb.id, sid);
+    } finally {
+      closeAllSockets();
+      await short.stop();
+    }
+  });
+
+  it('after SIGKILL and a restart on the same data, clients recover with what they missed', async () => {
+    let node = await startChatServer({ args: ['--recovery-window', '60'] });
+    const { dir, secret } = node;
+    let restarted;
+    try {
+      const a = node.user(); const b = node.user(); const c = node.user();
+      const chat = await groupOf(node, a, [b, c]);
+      const sa = await node.connect(a);
+      const sb = await node.connect(b, RECONNECT);
+      const sc = await node.connect(c, RECONNECT);
+      await join(sb, chat._id); await join(sc, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sb, first); await received(sc, first);
+      const sids = { b: sb.id, c: sc.id };
+
+      // b drops (the server sees it go); a message it does not receive; then the server dies
+      // with c still connected (its record never marked disconnected).
+      await dropTransport(sb);
+      const beforeKill = (await send(sa, chat._id, 'before the kill')).serverId;
+      await received(sc, beforeKill);
+      sc.io.uri = deadUrl;
+      const cGone = waitFor(sc, 'disconnect');
+      await node.kill9();
+      await cGone;
+
+      restarted = await startChatServer({ dir, secret, args: ['--recovery-window', '60'] });
+      node = null;
+      const sa2 = await restarted.connect(a);
+      const afterRestart = (await send(sa2, chat._id, 'after the restart')).serverId;
+
+      await comeBack(sb, restarted.url);
+      await comeBack(sc, restarted.url);
+      assert.equal(sb.recovered, true, 'b recovered');
+      assert.equal(sc.recovered, true, 'c recovered (its process died before it could persist anything)');
+      assert.equal(sb.id, sids.b);
+      assert.equal(sc.id, sids.c);
+      await received(sb, afterRestart); await received(sc, afterRestart);
+      assert.deepEqual(idsOf(sb), [first, beforeKill, afterRestart]);
+      assert.deepEqual(idsOf(sc), [first, beforeKill, afterRestart]);
+      const live = (await send(sa2, chat._id, 'live')).serverId;
+      await received(sb, live); await received(sc, live);
+    } finally {
+      closeAllSockets();
+      await restarted?.stop();
+      if (node) await node.stop();
+      else if (restarted) await restarted.removeDir?.();
+    }
+  });
+});

@@ -1,0 +1,55 @@
+// Connection state recovery across a cluster: a client of node A drops and reconnects through
+// node B, which recovers it from the shared PostgreSQL: the same socket id, its rooms (on B now,
+// reached through Redis from A), and the messages it missed, in order, once.
+
+import assert from 'node:assert/strict';
+import { describe, it, before, after } from 'node:test';
+import { startCluster } from '../helpers/cluster.mjs';
+import { connect, join, nextEvent, recorded, send } from '../helpers/chat.mjs';
+import { freePort, waitFor } from '../helpers/server.mjs';
+
+const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
+
+let cluster;
+let deadUrl;
+before(async () => {
+  cluster = await startCluster({ nodes: 2, args: ['--recovery-window', '60'] });
+  deadUrl = `http://127.0.0.1:${await freePort()}`;
+});
+after(async () => { await cluster?.stop(); });
+
+const received = (socket, id) => nextEvent(socket, 'message:new', (m) => m._id === id, 5000);
+const idsOf = (socket) => recorded(socket, 'message:new').map((m) => m._id);
+
+describe('connection state recovery in a cluster', () => {
+  it('a client of node A that drops recovers through node B', async () => {
+    const [nodeA, nodeB] = cluster.nodes;
+    const a = cluster.user(); const b = cluster.user();
+    const chat = await cluster.createChat(a, { type: 'group', title: 'recovery', memberIds: [b.id] });
+    const sa = await connect(nodeA.url, a);
+    const sb = await connect(nodeA.url, b, RECONNECT);
+    await join(sb, chat._id);
+    const first = (await send(sa, chat._id, 'before')).serverId;
+    await received(sb, first);
+    const sid = sb.id;
+
+    sb.io.uri = deadUrl;
+    const gone = waitFor(sb, 'disconnect');
+    sb.io.engine.close();
+    await gone;
+    const missed = [];
+    for (let i = 0; i < 3; i++) missed.push((await send(sa, chat._id, `missed ${i}`)).serverId);
+
+    const back = waitFor(sb, 'connect', 8000);
+    sb.io.uri = nodeB.url;
+    await back;
+    assert.equal(sb.recovered, true, 'recovered on the other node');
+    assert.equal(sb.id, sid, 'the same socket id');
+    await received(sb, missed.at(-1));
+
+    // Its room is on node B now: a message sent through node A reaches it over Redis.
+    const live = (await send(sa, chat._id, 'through A')).serverId;
+    await received(sb, live);
+    assert.deepEqual(idsOf(sb), [first, ...missed, live], 'every message once, in order');
+  });
+});
