@@ -61,51 +61,46 @@ async function killNow(server) {
 /**
  * Starts the cluster of one chat context: `serveArgs` are the `parley serve` arguments of one
  * node (data dir, secret, the test's args); `store` a given --store (else the dir's database).
- * Resolves { url, port, nodes: [{ url, port, server }], logs(), kill9(), stop() }.
+ * Resolves { url, port, nodes: [{ url, port, server }], logs(), kill9(), stop(alongside) }.
  */
 export async function startChatCluster({ serveArgs, env = {}, store, launcher, executable }) {
-  const undo = []; // last first
-  const stopAll = async () => {
-    const errors = [];
-    for (const fn of undo.reverse()) {
-      try { await fn(); } catch (e) { errors.push(e); }
-    }
-    undo.length = 0;
-    if (errors.length > 0) throw errors[0];
+  const servers = [];
+  let redis;
+  let lb;
+  let killed = false;
+  // The nodes first (at once, so that one's shutdown does not wait for another's), then nginx,
+  // Redis and `alongside` (the context's own clean-up) at once.
+  const stopAll = async (alongside) => {
+    const results = await Promise.allSettled(killed ? [] : servers.map((s) => s.stop()));
+    results.push(...await Promise.allSettled([lb?.stop(), redis?.stop(), alongside?.()]));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   };
   try {
     if (!store && !sharedPgDir) {
       throw new Error('PARLEY_E2E_CLUSTER needs PostgreSQL: set PARLEY_E2E_PG_DIR to a running scripts/pg-scratch (`make e2e-cluster` does)');
     }
-    const storeArgs = store ? ['--store', store] : await storeArgsFor(flagValue(serveArgs, '--data-dir'));
-    const redis = await startRedis();
-    undo.push(() => redis.stop());
+    // The database (created on first use of the dir) and Redis at once.
+    const started = await Promise.allSettled([
+      store ? ['--store', store] : storeArgsFor(flagValue(serveArgs, '--data-dir')),
+      startRedis(),
+    ]);
+    redis = started[1].value;
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const storeArgs = started[0].value;
     const proxy = flagValue(serveArgs, '--trusted-proxy') !== undefined ? [] : ['--trusted-proxy', '127.0.0.1'];
     const args = [...serveArgs, ...storeArgs, '--redis', redis.url, ...proxy];
-    const servers = [];
     const startNode = async () => {
-      const server = await startServer({ bin: 'parley', args, env, launcher, executable });
-      servers.push(server);
-      // Stopped all at once (below), so one node's shutdown does not wait for another's.
-      return server;
+      servers.push(await startServer({ bin: 'parley', args, env, launcher, executable }));
     };
-    undo.push(async () => {
-      const results = await Promise.allSettled(servers.map((s) => s.stop()));
-      const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
     // The first node creates the schema; the others find it in place.
     await startNode();
     await Promise.all(Array.from({ length: CLUSTER_NODES - 1 }, startNode));
-    await waitSubscribed(redis.url, CLUSTER_NODES);
-    const lb = await startNginx(servers.map((s) => s.port));
-    undo.push(() => lb.stop());
-    let killed = false;
+    [lb] = await Promise.all([startNginx(servers.map((s) => s.port)), waitSubscribed(redis.url, CLUSTER_NODES)]);
     return {
       url: lb.url,
       port: lb.port,
-      redis,
-      lb,
       nodes: servers.map((s) => ({ url: s.url, port: s.port, server: s })),
       logs: () => servers.map((s, i) => `--- node ${i + 1} (port ${s.port}) ---\n${s.logs()}`).join('\n'),
       /** kill -9 of every node at once; nginx and Redis stay up. */
@@ -113,10 +108,7 @@ export async function startChatCluster({ serveArgs, env = {}, store, launcher, e
         killed = true;
         await Promise.all(servers.map(killNow));
       },
-      async stop() {
-        if (killed) servers.length = 0; // nothing left to stop gracefully
-        await stopAll();
-      },
+      stop: stopAll,
     };
   } catch (e) {
     await stopAll().catch(() => {});

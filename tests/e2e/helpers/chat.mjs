@@ -430,11 +430,8 @@ export async function startChatServer({ args = [], env = {}, dir: givenDir, secr
     async removeDir() { await releaseDir(dir); },
     async stop() {
       closeAllSockets();
-      try {
-        await backend.stop();
-      } finally {
-        if (ownDir) await releaseDir(dir);
-      }
+      // The data dir (and its database) goes once the server is down, with the rest of a cluster.
+      await backend.stop(ownDir ? () => releaseDir(dir) : undefined);
     },
   };
   return ctx;
@@ -464,8 +461,12 @@ async function startSingle({ serveArgs, env, store, launcher, executable }) {
       server.proc.kill('SIGKILL');
       await gone;
     },
-    async stop() {
-      if (!killed) await server.stop();
+    async stop(alongside) {
+      try {
+        if (!killed) await server.stop();
+      } finally {
+        await alongside?.();
+      }
     },
   };
 }
