@@ -47,6 +47,10 @@ const cpus = os.cpus().length;
 // share the cores); --threads: Parley's io threads (Node's peer is one thread whatever it gets).
 const serverCpu = opt('server-cpus', cpus > 1 ? '0' : null);
 const loadCpu = opt('load-cpus', cpus > 1 ? '1' : null);
+// --backend-cpus: where PostgreSQL and Redis run (default: with the servers). On a two-core
+// machine the servers and their backends share CPU 0, and past ~80 % busy its run queue, not the
+// servers, sets the tail latency; `--backend-cpus 1` moves the backends next to the generator.
+const backendCpu = opt('backend-cpus', serverCpu);
 const parleyThreads = opt('threads', '1');
 const clusterSize = Number(opt('cluster', '1'));
 if (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 8) throw new Error('--cluster N: 2..8 processes');
@@ -150,7 +154,7 @@ async function startPostgres() {
   pg.dir = path.join(parent, 'pg');
   process.on('exit', stopPostgres);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
-  const [c, ca] = pinned(serverCpu, path.join(root, 'scripts', 'pg-scratch'), ['start', pg.dir]);
+  const [c, ca] = pinned(backendCpu, path.join(root, 'scripts', 'pg-scratch'), ['start', pg.dir]);
   pg.uri = execFileSync(c, ca, { encoding: 'utf8' }).trim().split('\n').pop();
   pg.postmasterPid = Number(readFileSync(path.join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const { Client } = createRequire(path.join(root, 'bench', 'peer', 'package.json'))('pg');
@@ -171,7 +175,7 @@ async function createDatabase() {
 const dropDatabase = (name) => pg.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 
 // --- the throwaway Redis of a cluster run (--cluster) ------------------------------------------
-// One per run, on the server's CPU, so that no run inherits another's subscriptions; stopped
+// One per run, on the backends' CPU (--backend-cpus), so that no run inherits another's subscriptions; stopped
 // after the run, and at exit whatever happens.
 const redisDirs = new Set();
 function stopRedis(dir) {
@@ -188,7 +192,7 @@ process.on('exit', () => {
 function startRedis() {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'bench-redis-')), 'redis');
   redisDirs.add(dir);
-  const [c, ca] = pinned(serverCpu, path.join(root, 'scripts', 'redis-scratch'), ['start', dir]);
+  const [c, ca] = pinned(backendCpu, path.join(root, 'scripts', 'redis-scratch'), ['start', dir]);
   const uri = execFileSync(c, ca, { encoding: 'utf8' }).trim().split('\n').pop();
   const pid = Number(readFileSync(path.join(dir, 'redis.pid'), 'utf8').trim());
   return { dir, uri, pid };
@@ -716,13 +720,13 @@ const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${cpus}, ${(os.totalmem() / 2 
 const command = `node bench/compare.mjs ${args.join(' ')}`.trim();
 console.log(`\nParley vs Node socket.io 4.8 peer — medians of ${reps} interleaved runs; server on CPU ${serverCpu ?? 'any'}, ` +
   `generator on CPU ${loadCpu ?? 'any'}, Parley --threads ${parleyThreads}`);
-console.log(postgres ? `store: ${pg.version} (scripts/pg-scratch: fsync and synchronous_commit on), on CPU ${serverCpu ?? 'any'} ` +
-  `with the server, a fresh database per run; the Node peer's pool: ${peerPoolSize} connections`
+console.log(postgres ? `store: ${pg.version} (scripts/pg-scratch: fsync and synchronous_commit on), on CPU ${backendCpu ?? 'any'}` +
+  `${backendCpu === serverCpu ? ' with the server' : ''}, a fresh database per run; the Node peer's pool: ${peerPoolSize} connections`
   : 'store: Parley SQLite (its data dir in the temporary directory); the Node peer in memory');
 console.log(`machine: ${machine}`);
 if (clustered)
   console.log(`cluster: ${clusterSize} processes per side on one Redis (scripts/redis-scratch, fresh per run, on CPU ` +
-    `${serverCpu ?? 'any'}) and the run's database; client i on process i mod ${clusterSize}, no load balancer. ` +
+    `${backendCpu ?? 'any'}) and the run's database; client i on process i mod ${clusterSize}, no load balancer. ` +
     `Parley ×1: one process on the same PostgreSQL, no Redis`);
 const loads = runs.flatMap((r) => r.result?.loadAverage ?? []).sort((a, b) => a - b);
 if (loads.length)

@@ -82,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto receipt = chat::parseReceiptRequest(args))
         check(ObjectId::isValid(receipt->chatId) && ObjectId::isValid(receipt->messageId), "receipt: ids");
     check(chat::parsePresencePing(args).has_value() == (!args.empty() && args[0].is_object()), "presence:ping");
+    if (auto token = chat::parseRenewRequest(args)) check(!token->empty(), "auth:renew: token");
 
     // REST bodies: the same text as a request body.
     const auto body = chat::parseJsonObject(input);

@@ -70,12 +70,14 @@ ChatStack::ChatStack(Runtime& runtime) {
     jwt.issuer = config.jwtIssuer;
     jwt.audience = config.jwtAudience;
     jwt.requireExp = config.jwtRequireExp;
+    jwt.leeway = config.jwtLeeway;
     jwt_ = std::make_unique<auth::JwtVerifier>(jwt);
 
     store_ = openStore(config, &storeMetrics_);
     spdlog::info("store: {}", config.storeDescription());
 
-    const chat::ChatConfig chatConfig;
+    chat::ChatConfig chatConfig;
+    chatConfig.renewLimit.perWindow = config.tokenRenewalsPerMinute;
     chat::SharedChatState shared;
     if (auto* bus = runtime.bus()) {
         // Runtime has parsed --redis already to start the bus.
@@ -99,6 +101,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.maxPendingLogins = config.loginHashQueue;
     rest.metrics = &chatMetrics_;
     rest.peers = &runtime.peerLimits();
+    if (auto* bus = runtime.bus()) rest.clusterConnected = [bus] { return bus->connected(); };
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
 }
 

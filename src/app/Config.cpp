@@ -105,6 +105,10 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
     {"jwt-issuer", [](Config& c, const std::string&, const std::string& v) { c.jwtIssuer = v; }},
     {"jwt-audience", [](Config& c, const std::string&, const std::string& v) { c.jwtAudience = v; }},
     {"jwt-require-exp", [](Config& c, const std::string& f, const std::string& v) { c.jwtRequireExp = boolean(f, v); }},
+    {"jwt-leeway",
+     [](Config& c, const std::string& f, const std::string& v) { c.jwtLeeway = std::chrono::seconds(bounded<std::uint32_t>(f, v, 3600)); }},
+    {"token-renewals-per-minute",
+     [](Config& c, const std::string& f, const std::string& v) { c.tokenRenewalsPerMinute = bounded<std::uint32_t>(f, v, 1u << 16); }},
 };
 
 void apply(Config& c, const std::string& flag, const std::string& value) {
@@ -250,6 +254,10 @@ std::string usage() {
   --jwt-issuer ISS       required iss of tokens                      PARLEY_JWT_ISSUER
   --jwt-audience AUD     required aud of tokens                      PARLEY_JWT_AUDIENCE
   --jwt-require-exp[=BOOL]  refuse JWTs without exp (true)           PARLEY_JWT_REQUIRE_EXP
+  --jwt-leeway S         clock skew forgiven on exp and nbf, at most
+                         3600; a socket's token ends at exp + S (30)  PARLEY_JWT_LEEWAY
+  --token-renewals-per-minute N  auth:renew per socket; 0 = no limit (6)
+                                                              PARLEY_TOKEN_RENEWALS_PER_MINUTE
   --conformance          protocol conformance profile (port 3000, ping 300/200 ms, echo handlers)
 )";
 }

@@ -19,6 +19,7 @@
 #include <array>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -359,6 +360,16 @@ result<Claims> checkClaims(const boost::json::object& claims, const ClaimRules& 
 // =====================================================================================================
 // JwtVerifier
 // =====================================================================================================
+
+std::int64_t JwtVerifier::validUntilMs(const Claims& claims) const noexcept {
+    if (claims.expiresAt == 0) return 0;
+    // Past this, `(exp + leeway + 1) * 1000` would overflow; no real token gets near it.
+    constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max() / 1000 - kMaxLeewaySeconds - 1;
+    if (claims.expiresAt > kMaxSeconds) return std::numeric_limits<std::int64_t>::max();
+    // An exp at or before the epoch is still "has an expiry": at least 1 ms, never the 0 of none.
+    if (claims.expiresAt < 0) return 1;
+    return (claims.expiresAt + leewaySeconds_ + 1) * 1000;
+}
 
 JwtVerifier::JwtVerifier(JwtConfig config)
     : secret_(std::move(config.secret)), issuer_(std::move(config.issuer)), audience_(std::move(config.audience)),

@@ -46,6 +46,12 @@ public:
     /// (WrongAudience), `sub` (BadSubject). Returns the claims if every check passes. Thread-safe; never throws.
     boost::system::result<Claims> verify(std::string_view token) const;
 
+    /// The first Unix millisecond at which verify() refuses a token with these claims as Expired
+    /// (`exp` + leeway + 1 s, since verify() compares whole seconds), or 0 for a token without
+    /// `exp`. A live connection that holds the token ends then, the moment a new CONNECT with it
+    /// would be refused. Saturates at INT64_MAX for an `exp` too far away to count in ms.
+    std::int64_t validUntilMs(const Claims& claims) const noexcept;
+
 private:
     enum class KeyType { None, Rsa, Ec };
 

@@ -1,6 +1,5 @@
 #include "chat/ChatService.hpp"
 
-#include "auth/SessionTokens.hpp"
 #include "chat/Payloads.hpp"
 #include "chat/StoreFailure.hpp"
 #include "chat/Validation.hpp"
@@ -53,7 +52,11 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
                              : std::make_unique<LocalSendLimit>(config.messagesPerWindow, config.rateWindowMs)),
       ownPresence_(shared.presence ? nullptr : std::make_unique<LocalPresence>(config.presenceWindowMs)),
       limit_(shared.limit ? *shared.limit : *ownLimit_), presence_(shared.presence ? *shared.presence : *ownPresence_),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+    socketTokens_.reserve(threads_.size());
+    for (std::size_t i = 0; i < threads_.size(); ++i)
+        socketTokens_.push_back(std::make_unique<SocketTokens>(threads_.context(i)));
+}
 
 // ---------------------------------------------------------------------------------------------
 // JSON shapes of the contract
@@ -85,28 +88,15 @@ boost::json::object ChatService::chatJson(const store::Chat& c) {
 // ---------------------------------------------------------------------------------------------
 
 void ChatService::install() {
-    nsp_.use([this](const SocketPtr& socket, socketio::Next next) {
-        auto token = handshakeToken(socket->auth(), socket->handshake().url);
-        authenticate(socket->context(), token.value_or(""),
-                     [socket, next = std::move(next)](std::optional<std::string> userId, std::string reason) {
-                         if (!userId) {
-                             auto reply = errorReply(ErrorCode::Unauthorized, reason,
-                                                     "connect from " + socket->handshake().remoteAddress);
-                             return next(socketio::ConnectError{"UNAUTHORIZED", std::move(reply)});
-                         }
-                         socket->data()["userId"] = *userId;
-                         next(std::nullopt);
-                     });
-    });
+    nsp_.use([this](const SocketPtr& socket, socketio::Next next) { authenticateSocket(socket, std::move(next)); });
     nsp_.onConnection([this](const SocketPtr& socket) {
         const std::string userId = userOf(socket);
         socket->join("user:" + userId);
-        if (auto token = handshakeToken(socket->auth(), socket->handshake().url);
-            token && auth::looksLikeSessionToken(*token))
-            socket->join(sessionRoom(auth::hashSessionToken(*token)));
+        onTokenConnected(socket);
         onPresenceChange(userId, true);
     });
     nsp_.onDisconnect([this](const SocketPtr& socket, std::string_view) {
+        tokensHere().forget(socket.get());
         const std::string userId = userOf(socket);
         if (!userId.empty()) onPresenceChange(userId, false);
     });
@@ -130,6 +120,7 @@ void ChatService::installHandlers() {
     nsp_.on("receipt:read", [this](const SocketPtr& s, const Event& e, Ack ack) { readReceipt(s, e, std::move(ack)); });
     nsp_.on("presence:ping",
             [this](const SocketPtr& s, const Event& e, Ack ack) { presencePing(s, e, std::move(ack)); });
+    nsp_.on("auth:renew", [this](const SocketPtr& s, const Event& e, Ack ack) { renewToken(s, e, std::move(ack)); });
 }
 
 // A client pipelining requests past the socket's limit gets each extra one refused at once.

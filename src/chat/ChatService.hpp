@@ -6,6 +6,7 @@
 #include "chat/Payloads.hpp"
 #include "chat/PresenceTracker.hpp"
 #include "chat/SharedState.hpp"
+#include "chat/SocketTokens.hpp"
 #include "net/IoThreads.hpp"
 #include "socketio/Namespace.hpp"
 #include "store/ChatStore.hpp"
@@ -23,6 +24,7 @@ struct ChatConfig {
     std::size_t messagesPerWindow = 10; // "Maximum 10 messages per 10 seconds"
     std::int64_t rateWindowMs = 10'000;
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
+    RenewLimit renewLimit{};               // auth:renew per socket: 6 a minute
 };
 
 /// The outcome of message:send (socket or REST).
@@ -50,8 +52,8 @@ struct SharedChatState {
 /// check that must hold at the moment of a write is made by the store inside that write.
 ///
 /// Files: ChatService.cpp (install, socket handlers, JSON shapes), ChatAccounts.cpp (tokens,
-/// logins, sessions), ChatChats.cpp (chats and members, chat:update), ChatMessages.cpp
-/// (message:send, history, read cursors), ChatPresence.cpp.
+/// logins, sessions; a socket's token: its expiry, auth:renew, auth:expired), ChatChats.cpp (chats and members,
+/// chat:update), ChatMessages.cpp (message:send, history, read cursors), ChatPresence.cpp.
 ///
 /// Threads: every operation may be called on any io thread and answers on the io_context it is
 /// given. The rate limit (SendLimit) is thread-safe; presence (PresenceState) lives on io thread 0.
@@ -117,6 +119,31 @@ private:
     // room is named by the token's hash (what the store keys sessions by), never the token itself.
     static std::string sessionRoom(const std::string& tokenHash) { return "session:" + tokenHash; }
 
+    // Who a token vouches for, and until when.
+    struct Identity {
+        std::string userId;
+        std::int64_t validUntilMs = 0; // Unix ms at which the token stops being accepted; 0: never
+    };
+    // Verifies a JWT or looks a session token up, as a CONNECT does; `done(identity, reason)`
+    // runs on `ctx` (at once for a JWT). Defined and used in ChatAccounts.cpp only.
+    template <class Done>
+    void resolveToken(boost::asio::io_context& ctx, std::string token, Done done);
+
+    // --- A socket's token (ChatAccounts.cpp) ---------------------------------------------------
+    // The CONNECT middleware: the handshake's token → data().userId (and its validity), or refused.
+    void authenticateSocket(const SocketPtr& socket, socketio::Next next);
+    // On connection: the session room of a session token, the expiry timer of a token that expires.
+    void onTokenConnected(const SocketPtr& socket);
+    void renewToken(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    // A renewal's token verified for this socket's user replaces the socket's token; false
+    // (nothing changed) when the socket cannot join the new session's room (the room cap).
+    bool adoptToken(const SocketPtr& s, const std::string& token, std::int64_t validUntilMs);
+    void armExpiry(const SocketPtr& s, std::int64_t validUntilMs);
+    // auth:expired (UNAUTHORIZED, `message`), then a server-side disconnect.
+    void expireSocket(const SocketPtr& s, std::string_view message);
+    // The token state of the sockets of the calling io thread.
+    SocketTokens& tokensHere();
+
     // Registers one handler per event; each one below answers its event.
     void installHandlers();
     static void refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
@@ -163,6 +190,7 @@ private:
     SendLimit& limit_;
     PresenceState& presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
+    std::vector<std::unique_ptr<SocketTokens>> socketTokens_; // one per io thread, used on it only
     Metrics* metrics_;
 };
 

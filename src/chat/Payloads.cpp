@@ -102,6 +102,14 @@ Parsed<bool> parsePresencePing(std::span<const boost::json::value> args) {
     return true;
 }
 
+Parsed<std::string> parseRenewRequest(std::span<const boost::json::value> args) {
+    const auto* payload = firstObject(args);
+    if (!payload) return invalid("Payload must be an object");
+    auto token = stringField(*payload, "token");
+    if (!token || token->empty()) return invalid("token must be a non-empty string");
+    return std::string(*token);
+}
+
 std::optional<std::string> handshakeToken(const boost::json::object& auth, std::string_view url) {
     if (auto token = stringField(auth, "token")) return std::string(*token);
     // The query parameter form: io(url, {query: {token}}).

@@ -56,6 +56,10 @@ Parsed<ReceiptRequest> parseReceiptRequest(std::span<const boost::json::value> a
 /// presence:ping: any object. Returns a Failure only for a missing or non-object payload.
 Parsed<bool> parsePresencePing(std::span<const boost::json::value> args);
 
+/// auth:renew: `{token}` → the token, a non-empty string (what it is worth is the verifier's
+/// question, as at CONNECT).
+Parsed<std::string> parseRenewRequest(std::span<const boost::json::value> args);
+
 /// The token of a connecting socket: `auth.token` if it is a string, else the `token` query
 /// parameter of the handshake URL (origin form, e.g. "/socket.io/?EIO=4&token=...").
 std::optional<std::string> handshakeToken(const boost::json::object& auth, std::string_view url);

@@ -166,8 +166,7 @@ void Server::handle(const std::shared_ptr<net::HttpConnection>& conn, net::Reque
 
 // The answer comes back on this thread, and goes out on the client's own connection.
 void Server::forward(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info) {
-    if (info.transport == TransportType::WebSocket)
-        return conn->respond(errorResponse(Errc::UnknownSid, responseTemplate(req)));
+    if (info.transport == TransportType::WebSocket) return conn->respond(notHere(responseTemplate(req)));
     const auto client = clientIp(req, conn);
     auto reply = [this, conn, templ = responseTemplate(req)](std::optional<net::Response> res) mutable {
         // No answer: the session is as good as unknown, and the client reconnects.
@@ -175,6 +174,16 @@ void Server::forward(const std::shared_ptr<net::HttpConnection>& conn, net::Requ
     };
     const auto handle = forwarder_->forward(info.sid, std::move(req), client.to_string(), std::move(reply));
     conn->onAbort([forwarder = forwarder_, handle] { forwarder->cancel(handle); });
+}
+
+// A WebSocket cannot travel over the bus: its upgrade has to reach the session's owner. The
+// answer is the protocol's unknown-session body with status 503, which a load balancer that
+// retries on 503 (nginx: `proxy_next_upstream ... http_503`) takes as "try the next node", until
+// the owner takes the upgrade. A client whose upgrade is refused everywhere stays on polling.
+net::Response Server::notHere(net::Response&& templ) const {
+    net::Response res = errorResponse(Errc::UnknownSid, std::move(templ));
+    res.result(http::status::service_unavailable);
+    return res;
 }
 
 void Server::handleForwarded(std::shared_ptr<net::Responder> responder, net::Request&& req) {

@@ -66,6 +66,7 @@ private:
     /// Whether `sid` is one this process makes (always, outside cluster mode).
     bool ownsSid(const std::string& sid) const noexcept;
     void forward(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, const RequestInfo& info);
+    net::Response notHere(net::Response&& templ) const;
     /// A polling request on the sid's owner thread: to its session, or answered 400.
     void poll(const std::shared_ptr<net::Responder>& responder, const net::Request& req, const std::string& sid);
     std::size_t ownerOf(const std::string& sid) const;

@@ -72,13 +72,15 @@ void RestApi::healthz(const RestCall& call, const net::Request&, const PathParam
 
 // Ready when the store answers.
 void RestApi::readyz(const RestCall& call, const net::Request&, const PathParams&) {
-    chat_.checkReady(here(threads_), [call](chat::Outcome<void> ready) {
+    chat_.checkReady(here(threads_), [call, cluster = config_.clusterConnected](chat::Outcome<void> ready) {
         // 503: a load balancer takes the node out of rotation until the store is back.
         if (!ready)
             return call.reply(bhttp::status::service_unavailable,
                               chat::errorReply(ErrorCode::Internal, ready.error().message,
                                                call.context + " (" + ready.error().cause + ")"));
-        call.ok(boost::json::object{{"status", "ready"}});
+        boost::json::object status{{"status", "ready"}};
+        if (cluster) status["cluster"] = cluster() ? "connected" : "disconnected";
+        call.ok(std::move(status));
     });
 }
 

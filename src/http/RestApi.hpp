@@ -37,6 +37,10 @@ struct RestConfig {
     std::size_t maxPendingLogins = 16;
     chat::Metrics* metrics = nullptr;       // counts hashes and refused logins when set
     const net::PeerLimits* peers = nullptr; // trusted proxies: whose client a login counts against
+    // In a cluster: whether the node is connected to the cluster's Redis, reported by /readyz.
+    // Informational: a node cut off from Redis still stores and acknowledges messages and
+    // serves its own clients, and taking every node out when Redis restarts would be an outage.
+    std::function<bool()> clusterConnected;
 };
 
 /// The REST API of DESIGN.md (/v1/...), plus /healthz and /readyz, on `router`.

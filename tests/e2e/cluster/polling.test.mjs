@@ -75,7 +75,7 @@ describe('long-polling across a cluster without sticky sessions', () => {
     }
   });
 
-  it('the default client (polling, then the upgrade probe) works whichever server its requests reach', async () => {
+  it('the default client (polling, then the upgrade) ends on WebSocket whichever server the upgrade reaches', async () => {
     const cluster = await clusterOfThree();
     try {
       const alice = cluster.user();
@@ -86,9 +86,13 @@ describe('long-polling across a cluster without sticky sessions', () => {
         clients.push(await cluster.connect(who, { transports: ['polling', 'websocket'] }));
       }
       for (const s of clients) await join(s, chat._id);
+      // An upgrade that reaches a node other than the owner is answered 503, and nginx passes
+      // it on to the next node until the owner takes it.
+      for (const s of clients) {
+        await until(() => s.io.engine.transport.name, (name) => name === 'websocket', scaled(5000),
+          `client ${s.id} upgraded to WebSocket`);
+      }
       await converse(clients[0], clients[1], chat._id, 6);
-      // Whether the upgrade succeeded depends on where its request landed: either way the
-      // session carries on, on the transport it has.
       for (const s of clients) assert.ok(s.connected, `connected over ${s.io.engine.transport.name}`);
     } finally {
       await cluster.stop();

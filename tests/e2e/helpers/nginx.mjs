@@ -7,9 +7,11 @@
 //
 // The configuration is the one scripts/cluster writes (docs/cluster.md): plain round-robin (no
 // ip_hash, no sticky cookie), HTTP/1.1 to the upstreams with the Upgrade/Connection headers of
-// a WebSocket handshake passed on, hour-long read timeouts, X-Forwarded-For appended. One worker
-// process, so that consecutive connections go to consecutive upstreams: N connections opened one
-// after another (with no other request through nginx in between) land on N different servers.
+// a WebSocket handshake passed on, hour-long read timeouts, X-Forwarded-For appended, and a
+// request that a node answers with 503 retried on the next (a WebSocket upgrade of a session
+// that node does not own). One worker process, so that consecutive connections go to
+// consecutive upstreams: N connections opened one after another (with no other request through
+// nginx in between) land on N different servers.
 // nginx runs in the foreground as a child of the test (daemon off), its pid, logs and temp
 // files in the temp dir. /usr/sbin/nginx, or PARLEY_NGINX names another binary; a missing nginx
 // fails the file (scripts/install-deps installs it).
@@ -36,7 +38,7 @@ export function nginxBinary() {
 
 /** nginx.conf for a load balancer on `port` over `upstreamPorts`, everything under `dir`. */
 export function nginxConfig(dir, port, upstreamPorts) {
-  const servers = upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n');
+  const servers = upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n');
   return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -68,7 +70,7 @@ ${servers}
       proxy_send_timeout 1h;
       proxy_buffering off;
       proxy_request_buffering off;
-      proxy_next_upstream error timeout;
+      proxy_next_upstream error timeout http_503;
     }
   }
 }

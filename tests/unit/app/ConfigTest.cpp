@@ -91,6 +91,24 @@ TEST(Config, TrustedProxiesAreRepeatableCheckedAndAListInTheEnvironment) {
     ::unsetenv("PARLEY_TRUSTED_PROXY");
 }
 
+TEST(Config, JwtLeewayAndTokenRenewals) {
+    const auto defaults = parse({});
+    EXPECT_EQ(defaults.jwtLeeway, std::chrono::seconds(30));
+    EXPECT_EQ(defaults.tokenRenewalsPerMinute, 6u);
+    const auto set = parse({"--jwt-leeway", "0", "--token-renewals-per-minute=2"});
+    EXPECT_EQ(set.jwtLeeway, std::chrono::seconds(0));
+    EXPECT_EQ(set.tokenRenewalsPerMinute, 2u);
+    EXPECT_THROW(parse({"--jwt-leeway", "3601"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--jwt-leeway", "-1"}), std::invalid_argument);
+    ::setenv("PARLEY_JWT_LEEWAY", "5", 1);
+    ::setenv("PARLEY_TOKEN_RENEWALS_PER_MINUTE", "0", 1);
+    EXPECT_EQ(parse({}).jwtLeeway, std::chrono::seconds(5));
+    EXPECT_EQ(parse({}).tokenRenewalsPerMinute, 0u);
+    EXPECT_EQ(parse({"--jwt-leeway", "7"}).jwtLeeway, std::chrono::seconds(7));
+    ::unsetenv("PARLEY_JWT_LEEWAY");
+    ::unsetenv("PARLEY_TOKEN_RENEWALS_PER_MINUTE");
+}
+
 TEST(Config, JwtRequireExpIsABooleanAndTheBareFlagMeansTrue) {
     EXPECT_FALSE(parse({"--jwt-require-exp=false"}).jwtRequireExp);
     EXPECT_FALSE(parse({"--jwt-require-exp", "0"}).jwtRequireExp);

@@ -241,6 +241,27 @@ TEST_F(JwtTest, LeewayIsClampedToASaneRange) {
     EXPECT_TRUE(failsWith(lenient.verify(hs256(early)), Errc::NotYetValid));
 }
 
+TEST_F(JwtTest, ValidUntilIsTheFirstMillisecondVerifyRefuses) {
+    const std::int64_t t = now();
+    auto claims = goodClaims();
+    claims["exp"] = t;
+    const auto strict = secretVerifier(std::chrono::seconds(0));
+    const auto verified = strict.verify(hs256(claims));
+    ASSERT_TRUE(verified);
+    EXPECT_EQ(verified->expiresAt, t);
+    // verify() compares whole seconds: exp itself is still valid, exp + 1 is not.
+    EXPECT_EQ(strict.validUntilMs(*verified), (t + 1) * 1000);
+    EXPECT_EQ(secretVerifier().validUntilMs(*verified), (t + 31) * 1000) << "the default 30 s leeway";
+    EXPECT_EQ(strict.validUntilMs(parley::auth::Claims{"x", 0}), 0) << "no exp: never";
+}
+
+TEST_F(JwtTest, ValidUntilSaturatesInsteadOfOverflowing) {
+    const auto lenient = secretVerifier(std::chrono::seconds::max());
+    EXPECT_EQ(lenient.validUntilMs(parley::auth::Claims{"x", std::int64_t{1} << 62}), INT64_MAX);
+    EXPECT_EQ(lenient.validUntilMs(parley::auth::Claims{"x", -(std::int64_t{1} << 62)}), 1);
+    EXPECT_GT(lenient.validUntilMs(parley::auth::Claims{"x", 4'102'444'800}), 4'102'444'800'000);
+}
+
 TEST_F(JwtTest, NonNumericTimeClaimsAreMalformed) {
     auto exp = goodClaims();
     exp["exp"] = std::to_string(now() + 3600);

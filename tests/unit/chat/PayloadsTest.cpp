@@ -112,6 +112,16 @@ TEST(ParsePresencePing, AnyObject) {
     EXPECT_EQ(failure(parsePresencePing(span(args(R"([[]])")))), "Payload must be an object");
 }
 
+TEST(ParseRenewRequest, ANonEmptyStringToken) {
+    const auto ok = parseRenewRequest(span(args(R"([{"token":"a.b.c"}])")));
+    ASSERT_TRUE(ok.has_value());
+    EXPECT_EQ(*ok, "a.b.c");
+    EXPECT_EQ(failure(parseRenewRequest({})), "Payload must be an object");
+    EXPECT_EQ(failure(parseRenewRequest(span(args(R"(["a.b.c"])")))), "Payload must be an object");
+    for (const char* bad : {R"([{}])", R"([{"token":""}])", R"([{"token":5}])", R"([{"token":null}])"})
+        EXPECT_EQ(failure(parseRenewRequest(span(args(bad)))), "token must be a non-empty string") << bad;
+}
+
 TEST(HandshakeToken, AuthFirstThenQuery) {
     EXPECT_EQ(handshakeToken(object(R"({"token":"a.b.c"})"), "/socket.io/?EIO=4&token=q"), "a.b.c");
     EXPECT_EQ(handshakeToken(object(R"({"token":5})"), "/socket.io/?EIO=4&token=q%2Ex"), "q.x");
