@@ -12,6 +12,12 @@ E2E_THREAD_COUNTS ?= 1 4
 # The files that run again with PostgreSQL as the store (e2e-pg): every server and CLI call of
 # them on a fresh database of one scratch server (tests/e2e/helpers/pg.mjs).
 E2E_PG ?= chat
+# The files that run again across a cluster (e2e-cluster): E2E_CLUSTER `parley serve` on one
+# Redis and one PostgreSQL database behind nginx round-robin per chat context, once with
+# polling-only clients and once with WebSocket-only ones (tests/e2e/helpers/chat-cluster.mjs).
+# `E2E_CLUSTER=` (empty) skips it.
+E2E_CLUSTER ?= 3
+E2E_CLUSTER_FILES ?= chat
 
 # Sanitizer runtime options for every process the tests start (unit tests, servers, CLI runs).
 # Any report stops the process with a nonzero status and a stack trace, so the unit test fails
@@ -26,7 +32,7 @@ E2E_TIME_SCALE_asan = 3
 E2E_TIME_SCALE_tsan = 5
 E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
 
-.PHONY: run run-cluster test test-asan test-tsan deps build unit e2e e2e-pg e2e-threads bench fuzz lint format clean
+.PHONY: run run-cluster test test-asan test-tsan deps build unit e2e e2e-pg e2e-cluster e2e-threads bench fuzz lint format clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
@@ -37,7 +43,7 @@ CLUSTER_DIR ?= $(BUILD)/cluster
 run-cluster: build
 	PARLEY_BIN=$(CURDIR)/$(BUILD)/parley scripts/cluster start $(CLUSTER_DIR)
 
-test: build unit e2e e2e-pg e2e-threads
+test: build unit e2e e2e-pg e2e-cluster e2e-threads
 
 # The whole suite on the ASan+UBSan build, or on the TSan build.
 test-asan test-tsan:
@@ -69,6 +75,24 @@ e2e-pg:
 	echo "=== e2e: $(E2E_PG) on PostgreSQL ($$uri)"; \
 	cd tests/e2e && PARLEY_E2E_PG_DIR=$$pg PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
 	  node --test --test-concurrency=1 --test-reporter=spec $(E2E_PG)
+
+# E2E_CLUSTER_FILES across clusters of E2E_CLUSTER nodes, on a scratch PostgreSQL in
+# $(BUILD)/pg-cluster for the run (as e2e-pg), with polling-only then WebSocket-only clients.
+# Each pass prints its wall time.
+e2e-cluster:
+	@set -e; [ -n "$(strip $(E2E_CLUSTER))" ] || { echo "=== e2e: no cluster passes (E2E_CLUSTER is empty)"; exit 0; }; \
+	pg=$(CURDIR)/$(BUILD)/pg-cluster; scratch=$(CURDIR)/scripts/pg-scratch; \
+	$$scratch stop $$pg; \
+	trap '"$$scratch" stop "$$pg"' EXIT; \
+	uri=$$($$scratch start $$pg); \
+	for transport in polling websocket; do \
+	  echo "=== e2e: $(E2E_CLUSTER_FILES) across $(E2E_CLUSTER) nodes behind nginx, $$transport clients ($$uri)"; \
+	  start=$$(date +%s); \
+	  (cd tests/e2e && PARLEY_E2E_CLUSTER=$(E2E_CLUSTER) PARLEY_E2E_TRANSPORT=$$transport PARLEY_E2E_PG_DIR=$$pg \
+	    PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
+	    node --test --test-concurrency=1 --test-reporter=spec $(E2E_CLUSTER_FILES)); \
+	  echo "=== e2e: the $$transport pass across $(E2E_CLUSTER) nodes took $$(( $$(date +%s) - start )) s"; \
+	done
 
 e2e-threads:
 	@set -e; for t in $(E2E_THREAD_COUNTS); do \

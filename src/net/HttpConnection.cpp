@@ -173,6 +173,11 @@ void HttpConnection::onWrite(beast::error_code ec, bool keepAlive) {
     if (!keepAlive) {
         end();
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        // Answered before the request was read in full: drop the rest until the peer closes.
+        if (parser_ && !parser_->is_done()) {
+            stream_.expires_after(kLingerTimeout);
+            discardInput();
+        }
         return;
     }
     // The watch may have noticed the peer leaving during the write.
@@ -180,6 +185,13 @@ void HttpConnection::onWrite(beast::error_code ec, bool keepAlive) {
     moveTo(Phase::Reading);
     // With a watch read pending, its completion starts the next request's read.
     if (!watching_) doRead();
+}
+
+void HttpConnection::discardInput() {
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        // The peer's end, an error or kLingerTimeout: the last reference goes, the socket closes.
+        if (!ec) self->discardInput();
+    });
 }
 
 void HttpConnection::respondAndClose(unsigned status, const char* body) {

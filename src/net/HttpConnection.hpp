@@ -32,6 +32,12 @@ struct HttpLimits {
 /// answered 429 to: it holds a descriptor meanwhile, so not long.
 inline constexpr std::chrono::milliseconds kRefusedRequestTimeout{2'000};
 
+/// How long a connection answered before its request was read in full (413, 431, 400) keeps
+/// reading and dropping the rest of the request before it closes: closing with unread input
+/// resets the connection, and a peer still sending (a proxy streaming the body) may then lose
+/// the answer (nginx turns it into a 502).
+inline constexpr std::chrono::milliseconds kLingerTimeout{2'000};
+
 /// Why a request (its header) must be refused before anything of it is routed or its body
 /// read, or nullptr. These are the requests that a proxy in front may read differently from
 /// us (request smuggling), answered 400 and then the connection closed (RFC 9112):
@@ -147,6 +153,7 @@ private:
     void doWatch();
     void onWatch(boost::system::error_code ec, std::size_t bytes);
     void respondAndClose(unsigned status, const char* body);
+    void discardInput();
     void moveTo(Phase next) noexcept;
     void end() noexcept; ///< to Done, if not there already
 

@@ -6,8 +6,7 @@ import { createHmac, createPublicKey, createSign, generateKeyPairSync } from 'no
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer } from '../helpers/server.mjs';
-import { connect, connectRefused, objectId, UUID_RE } from '../helpers/chat.mjs';
+import { connect, connectRefused, objectId, startChatServer, UUID_RE } from '../helpers/chat.mjs';
 
 const b64url = (x) => Buffer.from(x).toString('base64url');
 
@@ -33,7 +32,7 @@ for (const kind of ['rsa', 'ec']) {
       dir = await mkdtemp(path.join(os.tmpdir(), 'parley-keys-'));
       const pemFile = path.join(dir, 'public.pem');
       await writeFile(pemFile, publicPem);
-      server = await startServer({ bin: 'parley', args: ['serve', '--data-dir', dir, '--jwt-public-key', pemFile] });
+      server = await startChatServer({ args: ['--jwt-public-key', pemFile] });
     });
     after(async () => {
       await server?.stop();

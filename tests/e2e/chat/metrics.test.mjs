@@ -8,11 +8,9 @@ let srv;
 before(async () => { srv = await startChatServer(); });
 after(async () => { await srv?.stop(); });
 
+// Every node's /metrics summed, in a cluster (a session or a commit counts on the node that has it).
 async function metrics() {
-  const res = await fetch(`${srv.url}/metrics`);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type'), /^text\/plain/);
-  const text = await res.text();
+  const text = await srv.metricsText();
   const values = {};
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+) (-?\d+)$/.exec(line);

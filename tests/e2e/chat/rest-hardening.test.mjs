@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   startChatServer, assertHttpOk, assertHttpError, objectId, randomUUID,
 } from '../helpers/chat.mjs';
-import { metrics, scaled, until } from '../helpers/server.mjs';
+import { scaled, until } from '../helpers/server.mjs';
 
 const login = (srv, email, password) => srv.api(null, 'POST', '/v1/auth/login', { email, password });
 const newEmail = (tag) => `${tag}-${randomUUID().slice(0, 8)}@example.com`;
@@ -140,30 +140,33 @@ describe('POST /v1/auth/login: no account probing', () => {
   });
 
   it('an unknown email costs a password hash, as a wrong password does', async () => {
-    const before0 = (await metrics(srv.url)).parley_password_hashes_total;
+    const before0 = (await srv.metrics()).parley_password_hashes_total;
     assert.equal(typeof before0, 'number', 'parley_password_hashes_total is exported');
     assertHttpError(await login(srv, newEmail('nobody'), 'whatever'), 401, 'UNAUTHORIZED', 'unknown email');
-    const before1 = (await metrics(srv.url)).parley_password_hashes_total;
+    const before1 = (await srv.metrics()).parley_password_hashes_total;
     assert.equal(before1 - before0, 1, 'one hash for the unknown email');
     assertHttpError(await login(srv, email, 'whatever'), 401, 'UNAUTHORIZED', 'wrong password');
-    assert.equal((await metrics(srv.url)).parley_password_hashes_total - before1, 1, 'one hash for the wrong password');
+    assert.equal((await srv.metrics()).parley_password_hashes_total - before1, 1, 'one hash for the wrong password');
   });
 });
 
+// The login budgets are counted by each process (docs/cluster.md): in a cluster, these tests log
+// in on one node (onNode(0), the context itself on one process), whose budget is the rule.
 describe('POST /v1/auth/login: limits', () => {
   it('per address: past the budget a minute, 429 RATE_LIMITED with Retry-After, even with the right password', async () => {
     const srv = await startChatServer({ args: ['--login-per-ip-per-minute', '5'] });
+    const one = srv.onNode(0);
     try {
       const email = newEmail('ip');
       await srv.addUser({ email, password: 'right password 2', name: 'Ip' });
       for (let i = 0; i < 5; i++)
-        assertHttpError(await login(srv, i % 2 ? email : newEmail('guess'), `wrong-${i}`), 401, 'UNAUTHORIZED', `attempt ${i + 1}`);
-      const res = await login(srv, email, 'right password 2');
+        assertHttpError(await login(one, i % 2 ? email : newEmail('guess'), `wrong-${i}`), 401, 'UNAUTHORIZED', `attempt ${i + 1}`);
+      const res = await login(one, email, 'right password 2');
       const err = assertHttpError(res, 429, 'RATE_LIMITED', 'attempt 6');
       assert.match(err.message, /address/);
       const retryAfter = Number(res.headers.get('retry-after'));
       assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${res.headers.get('retry-after')}`);
-      assert.ok((await metrics(srv.url)).parley_logins_refused_total >= 1, 'counted in parley_logins_refused_total');
+      assert.ok((await srv.metrics()).parley_logins_refused_total >= 1, 'counted in parley_logins_refused_total');
       // The rest of the API from that address is not affected.
       assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
     } finally {
@@ -172,8 +175,11 @@ describe('POST /v1/auth/login: limits', () => {
   });
 
   it('behind a trusted proxy, the login budget counts each forwarded client, and the header is ignored from others', async () => {
-    const srv = await startChatServer({ args: ['--login-per-ip-per-minute', '3', '--trusted-proxy', '127.0.0.1'] });
-    const direct = await startChatServer({ args: ['--login-per-ip-per-minute', '3'] });
+    const srv = (await startChatServer({ args: ['--login-per-ip-per-minute', '3', '--trusted-proxy', '127.0.0.1'] })).onNode(0);
+    // A cluster's nodes trust nginx (127.0.0.1) unless told otherwise: these trust only an
+    // address no request comes from, as a server without --trusted-proxy trusts nobody.
+    const untrusted = srv.cluster ? ['--trusted-proxy', '192.0.2.1'] : [];
+    const direct = (await startChatServer({ args: ['--login-per-ip-per-minute', '3', ...untrusted] })).onNode(0);
     try {
       const from = (ip) => ({ headers: { 'x-forwarded-for': ip } });
       const loginVia = (s, ip, email, password) => s.api(null, 'POST', '/v1/auth/login', { email, password }, from(ip));
@@ -198,7 +204,7 @@ describe('POST /v1/auth/login: limits', () => {
   });
 
   it('a flood of wrong logins for one account does not starve a right login for another', async () => {
-    const srv = await startChatServer({ args: ['--login-failures-per-account', '3'] });
+    const srv = (await startChatServer({ args: ['--login-failures-per-account', '3'] })).onNode(0);
     try {
       const victim = newEmail('victim'); const user = newEmail('user');
       await srv.addUser({ email: victim, password: 'victim password', name: 'Victim' });
@@ -221,9 +227,9 @@ describe('POST /v1/auth/login: limits', () => {
 
   it('per account: after N failures even the right password is refused until the window passes', async () => {
     const windowMs = 1500;
-    const srv = await startChatServer({
+    const srv = (await startChatServer({
       args: ['--login-failures-per-account', '3', '--login-failure-window-ms', String(windowMs)],
-    });
+    })).onNode(0);
     try {
       const email = newEmail('acct'); const other = newEmail('other');
       await srv.addUser({ email, password: 'right password 3', name: 'Acct' });

@@ -18,7 +18,7 @@ import {
   startChatServer, closeAllSockets, connect, connectRefused, api, emitAck, assertOk, assertError,
   assertHttpError, assertHttpOk, makeToken, objectId, join, send, nextEvent, groupOf, randomUUID, assertUnauthorized,
 } from '../helpers/chat.mjs';
-import { startServer, waitFor } from '../helpers/server.mjs';
+import { waitFor } from '../helpers/server.mjs';
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64url = (x) => Buffer.from(x).toString('base64url');
@@ -247,7 +247,7 @@ describe('server with --jwt-public-key (RSA): HS/RS confusion refused', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'parley-sec-keys-'));
     const pemFile = path.join(dir, 'public.pem');
     await writeFile(pemFile, publicPem);
-    server = await startServer({ bin: 'parley', args: ['serve', '--data-dir', dir, '--jwt-public-key', pemFile] });
+    server = await startChatServer({ args: ['--jwt-public-key', pemFile] });
   });
   after(async () => {
     closeAllSockets();

@@ -9,6 +9,17 @@
 //   await srv.stop();                             // closes every socket, stops the server, removes the dir
 //
 // Standalone exports (makeToken, objectId, connect, api, createChat, ...) work without the context.
+//
+// Two environment variables run the same files another way:
+//   PARLEY_E2E_CLUSTER=N       every context is N `parley serve` on one Redis and one PostgreSQL
+//                              database behind nginx round-robin (helpers/chat-cluster.mjs; needs
+//                              PARLEY_E2E_PG_DIR). ctx.url is nginx's; ctx.nodes[i].url each node;
+//                              ctx.onNode(i) the same context bound to node i (for what a node
+//                              counts on its own: the login budgets); ctx.metrics() sums /metrics
+//                              over the nodes; logs() is every node's log.
+//   PARLEY_E2E_TRANSPORT=polling|websocket
+//                              the transports of a socket whose test names none: ['polling'] or
+//                              ['websocket'] (the default).
 
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -19,6 +30,7 @@ import path from 'node:path';
 import { io } from 'socket.io-client';
 import { startServer, binaryPath, flagValue, scaled, waitForAny } from './server.mjs';
 import { releaseStoreOf, storeArgsFor } from './pg.mjs';
+import { CLUSTER_NODES, startChatCluster } from './chat-cluster.mjs';
 import { Recorder } from './clients.mjs';
 
 // ---------------------------------------------------------------------------------------
@@ -145,6 +157,15 @@ export const sorted = (a) => [...a].sort();
 
 const liveSockets = new Set();
 
+export { CLUSTER_NODES };
+
+/** The transports of a socket whose test names none (PARLEY_E2E_TRANSPORT; see the header). */
+export const DEFAULT_TRANSPORTS = (() => {
+  const v = process.env.PARLEY_E2E_TRANSPORT || 'websocket';
+  if (v !== 'polling' && v !== 'websocket') throw new Error(`PARLEY_E2E_TRANSPORT must be polling or websocket (got '${v}')`);
+  return [v];
+})();
+
 function tokenOf(who) {
   return typeof who === 'object' && who !== null ? who.token : who;
 }
@@ -154,7 +175,7 @@ function tokenOf(who) {
  * carrying the connect_error (`.connectError`) otherwise. Every socket gets `socket.rec`, a
  * Recorder attached before connecting (so no event is missed).
  *   token: a token string, or a { token } user; undefined/null = no auth object
- *   opts:  transports (['websocket']), auth (overrides {token}), query, any io() option
+ *   opts:  transports (DEFAULT_TRANSPORTS), auth (overrides {token}), query, any io() option
  */
 export async function connect(url, token, opts = {}) {
   const socket = openSocket(url, token, opts);
@@ -171,7 +192,7 @@ export async function connect(url, token, opts = {}) {
 }
 
 /** Opens a socket without waiting (tracked and recorded). */
-export function openSocket(url, token, { transports = ['websocket'], auth, query, timeoutMs, ...extra } = {}) {
+export function openSocket(url, token, { transports = DEFAULT_TRANSPORTS, auth, query, timeoutMs, ...extra } = {}) {
   void timeoutMs;
   const options = { transports, forceNew: true, reconnection: false, timeout: scaled(5000), ...extra };
   const t = tokenOf(token);
@@ -339,36 +360,29 @@ export function lastJsonLine(text) {
 /**
  * Starts `parley serve --data-dir <fresh temp dir> --jwt-secret <random>` (+ args), with
  * `--store <store>` when given (else the run's default: helpers/pg.mjs). `launcher` and
- * `executable` go to startServer (another program in place of the parley binary).
+ * `executable` go to startServer (another program in place of the parley binary). With
+ * PARLEY_E2E_CLUSTER=N, N of them behind nginx (see the header). `--jwt-public-key` in args
+ * replaces the secret (the context then signs no tokens).
  * Returns a context with url/port/dir/secret/logs() and convenience methods bound to it.
  */
 export async function startChatServer({ args = [], env = {}, dir: givenDir, secret: givenSecret, store, launcher, executable } = {}) {
   // A given dir/secret (a restart on the same database) is not owned: stop() leaves it in place.
   const ownDir = givenDir === undefined;
   const dir = givenDir ?? await mkdtemp(path.join(os.tmpdir(), 'parley-chat-'));
-  const secret = givenSecret ?? randomBytes(32).toString('hex');
-  let server;
+  const publicKey = flagValue(args, '--jwt-public-key') !== undefined;
+  const secret = publicKey ? undefined : givenSecret ?? randomBytes(32).toString('hex');
+  const serveArgs = ['serve', '--data-dir', dir, ...(secret ? ['--jwt-secret', secret] : []), ...args];
+  let backend;
   try {
-    server = await startServer({
-      bin: 'parley',
-      args: ['serve', '--data-dir', dir, '--jwt-secret', secret, ...(store ? ['--store', store] : []), ...args],
-      env,
-      launcher,
-      executable,
-    });
+    backend = CLUSTER_NODES > 0
+      ? await startChatCluster({ serveArgs, env, store, launcher, executable })
+      : await startSingle({ serveArgs, env, store, launcher, executable });
   } catch (e) {
     if (ownDir) await releaseDir(dir);
     throw e;
   }
-  let killed = false;
-  const url = server.url;
-  const ctx = {
+  const onUrl = (url) => ({
     url,
-    port: server.port,
-    dir,
-    secret,
-    server,
-    logs: () => server.logs(),
     /** A fresh identity: { id, token } (no local row). */
     user(opts = {}) {
       const id = objectId();
@@ -380,18 +394,64 @@ export async function startChatServer({ args = [], env = {}, dir: givenDir, secr
     api(who, method, p, body, opts) { return api(url, who, method, p, body, opts); },
     createChat(who, spec) { return createChat(url, who, spec); },
     getMessages(who, chatId, query) { return getMessages(url, who, chatId, query); },
+  });
+  const nodeUrls = backend.nodes.map((n) => n.url);
+  const ctx = {
+    ...onUrl(backend.url),
+    port: backend.port,
+    dir,
+    secret,
+    server: backend.nodes[0].server,
+    nodes: backend.nodes,
+    cluster: CLUSTER_NODES > 0,
+    logs: () => backend.logs(),
+    /** This context with every url-bound method on node `i` alone (the context itself on one process). */
+    onNode(i) { return CLUSTER_NODES > 0 ? { ...ctx, ...onUrl(nodeUrls[i]) } : ctx; },
+    /** GET /metrics of every node, each sample summed over them, in the first node's layout. */
+    metricsText: () => summedMetricsText(nodeUrls),
+    /** The numeric samples of metricsText() without labels, by name. */
+    async metrics() { return metricValues(await summedMetricsText(nodeUrls)); },
     /** parley user add; returns the printed user JSON. */
     async addUser({ email, password, name }) {
-      const { stdout } = await runCli(['user', 'add', '--data-dir', dir, '--email', email, '--password', password, '--name', name]);
+      const { stdout } = await runCli(['user', 'add', '--data-dir', dir, ...(store ? ['--store', store] : []),
+        '--email', email, '--password', password, '--name', name]);
       return lastJsonLine(stdout);
     },
     /** parley token --user ID; returns the printed JWT. */
     async cliToken(userId) {
-      const { stdout } = await runCli(['token', '--data-dir', dir, '--jwt-secret', secret, '--user', userId]);
+      const { stdout } = await runCli(['token', '--data-dir', dir, ...(store ? ['--store', store] : []),
+        '--jwt-secret', secret, '--user', userId]);
       const tok = stdout.trim().split('\n').map((l) => l.trim()).filter(Boolean).pop();
       return tok;
     },
-    /** kill -9 the server (no graceful shutdown); resolves once the process is gone. */
+    /** kill -9 the server (every node of a cluster); resolves once it is gone. */
+    kill9: () => backend.kill9(),
+    /** Removes the data dir (for a dir this context owns). */
+    async removeDir() { await releaseDir(dir); },
+    async stop() {
+      closeAllSockets();
+      // The data dir (and its database) goes once the server is down, with the rest of a cluster.
+      await backend.stop(ownDir ? () => releaseDir(dir) : undefined);
+    },
+  };
+  return ctx;
+}
+
+/** One `parley serve`, as the backend of a chat context (the shape of startChatCluster's). */
+async function startSingle({ serveArgs, env, store, launcher, executable }) {
+  const server = await startServer({
+    bin: 'parley',
+    args: [...serveArgs, ...(store ? ['--store', store] : [])],
+    env,
+    launcher,
+    executable,
+  });
+  let killed = false;
+  return {
+    url: server.url,
+    port: server.port,
+    nodes: [{ url: server.url, port: server.port, server }],
+    logs: () => server.logs(),
     async kill9() {
       killed = true;
       const gone = new Promise((resolve) => {
@@ -401,18 +461,48 @@ export async function startChatServer({ args = [], env = {}, dir: givenDir, secr
       server.proc.kill('SIGKILL');
       await gone;
     },
-    /** Removes the data dir (for a dir this context owns). */
-    async removeDir() { await releaseDir(dir); },
-    async stop() {
-      closeAllSockets();
+    async stop(alongside) {
       try {
         if (!killed) await server.stop();
       } finally {
-        if (ownDir) await releaseDir(dir);
+        await alongside?.();
       }
     },
   };
-  return ctx;
+}
+
+const SAMPLE_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/;
+
+/** The /metrics text of `urls` (each answered 200, text/plain) with every sample summed. */
+async function summedMetricsText(urls) {
+  const texts = await Promise.all(urls.map(async (u) => {
+    const res = await fetch(`${u}/metrics`, { signal: AbortSignal.timeout(scaled(5000)) });
+    assert.equal(res.status, 200, `GET ${u}/metrics`);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/, `GET ${u}/metrics content-type`);
+    return res.text();
+  }));
+  if (texts.length === 1) return texts[0];
+  const sums = new Map();
+  for (const text of texts.slice(1)) {
+    for (const line of text.split('\n')) {
+      const m = SAMPLE_RE.exec(line);
+      if (m) sums.set(m[1], (sums.get(m[1]) ?? 0) + Number(m[2]));
+    }
+  }
+  return texts[0].split('\n').map((line) => {
+    const m = SAMPLE_RE.exec(line);
+    return m ? `${m[1]} ${Number(m[2]) + (sums.get(m[1]) ?? 0)}` : line;
+  }).join('\n');
+}
+
+/** The unlabelled integer samples of a /metrics text, by name (as helpers/server.mjs metrics()). */
+function metricValues(text) {
+  const values = {};
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+) (-?\d+)$/.exec(line);
+    if (m) values[m[1]] = Number(m[2]);
+  }
+  return values;
 }
 
 /** Removes a data dir, and its database when the run is on PostgreSQL. */

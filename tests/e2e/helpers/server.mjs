@@ -14,6 +14,11 @@
 // args choose a --store, `--store <uri>` of a fresh database for its --data-dir is appended
 // (helpers/pg.mjs; the same database again for the same dir, so a restart finds its data).
 //
+// PARLEY_E2E_CLUSTER=N (set by `make e2e-cluster`) makes every chat context (helpers/chat.mjs
+// startChatServer) N servers on one Redis and one PostgreSQL database behind nginx
+// (helpers/chat-cluster.mjs); PARLEY_E2E_TRANSPORT=polling|websocket the transport of every
+// socket whose test names none.
+//
 // PARLEY_E2E_CLUSTER_PEER=node (helpers/cluster.mjs) runs the Node bench peer in place of
 // `parley serve` in the cluster tests (tests/e2e/cluster), to check those tests themselves.
 //
