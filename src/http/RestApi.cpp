@@ -5,6 +5,8 @@
 #include "core/ObjectId.hpp"
 #include "http/RestCall.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 namespace parley::http {
@@ -13,8 +15,11 @@ namespace bhttp = boost::beast::http;
 using chat::ErrorCode;
 
 RestApi::RestApi(Router& router, chat::ChatService& chat, net::IoThreads& threads, RestConfig config)
-    : chat_(chat), threads_(threads), config_(std::move(config)), loginThrottle_(config_.login),
-      dummyHash_(auth::hashPassword(auth::newSessionToken())) {
+    : chat_(chat), threads_(threads), config_(std::move(config)), loginThrottle_(config_.login) {
+    // The dummy hash costs one Argon2id (tens of ms): made on the password pool, which is where
+    // it is read and which runs its jobs in order, so start-up does not wait for it and the
+    // first login finds it made.
+    boost::asio::post(passwordPool_, [this] { dummyHash_ = auth::hashPassword(auth::newSessionToken()); });
     install(router);
 }
 

@@ -98,7 +98,7 @@ private:
     RestConfig config_;
     chat::LoginThrottle loginThrottle_;
     // A hash of a random password with the same parameters as real ones: an unknown email is
-    // verified against it, so that it costs the same work as a wrong password.
+    // verified against it, so that it costs the same work as a wrong password. Password pool only.
     std::string dummyHash_;
     std::atomic<std::size_t> pendingLogins_{0}; // admitted logins not yet past their hash
     boost::asio::thread_pool passwordPool_{1};  // Argon2id takes tens of ms: never on an io thread
