@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <unordered_set>
 
 namespace parley::chat {
@@ -57,6 +58,10 @@ std::vector<store::RecoveryRoom> roomsOf(const boost::json::object& json) {
 // Both are recognised on the encoded text: message:new is `4` `2` [nsp ","] `["message:new",`
 // and every chat event's first object starts with "chatId"; neither can occur inside a JSON
 // string, where every quote is escaped.
+// How long after a replay a live copy of a replayed message may still arrive: far longer than
+// a commit takes to be published and to cross the bus.
+constexpr std::chrono::seconds kLateCopyWindow{10};
+
 bool superseded(std::string_view text, const std::unordered_set<std::string>& replayed,
                 const std::unordered_set<std::string>& left) {
     if (!left.empty()) {
@@ -243,6 +248,14 @@ void SessionRecovery::sendReplay(const SocketPtr& socket, const store::Replay& r
                                                   {"readAt", core::isoTime(cursor.readAt)}}})));
     for (const auto& packet : socket->endHold())
         if (!superseded(*packet.text, replayed, left)) socket->sendNow(packet);
+    // A message the replay read as committed may still be on its way here (published by another
+    // node after its commit): for a while, the live copy of a replayed message is dropped too.
+    if (!replayed.empty())
+        socket->dropUntil(std::chrono::steady_clock::now() + kLateCopyWindow,
+                          [replayed = std::move(replayed)](std::string_view text) {
+                              static const std::unordered_set<std::string> none;
+                              return superseded(text, replayed, none);
+                          });
 }
 
 void SessionRecovery::onJoined(const SocketPtr& socket, const std::string& chatId) {

@@ -73,6 +73,12 @@ void Socket::setIdentity(std::string id, std::string pid) {
 void Socket::send(const EncodedPacket& packet, bool isVolatile) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
+    if (dropFilter_) {
+        if (std::chrono::steady_clock::now() >= dropFilter_->until)
+            dropFilter_.reset();
+        else if (dropFilter_->drop(*packet.text))
+            return;
+    }
     if (!held_) return client_->send(packet, isVolatile);
     // A volatile packet is one the client may miss: not worth holding.
     if (isVolatile) return;
@@ -83,6 +89,11 @@ void Socket::send(const EncodedPacket& packet, bool isVolatile) {
 void Socket::sendNow(const EncodedPacket& packet) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (connected_) client_->send(packet);
+}
+
+void Socket::dropUntil(std::chrono::steady_clock::time_point until, std::function<bool(std::string_view)> drop) {
+    PARLEY_ASSERT_OWNER_THREAD();
+    dropFilter_ = std::make_unique<DropFilter>(DropFilter{until, std::move(drop)});
 }
 
 void Socket::hold() {

@@ -11,6 +11,8 @@
 
 #include <atomic>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -114,6 +116,10 @@ public:
     std::vector<EncodedPacket> endHold();
     /// Sends `packet` even while holding (the replay itself).
     void sendNow(const EncodedPacket& packet);
+    /// Until `until`, a packet for which `drop(text)` is true is not sent: what a replay already
+    /// carried may still arrive live a moment later (committed before the replay's read,
+    /// published after it). Costs the other sockets nothing.
+    void dropUntil(std::chrono::steady_clock::time_point until, std::function<bool(std::string_view)> drop);
 
     // --- For Client and the adapter -------------------------------------------------------------
     /// Queues `packet` for this socket's client; a volatile one may be dropped if it is behind.
@@ -141,6 +147,11 @@ private:
     std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
     std::string pid_;
     std::unique_ptr<std::vector<EncodedPacket>> held_; ///< set only while holding (hold())
+    struct DropFilter {
+        std::chrono::steady_clock::time_point until;
+        std::function<bool(std::string_view)> drop;
+    };
+    std::unique_ptr<DropFilter> dropFilter_; ///< set only after a replay (dropUntil())
     bool connected_ = false;
 };
 
