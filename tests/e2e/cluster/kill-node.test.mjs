@@ -181,7 +181,7 @@ describe('faults under load in a cluster of three behind nginx', () => {
       assert.equal(acked.size, USERS * PER_USER, 'every message acknowledged');
       const stored = new Set((await history(cluster, users[0], chat._id)).map((m) => m._id));
       for (const [id, m] of acked) assert.ok(stored.has(id), `acknowledged ${m.sender}/${m.clientId} is in the store`);
-      assertNoDuplicates(stayed, chat._id);
+      assertNoDuplicates(sockets, chat._id);
 
       // After the probe got through, every acknowledged message reaches every socket.
       const after = [...acked].filter(([, m]) => m.ackedAt > resumedAt + 200).map(([id]) => id);
