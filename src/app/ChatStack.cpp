@@ -92,6 +92,13 @@ ChatStack::ChatStack(Runtime& runtime) {
     chat_ = std::make_unique<chat::ChatService>(runtime.threads(), runtime.io().of("/"), *store_, *jwt_, chatConfig,
                                                 &chatMetrics_, shared);
     chat_->install();
+    Runtime::DrainSteps drain;
+    drain.begin = [chat = chat_.get()] { chat->startDrain(); };
+    drain.busy = [chat = chat_.get()] { return chat->sendsInFlight() > 0; };
+    drain.settle = [store = store_.get(), &ctx = runtime.threads().context(0)](std::function<void()> done) {
+        store->settle(ctx, [done = std::move(done)](store::Result<void>) { done(); });
+    };
+    runtime.onDrain(std::move(drain));
 
     http::RestConfig rest;
     rest.jwtSecret = jwt.secret;

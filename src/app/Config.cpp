@@ -74,6 +74,8 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
      [](Config& c, const std::string& f, const std::string& v) { c.maxPendingAcks = bounded<std::uint32_t>(f, v, 1u << 24); }},
     {"recovery-window",
      [](Config& c, const std::string& f, const std::string& v) { c.recoveryWindow = std::chrono::seconds(bounded<std::uint32_t>(f, v, 86'400)); }},
+    {"drain-timeout",
+     [](Config& c, const std::string& f, const std::string& v) { c.drainTimeout = std::chrono::seconds(bounded<std::uint32_t>(f, v, 3'600)); }},
     {"login-per-ip-per-minute",
      [](Config& c, const std::string& f, const std::string& v) { c.loginPerIpPerMinute = bounded<std::uint32_t>(f, v, 1u << 24); }},
     {"login-failures-per-account",
@@ -230,6 +232,8 @@ std::string usage() {
   --max-pending-acks N   requests a socket may have unanswered (128) PARLEY_MAX_PENDING_ACKS
   --recovery-window S    seconds a dropped client may recover its
                          session (socket.io 4.6+); 0 = off (120)     PARLEY_RECOVERY_WINDOW
+  --drain-timeout S      on SIGTERM/SIGINT, seconds to finish taken
+                         writes and send clients elsewhere (10)      PARLEY_DRAIN_TIMEOUT
   --login-per-ip-per-minute N login attempts per address a minute, more
                          get 429; 0 = no limit (100)                 PARLEY_LOGIN_PER_IP_PER_MINUTE
   --login-failures-per-account N  logins without a success per email in

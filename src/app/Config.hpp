@@ -32,6 +32,7 @@ struct Config {
     std::size_t maxRoomsPerSocket = 1000;       // rooms one socket may be in
     std::uint32_t maxPendingAcks = 128;         // requests one socket may have awaiting an answer
     std::chrono::seconds recoveryWindow{120};   // connection state recovery after a drop (0: off), as Node's default
+    std::chrono::seconds drainTimeout{10};      // SIGTERM/SIGINT: the drain ends (and the process exits) within this
     std::uint32_t loginPerIpPerMinute = 100;    // POST /v1/auth/login attempts per address a minute (0: no limit)
     std::uint32_t loginFailuresPerAccount = 10; // logins without a success per email in the window (0: no limit)
     std::chrono::milliseconds loginFailureWindow{300'000}; // ... that window: 5 minutes

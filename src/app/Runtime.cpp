@@ -14,11 +14,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <functional>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 namespace parley::app {
 
@@ -159,11 +162,18 @@ int Runtime::run() {
     std::signal(SIGXFSZ, SIG_IGN);
     raiseDescriptorLimit();
 
+    // The first signal starts the drain; a second one (an impatient operator) cuts it short.
     std::promise<int> stopped;
     boost::asio::signal_set signals(threads_.context(0), SIGINT, SIGTERM);
-    signals.async_wait([&stopped](boost::system::error_code ec, int signo) {
-        if (!ec) stopped.set_value(signo);
-    });
+    std::function<void(boost::system::error_code, int)> onSignal = [&](boost::system::error_code ec, int signo) {
+        if (ec) return;
+        if (signalled_++ == 0)
+            stopped.set_value(signo);
+        else
+            hurry_.store(true);
+        signals.async_wait(onSignal);
+    };
+    signals.async_wait(onSignal);
 
     // The count of refusals kept out of the log is written once a second, also after a burst ends.
     boost::asio::steady_timer refusalSummary(threads_.context(0));
@@ -188,15 +198,7 @@ int Runtime::run() {
         std::fflush(stdout);
     }
 
-    const int signo = stopped.get_future().get();
-    spdlog::info("signal {}: shutting down", signo);
-    listener_->stop();
-    for (auto& engine : engines_) engine.closeAll();
-    // Give the close frames and last polling answers a moment to leave.
-    std::promise<void> drained;
-    boost::asio::steady_timer grace(threads_.context(0), std::chrono::milliseconds(200));
-    grace.async_wait([&drained](boost::system::error_code) { drained.set_value(); });
-    drained.get_future().wait();
+    drain(stopped.get_future().get());
     for (auto& hook : stopHooks_) hook();
     if (forwarder_) forwarder_->stop();
     if (bus_) bus_->stop();
@@ -204,6 +206,60 @@ int Runtime::run() {
     threads_.join();
     spdlog::info("stopped");
     return 0;
+}
+
+bool Runtime::waitUntil(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& done) const {
+    // The main thread has nothing else to do: a short poll keeps the io threads free of it.
+    for (;;) {
+        if (done()) return true;
+        if (hurry_.load() || std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+bool Runtime::waitFor(std::chrono::steady_clock::time_point deadline,
+                      const std::function<void(std::function<void()>)>& step) const {
+    // Shared: a step that finishes after the deadline must find something to tell.
+    auto finished = std::make_shared<std::atomic<bool>>(false);
+    step([finished] { finished->store(true); });
+    return waitUntil(deadline, [&finished] { return finished->load(); });
+}
+
+// Every client is told to reconnect by its transport closing (a WebSocket close frame, a
+// polling close packet): socket.io-client's Manager reconnects after "transport close",
+// never after a Socket.IO DISCONNECT ("io server disconnect"), which the drain does not send.
+// The clients come back 0.5-1.5 s later (the client's own randomised first delay), which
+// spreads their arrival on the other nodes by itself.
+void Runtime::drain(int signo) {
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    const auto deadline = started + config_.drainTimeout;
+    spdlog::info("signal {}: draining (at most {} s)", signo, config_.drainTimeout.count());
+    listener_->stop();
+    for (auto& steps : drainSteps_)
+        if (steps.begin) steps.begin();
+    const auto busy = [this] {
+        return std::any_of(drainSteps_.begin(), drainSteps_.end(),
+                           [](const DrainSteps& steps) { return steps.busy && steps.busy(); });
+    };
+    bool clean = waitUntil(deadline, [&] { return !busy(); });
+    const auto sessions = engineioMetrics_.sessionsOpen.load();
+    for (auto& engine : engines_) engine.closeAll();
+    clean = waitUntil(deadline, [this] { return engineioMetrics_.sessionsOpen.load() <= 0; }) && clean;
+    // The close frames and last polling answers were queued by now; give them a moment to leave.
+    waitUntil(std::min(deadline, Clock::now() + std::chrono::milliseconds(100)), [] { return false; });
+    // Closing wrote too (recovery records marked disconnected): the store finishes everything,
+    // then every answer it caused has gone out.
+    for (auto& steps : drainSteps_)
+        if (steps.settle) clean = waitFor(deadline, steps.settle) && clean;
+    clean = waitUntil(deadline, [&] { return !busy(); }) && clean;
+    if (bus_) clean = waitFor(deadline, [this](std::function<void()> done) { bus_->flush(std::move(done)); }) && clean;
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    if (clean)
+        spdlog::info("drained in {} ms ({} sessions closed)", took, sessions);
+    else
+        spdlog::warn("drain cut short after {} ms ({}): {} sessions were open", took,
+                     hurry_.load() ? "second signal" : "--drain-timeout", sessions);
 }
 
 } // namespace parley::app

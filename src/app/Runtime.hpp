@@ -15,6 +15,8 @@
 #include "socketio/Metrics.hpp"
 #include "socketio/Server.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -50,12 +52,35 @@ public:
     /// run (e.g. to close connections of an upper layer on their own thread). In order of adding.
     void onStop(std::function<void()> hook) { stopHooks_.push_back(std::move(hook)); }
 
-    /// Listens, logs "listening on HOST:PORT", serves until SIGINT/SIGTERM, then shuts down
-    /// gracefully. Returns the process exit code. Throws if the address cannot be bound.
+    /// What an upper layer does in a drain (run()). Every member is optional and runs on the
+    /// thread that called run(), which the io threads must not wait for.
+    struct DrainSteps {
+        /// Stop taking work that the drain could cut midway (new writes).
+        std::function<void()> begin;
+        /// True while work taken is unanswered (its write, broadcast or answer is to come).
+        std::function<bool()> busy;
+        /// Calls `done` (any thread) once the store has finished every write it took.
+        std::function<void(std::function<void()> done)> settle;
+    };
+    void onDrain(DrainSteps steps) { drainSteps_.push_back(std::move(steps)); }
+
+    /// Listens, logs "listening on HOST:PORT", serves until SIGINT/SIGTERM, then drains (see
+    /// drain()) within --drain-timeout and stops. Returns the process exit code, 0 after a
+    /// drain, also one cut short by its deadline or a second signal. Throws if the address
+    /// cannot be bound.
     int run();
 
 private:
     void answerPing();
+    // Stops accepting, lets the upper layers finish what they took, closes every session so
+    // that its client reconnects (elsewhere, through the balancer) and recovers, waits for the
+    // store's writes and the bus's publishes; each wait ends at the deadline or a second signal.
+    void drain(int signo);
+    // Polls `done` until it holds (true) or the drain must end (false).
+    bool waitUntil(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& done) const;
+    // Starts `step(finished)` and waits for `finished` as waitUntil does.
+    bool waitFor(std::chrono::steady_clock::time_point deadline,
+                 const std::function<void(std::function<void()>)>& step) const;
 
     Config config_;
     // The layers' figures, before everything that counts into them.
@@ -75,6 +100,9 @@ private:
     http::Router router_;
     std::shared_ptr<net::Listener> listener_;
     std::vector<std::function<void()>> stopHooks_;
+    std::vector<DrainSteps> drainSteps_;
+    int signalled_ = 0;              // signals received (io thread 0 only)
+    std::atomic<bool> hurry_{false}; // a second signal: the drain ends at once
 };
 
 /// Sets up spdlog with `level` (throws std::invalid_argument on an unknown level).

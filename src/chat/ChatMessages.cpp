@@ -22,6 +22,8 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
     // Everything is validated before the store sees anything.
     auto request = parseSendRequest(payload, chatIdOverride);
     if (!request) return done(request.error(), {});
+    // Until the answer below (storeMessage, answerRateLimited): a drain waits for it.
+    sendsInFlight_.fetch_add(1);
     store::NewMessage m;
     m.chatId = std::move(request->chatId);
     m.senderId = userId;
@@ -58,7 +60,9 @@ void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m
             if (!appended) {
                 auto failure = storeFailure(appended.error());
                 if (failure.code == ErrorCode::Internal) failure.message = "Could not store the message";
-                return done(std::move(failure), {});
+                done(std::move(failure), {});
+                sendsInFlight_.fetch_sub(1);
+                return;
             }
             SendOutcome out{appended->created, std::move(appended->message)};
             if (out.created) {
@@ -69,17 +73,21 @@ void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m
                 nsp_.to("chat:" + out.message.chatId).emit("message:new", args);
             }
             done(std::nullopt, std::move(out));
+            sendsInFlight_.fetch_sub(1);
         });
 }
 
 void ChatService::answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
                                     std::function<void(std::optional<Failure>, SendOutcome)> done) {
     store_.findByClientId(ctx, m.chatId, m.senderId, m.clientId,
-                          [done = std::move(done)](store::Result<store::Message> first) {
-                              if (first) return done(std::nullopt, SendOutcome{false, std::move(*first)});
-                              if (first.error() == store::Errc::NotFound)
-                                  return done(Failure{ErrorCode::RateLimited, std::string(kRateLimitMessage)}, {});
-                              done(storeFailure(first.error()), {});
+                          [this, done = std::move(done)](store::Result<store::Message> first) {
+                              if (first)
+                                  done(std::nullopt, SendOutcome{false, std::move(*first)});
+                              else if (first.error() == store::Errc::NotFound)
+                                  done(Failure{ErrorCode::RateLimited, std::string(kRateLimitMessage)}, {});
+                              else
+                                  done(storeFailure(first.error()), {});
+                              sendsInFlight_.fetch_sub(1);
                           });
 }
 

@@ -166,6 +166,9 @@ void ChatService::leaveRoom(const SocketPtr& s, const socketio::Event& e, socket
 }
 
 void ChatService::sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
+    // Draining: no answer at all, so the client sends it again (same clientId) once it has
+    // reconnected to another node.
+    if (draining()) return;
     const std::string userId = userOf(s);
     sendMessage(s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
                 [ack, userId](std::optional<Failure> failure, SendOutcome out) {

@@ -15,6 +15,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -116,6 +117,16 @@ public:
     static boost::json::object messageJson(const store::Message& m);
     static boost::json::object chatJson(const store::Chat& c);
 
+    // --- Drain (a deploy's SIGTERM) ------------------------------------------------------------
+    /// From now on a message:send is not taken: from a socket it is dropped unanswered (its
+    /// client sends it again, same clientId, once it has reconnected to another node), from REST
+    /// it is refused with 503. Never a commit the client was told failed. Any thread.
+    void startDrain() noexcept { draining_.store(true); }
+    bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
+    /// Sends taken and not yet answered: their store write, message:new broadcast and ack are
+    /// still to come. Any thread.
+    std::int64_t sendsInFlight() const noexcept { return sendsInFlight_.load(); }
+
 private:
     using SocketPtr = std::shared_ptr<socketio::Socket>;
 
@@ -201,6 +212,9 @@ private:
     std::vector<std::unique_ptr<SocketTokens>> socketTokens_; // one per io thread, used on it only
     Metrics* metrics_;
     std::unique_ptr<SessionRecovery> recovery_; // null when ChatConfig::recoveryWindowMs is 0
+    // A send counts from when it is taken (after validation) until its answer has been given.
+    std::atomic<std::int64_t> sendsInFlight_{0};
+    std::atomic<bool> draining_{false};
 };
 
 } // namespace parley::chat

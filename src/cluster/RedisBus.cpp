@@ -75,6 +75,13 @@ void RedisBus::stop() {
     closed->get_future().wait_for(std::chrono::seconds(2));
 }
 
+void RedisBus::flush(std::function<void()> done) {
+    threads_.postTo(kHome, [this, done = std::move(done)]() mutable {
+        if (!pub_->connected()) return done();
+        pub_->command({"PING"}, [done = std::move(done)](const boost::system::result<RedisReply>&) { done(); });
+    });
+}
+
 void RedisBus::attach(RedisAdapter& adapter) {
     adapters_.push_back(&adapter);
     if (!started_) return; // start() subscribes to every adapter's channels

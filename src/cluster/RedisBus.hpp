@@ -37,6 +37,10 @@ public:
     void start();
     /// Closes both connections; safe to call more than once. Call before the io threads stop.
     void stop();
+    /// Runs `done` on the home thread once Redis has answered every publish made before the
+    /// call (one PING behind them on the same connection), or at once while it is away: a
+    /// draining process waits for it before stop(), which would drop what is still unsent.
+    void flush(std::function<void()> done);
 
     const std::string& uid() const noexcept { return uid_; }
     const RedisBusOptions& options() const noexcept { return options_; }

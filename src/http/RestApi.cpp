@@ -75,8 +75,11 @@ void RestApi::healthz(const RestCall& call, const net::Request&, const PathParam
     call.ok(boost::json::object{{"status", "ok"}});
 }
 
-// Ready when the store answers.
+// Ready when the store answers and the process is not draining.
 void RestApi::readyz(const RestCall& call, const net::Request&, const PathParams&) {
+    // 503 at once: a balancer that checks health stops sending new connections here.
+    if (chat_.draining())
+        return call.reply(bhttp::status::service_unavailable, boost::json::object{{"status", "draining"}});
     chat_.checkReady(here(threads_), [call, cluster = config_.clusterConnected](chat::Outcome<void> ready) {
         // 503: a load balancer takes the node out of rotation until the store is back.
         if (!ready)

@@ -32,6 +32,14 @@ void RestApi::postMessage(const RestCall& call, const std::string& userId, const
                           const PathParams& p) {
     if (!core::ObjectId::isValid(p[0]))
         return call.fail(ErrorCode::ValidationError, "chatId must be a 24-character hex ObjectId");
+    // Draining: not taken (nothing stored), so sending it again to another node is safe. A
+    // deploy is no fault: the reply has the contract's shape but is not logged.
+    if (chat_.draining())
+        return call.reply(bhttp::status::service_unavailable,
+                          boost::json::object{{"ok", false},
+                                              {"error", chat::toString(ErrorCode::Internal)},
+                                              {"message", "The server is restarting: send again"},
+                                              {"correlationId", chat::newCorrelationId()}});
     auto body = parseBody(req);
     chat_.sendMessage(here(threads_), userId, objectOrNull(body), std::string_view(p[0]),
                       [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {

@@ -132,6 +132,10 @@ public:
     // --- Health --------------------------------------------------------------------------------
     /// Succeeds when the database answers a query now (readiness).
     virtual void ping(boost::asio::io_context& ctx, Done<void> done) = 0;
+    /// Completes (always with success) once every write this store took before the call has
+    /// completed, committed or failed, its `done` posted: what a drain waits for before the
+    /// process exits. Writes taken meanwhile may delay it.
+    virtual void settle(boost::asio::io_context& ctx, Done<void> done) = 0;
 };
 
 } // namespace parley::store

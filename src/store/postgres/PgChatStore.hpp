@@ -109,6 +109,7 @@ public:
     void replay(boost::asio::io_context& ctx, ReplayRequest request, Done<Replay> done) override;
 
     void ping(boost::asio::io_context& ctx, Done<void> done) override;
+    void settle(boost::asio::io_context& ctx, Done<void> done) override;
 
 private:
     std::unique_ptr<PgJob> newJob(bool write) const;

@@ -179,4 +179,12 @@ void PgChatStore::ping(boost::asio::io_context& ctx, Done<void> done) {
     submit(std::move(job));
 }
 
+// After the writes posted to the store thread before it (a chat change waiting for an earlier
+// one is submitted by that one's finish, so it is counted before the earlier one is done).
+void PgChatStore::settle(boost::asio::io_context& ctx, Done<void> done) {
+    boost::asio::post(ioc_, [this, &ctx, done = std::move(done)]() mutable {
+        pool_->whenWritesDone([&ctx, done = std::move(done)]() mutable { deliver<void>(ctx, done, Result<void>()); });
+    });
+}
+
 } // namespace parley::store

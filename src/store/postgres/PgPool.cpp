@@ -43,12 +43,14 @@ void PgPool::stop() {
 }
 
 void PgPool::submit(std::unique_ptr<PgJob> job) {
+    if (job->write) ++writesOpen_;
     if (stopped_ || down()) return fail(*job);
     queue_.push_back(std::move(job));
     dispatch();
 }
 
 void PgPool::submitOrdered(std::size_t key, std::unique_ptr<PgJob> job) {
+    if (job->write) ++writesOpen_;
     if (stopped_ || down()) return fail(*job);
     job->orderKey = key;
     pacer_.arrived(Clock::now());
@@ -183,6 +185,21 @@ void PgPool::failQueued() {
 void PgPool::fail(PgJob& job) {
     PgReply reply = PgReply::failure(Errc::Unavailable);
     job.finish(job, reply);
+    settled(job);
+}
+
+void PgPool::whenWritesDone(std::function<void()> done) {
+    if (writesOpen_ == 0) return done();
+    writesDone_.push_back(std::move(done));
+}
+
+void PgPool::settled(const PgJob& job) {
+    if (!job.write) return;
+    PARLEY_ASSERT(writesOpen_ > 0, "a settled write was counted");
+    if (--writesOpen_ > 0) return;
+    auto waiting = std::move(writesDone_);
+    writesDone_.clear();
+    for (auto& done : waiting) done();
 }
 
 void PgPool::armSweep() {
@@ -267,6 +284,7 @@ void PgPool::finished(PgConnection&, PgJob& job, PgReply& reply) {
     if (job.write && reply.ok() && options_.metrics)
         options_.metrics->storeWriteSeconds.observe(std::chrono::steady_clock::now() - job.queuedAt);
     job.finish(job, reply);
+    settled(job);
 }
 
 } // namespace parley::store

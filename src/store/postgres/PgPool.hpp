@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,8 @@ public:
     void submitOrdered(std::size_t key, std::unique_ptr<PgJob> job);
     /// Closes every connection and fails every job with Unavailable; nothing runs afterwards.
     void stop();
+    /// Runs `done` once no write job is queued or in flight (at once when none is).
+    void whenWritesDone(std::function<void()> done);
 
 private:
     struct Slot {
@@ -95,6 +98,8 @@ private:
     void releaseKey(PgJob& job);
     void failQueued();
     void fail(PgJob& job);
+    // A write job's finish has run: the last one runs the waiters of whenWritesDone.
+    void settled(const PgJob& job);
     void armSweep();
     void sweep();
 
@@ -116,6 +121,8 @@ private:
     boost::asio::steady_timer paceTimer_;
     Clock::time_point paceAt_ = Clock::time_point::max(); // when paceTimer_ fires; max: not armed
     boost::asio::steady_timer sweep_;
+    std::size_t writesOpen_ = 0; // write jobs submitted whose finish has not run
+    std::vector<std::function<void()>> writesDone_;
     bool lastConnectFailed_ = false;
     bool stopped_ = false;
 };

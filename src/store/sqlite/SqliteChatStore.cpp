@@ -523,4 +523,10 @@ void SqliteChatStore::ping(boost::asio::io_context& ctx, Done<void> done) {
         });
 }
 
+// The writer runs its queue in order, and a read after writes completes after their commit.
+void SqliteChatStore::settle(boost::asio::io_context& ctx, Done<void> done) {
+    writer_->read<int>(
+        ctx, [](Store&) { return 0; }, [done = std::move(done)](const std::string&, int) { done(Result<void>()); });
+}
+
 } // namespace parley::store

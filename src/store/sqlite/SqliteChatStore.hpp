@@ -77,6 +77,7 @@ public:
     void replay(boost::asio::io_context& ctx, ReplayRequest request, Done<Replay> done) override;
 
     void ping(boost::asio::io_context& ctx, Done<void> done) override;
+    void settle(boost::asio::io_context& ctx, Done<void> done) override;
 
 private:
     // One operation on the writer (inside its own savepoint) or on a reader (inside one read

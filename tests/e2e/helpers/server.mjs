@@ -5,8 +5,8 @@
 //   await server.stop();
 //
 // The binary is looked up in $PARLEY_BUILD_DIR (default: <repo>/build/release).
-// `--port 0 --host 127.0.0.1` is appended to the given args (and the per-address limits turned
-// off unless the args set them or `defaultLimits: true` keeps the server's own; `--threads
+// `--port 0 --host 127.0.0.1` is appended to the given args (`--port 0` unless they set one; and
+// the per-address limits turned off unless the args set them or `defaultLimits: true` keeps the server's own; `--threads
 // $PARLEY_E2E_THREADS` when that is set and the args do not choose); the helper waits for the
 // server to print "listening on <ip>:<port>" on stdout or stderr.
 //
@@ -120,7 +120,9 @@ export async function startServer({ bin = 'parley', args = [], env = {}, launche
   if (bin === 'parley' && args[0] === 'serve' && !args.some((a) => a === '--store' || a.startsWith('--store='))) {
     store.push(...await storeArgsFor(flagValue(args, '--data-dir')));
   }
-  const fullArgs = [...args, ...store, ...threads, ...perAddress, '--port', '0', '--host', '127.0.0.1'];
+  // A given --port (a restart that must come back where a balancer expects it) is kept.
+  const portArgs = flagValue(args, '--port') === undefined ? ['--port', '0'] : [];
+  const fullArgs = [...args, ...store, ...threads, ...perAddress, ...portArgs, '--host', '127.0.0.1'];
   // `launcher`: a command that execs the server, e.g. prlimit with other resource limits.
   const [cmd, ...cmdArgs] = [...launcher, file, ...fullArgs];
   const proc = spawn(cmd, cmdArgs, {
