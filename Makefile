@@ -61,7 +61,7 @@ unit:
 
 # Node's test runner, one file at a time, against the real binaries of this build.
 e2e:
-	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) node --test --test-concurrency=1 --test-reporter=spec $(E2E)
+	cd tests/e2e && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) node --test --test-force-exit --test-concurrency=1 --test-reporter=spec $(E2E)
 
 # E2E_PG on PostgreSQL: a scratch server (scripts/pg-scratch) in $(BUILD)/pg-e2e for the run,
 # stopped when it ends, failed or not (one left by an interrupted run is stopped first).
@@ -74,7 +74,7 @@ e2e-pg:
 	uri=$$($$scratch start $$pg); \
 	echo "=== e2e: $(E2E_PG) on PostgreSQL ($$uri)"; \
 	cd tests/e2e && PARLEY_E2E_PG_DIR=$$pg PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
-	  node --test --test-concurrency=1 --test-reporter=spec $(E2E_PG)
+	  node --test --test-force-exit --test-concurrency=1 --test-reporter=spec $(E2E_PG)
 
 # E2E_CLUSTER_FILES across clusters of E2E_CLUSTER nodes, on a scratch PostgreSQL in
 # $(BUILD)/pg-cluster for the run (as e2e-pg), with polling-only then WebSocket-only clients.
@@ -90,7 +90,7 @@ e2e-cluster:
 	  start=$$(date +%s); \
 	  (cd tests/e2e && PARLEY_E2E_CLUSTER=$(E2E_CLUSTER) PARLEY_E2E_TRANSPORT=$$transport PARLEY_E2E_PG_DIR=$$pg \
 	    PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
-	    node --test --test-concurrency=1 --test-reporter=spec $(E2E_CLUSTER_FILES)); \
+	    node --test --test-force-exit --test-concurrency=1 --test-reporter=spec $(E2E_CLUSTER_FILES)); \
 	  echo "=== e2e: the $$transport pass across $(E2E_CLUSTER) nodes took $$(( $$(date +%s) - start )) s"; \
 	done
 
@@ -98,7 +98,7 @@ e2e-threads:
 	@set -e; for t in $(E2E_THREAD_COUNTS); do \
 	  echo "=== e2e: $(E2E_THREADED) with --threads $$t"; \
 	  cd $(CURDIR)/tests/e2e && PARLEY_E2E_THREADS=$$t PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
-	    node --test --test-concurrency=1 --test-reporter=spec $(E2E_THREADED); \
+	    node --test --test-force-exit --test-concurrency=1 --test-reporter=spec $(E2E_THREADED); \
 	done
 
 # Parley vs the Node peer under the same load (reports; never fails on a figure).

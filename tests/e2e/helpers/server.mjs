@@ -56,11 +56,18 @@ const START_TIMEOUT_MS = scaled(10_000);
 const STOP_GRACE_MS = scaled(3_000);
 const MAX_LOG_CHARS = 2_000_000;
 
-// Safety net: never leave a spawned process behind if the test process exits early.
+// Safety net: never leave a spawned process behind when the test process exits. The runner
+// exits once a file's tests are done (`--test-force-exit`, so that a forgotten server cannot
+// hang the run); one still running then was not stopped by its test, and fails the file.
 const live = new Set();
-process.on('exit', () => {
+process.on('exit', (code) => {
   for (const proc of live) {
     try { proc.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  if (live.size > 0 && code === 0) {
+    const names = [...live].map((p) => path.basename(p.spawnfile ?? '?'));
+    process.stderr.write(`e2e: ${live.size} process(es) left running at exit, killed: ${names.join(', ')}\n`);
+    process.exitCode = 1;
   }
 });
 
