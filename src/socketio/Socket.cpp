@@ -73,6 +73,7 @@ void Socket::setIdentity(std::string id, std::string pid) {
 void Socket::send(const EncodedPacket& packet, bool isVolatile) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
+    if (filter_ && !filter_(packet)) return;
     if (!held_) return client_->send(packet, isVolatile);
     // A volatile packet is one the client may miss: not worth holding.
     if (isVolatile) return;
@@ -83,6 +84,11 @@ void Socket::send(const EncodedPacket& packet, bool isVolatile) {
 void Socket::sendNow(const EncodedPacket& packet) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (connected_) client_->send(packet);
+}
+
+void Socket::setFilter(PacketFilter filter) {
+    PARLEY_ASSERT_OWNER_THREAD();
+    filter_ = std::move(filter);
 }
 
 void Socket::hold() {

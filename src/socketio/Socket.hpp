@@ -11,6 +11,7 @@
 
 #include <atomic>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -114,6 +115,10 @@ public:
     std::vector<EncodedPacket> endHold();
     /// Sends `packet` even while holding (the replay itself).
     void sendNow(const EncodedPacket& packet);
+    /// Offers every packet that send() gets (not sendNow's) to `filter` first, held or not; one
+    /// it answers false for is dropped. An empty one ends filtering. On the socket's thread.
+    using PacketFilter = std::function<bool(const EncodedPacket&)>;
+    void setFilter(PacketFilter filter);
 
     // --- For Client and the adapter -------------------------------------------------------------
     /// Queues `packet` for this socket's client; a volatile one may be dropped if it is behind.
@@ -141,6 +146,7 @@ private:
     std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
     std::string pid_;
     std::unique_ptr<std::vector<EncodedPacket>> held_; ///< set only while holding (hold())
+    PacketFilter filter_;                              ///< setFilter(); empty: none
     bool connected_ = false;
 };
 
