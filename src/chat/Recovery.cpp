@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <unordered_set>
 
@@ -89,20 +88,6 @@ bool superseded(std::string_view text, const std::unordered_set<std::string>& re
 // (milliseconds; more while a deploy's clients reconnect all at once). Such a late copy is
 // dropped, each at most once, for this long after the replay.
 constexpr std::chrono::seconds kLateCopyWindow{10};
-
-void dropLateCopies(const SessionRecovery::SocketPtr& socket, std::unordered_set<std::string> replayed) {
-    if (replayed.empty()) return;
-    auto late = std::make_shared<std::unordered_set<std::string>>(std::move(replayed));
-    socket->setFilter([late](const socketio::EncodedPacket& packet) {
-        if (late->empty()) return true;
-        const auto id = messageIdOf(*packet.text);
-        return !id || late->erase(std::string(*id)) == 0;
-    });
-    auto timer = std::make_shared<boost::asio::steady_timer>(socket->context(), kLateCopyWindow);
-    timer->async_wait([timer, weak = std::weak_ptr<socketio::Socket>(socket)](boost::system::error_code) {
-        if (auto s = weak.lock()) s->setFilter({});
-    });
-}
 
 } // namespace
 
@@ -272,7 +257,15 @@ void SessionRecovery::sendReplay(const SocketPtr& socket, const store::Replay& r
                                                   {"readAt", core::isoTime(cursor.readAt)}}})));
     for (const auto& packet : socket->endHold())
         if (!superseded(*packet.text, replayed, left)) socket->sendNow(packet);
-    dropLateCopies(socket, std::move(replayed));
+    // A message the replay read as committed may still be on its way here (published by another
+    // node after its commit): for a while, its live copy is dropped too, each at most once.
+    if (!replayed.empty())
+        socket->dropUntil(std::chrono::steady_clock::now() + kLateCopyWindow,
+                          [late = std::move(replayed)](std::string_view text) mutable {
+                              if (late.empty()) return false;
+                              const auto id = messageIdOf(text);
+                              return id && late.erase(std::string(*id)) > 0;
+                          });
 }
 
 void SessionRecovery::onJoined(const SocketPtr& socket, const std::string& chatId) {

@@ -73,7 +73,12 @@ void Socket::setIdentity(std::string id, std::string pid) {
 void Socket::send(const EncodedPacket& packet, bool isVolatile) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
-    if (filter_ && !filter_(packet)) return;
+    if (dropFilter_) {
+        if (std::chrono::steady_clock::now() >= dropFilter_->until)
+            dropFilter_.reset();
+        else if (dropFilter_->drop(*packet.text))
+            return;
+    }
     if (!held_) return client_->send(packet, isVolatile);
     // A volatile packet is one the client may miss: not worth holding.
     if (isVolatile) return;
@@ -86,9 +91,9 @@ void Socket::sendNow(const EncodedPacket& packet) {
     if (connected_) client_->send(packet);
 }
 
-void Socket::setFilter(PacketFilter filter) {
+void Socket::dropUntil(std::chrono::steady_clock::time_point until, std::function<bool(std::string_view)> drop) {
     PARLEY_ASSERT_OWNER_THREAD();
-    filter_ = std::move(filter);
+    dropFilter_ = std::make_unique<DropFilter>(DropFilter{until, std::move(drop)});
 }
 
 void Socket::hold() {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -115,10 +116,10 @@ public:
     std::vector<EncodedPacket> endHold();
     /// Sends `packet` even while holding (the replay itself).
     void sendNow(const EncodedPacket& packet);
-    /// Offers every packet that send() gets (not sendNow's) to `filter` first, held or not; one
-    /// it answers false for is dropped. An empty one ends filtering. On the socket's thread.
-    using PacketFilter = std::function<bool(const EncodedPacket&)>;
-    void setFilter(PacketFilter filter);
+    /// Until `until`, a packet for which `drop(text)` is true is not sent: what a replay already
+    /// carried may still arrive live a moment later (committed before the replay's read,
+    /// published after it). Costs the other sockets nothing.
+    void dropUntil(std::chrono::steady_clock::time_point until, std::function<bool(std::string_view)> drop);
 
     // --- For Client and the adapter -------------------------------------------------------------
     /// Queues `packet` for this socket's client; a volatile one may be dropped if it is behind.
@@ -146,7 +147,11 @@ private:
     std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
     std::string pid_;
     std::unique_ptr<std::vector<EncodedPacket>> held_; ///< set only while holding (hold())
-    PacketFilter filter_;                              ///< setFilter(); empty: none
+    struct DropFilter {
+        std::chrono::steady_clock::time_point until;
+        std::function<bool(std::string_view)> drop;
+    };
+    std::unique_ptr<DropFilter> dropFilter_; ///< set only after a replay (dropUntil())
     bool connected_ = false;
 };
 

@@ -16,7 +16,7 @@ const RECONNECT = { reconnection: true, reconnectionDelay: 300, reconnectionDela
 
 describe('drain on SIGTERM (one process)', () => {
   it('answers what it took, closes transports, exits 0; after a restart every client recovers and nothing is lost',
-    { skip: process.env.PARLEY_E2E_CLUSTER ? 'one process: a cluster restarts node by node (cluster/rolling-restart)' : false },
+    { skip: process.env.PARLEY_E2E_CLUSTER ? 'one process stopped and restarted on its own data and port' : false },
     async () => {
       const port = await freePort();
       const args = ['--port', String(port), '--drain-timeout', String(DRAIN_TIMEOUT_S), '--recovery-window', '60'];

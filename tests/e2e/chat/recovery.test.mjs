@@ -237,7 +237,13 @@ async function startRelay(port) {
   };
 }
 
-describe('connection state recovery: drops the server has not noticed', () => {
+// Both tests freeze one client's connection to one server (a relay that goes silent, a stalled
+// transport); behind the cluster's nginx the client's requests reach several nodes, and what
+// they time is one server's view of one connection. The cluster case of a client that comes
+// back through another node is tests/e2e/cluster/recovery.test.mjs.
+const ONE_SERVER = process.env.PARLEY_E2E_CLUSTER ? 'one server\'s view of one frozen connection (see above)' : false;
+
+describe('connection state recovery: drops the server has not noticed', { skip: ONE_SERVER }, () => {
   it('a client back before the server noticed its drop: the old socket (same sid) is disconnected first', async () => {
     const own = await startChatServer({ args: ['--recovery-window', '60'] }); // its socket count is this test's
     const relay = await startRelay(own.port);

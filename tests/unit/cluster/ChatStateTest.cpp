@@ -169,7 +169,16 @@ TEST_F(ChatStateRateLimit, ASlowRedisAnswersAnErrorByTheDeadlineAndCountsNothing
                       "local s = ms() while ms() - s < 600 do end return 1",
                       "0"},
                      {});
-    io_.poll();
+    // The script runs once a PING on a third connection goes unanswered for 50 ms (the blocker's
+    // command may reach Redis after a command sent later on another connection).
+    auto probe = connect();
+    bool busy = false;
+    for (int i = 0; i < 20 && !busy; ++i) {
+        auto answered = std::make_shared<bool>(false);
+        probe->command({"PING"}, [answered](auto) { *answered = true; });
+        busy = !runUntil([&] { return *answered; }, 50ms);
+    }
+    ASSERT_TRUE(busy) << "the blocking script did not start";
     const auto t0 = std::chrono::steady_clock::now();
     auto r = acquire(*a, "u");
     const auto waited = std::chrono::steady_clock::now() - t0;
