@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 #include <unordered_set>
 
 namespace parley::chat {
@@ -53,15 +54,21 @@ std::vector<store::RecoveryRoom> roomsOf(const boost::json::object& json) {
     return rooms;
 }
 
-// Packets held during a replay are sent after it, but a message:new the replay carried (its
-// offset, the last argument, names the message) and an event of a chat the user has left.
-// Both are recognised on the encoded text: message:new is `4` `2` [nsp ","] `["message:new",`
-// and every chat event's first object starts with "chatId"; neither can occur inside a JSON
-// string, where every quote is escaped.
-// How long after a replay a live copy of a replayed message may still arrive: far longer than
-// a commit takes to be published and to cross the bus.
-constexpr std::chrono::seconds kLateCopyWindow{10};
+// The id of the message a message:new packet carries (its offset, the last argument, names
+// it), recognised on the encoded text: `4` `2` [nsp ","] `["message:new",` ... `"<offset>"]`;
+// the pattern cannot occur inside a JSON string, where every quote is escaped.
+std::optional<std::string_view> messageIdOf(std::string_view text) {
+    if (text.find("[\"message:new\",") == std::string_view::npos) return std::nullopt;
+    if (text.size() < 4 || !text.ends_with("\"]")) return std::nullopt;
+    const auto open = text.rfind('"', text.size() - 3);
+    if (open == std::string_view::npos) return std::nullopt;
+    const auto offset = text.substr(open + 1, text.size() - 3 - open);
+    if (!parseOffset(offset)) return std::nullopt;
+    return offset.substr(offset.find('-') + 1);
+}
 
+// Packets held during a replay are sent after it, but a message:new the replay carried and an
+// event of a chat the user has left (every chat event's first object starts with "chatId").
 bool superseded(std::string_view text, const std::unordered_set<std::string>& replayed,
                 const std::unordered_set<std::string>& left) {
     if (!left.empty()) {
@@ -71,14 +78,16 @@ bool superseded(std::string_view text, const std::unordered_set<std::string>& re
             if (left.contains(std::string(id))) return true;
         }
     }
-    const auto head = text.find("[\"message:new\",");
-    if (head == std::string_view::npos || replayed.empty()) return false;
-    if (text.size() < 4 || !text.ends_with("\"]")) return false;
-    const auto open = text.rfind('"', text.size() - 3);
-    if (open == std::string_view::npos) return false;
-    auto position = parseOffset(text.substr(open + 1, text.size() - 3 - open));
-    return position && replayed.contains(position->id);
+    if (replayed.empty()) return false;
+    const auto id = messageIdOf(text);
+    return id && replayed.contains(std::string(*id));
 }
+
+// A message of the replay may still be on its way live after the hold ended: its broadcast
+// leaves the node that stored it after the commit the replay's read saw, and crosses Redis
+// (milliseconds; more while a deploy's clients reconnect all at once). Such a late copy is
+// dropped, each at most once, for this long after the replay.
+constexpr std::chrono::seconds kLateCopyWindow{10};
 
 } // namespace
 
@@ -249,12 +258,13 @@ void SessionRecovery::sendReplay(const SocketPtr& socket, const store::Replay& r
     for (const auto& packet : socket->endHold())
         if (!superseded(*packet.text, replayed, left)) socket->sendNow(packet);
     // A message the replay read as committed may still be on its way here (published by another
-    // node after its commit): for a while, the live copy of a replayed message is dropped too.
+    // node after its commit): for a while, its live copy is dropped too, each at most once.
     if (!replayed.empty())
         socket->dropUntil(std::chrono::steady_clock::now() + kLateCopyWindow,
-                          [replayed = std::move(replayed)](std::string_view text) {
-                              static const std::unordered_set<std::string> none;
-                              return superseded(text, replayed, none);
+                          [late = std::move(replayed)](std::string_view text) mutable {
+                              if (late.empty()) return false;
+                              const auto id = messageIdOf(text);
+                              return id && late.erase(std::string(*id)) > 0;
                           });
 }
 

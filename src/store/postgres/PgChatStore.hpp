@@ -32,10 +32,11 @@ struct PgJob;
 ///
 /// appendMessage: appends are group-committed, paced (PgPacer), and those of one chat commit in
 /// the order they were queued: a chat with a batch in flight has its later appends wait for
-/// its answer (PgPool::submitOrdered). The message's id and time
-/// are taken on the store's thread as it is queued, strictly increasing by (createdAt, id)
-/// across the store. So within a chat, commit order is (createdAt, id) order: a history page
-/// after the last message a client saw never skips one committed later.
+/// its answer (PgPool::submitOrdered). The message's id and a proposed time are taken on the
+/// store's thread as it is queued; the statement places it after the chat's last message
+/// committed by any process, under the chat's order lock that its batch holds (PgPool). So
+/// within a chat, commit order is (createdAt, id) order across a cluster: a history page or a
+/// recovery's replay after the last message a client saw never skips one committed later.
 class PgChatStore final : public ChatStore {
 public:
     struct Options {

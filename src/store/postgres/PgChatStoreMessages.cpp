@@ -23,6 +23,17 @@ constexpr std::uint8_t kBody = 3;
 constexpr std::uint8_t kClient = 4;
 constexpr std::uint8_t kCreatedAt = 5;
 
+// A chat's order key: the same in every process (it names the chat's lock in the database,
+// PgPool), so FNV-1a rather than std::hash, whose values are the library's to choose.
+std::size_t orderKeyOf(std::string_view chatId) {
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (const char c : chatId) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 1099511628211ULL;
+    }
+    return static_cast<std::size_t>(hash);
+}
+
 Result<MessagePage> pageFrom(const PgReply& reply, std::int64_t fetch, bool newestFirst) {
     const PgRows check = reply.rows(0);
     if (!check.boolean(0, 0)) return failedWith<MessagePage>(Errc::Forbidden);
@@ -44,12 +55,13 @@ Result<MessagePage> pageFrom(const PgReply& reply, std::int64_t fetch, bool newe
 
 } // namespace
 
-// The id and time proposed by the caller are not used: submitAppend takes them in commit order.
+// The id and time proposed by the caller are not used: submitAppend proposes them in this
+// process's commit order, and the statement moves the time on past the chat's last message.
 // The statement never fails for a reason of its own (a non-member or a retry is an answer, not
 // an error), so appends can share a transaction.
 void PgChatStore::appendMessage(boost::asio::io_context& ctx, NewMessage message, Done<Appended> done) {
     auto job = newJob(true);
-    const std::size_t chatHash = std::hash<std::string>{}(message.chatId);
+    const std::size_t chatHash = orderKeyOf(message.chatId);
     job->param(std::string());
     job->param(std::move(message.chatId));
     job->param(std::move(message.senderId));

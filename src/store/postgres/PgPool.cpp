@@ -150,7 +150,31 @@ PgBatch PgPool::takeBatch() {
         ++keysInFlight_[job->orderKey % kKeySlots];
         job->keyHeld = true;
     }
+    if (!batch.empty()) batch.insert(batch.begin(), lockJob(batch));
     return batch;
+}
+
+// The batch's first statement: the cluster-wide order lock of each of its keys (LockOrderKeys).
+// 32 bits of a key are its lock: two keys on one lock only wait for each other more often.
+std::unique_ptr<PgJob> PgPool::lockJob(const PgBatch& batch) {
+    std::vector<std::int32_t> keys;
+    keys.reserve(batch.size());
+    for (const auto& job : batch)
+        keys.push_back(static_cast<std::int32_t>(static_cast<std::uint32_t>(job->orderKey ^ (job->orderKey >> 32))));
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::string array = "{";
+    for (const auto key : keys) {
+        if (array.size() > 1) array += ',';
+        array += std::to_string(key);
+    }
+    array += '}';
+    auto job = std::make_unique<PgJob>();
+    job->queuedAt = batch.front()->queuedAt;
+    job->deadline = batch.front()->deadline;
+    job->add(PgSql::LockOrderKeys, {job->param(std::move(array))});
+    job->finish = [](PgJob&, PgReply&) {}; // the batch's jobs read its failure, if any, themselves
+    return job;
 }
 
 // One wake-up at the earliest time asked for; a later one is asked for again then.

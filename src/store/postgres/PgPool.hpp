@@ -48,7 +48,11 @@ struct PgPoolOptions {
 /// submitted: a job whose key has a batch in flight stays queued, in its place, until that
 /// batch is answered, so at most one connection carries a key's jobs at a time, and a later
 /// job never overtakes an earlier one. Keys are told apart by a table of kKeySlots counters: two
-/// keys on one counter only wait for each other more often.
+/// keys on one counter only wait for each other more often. Across the processes that share the
+/// database, a batch's first statement takes a transaction-level advisory lock per key, in
+/// ascending order (no deadlock): the batches of one key commit one at a time cluster-wide, and
+/// each statement of a batch sees every earlier commit of its keys (an append reads the chat's
+/// last message to place the new one after it).
 ///
 /// While no connection is up and the last attempt to make one failed, the database is "down":
 /// jobs fail at once with Unavailable rather than waiting. Connections are re-made in the
@@ -94,6 +98,7 @@ private:
     void dispatch();
     void sendOrdered();
     PgBatch takeBatch();
+    static std::unique_ptr<PgJob> lockJob(const PgBatch& batch);
     void armPace(Clock::time_point at);
     void releaseKey(PgJob& job);
     void failQueued();

@@ -102,14 +102,22 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     "SELECT contact.id, presence.last_seen_at FROM (SELECT DISTINCT other.user_id AS id FROM memberships AS mine "
     "JOIN memberships AS other ON other.chat_id = mine.chat_id WHERE mine.user_id = $1 AND other.user_id <> $1) "
     "AS contact LEFT JOIN presence ON presence.user_id = contact.id ORDER BY contact.id",
-    // AppendMessage: $1 id, $2 chat id, $3 sender id, $4 body, $5 client id, $6 created at.
+    // AppendMessage: $1 id, $2 chat id, $3 sender id, $4 body, $5 client id, $6 proposed time.
+    // The message's place (created_at, id) comes after the chat's last message: at $6 when that
+    // sorts after it, else at the last one's time (+1 ms when $1 does not sort after its id). The
+    // batch holds the chat's order lock (LockOrderKeys), so the last message read here is the
+    // last one committed by any process: a chat's places are in commit order cluster-wide.
     // Answers is_member, created, then the message columns: the new row, or for a retry the
     // first copy; (false, false, NULLs...) for a non-member. No row at all: the first copy was
     // committed by another transaction after this statement's snapshot (read it again).
     "WITH member AS (SELECT " PARLEY_PG_IS_MEMBER(
         "$2", "$3") " AS ok), "
+                    "place AS (SELECT CASE WHEN l.created_at IS NULL OR ($6::bigint, $1::text) > (l.created_at, l.id) "
+                    "THEN $6::bigint WHEN $1::text > l.id THEN l.created_at ELSE l.created_at + 1 END AS at "
+                    "FROM (SELECT 1) AS one LEFT JOIN (SELECT created_at, id FROM messages WHERE chat_id = $2 "
+                    "ORDER BY created_at DESC, id DESC LIMIT 1) AS l ON true), "
                     "stored AS (INSERT INTO messages (" PARLEY_PG_MESSAGE_COLUMNS ") "
-                    "SELECT $1, $2, $3, $4, $5, $6::bigint FROM member WHERE member.ok "
+                    "SELECT $1, $2, $3, $4, $5, place.at FROM member, place WHERE member.ok "
                     "ON CONFLICT (chat_id, sender_id, client_id) DO NOTHING RETURNING " PARLEY_PG_MESSAGE_COLUMNS ") "
                     "SELECT true, true, " PARLEY_PG_MESSAGE_COLUMNS " FROM stored "
                     "UNION ALL SELECT true, false, m.id, m.chat_id, m.sender_id, m.body, m.client_id, m.created_at "
@@ -196,6 +204,11 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     "FROM memberships AS ms WHERE ms.chat_id IN (SELECT r.key FROM jsonb_each_text($1::jsonb) AS r "
     "JOIN memberships AS me ON me.chat_id = r.key AND me.user_id = $2) "
     "AND ms.last_read_message_id IS NOT NULL AND ms.last_read_at > $3::bigint ORDER BY ms.chat_id, ms.last_read_at",
+    // LockOrderKeys: $1 the order keys of a batch (an int array). Takes the transaction's
+    // advisory lock of each, in ascending order: batches of several processes that share keys
+    // wait for each other and can never deadlock. The two-int form (class "parl"), apart from
+    // the migrations' one-bigint lock.
+    "SELECT count(pg_advisory_xact_lock(1885434476, k)) FROM (SELECT k FROM unnest($1::int[]) AS k ORDER BY k) AS keys",
 };
 
 constexpr bool allSet(const std::array<const char*, kPgSqlCount>& texts) {

@@ -52,9 +52,10 @@ enum class PgSql : std::uint8_t {
     ReplayMessages,
     ReplayChats,
     ReplayCursors,
+    LockOrderKeys,
 };
 
-inline constexpr std::size_t kPgSqlCount = static_cast<std::size_t>(PgSql::ReplayCursors) + 1;
+inline constexpr std::size_t kPgSqlCount = static_cast<std::size_t>(PgSql::LockOrderKeys) + 1;
 
 /// The statement's text.
 const char* pgSqlText(PgSql sql) noexcept;

@@ -37,11 +37,24 @@ export class ChatLoad {
       connects: 0,
       recoveries: [], // socket.recovered at each connect after add(): the reconnects
       disconnectReasons: [],
+      gaps: [], // ms from each disconnect to the reconnect
       refusals: [], // error acks (rate limit, ...): the send was retried
     };
-    socket.on('message:new', (msg) => m.received.push(msg));
-    socket.on('connect', () => { m.connects += 1; m.recoveries.push(socket.recovered); });
-    socket.on('disconnect', (reason) => m.disconnectReasons.push(reason));
+    // What happened to the socket, in order, with the local time: for the report of a failure.
+    m.timeline = [];
+    const note = (what) => m.timeline.push(`${what}@${new Date().toISOString().slice(17, 23)}`);
+    socket.on('message:new', (msg) => { m.received.push(msg); note(msg._id); });
+    socket.on('connect', () => {
+      if (m.leftAt !== undefined) m.gaps.push(Date.now() - m.leftAt);
+      m.connects += 1;
+      m.recoveries.push(socket.recovered);
+      note(`[connect recovered=${socket.recovered}]`);
+    });
+    socket.on('disconnect', (reason) => {
+      m.leftAt = Date.now();
+      m.disconnectReasons.push(reason);
+      note(`[disconnect ${reason}]`);
+    });
     this.members.push(m);
     return m;
   }
@@ -141,7 +154,12 @@ export class ChatLoad {
       const acked = byChat.get(m.chatId);
       const seen = new Map();
       const lastOf = new Map(); // sender -> last n received
-      for (const msg of m.received) {
+      for (const [k, msg] of m.received.entries()) {
+        if (seen.has(msg._id)) {
+          const at = m.timeline.findLastIndex((entry) => entry.startsWith(msg._id));
+          const around = m.timeline.slice(Math.max(0, at - 16), at + 3);
+          assert.fail(`member ${m.user.id} got ${msg._id} (${msg.body} at ${msg.createdAt}) twice: ${around.join(' ')}`);
+        }
         seen.set(msg._id, (seen.get(msg._id) ?? 0) + 1);
         assert.ok(acked.has(msg._id), `member ${m.user.id} got ${msg._id} (${msg.body}), which no sender had acknowledged`);
         const [sender, n] = msg.body.split(':');
@@ -161,7 +179,10 @@ export class ChatLoad {
     }
     const acked = [...byChat.values()].reduce((sum, ids) => sum + ids.size, 0);
     const refusals = this.members.reduce((sum, m) => sum + m.refusals.length, 0);
-    return { acked, deliveries, reconnects, refusals };
+    const gaps = this.members.flatMap((m) => m.gaps).sort((a, b) => a - b);
+    const at = (q) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))];
+    const awayMs = gaps.length === 0 ? null : { median: at(0.5), p99: at(0.99), max: gaps.at(-1) };
+    return { acked, deliveries, reconnects, refusals, awayMs };
   }
 }
 

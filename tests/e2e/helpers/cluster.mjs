@@ -24,6 +24,7 @@
 //   c.url                                        // nginx, round-robin over the three
 //   const s = await c.connect(alice);            // a socket through nginx (WebSocket only)
 //   c.nodes[i]                                   // each server's startChatServer context
+//   await c.restart(i);                          // SIGTERM node i, wait for its exit, start it again (same port)
 //   await c.socketCounts();                      // sockets per server, ascending
 //   await c.stop();
 //
@@ -177,10 +178,12 @@ export async function startCluster({ nodes = 3, args = [] } = {}) {
     const store = pg.uri;
     const secret = randomBytes(32).toString('hex');
     const servers = [];
+    const serverArgs = ['--trusted-proxy', '127.0.0.1', ...args];
     // One after another: the first creates the schema the others then find in place.
     for (let i = 0; i < nodes; i++) {
-      const srv = await startClusterChatServer(redis.url, { store, secret, args: ['--trusted-proxy', '127.0.0.1', ...args] });
-      undo.push(() => srv.stop());
+      const srv = await startClusterChatServer(redis.url, { store, secret, args: serverArgs });
+      // servers[i], not srv: restart(i) puts the new process in its place.
+      undo.push(() => servers[i].stop());
       servers.push(srv);
     }
     const raw = await redisClient(redis.url);
@@ -188,14 +191,14 @@ export async function startCluster({ nodes = 3, args = [] } = {}) {
     await waitForServers(raw, nodes);
     const lb = await startNginx(servers.map((s) => s.port));
     undo.push(() => lb.stop());
-    return clusterContext({ redis, pg, store, secret, servers, lb, undo, stopAll });
+    return clusterContext({ redis, pg, store, secret, servers, serverArgs, raw, lb, undo, stopAll });
   } catch (e) {
     await stopAll().catch(() => {});
     throw e;
   }
 }
 
-function clusterContext({ redis, pg, store, secret, servers, lb, undo, stopAll }) {
+function clusterContext({ redis, pg, store, secret, servers, serverArgs, raw, lb, undo, stopAll }) {
   const url = lb.url;
   let observer = null; // a Node socket.io server that asks the peers for their counts
   return {
@@ -239,6 +242,30 @@ function clusterContext({ redis, pg, store, secret, servers, lb, undo, stopAll }
       }
       const answers = await observer.io.serverSideEmitWithAck('parley:ping', {});
       return answers.filter((a) => a.server === chatServerName).map((a) => a.sockets).sort((a, b) => a - b);
+    },
+    /**
+     * A deploy's restart of node `i`: SIGTERM, waits for its exit (code 0 expected, checked by
+     * the caller), starts it again on the same port (nginx's upstreams are fixed), data dir
+     * and flags, and resolves once it listens and is subscribed on Redis. Resolves
+     * { code, signal, exitMs } of the old process (exitMs: from SIGTERM to its exit).
+     */
+    async restart(i) {
+      const old = servers[i];
+      const exited = new Promise((resolve) => {
+        if (!old.server.alive) resolve({ code: old.server.proc.exitCode, signal: old.server.proc.signalCode });
+        else old.server.proc.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      const termAt = Date.now();
+      old.server.proc.kill('SIGTERM');
+      const { code, signal } = await exited;
+      const exitMs = Date.now() - termAt;
+      // The old context owns the data dir: it goes after everything else has stopped.
+      undo.unshift(() => old.removeDir());
+      servers[i] = await startClusterChatServer(redis.url, {
+        store, secret, dir: old.dir, args: [...serverArgs, '--port', String(old.port)],
+      });
+      await waitForServers(raw, servers.length);
+      return { code, signal, exitMs, logs: old.logs() };
     },
     stop: stopAll,
   };

@@ -161,6 +161,18 @@ TEST(Config, TheTypingTimeoutIsInSecondsZeroTurnsItOffAndItHasAnEnvironmentTwin)
     }
 }
 
+TEST(Config, TheDrainTimeoutIsInSecondsWithAnEnvironmentTwin) {
+    EXPECT_EQ(parse({}).drainTimeout, std::chrono::seconds(10));
+    EXPECT_EQ(parse({"--drain-timeout", "0"}).drainTimeout, std::chrono::seconds(0));
+    EXPECT_EQ(parse({"--drain-timeout=25"}).drainTimeout, std::chrono::seconds(25));
+    ::setenv("PARLEY_DRAIN_TIMEOUT", "30", 1);
+    EXPECT_EQ(parse({}).drainTimeout, std::chrono::seconds(30));
+    EXPECT_EQ(parse({"--drain-timeout", "2"}).drainTimeout, std::chrono::seconds(2)) << "a flag wins";
+    ::unsetenv("PARLEY_DRAIN_TIMEOUT");
+    EXPECT_THROW(parse({"--drain-timeout", "3601"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--drain-timeout", "-1"}), std::invalid_argument);
+}
+
 TEST(Config, AnEnvironmentTwinIsReadAndAFlagWins) {
     ::setenv("PARLEY_MAX_PENDING_ACKS", "11", 1);
     EXPECT_EQ(parse({}).maxPendingAcks, 11u);

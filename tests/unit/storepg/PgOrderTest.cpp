@@ -55,18 +55,18 @@ Result<MessagePage> page(ChatStore& store, const std::string& chatId, std::optio
     });
 }
 
-// Several threads append to one chat at once while a reader pages forward from the last message
-// it saw (as a reconnecting client backfills): each thread's messages are acked and stored in
-// the order it issued them, history grows strictly by (createdAt, id), and the reader sees every
-// message.
-TEST(PgOrder, AppendsOfOneChatCommitInIssueOrderAndPagingSkipsNone) {
-    auto store = openFresh(4);
+// Several threads append to one chat at once, thread t on stores[t % stores.size()], while a
+// reader pages forward from the last message it saw (as a reconnecting client backfills), on
+// stores[0]: each thread's messages are acked and stored in the order it issued them, history
+// grows strictly by (createdAt, id), and the reader sees every message.
+void appendConcurrentlyAndPage(const std::vector<ChatStore*>& stores) {
+    ChatStore& store = *stores.front();
     const std::string chatId = oid(100);
     ASSERT_TRUE(await<Chat>([&](auto& ctx, Done<Chat> done) {
-        store->createChat(ctx, group(chatId, {oid(1), oid(2), oid(3), oid(4)}), done);
+        store.createChat(ctx, group(chatId, {oid(1), oid(2), oid(3), oid(4)}), done);
     }));
     auto seed = await<Appended>([&](auto& ctx, Done<Appended> done) {
-        store->appendMessage(ctx, NewMessage{"", chatId, oid(1), "seed", "seed", 0}, std::move(done));
+        store.appendMessage(ctx, NewMessage{"", chatId, oid(1), "seed", "seed", 0}, std::move(done));
     });
     ASSERT_TRUE(seed);
 
@@ -79,7 +79,7 @@ TEST(PgOrder, AppendsOfOneChatCommitInIssueOrderAndPagingSkipsNone) {
         for (;;) {
             // Read before the query: a query started after the last write sees every message.
             const bool last = writersDone.load();
-            auto next = page(*store, chatId, cursor, 50);
+            auto next = page(store, chatId, cursor, 50);
             ASSERT_TRUE(next) << next.error().message();
             for (auto& m : next->messages) seen.push_back(std::move(m));
             if (!seen.empty()) cursor = seen.back().id;
@@ -90,13 +90,14 @@ TEST(PgOrder, AppendsOfOneChatCommitInIssueOrderAndPagingSkipsNone) {
     std::vector<std::thread> writers;
     for (int t = 0; t < kThreads; ++t)
         writers.emplace_back([&, t] {
-            acks[t] = writeBackToBack(*store, chatId, oid(1 + t), "t" + std::to_string(t) + "-", kPerThread);
+            acks[t] = writeBackToBack(*stores[static_cast<std::size_t>(t) % stores.size()], chatId, oid(1 + t),
+                                      "t" + std::to_string(t) + "-", kPerThread);
         });
     for (auto& writer : writers) writer.join();
     writersDone = true;
     reader.join();
 
-    auto all = page(*store, chatId, seed->message.id, 10 * kThreads * kPerThread);
+    auto all = page(store, chatId, seed->message.id, 10 * kThreads * kPerThread);
     ASSERT_TRUE(all);
     const auto& history = all->messages;
     ASSERT_EQ(history.size(), static_cast<std::size_t>(kThreads * kPerThread));
@@ -124,6 +125,22 @@ TEST(PgOrder, AppendsOfOneChatCommitInIssueOrderAndPagingSkipsNone) {
     }
     ASSERT_EQ(seen.size(), history.size()) << "paging forward skipped or repeated messages";
     for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].id, history[i].id);
+}
+
+TEST(PgOrder, AppendsOfOneChatCommitInIssueOrderAndPagingSkipsNone) {
+    auto store = openFresh(4);
+    appendConcurrentlyAndPage({store.get()});
+}
+
+// Two processes of a cluster on one database (two stores, each with its own clock, pool and
+// queue): a chat's messages still take their places in commit order, so the reader skips none.
+TEST(PgOrder, AppendsOfOneChatFromTwoProcessesTakePlacesInCommitOrder) {
+    OpenOptions options;
+    options.uri = test::freshPgDatabase();
+    options.poolSize = 4;
+    auto first = openChatStore(options);
+    auto second = openChatStore(options);
+    appendConcurrentlyAndPage({first.get(), second.get()});
 }
 
 struct MeteredStore {
