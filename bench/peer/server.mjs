@@ -10,7 +10,10 @@
 // --host (127.0.0.1), --jwt-secret (required), --ping-interval ms (25000), --ping-timeout ms
 // (20000), --max-payload bytes (1000000), --store postgres://... (in memory without it),
 // --redis redis://HOST:PORT (@socket.io/redis-adapter: broadcasts, remote room operations and
-// server-side events shared with every other socket.io server on that Redis, Parley included).
+// server-side events shared with every other socket.io server on that Redis, Parley included),
+// --recovery-window S (0 = off: socket.io's in-memory connectionStateRecovery, sessions and
+// missed broadcasts kept S seconds, as Parley's flag of that name; the Redis adapter keeps no
+// sessions, so nothing recovers with --redis).
 // A leading `serve` and unknown flags such as `--data-dir DIR` are accepted and ignored, so
 // Parley's own test helpers can start it.
 
@@ -22,7 +25,7 @@ import { Server } from 'socket.io';
 // Configuration
 // =============================================================================================
 
-const VALUE_FLAGS = new Set(['port', 'host', 'jwt-secret', 'ping-interval', 'ping-timeout', 'max-payload', 'store', 'pool-size', 'redis']);
+const VALUE_FLAGS = new Set(['port', 'host', 'jwt-secret', 'ping-interval', 'ping-timeout', 'max-payload', 'store', 'pool-size', 'redis', 'recovery-window']);
 
 function parseArgs(argv) {
   const args = [...argv];
@@ -67,6 +70,10 @@ function parseArgs(argv) {
     store: /^postgres(ql)?:\/\//.test(pick('store', '')) ? pick('store', '') : null,
     poolSize: int('pool-size', 10, 1),
     redis: pick('redis', '') || null,
+    // Seconds a dropped client can come back in and recover (socket.io's connectionStateRecovery,
+    // in this process's memory); 0 = off, the default. Parley's flag of the same name defaults
+    // to 120: a comparison of the two passes it explicitly.
+    recoveryWindow: int('recovery-window', 0, 0),
   };
   if (config.port > 65535) throw new Error('--port must be 0..65535');
   if (!config.jwtSecret) throw new Error('--jwt-secret (or PARLEY_JWT_SECRET) is required');
@@ -1322,6 +1329,14 @@ async function main() {
     pingTimeout: config.pingTimeout,
     maxHttpBufferSize: config.maxPayload,
     ...(redis ? { adapter: redis.adapter } : {}),
+    // socket.io's in-memory recovery (its SessionAwareAdapter): a socket closed by its transport
+    // is kept with its rooms and data, and every broadcast event without an ack and not volatile
+    // gets an offset as its last argument and a copy in memory for the window. message:new is
+    // such a broadcast (io.to(chat room).emit). A recovered socket skips the auth middleware
+    // (skipMiddlewares: its data, the user id, comes back with it) and is sent what it missed.
+    ...(config.recoveryWindow > 0
+      ? { connectionStateRecovery: { maxDisconnectionDuration: config.recoveryWindow * 1000, skipMiddlewares: true } }
+      : {}),
   });
   answerParleyPing(io);
   if (redis) {
