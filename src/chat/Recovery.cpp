@@ -3,6 +3,7 @@
 #include "chat/ChatService.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
+#include "net/SharedBuffer.hpp"
 #include "socketio/Encode.hpp"
 
 #include <boost/json/array.hpp>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <optional>
 #include <unordered_set>
+#include <utility>
 
 namespace parley::chat {
 
@@ -58,13 +60,19 @@ std::vector<store::RecoveryRoom> roomsOf(const boost::json::object& json) {
 // it), recognised on the encoded text: `4` `2` [nsp ","] `["message:new",` ... `"<offset>"]`;
 // the pattern cannot occur inside a JSON string, where every quote is escaped.
 std::optional<std::string_view> messageIdOf(std::string_view text) {
-    if (text.find("[\"message:new\",") == std::string_view::npos) return std::nullopt;
-    if (text.size() < 4 || !text.ends_with("\"]")) return std::nullopt;
-    const auto open = text.rfind('"', text.size() - 3);
-    if (open == std::string_view::npos) return std::nullopt;
-    const auto offset = text.substr(open + 1, text.size() - 3 - open);
+    const auto offset = offsetIn(text);
     if (!parseOffset(offset)) return std::nullopt;
     return offset.substr(offset.find('-') + 1);
+}
+
+// An offset's place, (createdAt, id), read without copying; nullopt if it is not one.
+std::optional<std::pair<std::int64_t, std::string_view>> placeOf(std::string_view offset) {
+    const auto dash = offset.find('-');
+    if (dash == std::string_view::npos || dash == 0) return std::nullopt;
+    std::int64_t at = 0;
+    auto [end, ec] = std::from_chars(offset.data(), offset.data() + dash, at);
+    if (ec != std::errc() || end != offset.data() + dash) return std::nullopt;
+    return std::pair{at, offset.substr(dash + 1)};
 }
 
 // Packets held during a replay are sent after it, but a message:new the replay carried and an
@@ -94,6 +102,36 @@ constexpr std::chrono::seconds kLateCopyWindow{10};
 // ---------------------------------------------------------------------------------------------
 // Offsets and private ids
 // ---------------------------------------------------------------------------------------------
+
+// A message:new is `4` `2` [nsp ","] `["message:new",` ... `"<offset>"]`; the pattern cannot
+// occur inside a JSON string, where every quote is escaped.
+std::string_view offsetIn(std::string_view text) {
+    if (text.find("[\"message:new\",") == std::string_view::npos) return {};
+    if (text.size() < 4 || !text.ends_with("\"]")) return {};
+    const auto open = text.rfind('"', text.size() - 3);
+    if (open == std::string_view::npos) return {};
+    return text.substr(open + 1, text.size() - 3 - open);
+}
+
+std::optional<socketio::EncodedPacket> OffsetOrder::operator()(const socketio::EncodedPacket& packet) {
+    const auto offset = offsetIn(*packet.text);
+    const auto place = placeOf(offset);
+    if (!place) return std::nullopt;
+    const auto last = placeOf(last_);
+    if (!last || *last < *place) {
+        last_.assign(offset);
+        return std::nullopt;
+    }
+    if (*last == *place) return std::nullopt;
+    // Placed before what this socket was last sent: the same packet with that offset.
+    const std::string_view text = *packet.text;
+    std::string out;
+    out.reserve(text.size() - offset.size() + last_.size());
+    out.append(text.substr(0, text.size() - offset.size() - 2));
+    out += last_;
+    out += "\"]";
+    return socketio::EncodedPacket{net::makeSharedBuffer(std::move(out)), packet.binaries};
+}
 
 std::string offsetOf(const store::Message& message) {
     std::string out = std::to_string(message.createdAt);
@@ -189,8 +227,15 @@ void SessionRecovery::onConnected(const SocketPtr& socket) {
     auto* state = stateOf(socket);
     if (!state) return;
     auto* pending = state->if_contains("restore");
-    if (!pending || !pending->is_object()) return;
+    if (!pending || !pending->is_object()) {
+        socket->setRewrite(OffsetOrder());
+        return;
+    }
     const auto& restoreJson = pending->get_object();
+    if (auto afterId = restoreJson.at("afterId").as_string(); !afterId.empty())
+        socket->setRewrite(OffsetOrder(std::to_string(restoreJson.at("afterAt").as_int64()) + "-" + std::string(afterId)));
+    else
+        socket->setRewrite(OffsetOrder());
     store::ReplayRequest request;
     request.userId = userOf(socket);
     request.rooms = roomsOf(restoreJson.at("rooms").as_object());

@@ -22,6 +22,26 @@ std::string offsetOf(const store::Message& message);
 /// >= 0 and a 24-hex id.
 std::optional<store::Position> parseOffset(std::string_view offset);
 
+/// The offset a message:new packet's encoded text carries (its last argument), or empty for any
+/// other packet.
+std::string_view offsetIn(std::string_view text);
+
+/// Keeps the offsets one socket is sent moving forward. The client keeps the last offset it
+/// received, and a recovery replays what comes after it. Across nodes, two messages of a chat
+/// may arrive out of place order (two nodes publish their commits independently): a client
+/// that last received the earlier-placed one would have the other replayed again. So a
+/// message:new placed before one already sent carries that one's offset instead (its text
+/// re-encoded, for this socket only); every other packet passes as it is. A Socket::Rewrite.
+class OffsetOrder {
+public:
+    /// `start`: the offset the client already holds (a recovering client's), or empty.
+    explicit OffsetOrder(std::string start = {}) : last_(std::move(start)) {}
+    std::optional<socketio::EncodedPacket> operator()(const socketio::EncodedPacket& packet);
+
+private:
+    std::string last_;
+};
+
 /// A new private id: 128 random bits, base64url without padding (22 characters).
 std::string newPid();
 /// True for text newPid could have written.

@@ -79,7 +79,7 @@ void Socket::send(const EncodedPacket& packet, bool isVolatile) {
         else if (dropFilter_->drop(*packet.text))
             return;
     }
-    if (!held_) return client_->send(packet, isVolatile);
+    if (!held_) return deliver(packet, isVolatile);
     // A volatile packet is one the client may miss: not worth holding.
     if (isVolatile) return;
     if (held_->size() >= client_->server().config().maxHeldPackets) return closeConnection();
@@ -88,7 +88,19 @@ void Socket::send(const EncodedPacket& packet, bool isVolatile) {
 
 void Socket::sendNow(const EncodedPacket& packet) {
     PARLEY_ASSERT_OWNER_THREAD();
-    if (connected_) client_->send(packet);
+    if (connected_) deliver(packet, false);
+}
+
+void Socket::deliver(const EncodedPacket& packet, bool isVolatile) {
+    if (rewrite_) {
+        if (auto other = rewrite_(packet)) return client_->send(*other, isVolatile);
+    }
+    client_->send(packet, isVolatile);
+}
+
+void Socket::setRewrite(Rewrite rewrite) {
+    PARLEY_ASSERT_OWNER_THREAD();
+    rewrite_ = std::move(rewrite);
 }
 
 void Socket::dropUntil(std::chrono::steady_clock::time_point until, std::function<bool(std::string_view)> drop) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -120,6 +121,11 @@ public:
     /// carried may still arrive live a moment later (committed before the replay's read,
     /// published after it). Costs the other sockets nothing.
     void dropUntil(std::chrono::steady_clock::time_point until, std::function<bool(std::string_view)> drop);
+    /// Offers every packet as it leaves for the client (send() when not holding, sendNow(), so
+    /// after any hold) to `rewrite`, which answers the packet to send instead, or nothing to
+    /// send it as it is. For the socket's life; on its thread.
+    using Rewrite = std::function<std::optional<EncodedPacket>(const EncodedPacket&)>;
+    void setRewrite(Rewrite rewrite);
 
     // --- For Client and the adapter -------------------------------------------------------------
     /// Queues `packet` for this socket's client; a volatile one may be dropped if it is behind.
@@ -131,6 +137,7 @@ public:
     void onDisconnect(std::string_view reason);
 
 private:
+    void deliver(const EncodedPacket& packet, bool isVolatile);
     struct PendingAck {
         std::unique_ptr<boost::asio::steady_timer> timer;
         AckCallback callback;
@@ -152,6 +159,7 @@ private:
         std::function<bool(std::string_view)> drop;
     };
     std::unique_ptr<DropFilter> dropFilter_; ///< set only after a replay (dropUntil())
+    Rewrite rewrite_;                        ///< setRewrite(); empty: none
     bool connected_ = false;
 };
 

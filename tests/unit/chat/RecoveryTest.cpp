@@ -1,6 +1,7 @@
 // Offsets and private ids of connection state recovery, and the rooms text the store keeps.
 
 #include "chat/Recovery.hpp"
+#include "net/SharedBuffer.hpp"
 #include "store/RecoveryRooms.hpp"
 
 #include <gtest/gtest.h>
@@ -42,6 +43,46 @@ TEST(RecoveryOffset, RefusesAnythingElse) {
                                            "12_" + kId,
                                            std::string("12-\0", 4) + kId};
     for (const auto& bad : refused) EXPECT_FALSE(parseOffset(bad).has_value()) << bad;
+}
+
+socketio::EncodedPacket messageNew(const std::string& offset) {
+    return {net::makeSharedBuffer("42/chat,[\"message:new\",{\"body\":\"a \\\"quoted\\\" \\\"]\"},\"" + offset + "\"]"),
+            {}};
+}
+
+TEST(RecoveryOffset, IsFoundInAMessageNewPacketOnly) {
+    EXPECT_EQ(offsetIn(*messageNew("12-" + kId).text), "12-" + kId);
+    EXPECT_EQ(offsetIn("42[\"chat:update\",{\"x\":\"12-" + kId + "\"}]"), "");
+    EXPECT_EQ(offsetIn("42[\"message:new\",{}]"), "");
+}
+
+TEST(RecoveryOffsetOrder, OffsetsASocketIsSentOnlyMoveForward) {
+    const std::string a = "100-" + kId;
+    const std::string b = "100-75a1b2c3d4e5f60718293a4b"; // same time, later id
+    const std::string c = "101-05a1b2c3d4e5f60718293a4b";
+    OffsetOrder order;
+    EXPECT_FALSE(order(messageNew(b)).has_value()) << "the first passes as it is";
+    // Placed before b (same time, smaller id): carries b's offset, the rest of it unchanged.
+    const auto early = messageNew(a);
+    const auto rewritten = order(early);
+    ASSERT_TRUE(rewritten.has_value());
+    EXPECT_EQ(*rewritten->text, *messageNew(b).text);
+    EXPECT_EQ(offsetIn(*early.text), a) << "the shared packet is left alone";
+    EXPECT_FALSE(order(messageNew(b)).has_value()) << "the same place again passes";
+    EXPECT_FALSE(order(messageNew(c)).has_value());
+    const auto rewrittenToC = order(messageNew(a));
+    ASSERT_TRUE(rewrittenToC.has_value());
+    EXPECT_EQ(offsetIn(*rewrittenToC->text), c);
+    const socketio::EncodedPacket other{net::makeSharedBuffer("42[\"typing:update\",{}]"), {}};
+    EXPECT_FALSE(order(other).has_value());
+}
+
+TEST(RecoveryOffsetOrder, StartsFromTheOffsetARecoveringClientHolds) {
+    OffsetOrder order("200-" + kId);
+    const auto before = order(messageNew("150-" + kId));
+    ASSERT_TRUE(before.has_value());
+    EXPECT_EQ(offsetIn(*before->text), "200-" + kId);
+    EXPECT_FALSE(order(messageNew("201-" + kId)).has_value());
 }
 
 TEST(RecoveryPid, IsTwentyTwoBase64UrlCharactersAndUnique) {
