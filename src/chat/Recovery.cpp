@@ -103,26 +103,38 @@ constexpr std::chrono::seconds kLateCopyWindow{10};
 // Offsets and private ids
 // ---------------------------------------------------------------------------------------------
 
-// A message:new is `4` `2` [nsp ","] `["message:new",` ... `"<offset>"]`; the pattern cannot
-// occur inside a JSON string, where every quote is escaped.
+// A message:new is `4` `2` [nsp ","] [ack id] `["message:new",` ... `"<offset>"]`: its first '['
+// opens the arguments (a namespace or an id has none), and the pattern cannot occur inside a
+// JSON string, where every quote is escaped.
 std::string_view offsetIn(std::string_view text) {
-    if (text.find("[\"message:new\",") == std::string_view::npos) return {};
-    if (text.size() < 4 || !text.ends_with("\"]")) return {};
+    constexpr std::string_view kHead = "[\"message:new\",";
+    const auto args = text.find('[');
+    if (args == std::string_view::npos || text.substr(args, kHead.size()) != kHead) return {};
+    if (!text.ends_with("\"]")) return {};
     const auto open = text.rfind('"', text.size() - 3);
-    if (open == std::string_view::npos) return {};
+    if (open == std::string_view::npos || open < args + kHead.size()) return {};
     return text.substr(open + 1, text.size() - 3 - open);
+}
+
+OffsetOrder::OffsetOrder(std::string start) {
+    if (const auto place = placeOf(start)) {
+        lastAt_ = place->first;
+        last_ = std::move(start);
+    }
 }
 
 std::optional<socketio::EncodedPacket> OffsetOrder::operator()(const socketio::EncodedPacket& packet) {
     const auto offset = offsetIn(*packet.text);
+    if (offset.empty()) return std::nullopt;
     const auto place = placeOf(offset);
     if (!place) return std::nullopt;
-    const auto last = placeOf(last_);
-    if (!last || *last < *place) {
+    const auto lastId = std::string_view(last_).substr(last_.find('-') + 1);
+    if (last_.empty() || std::pair{lastAt_, lastId} < *place) {
+        lastAt_ = place->first;
         last_.assign(offset);
         return std::nullopt;
     }
-    if (*last == *place) return std::nullopt;
+    if (std::pair{lastAt_, lastId} == *place) return std::nullopt;
     // Placed before what this socket was last sent: the same packet with that offset.
     const std::string_view text = *packet.text;
     std::string out;

@@ -35,11 +35,12 @@ std::string_view offsetIn(std::string_view text);
 class OffsetOrder {
 public:
     /// `start`: the offset the client already holds (a recovering client's), or empty.
-    explicit OffsetOrder(std::string start = {}) : last_(std::move(start)) {}
+    explicit OffsetOrder(std::string start = {});
     std::optional<socketio::EncodedPacket> operator()(const socketio::EncodedPacket& packet);
 
 private:
-    std::string last_;
+    std::int64_t lastAt_ = 0;
+    std::string last_; ///< the furthest offset sent; empty: none yet
 };
 
 /// A new private id: 128 random bits, base64url without padding (22 characters).
