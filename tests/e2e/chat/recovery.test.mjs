@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import {
   startChatServer, closeAllSockets, connect, join, send, nextEvent, recorded, groupOf, assertMessageShape, assertError, emitAck,
 } from '../helpers/chat.mjs';
-import net from 'node:net';
+import { startRelay } from '../helpers/relay.mjs';
 import { freePort, metrics, scaled, until, waitFor } from '../helpers/server.mjs';
 
 const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
@@ -208,34 +208,6 @@ describe('connection state recovery', () => {
     assertError(await emitAck(sb, 'room:join', { chatId: gone._id }), 'FORBIDDEN', 'room:join after removal');
   });
 });
-
-/**
- * A TCP relay to `port` whose connections can be cut without closing them: blackhole() makes
- * every open connection drop what either side sends, so the server sees nothing (no close, no
- * pong) until its own ping timeout. Connections made afterwards relay normally.
- */
-async function startRelay(port) {
-  const pairs = new Set();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    const pair = { client, upstream, cut: false };
-    client.on('data', (d) => { if (!pair.cut) upstream.write(d); });
-    upstream.on('data', (d) => { if (!pair.cut) client.write(d); });
-    client.on('error', () => {}); upstream.on('error', () => {});
-    client.on('close', () => { if (!pair.cut) upstream.destroy(); });
-    upstream.on('close', () => { if (!pair.cut) client.destroy(); });
-    pairs.add(pair);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    blackhole() { for (const p of pairs) p.cut = true; },
-    async close() {
-      for (const p of pairs) { p.client.destroy(); p.upstream.destroy(); }
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 // Both tests freeze one client's connection to one server (a relay that goes silent, a stalled
 // transport); behind the cluster's nginx the client's requests reach several nodes, and what

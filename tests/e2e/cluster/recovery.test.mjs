@@ -1,12 +1,15 @@
 // Connection state recovery across a cluster: a client of node A drops and reconnects through
 // node B, which recovers it from the shared PostgreSQL: the same socket id, its rooms (on B now,
-// reached through Redis from A), and the messages it missed, in order, once.
+// reached through Redis from A), and the messages it missed, in order, once. Also when A has not
+// noticed the drop (a connection gone silent): B has A disconnect the stale socket first; and
+// when the client noticed it by its own ping timeout.
 
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { startCluster } from '../helpers/cluster.mjs';
 import { connect, join, nextEvent, recorded, send } from '../helpers/chat.mjs';
-import { freePort, waitFor } from '../helpers/server.mjs';
+import { startRelay } from '../helpers/relay.mjs';
+import { freePort, metrics, scaled, until, waitFor } from '../helpers/server.mjs';
 
 const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
 
@@ -51,5 +54,75 @@ describe('connection state recovery in a cluster', () => {
     const live = (await send(sa, chat._id, 'through A')).serverId;
     await received(sb, live);
     assert.deepEqual(idsOf(sb), [first, ...missed, live], 'every message once, in order');
+  });
+
+  it('a client whose connection to node A went silent comes back through node B: A drops the stale socket, nothing is missed', async () => {
+    const [nodeA, nodeB] = cluster.nodes;
+    const relay = await startRelay(nodeA.port);
+    try {
+      const a = cluster.user(); const b = cluster.user();
+      const chat = await cluster.createChat(a, { type: 'group', title: 'silent', memberIds: [b.id] });
+      const sa = await connect(nodeB.url, a);
+      const sb = await connect(relay.url, b, RECONNECT);
+      await join(sb, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sb, first);
+      const sid = sb.id;
+      const onA = (await metrics(nodeA.url)).parley_socketio_sockets;
+
+      // Silent both ways: A keeps b's socket (default ping timing, far longer than this test).
+      relay.blackhole();
+      sb.io.uri = deadUrl;
+      const gone = waitFor(sb, 'disconnect');
+      sb.io.engine.close();
+      await gone;
+      const missed = (await send(sa, chat._id, 'missed')).serverId;
+
+      const back = waitFor(sb, 'connect', 8000);
+      sb.io.uri = nodeB.url;
+      await back;
+      assert.equal(sb.recovered, true, 'recovered on node B');
+      assert.equal(sb.id, sid);
+      await received(sb, missed);
+      await until(async () => (await metrics(nodeA.url)).parley_socketio_sockets, (n) => n === onA - 1,
+        scaled(3000), 'node A dropped the stale socket when node B took the session over');
+      const live = (await send(sa, chat._id, 'live')).serverId;
+      await received(sb, live);
+      assert.deepEqual(idsOf(sb), [first, missed, live], 'every message once, in order');
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('a frozen connection to node A: after the ping timeout the client recovers through node B', async () => {
+    const quick = await startCluster({ nodes: 2, args: ['--recovery-window', '60', '--ping-interval', '300', '--ping-timeout', '200'] });
+    const relay = await startRelay(quick.nodes[0].port);
+    try {
+      const a = quick.user(); const b = quick.user();
+      const chat = await quick.createChat(a, { type: 'group', title: 'frozen', memberIds: [b.id] });
+      const sa = await connect(quick.nodes[1].url, a);
+      const sb = await connect(relay.url, b, RECONNECT);
+      await join(sb, chat._id);
+      const first = (await send(sa, chat._id, 'before')).serverId;
+      await received(sb, first);
+      const sid = sb.id;
+      const gone = waitFor(sb, 'disconnect', 5000);
+      sb.io.uri = deadUrl;
+      relay.blackhole(); // no ping reaches the client, no pong node A
+      await gone; // the client's own ping timeout
+      const missed = (await send(sa, chat._id, 'missed')).serverId;
+      const back = waitFor(sb, 'connect', 8000);
+      sb.io.uri = quick.nodes[1].url;
+      await back;
+      assert.equal(sb.recovered, true, 'recovered on node B');
+      assert.equal(sb.id, sid);
+      await received(sb, missed);
+      const live = (await send(sa, chat._id, 'live')).serverId;
+      await received(sb, live);
+      assert.deepEqual(idsOf(sb), [first, missed, live], 'every message once, in order');
+    } finally {
+      await relay.close();
+      await quick.stop();
+    }
   });
 });
