@@ -12,33 +12,19 @@ import {
   closeAllSockets, emitAck, assertOk, assertError, nextEvent, recorded, groupOf, randomUUID,
 } from '../helpers/chat.mjs';
 import { scaled, sleep } from '../helpers/server.mjs';
-import { startRedis } from '../helpers/redis.mjs';
-import { startPgScratch } from '../helpers/pg.mjs';
-import { startClusterChatServer, redisClient, waitForServers } from '../helpers/cluster.mjs';
+import { startTwoNodes } from '../helpers/cluster.mjs';
 
 const THROTTLE_MS = 2000;
 
-let redis;
-let pg;
-let raw;
+let two;
 let nodeA;
 let nodeB;
 
 before(async () => {
-  redis = await startRedis();
-  pg = await startPgScratch();
-  const store = await pg.createDatabase();
-  raw = await redisClient(redis.url);
-  nodeA = await startClusterChatServer(redis.url, { store });
-  nodeB = await startClusterChatServer(redis.url, { store, secret: nodeA.secret });
-  await waitForServers(raw, 2);
+  two = await startTwoNodes();
+  ({ nodeA, nodeB } = two);
 });
-after(async () => {
-  closeAllSockets();
-  await raw?.quit();
-  await Promise.allSettled([nodeA?.stop(), nodeB?.stop()]);
-  await Promise.allSettled([redis?.stop(), pg?.stop()]);
-});
+after(async () => { await two?.stop(); });
 afterEach(() => closeAllSockets());
 
 const updates = (watcher, userId) => recorded(watcher, 'presence:update', (p) => p?.userId === userId);

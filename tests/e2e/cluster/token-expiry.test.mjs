@@ -10,35 +10,21 @@ import {
   closeAllSockets, emitAck, assertOk, assertError, assertHttpOk, nextEvent, arrivedAt, randomUUID, runCli, lastJsonLine,
 } from '../helpers/chat.mjs';
 import { waitFor } from '../helpers/server.mjs';
-import { startRedis } from '../helpers/redis.mjs';
-import { startPgScratch } from '../helpers/pg.mjs';
-import { CLUSTER_PEER, startClusterChatServer, redisClient, waitForServers } from '../helpers/cluster.mjs';
+import { CLUSTER_PEER, startTwoNodes } from '../helpers/cluster.mjs';
 
 const skip = CLUSTER_PEER === 'node' && 'the peer has no local users, sessions or token renewal';
 
-let redis;
-let pg;
-let raw;
+let two;
 let nodeA;
 let nodeB;
 let store;
 
 before(async () => {
   if (skip) return;
-  redis = await startRedis();
-  pg = await startPgScratch();
-  store = await pg.createDatabase();
-  raw = await redisClient(redis.url);
-  nodeA = await startClusterChatServer(redis.url, { store });
-  nodeB = await startClusterChatServer(redis.url, { store, secret: nodeA.secret });
-  await waitForServers(raw, 2);
+  two = await startTwoNodes();
+  ({ nodeA, nodeB, store } = two);
 });
-after(async () => {
-  closeAllSockets();
-  await raw?.quit();
-  await Promise.allSettled([nodeA?.stop(), nodeB?.stop()]);
-  await Promise.allSettled([redis?.stop(), pg?.stop()]);
-});
+after(async () => { await two?.stop(); });
 afterEach(() => closeAllSockets());
 
 /** A user with a password, in the shared database, and a login on node A. */

@@ -73,6 +73,34 @@ export async function startClusterChatServer(url, { args = [], ...opts } = {}) {
   return startChatServer(full);
 }
 
+/**
+ * Two chat servers (startClusterChatServer) on one scratch Redis and one database of a scratch
+ * PostgreSQL, with one JWT secret. Resolves { nodeA, nodeB, redis, pg, store, raw, stop() }:
+ * `raw` a node-redis client of that Redis, `store` the database's URI; stop() ends them all.
+ */
+export async function startTwoNodes() {
+  const two = {};
+  two.stop = async () => {
+    closeAllSockets();
+    await two.raw?.quit();
+    await Promise.allSettled([two.nodeA?.stop(), two.nodeB?.stop()]);
+    await Promise.allSettled([two.redis?.stop(), two.pg?.stop()]);
+  };
+  try {
+    two.redis = await startRedis();
+    two.pg = await startPgScratch();
+    two.store = await two.pg.createDatabase();
+    two.raw = await redisClient(two.redis.url);
+    two.nodeA = await startClusterChatServer(two.redis.url, { store: two.store });
+    two.nodeB = await startClusterChatServer(two.redis.url, { store: two.store, secret: two.nodeA.secret });
+    await waitForServers(two.raw, 2);
+    return two;
+  } catch (e) {
+    await two.stop();
+    throw e;
+  }
+}
+
 /** A connected node-redis 4 client (close it with `await client.quit()`). */
 export async function redisClient(url) {
   const client = createClient({ url });
