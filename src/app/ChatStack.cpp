@@ -79,6 +79,7 @@ ChatStack::ChatStack(Runtime& runtime) {
     chat::ChatConfig chatConfig;
     chatConfig.typingTimeoutMs = std::chrono::milliseconds(config.typingTimeout).count();
     chatConfig.renewLimit.perWindow = config.tokenRenewalsPerMinute;
+    chatConfig.storeBudget.perWindow = config.storeOpsPer10s;
     chatConfig.recoveryWindowMs = std::chrono::milliseconds(config.recoveryWindow).count();
     chat::SharedChatState shared;
     if (auto* bus = runtime.bus()) {

@@ -115,6 +115,8 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
      [](Config& c, const std::string& f, const std::string& v) { c.jwtLeeway = std::chrono::seconds(bounded<std::uint32_t>(f, v, 3600)); }},
     {"token-renewals-per-minute",
      [](Config& c, const std::string& f, const std::string& v) { c.tokenRenewalsPerMinute = bounded<std::uint32_t>(f, v, 1u << 16); }},
+    {"socket-store-ops",
+     [](Config& c, const std::string& f, const std::string& v) { c.storeOpsPer10s = bounded<std::uint32_t>(f, v, 1u << 20); }},
 };
 
 void apply(Config& c, const std::string& flag, const std::string& value) {
@@ -270,6 +272,8 @@ std::string usage() {
                          3600; a socket's token ends at exp + S (30)  PARLEY_JWT_LEEWAY
   --token-renewals-per-minute N  auth:renew per socket; 0 = no limit (6)
                                                               PARLEY_TOKEN_RENEWALS_PER_MINUTE
+  --socket-store-ops N   receipt:read and typing:start outside the socket's rooms,
+                         per socket per 10 s; 0 = no limit (60)  PARLEY_SOCKET_STORE_OPS
   --conformance          protocol conformance profile (port 3000, ping 300/200 ms, echo handlers)
 )";
 }

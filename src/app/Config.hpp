@@ -56,6 +56,7 @@ struct Config {
     bool jwtRequireExp = true;                   // a JWT without exp is refused (Parley's own always carry one)
     std::chrono::seconds jwtLeeway{30};          // clock skew forgiven on exp/nbf; a socket ends at exp + this
     std::uint32_t tokenRenewalsPerMinute = 6;    // auth:renew per socket a minute
+    std::uint32_t storeOpsPer10s = 60;           // receipt:read + typing outside its rooms, per socket
     bool conformance = false;                    // the protocol test profile of CONFORMANCE.md
 
     unsigned short effectivePort() const { return port.value_or(conformance ? 3000 : 3001); }

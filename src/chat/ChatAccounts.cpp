@@ -92,6 +92,8 @@ void ChatService::onTokenConnected(const SocketPtr& socket) {
 
 SocketTokens& ChatService::tokensHere() { return *socketTokens_[net::IoThreads::ownIndex(threads_)]; }
 
+SocketBudgets& ChatService::budgetsHere() { return *socketBudgets_[net::IoThreads::ownIndex(threads_)]; }
+
 void ChatService::armExpiry(const SocketPtr& s, std::int64_t validUntilMs) {
     tokensHere().arm(s.get(), validUntilMs, [this, weak = std::weak_ptr<socketio::Socket>(s)] {
         if (auto socket = weak.lock()) expireSocket(socket, "token expired");

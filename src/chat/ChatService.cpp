@@ -60,6 +60,8 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
     socketTokens_.reserve(threads_.size());
     for (std::size_t i = 0; i < threads_.size(); ++i)
         socketTokens_.push_back(std::make_unique<SocketTokens>(threads_.context(i)));
+    socketBudgets_.reserve(threads_.size());
+    for (std::size_t i = 0; i < threads_.size(); ++i) socketBudgets_.push_back(std::make_unique<SocketBudgets>());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,6 +107,7 @@ void ChatService::install() {
         typists_.gone(*socket);
         if (recovery_) recovery_->onDisconnected(socket);
         tokensHere().forget(socket.get());
+        budgetsHere().forget(socket.get());
         const std::string userId = userOf(socket);
         if (!userId.empty()) onPresenceChange(userId, false);
     });
@@ -183,8 +186,14 @@ void ChatService::readReceipt(const SocketPtr& s, const socketio::Event& e, sock
     const std::string userId = userOf(s);
     auto request = parseReceiptRequest(e.args);
     if (!request) return ackError(ack, request.error().code, request.error().message, context("receipt:read", userId));
+    const auto now = core::nowMs();
+    if (!budgetsHere().take(s.get(), now, config_.storeBudget))
+        return ackError(ack, ErrorCode::RateLimited,
+                        fmt::format("Maximum {} read receipts per {} seconds on one connection",
+                                    config_.storeBudget.perWindow, config_.storeBudget.windowMs / 1000),
+                        context("receipt:read", userId));
     std::string chatId = request->chatId;
-    store_.markRead(s->context(), std::move(request->chatId), userId, std::move(request->messageId), core::nowMs(),
+    store_.markRead(s->context(), std::move(request->chatId), userId, std::move(request->messageId), now,
                     [this, ack, chatId = std::move(chatId), userId](store::Result<store::ReadMark> mark) {
                         answerReceipt(ack, chatId, userId, std::move(mark));
                     });
@@ -213,8 +222,10 @@ void ChatService::presencePing(const SocketPtr& s, const socketio::Event& e, soc
     if (auto ping = parsePresencePing(e.args); !ping)
         return ackError(ack, ping.error().code, ping.error().message, context("presence:ping", userId));
     const auto now = core::nowMs();
-    // lastSeenAt is best effort: the ping is answered without waiting for the disk.
-    store_.touchLastSeen(s->context(), userId, now, [](store::Result<void>) {});
+    // lastSeenAt is best effort: the ping is answered without waiting for the disk, and written
+    // at most once per lastSeenEveryMs per socket (a ping loop costs the store nothing more).
+    if (budgetsHere().lastSeenDue(s.get(), now, config_.lastSeenEveryMs))
+        store_.touchLastSeen(s->context(), userId, now, [](store::Result<void>) {});
     ackOk(ack, boost::json::object{{"serverTime", core::isoTime(now)}});
 }
 

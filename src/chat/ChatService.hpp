@@ -7,6 +7,7 @@
 #include "chat/PresenceTracker.hpp"
 #include "chat/Recovery.hpp"
 #include "chat/SharedState.hpp"
+#include "chat/SocketBudgets.hpp"
 #include "chat/SocketTokens.hpp"
 #include "chat/TypingTracker.hpp"
 #include "net/IoThreads.hpp"
@@ -29,6 +30,8 @@ struct ChatConfig {
     std::int64_t presenceWindowMs = 2'000; // at most one presence:update per user per 2 s
     std::int64_t typingTimeoutMs = 5'000;  // a typing episode not renewed for this long stops; 0: never
     RenewLimit renewLimit{};               // auth:renew per socket: 6 a minute
+    StoreBudget storeBudget{};             // receipt:read + typing outside its rooms per socket: 60 per 10 s
+    std::int64_t lastSeenEveryMs = 10'000; // presence:ping writes lastSeenAt at most this often per socket
     std::int64_t recoveryWindowMs = 0;     // connection state recovery for this long after a drop; 0: off
 };
 
@@ -158,6 +161,8 @@ private:
     void expireSocket(const SocketPtr& s, std::string_view message);
     // The token state of the sockets of the calling io thread.
     SocketTokens& tokensHere();
+    // The store budgets of the sockets of the calling io thread.
+    SocketBudgets& budgetsHere();
 
     // Registers one handler per event; each one below answers its event.
     void installHandlers();
@@ -210,6 +215,7 @@ private:
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
     TypingTracker typists_;                                   // each socket's state on its own io thread
     std::vector<std::unique_ptr<SocketTokens>> socketTokens_; // one per io thread, used on it only
+    std::vector<std::unique_ptr<SocketBudgets>> socketBudgets_; // one per io thread, used on it only
     Metrics* metrics_;
     std::unique_ptr<SessionRecovery> recovery_; // null when ChatConfig::recoveryWindowMs is 0
     // A send counts from when it is taken (after validation) until its answer has been given.

@@ -4,6 +4,7 @@
 // (TypingTracker, on the socket's own io thread).
 
 #include "chat/ChatService.hpp"
+#include "core/Time.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -41,6 +42,8 @@ void ChatService::typing(const SocketPtr& s, const socketio::Event& e, bool star
         typists_.start(*s, userId, *chatId);
         return emitTyping(userId, *chatId, "start");
     }
+    // Outside its rooms each start is a store read: bounded per socket, past it ignored.
+    if (!budgetsHere().take(s.get(), core::nowMs(), config_.storeBudget)) return;
     store_.isMember(s->context(), *chatId, userId, [this, s, userId, chatId = *chatId](store::Result<bool> member) {
         // A socket gone meanwhile starts nothing: no one would end the episode.
         if (!member || !*member || !s->connected()) return;

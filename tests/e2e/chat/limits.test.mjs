@@ -6,6 +6,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startChatServer, closeAllSockets, emitAck, assertOk, assertError, join, send, groupOf, getMessages, randomUUID,
+  nextEvent, recorded,
 } from '../helpers/chat.mjs';
 import { PollingClient } from '../helpers/eio.mjs';
 import { scaled, until } from '../helpers/server.mjs';
@@ -154,5 +155,72 @@ describe('REST request body size (--max-payload)', () => {
     assert.equal(ok.status, 201);
     const page = await getMessages(srv.url, a, chat._id);
     assert.deepEqual(page.messages.map((m) => m.body), ['small'], 'only the small one is stored');
+  });
+});
+
+describe('store operations per socket (--socket-store-ops)', () => {
+  let srv;
+  before(async () => { srv = await startChatServer({ args: ['--socket-store-ops', '3'] }); });
+  after(async () => { await srv?.stop(); });
+
+  /** A socket of a member of `chat` that has spent its 3 operations on receipts. */
+  async function spent(user, chatId, messageId) {
+    const s = await srv.connect(user);
+    for (let i = 0; i < 3; i++) assertOk(await emitAck(s, 'receipt:read', { chatId, messageId }), `receipt ${i}`);
+    return s;
+  }
+
+  it('receipt:read past the budget is RATE_LIMITED with the envelope; the socket and the user\'s other sockets carry on', async () => {
+    const a = srv.user(); const b = srv.user();
+    const chat = await groupOf(srv, a, [b]);
+    const sa = await srv.connect(a);
+    await join(sa, chat._id);
+    const m = await send(sa, chat._id, 'read me');
+    const sb = await spent(b, chat._id, m.serverId);
+    const refused = await emitAck(sb, 'receipt:read', { chatId: chat._id, messageId: m.serverId });
+    assertError(refused, 'RATE_LIMITED', 'the fourth receipt');
+    assert.equal(refused.message, 'Maximum 3 read receipts per 10 seconds on one connection');
+    // The same socket still sends; another socket of the same user has its own budget.
+    await join(sb, chat._id);
+    await send(sb, chat._id, 'still here');
+    const other = await srv.connect(b);
+    assertOk(await emitAck(other, 'receipt:read', { chatId: chat._id, messageId: m.serverId }), 'another socket');
+  });
+
+  it('typing:start outside the socket\'s rooms past the budget is ignored; within budget it is relayed', async () => {
+    const a = srv.user(); const c = srv.user(); const d = srv.user();
+    const chat = await groupOf(srv, a, [c, d]);
+    const sa = await srv.connect(a);
+    await join(sa, chat._id);
+    const m = await send(sa, chat._id, 'hello');
+    const sc = await spent(c, chat._id, m.serverId); // not in the chat's room
+    const sd = await srv.connect(d);                // not in the room either, budget untouched
+    sc.emit('typing:start', { chatId: chat._id });
+    sd.emit('typing:start', { chatId: chat._id });
+    // d's start went through the same path after c's: once it is here, c's would have been too.
+    await nextEvent(sa, 'typing:update', (p) => p.userId === d.id && p.state === 'start');
+    assert.deepEqual(recorded(sa, 'typing:update', (p) => p.userId === c.id), [], 'nothing from the spent socket');
+    // In the room, typing costs the store nothing and is not counted.
+    await join(sc, chat._id);
+    sc.emit('typing:start', { chatId: chat._id });
+    await nextEvent(sa, 'typing:update', (p) => p.userId === c.id && p.state === 'start');
+  });
+
+  it('presence:ping is always answered, and writes lastSeenAt at most once per 10 s per socket', async () => {
+    const a = srv.user();
+    const s = await srv.connect(a);
+    assertOk(await emitAck(s, 'presence:ping', {}), 'the first ping');
+    const writes = async () => (await srv.metrics()).parley_store_committed_writes_total; // every node's
+    // The first ping's write (and the connect's) committed: the count stops moving.
+    let before = await writes();
+    await until(async () => { const now = await writes(); const same = now === before; before = now; return same; },
+      (same) => same, scaled(3000), 'the store is idle');
+    for (let i = 0; i < 20; i++) assertOk(await emitAck(s, 'presence:ping', {}), `ping ${i}`);
+    // A marker write behind the pings: once it is counted, so would theirs be.
+    const chat = await groupOf(srv, a, []);
+    await join(s, chat._id);
+    await send(s, chat._id, 'marker');
+    const after = await writes();
+    assert.ok(after - before <= 3, `20 pings wrote ${after - before - 2} times (the chat and the message are 2 writes)`);
   });
 });

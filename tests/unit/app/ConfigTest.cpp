@@ -109,6 +109,15 @@ TEST(Config, JwtLeewayAndTokenRenewals) {
     ::unsetenv("PARLEY_TOKEN_RENEWALS_PER_MINUTE");
 }
 
+TEST(Config, SocketStoreOps) {
+    EXPECT_EQ(parse({}).storeOpsPer10s, 60u);
+    EXPECT_EQ(parse({"--socket-store-ops", "0"}).storeOpsPer10s, 0u);
+    EXPECT_THROW(parse({"--socket-store-ops", "-1"}), std::invalid_argument);
+    ::setenv("PARLEY_SOCKET_STORE_OPS", "5", 1);
+    EXPECT_EQ(parse({}).storeOpsPer10s, 5u);
+    ::unsetenv("PARLEY_SOCKET_STORE_OPS");
+}
+
 TEST(Config, JwtRequireExpIsABooleanAndTheBareFlagMeansTrue) {
     EXPECT_FALSE(parse({"--jwt-require-exp=false"}).jwtRequireExp);
     EXPECT_FALSE(parse({"--jwt-require-exp", "0"}).jwtRequireExp);
