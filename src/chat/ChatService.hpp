@@ -213,8 +213,8 @@ private:
     SendLimit& limit_;
     PresenceState& presence_; // io thread 0 only
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
-    TypingTracker typists_;                                   // each socket's state on its own io thread
-    std::vector<std::unique_ptr<SocketTokens>> socketTokens_; // one per io thread, used on it only
+    TypingTracker typists_;                                     // each socket's state on its own io thread
+    std::vector<std::unique_ptr<SocketTokens>> socketTokens_;   // one per io thread, used on it only
     std::vector<std::unique_ptr<SocketBudgets>> socketBudgets_; // one per io thread, used on it only
     Metrics* metrics_;
     std::unique_ptr<SessionRecovery> recovery_; // null when ChatConfig::recoveryWindowMs is 0

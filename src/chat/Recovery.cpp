@@ -245,7 +245,8 @@ void SessionRecovery::onConnected(const SocketPtr& socket) {
     }
     const auto& restoreJson = pending->get_object();
     if (auto afterId = restoreJson.at("afterId").as_string(); !afterId.empty())
-        socket->setRewrite(OffsetOrder(std::to_string(restoreJson.at("afterAt").as_int64()) + "-" + std::string(afterId)));
+        socket->setRewrite(
+            OffsetOrder(std::to_string(restoreJson.at("afterAt").as_int64()) + "-" + std::string(afterId)));
     else
         socket->setRewrite(OffsetOrder());
     store::ReplayRequest request;
