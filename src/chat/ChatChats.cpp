@@ -5,7 +5,9 @@
 // PostgreSQL one change of a chat at a time, each after the previous one has finished). Their
 // completions all come to io thread 0, which sends each chat:update in that order and only then
 // hands the answer back to the caller's io thread: were they completed on the callers' threads,
-// two updates could reach a member in the wrong order and leave it with a stale chat.
+// two updates could reach a member in the wrong order and leave it with a stale chat. In a
+// cluster, each chat:update and message:new carries the chat's event count (Chat::eventSeq), by
+// which every node delivers a chat's events in commit order whichever node committed them.
 
 #include "chat/ChatService.hpp"
 
@@ -32,6 +34,7 @@ void ChatService::emitChatUpdate(const store::Chat& chat, const std::vector<std:
     for (const auto& id : chat.memberIds) opts.rooms.push_back("user:" + id);
     for (const auto& id : alsoTo) opts.rooms.push_back("user:" + id);
     socketio::BroadcastOperator(nsp_, std::move(opts))
+        .inOrder(chat.id, chat.eventSeq)
         .emit("chat:update", boost::json::array{boost::json::object{{"chat", chatJson(chat)}}});
 }
 

@@ -6,7 +6,10 @@
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
+
+#include <functional>
 
 namespace parley::chat {
 
@@ -50,31 +53,49 @@ void ChatService::admitted(boost::asio::io_context& ctx, store::NewMessage m, co
 
 // The slot taken for the message is given back unless a new message was stored: a retry is
 // answered whatever the limiter says and is not counted, and a refused send counts nothing.
+//
+// Order: the store completes a chat's appends in commit order, and all of them on one io thread
+// (the chat's, by its id), which broadcasts each in that order and then hands the answer back
+// to the sender's thread. Were they completed on the senders' threads, two messages of a chat
+// from senders on two threads could reach a member in the other order, and a member that left
+// between them would not have the earlier one replayed (its offset already past it).
 void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
                                std::function<void(std::optional<Failure>, SendOutcome)> done) {
     std::string sender = m.senderId;
-    store_.appendMessage(
-        ctx, std::move(m),
-        [this, sender = std::move(sender), admission, done = std::move(done)](store::Result<store::Appended> appended) {
-            if (!appended || !appended->created) limit_.refund(sender, admission);
-            if (!appended) {
-                auto failure = storeFailure(appended.error());
-                if (failure.code == ErrorCode::Internal) failure.message = "Could not store the message";
-                done(std::move(failure), {});
-                sendsInFlight_.fetch_sub(1);
-                return;
-            }
-            SendOutcome out{appended->created, std::move(appended->message)};
-            if (out.created) {
-                if (metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
-                boost::json::array args{messageJson(out.message)};
-                // With recovery on, the message's offset is its last argument (Recovery.hpp).
-                if (recovery_) args.emplace_back(offsetOf(out.message));
-                nsp_.to("chat:" + out.message.chatId).emit("message:new", args);
-            }
-            done(std::nullopt, std::move(out));
+    boost::asio::io_context& chatCtx = threads_.context(std::hash<std::string>{}(m.chatId) % threads_.size());
+    // On the sender's thread: the answer, then the drain's count.
+    auto answer = [this, &ctx, &chatCtx, done = std::move(done)](std::optional<Failure> failure,
+                                                                 SendOutcome out) mutable {
+        auto finish = [this, done = std::move(done), failure = std::move(failure), out = std::move(out)]() mutable {
+            done(std::move(failure), std::move(out));
             sendsInFlight_.fetch_sub(1);
-        });
+        };
+        if (&ctx == &chatCtx) return finish();
+        boost::asio::post(ctx, std::move(finish));
+    };
+    store_.appendMessage(chatCtx, std::move(m),
+                         [this, sender = std::move(sender), admission,
+                          answer = std::move(answer)](store::Result<store::Appended> appended) mutable {
+                             if (!appended || !appended->created) limit_.refund(sender, admission);
+                             if (!appended) {
+                                 auto failure = storeFailure(appended.error());
+                                 if (failure.code == ErrorCode::Internal)
+                                     failure.message = "Could not store the message";
+                                 return answer(std::move(failure), {});
+                             }
+                             SendOutcome out{appended->created, std::move(appended->message)};
+                             if (out.created) {
+                                 if (metrics_) metrics_->messagesStored.fetch_add(1, std::memory_order_relaxed);
+                                 boost::json::array args{messageJson(out.message)};
+                                 // With recovery on, the message's offset is its last argument (Recovery.hpp).
+                                 if (recovery_) args.emplace_back(offsetOf(out.message));
+                                 // In the chat's event order on every node of a cluster (Chat::eventSeq).
+                                 nsp_.to("chat:" + out.message.chatId)
+                                     .inOrder(out.message.chatId, appended->eventSeq)
+                                     .emit("message:new", args);
+                             }
+                             answer(std::nullopt, std::move(out));
+                         });
 }
 
 void ChatService::answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,

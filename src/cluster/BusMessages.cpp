@@ -24,6 +24,9 @@ std::string_view describe(Malformed m) noexcept {
 
 namespace {
 
+/// The longest chain name an `order` may carry (a chat id is 24 characters).
+constexpr std::size_t kMaxOrderChain = 256;
+
 /// A room name: a string, or a number (Node allows numeric rooms) as its decimal text.
 std::optional<std::string> roomName(const json::value& v) {
     if (v.is_string()) return std::string(v.get_string());
@@ -59,6 +62,16 @@ bool parseOptions(const json::value& v, socketio::BroadcastOptions& opts, std::o
                 const double ms = t->to_number<double>();
                 if (ms >= 0 && ms < 1e9) *timeout = static_cast<std::uint64_t>(ms);
             }
+    }
+    // Parley's own key, which Node's adapter ignores: [chain, seq] (BroadcastOrder).
+    if (const auto* order = o.if_contains("order")) {
+        const auto* pair = order->if_array();
+        if (!pair || pair->size() != 2 || !(*pair)[0].is_string() || !(*pair)[1].is_number()) return false;
+        const auto& chain = (*pair)[0].get_string();
+        boost::system::error_code ec;
+        const auto seq = (*pair)[1].to_number<std::int64_t>(ec);
+        if (ec || seq <= 0 || chain.empty() || chain.size() > kMaxOrderChain) return false;
+        opts.order = socketio::BroadcastOrder{std::string(chain), seq};
     }
     return true;
 }
@@ -296,7 +309,7 @@ std::string encodeBroadcast(std::string_view uid, std::string_view nsp, const so
     for (std::size_t i = 0; i < argc; ++i) w.json(args.get_array()[i], packet.buffers);
     w.string("nsp");
     w.string(nsp);
-    w.mapHeader(3);
+    w.mapHeader(opts.order ? 4 : 3);
     w.string("rooms");
     writeRooms(w, opts.rooms);
     w.string("except");
@@ -306,6 +319,12 @@ std::string encodeBroadcast(std::string_view uid, std::string_view nsp, const so
     if (opts.isVolatile) {
         w.string("volatile");
         w.boolean(true);
+    }
+    if (opts.order) {
+        w.string("order");
+        w.arrayHeader(2);
+        w.string(opts.order->chain);
+        w.integer(opts.order->seq);
     }
     return out;
 }

@@ -83,7 +83,9 @@ boost::system::result<Event, Malformed> parseBroadcast(std::string_view bytes, s
 boost::system::result<Request, Malformed> parseRequest(std::string_view bytes, std::string_view nsp,
                                                        const Limits& limits = {});
 
-/// [uid, {type:2, data:[event, ...args], nsp}, {rooms, except, flags}] for the broadcast channel.
+/// [uid, {type:2, data:[event, ...args], nsp}, {rooms, except, flags}] for the broadcast channel,
+/// with `order: [chain, seq]` in the options when it has a BroadcastOrder (Parley's own key:
+/// Node's adapter passes the options on and ignores it).
 /// `args` is the packet's argument text (without brackets); placeholders refer to `buffers`.
 std::string encodeBroadcast(std::string_view uid, std::string_view nsp, const socketio::BroadcastPacket& packet,
                             const socketio::BroadcastOptions& opts);

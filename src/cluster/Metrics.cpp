@@ -18,6 +18,12 @@ void Metrics::registerWith(core::MetricsRegistry& registry) const {
     registry.addCounter("parley_cluster_polls_served_for_peers_total",
                         "Long-polling requests other nodes forwarded to this one, the session's owner.",
                         pollsServedForPeers);
+    registry.addCounter("parley_cluster_order_held_total",
+                        "Chat events from the cluster held until an earlier event of the chat arrived.", orderHeld);
+    registry.addCounter("parley_cluster_order_skipped_total",
+                        "Chat events given up after waiting for them: their node never published them.", orderSkipped);
+    registry.addCounter("parley_cluster_order_late_total",
+                        "Chat events that arrived after later events of the chat had been delivered.", orderLate);
     registry.addGauge("parley_cluster_redis_connected", "1 while both Redis connections of the cluster bus are up.",
                       connected);
     redis.registerWith(registry);

@@ -17,6 +17,9 @@ struct Metrics {
     std::atomic<std::uint64_t> pollsForwarded{0};      ///< polling requests sent to their session's owner
     std::atomic<std::uint64_t> pollForwardsFailed{0};  ///< of those, unanswered: owner gone or too late
     std::atomic<std::uint64_t> pollsServedForPeers{0}; ///< polling requests other nodes forwarded to us
+    std::atomic<std::uint64_t> orderHeld{0};           ///< chat events held for a predecessor (ChainOrder)
+    std::atomic<std::uint64_t> orderSkipped{0};        ///< predecessors given up: never arrived
+    std::atomic<std::uint64_t> orderLate{0};           ///< chat events that came after their place
     std::atomic<std::int64_t> connected{0};            ///< 1 while both Redis connections are up
     RedisMetrics redis;                                ///< the bus's Redis connections
 

@@ -8,6 +8,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
 
 namespace parley::cluster {
 
@@ -17,7 +18,10 @@ using socketio::BroadcastOptions;
 using socketio::Socket;
 
 RedisAdapter::RedisAdapter(RedisBus& bus, net::IoThreads& threads, std::string nsp)
-    : bus_(bus), local_(threads, nsp), nsp_(std::move(nsp)) {
+    : bus_(bus), local_(threads, nsp), nsp_(std::move(nsp)),
+      order_({}, [this](const socketio::EncodedPacket& packet,
+                        const BroadcastOptions& opts) { local_.deliver(packet, opts); }),
+      orderTimer_(threads.context(RedisBus::kHome)) {
     const std::string& key = bus_.options().key;
     broadcastPrefix_ = key + "#" + nsp_ + "#";
     requestChannel_ = key + "-request#" + nsp_ + "#";
@@ -29,9 +33,52 @@ RedisAdapter::RedisAdapter(RedisBus& bus, net::IoThreads& threads, std::string n
 // --- What this node sends ------------------------------------------------------------------------
 
 void RedisAdapter::broadcast(const socketio::BroadcastPacket& packet, const BroadcastOptions& opts) {
-    local_.broadcast(packet, opts);
+    if (opts.order && !opts.local) {
+        // Encoded here, delivered from the home thread in the chain's order (the other nodes'
+        // broadcasts of the chain arrive there), which the posts from it to each io thread keep.
+        auto encoded = socketio::encodeEvent(nsp_, packet.event, packet.argsText, std::nullopt, packet.buffers);
+        bus_.threads().postTo(RedisBus::kHome, [this, encoded = std::move(encoded), opts]() mutable {
+            deliverInOrder(std::move(encoded), std::move(opts));
+        });
+    } else {
+        local_.broadcast(packet, opts);
+    }
     if (opts.local) return;
     bus_.publish(bus::broadcastChannel(broadcastPrefix_, opts), bus::encodeBroadcast(bus_.uid(), nsp_, packet, opts));
+}
+
+void RedisAdapter::deliverInOrder(socketio::EncodedPacket packet, BroadcastOptions opts) {
+    const auto before = order_.stats();
+    order_.submit(std::move(packet), std::move(opts), ChainOrder::Clock::now());
+    noteOrder(before);
+    armOrderTimer();
+}
+
+void RedisAdapter::armOrderTimer() {
+    const auto deadline = order_.nextDeadline();
+    if (!deadline || (orderTimerAt_ && *orderTimerAt_ <= *deadline)) return;
+    orderTimerAt_ = deadline;
+    orderTimer_.expires_at(*deadline);
+    orderTimer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        orderTimerAt_.reset();
+        const auto before = order_.stats();
+        order_.expire(ChainOrder::Clock::now());
+        noteOrder(before);
+        armOrderTimer();
+    });
+}
+
+void RedisAdapter::noteOrder(const ChainOrder::Stats& before) {
+    const auto& now = order_.stats();
+    auto& m = bus_.metrics();
+    if (now.held != before.held) m.orderHeld.fetch_add(now.held - before.held, std::memory_order_relaxed);
+    if (now.late != before.late) m.orderLate.fetch_add(now.late - before.late, std::memory_order_relaxed);
+    if (now.skipped != before.skipped) {
+        m.orderSkipped.fetch_add(now.skipped - before.skipped, std::memory_order_relaxed);
+        spdlog::warn("cluster: {} broadcast(s) of a chat never arrived within {} ms; delivered what followed",
+                     now.skipped - before.skipped, order_.options().gapTimeout.count());
+    }
 }
 
 void RedisAdapter::addSockets(const BroadcastOptions& opts, std::vector<std::string> rooms) {
@@ -61,8 +108,9 @@ void RedisAdapter::onBroadcast(std::string_view channel, std::string_view payloa
     if (event->uid == bus_.uid()) return; // our own, delivered locally already
     bus_.metrics().received.fetch_add(1, std::memory_order_relaxed);
     // Encoded once for every socket of this process.
-    local_.deliver(socketio::encodeEvent(nsp_, event->event, event->argsText, std::nullopt, event->buffers),
-                   event->opts);
+    auto encoded = socketio::encodeEvent(nsp_, event->event, event->argsText, std::nullopt, event->buffers);
+    if (event->opts.order) return deliverInOrder(std::move(encoded), std::move(event->opts));
+    local_.deliver(encoded, event->opts);
 }
 
 void RedisAdapter::onRequest(std::string_view channel, std::string_view payload) {

@@ -1,8 +1,11 @@
 #pragma once
 
 #include "cluster/BusMessages.hpp"
+#include "cluster/ChainOrder.hpp"
 #include "cluster/LocalAdapter.hpp"
 #include "socketio/Adapter.hpp"
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <string>
 #include <string_view>
@@ -20,6 +23,10 @@ class RedisBus;
 /// @socket.io/redis-adapter 8.x, and what other nodes (Parley or Node) and emitters publish
 /// reaches the local sockets. Every request type of that protocol is answered, so Node nodes
 /// never wait out their request timeout on a Parley node.
+///
+/// A broadcast with a BroadcastOrder (a chat's events) reaches this process's sockets through
+/// a ChainOrder on the bus's home thread, its own and other nodes' alike: every node delivers a
+/// chain's broadcasts in seq order, whichever node committed each.
 class RedisAdapter : public socketio::Adapter {
 public:
     RedisAdapter(RedisBus& bus, net::IoThreads& threads, std::string nsp);
@@ -61,12 +68,21 @@ private:
     void answerServerSideEmit(bus::Request request);
     void answerBroadcastWithAck(bus::Request request);
     void respond(std::string payload);
+    /// On the home thread: through the chain order to the local sockets.
+    void deliverInOrder(socketio::EncodedPacket packet, socketio::BroadcastOptions opts);
+    void armOrderTimer();
+    /// Counts in the bus's metrics what the chain order did since `before`.
+    void noteOrder(const ChainOrder::Stats& before);
 
     RedisBus& bus_;
     LocalAdapter local_;
     std::string nsp_;
     socketio::Namespace* namespace_ = nullptr;
     std::string broadcastPrefix_, requestChannel_, responseChannel_, ownResponseChannel_;
+    // Home thread only.
+    ChainOrder order_;
+    boost::asio::steady_timer orderTimer_;
+    std::optional<ChainOrder::Clock::time_point> orderTimerAt_; ///< when orderTimer_ fires, if armed
 };
 
 } // namespace parley::cluster

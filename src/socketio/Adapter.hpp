@@ -2,6 +2,8 @@
 
 #include "socketio/Types.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,14 +13,24 @@ namespace parley::socketio {
 
 class Namespace;
 
+/// A broadcast's place in a chain of broadcasts that every process delivers in order, whichever
+/// process sent each: `chain` names it (e.g. a chat), `seq` numbers it from 1 with no gaps (e.g.
+/// the store's count of the chat's events, in commit order).
+struct BroadcastOrder {
+    std::string chain;
+    std::int64_t seq = 0;
+};
+
 /// Who a broadcast reaches: sockets in any of `rooms` (every socket when empty), minus
-/// sockets in any of `except`, minus the socket `exceptSid`.
+/// sockets in any of `except`, minus the socket `exceptSid`. `order`: its place in a chain,
+/// which a cluster adapter keeps (LocalAdapter ignores it).
 struct BroadcastOptions {
     std::vector<std::string> rooms;
     std::vector<std::string> except;
     std::string exceptSid;
     bool local = false;      ///< this process only (cluster adapters skip the network)
     bool isVolatile = false; ///< may be dropped under backpressure
+    std::optional<BroadcastOrder> order;
 };
 
 /// An event to broadcast, in its parts rather than encoded: a cluster adapter puts the raw

@@ -28,6 +28,14 @@ public:
         return *this;
     }
     BroadcastOperator&& volatileFlag() && { return std::move(volatileFlag()); }
+    /// Its place in a chain every process delivers in order (BroadcastOrder); seq 0: none.
+    BroadcastOperator& inOrder(std::string chain, std::int64_t seq) & {
+        if (seq > 0) opts_.order = BroadcastOrder{std::move(chain), seq};
+        return *this;
+    }
+    BroadcastOperator&& inOrder(std::string chain, std::int64_t seq) && {
+        return std::move(inOrder(std::move(chain), seq));
+    }
 
     void emit(std::string_view event, const boost::json::array& args = {}) const;
     void emitRaw(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers = {}) const;

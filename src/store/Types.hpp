@@ -33,6 +33,10 @@ struct Chat {
     std::string createdBy;
     std::int64_t createdAt = 0;
     std::int64_t updatedAt = 0;
+    /// How many events of the chat (its creation, its changes, its messages) a store shared by
+    /// several processes has committed, this one included: the cluster delivers a chat's events
+    /// in this order. 0 from a store of one process, which does not count them.
+    std::int64_t eventSeq = 0;
 };
 
 struct Message {
@@ -77,6 +81,9 @@ struct NewMessage {
 struct Appended {
     bool created = false;
     Message message;
+    /// The chat's event_seq (Chat::eventSeq) the new message took; 0 for a retry, or from a store
+    /// that does not count events.
+    std::int64_t eventSeq = 0;
 };
 
 /// A contact of a user (they share a chat) and when it was last seen.

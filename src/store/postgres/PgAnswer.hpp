@@ -49,7 +49,7 @@ inline SessionRow sessionFrom(const PgRows& rows, int row) {
 
 inline Chat chatFrom(const PgRows& rows, int row) {
     return Chat{rows.text(row, 0), rows.text(row, 1),    rows.optionalText(row, 2), rows.textArray(row, 6),
-                rows.text(row, 3), rows.integer(row, 4), rows.integer(row, 5)};
+                rows.text(row, 3), rows.integer(row, 4), rows.integer(row, 5),      rows.integer(row, 7)};
 }
 
 /// The six message columns, from column `first`.

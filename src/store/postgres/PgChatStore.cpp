@@ -217,7 +217,8 @@ void PgChatStore::createChat(boost::asio::io_context& ctx, Chat chat, Done<Chat>
     job->add(PgSql::InsertChat,
              {job->param(chat.id), job->param(chat.type), job->param(chat.title), job->param(chat.createdBy),
               job->param(chat.createdAt), job->param(chat.updatedAt), job->param(pgTextArray(chat.memberIds))});
-    // As committed: the statement stores exactly this.
+    // As committed: the statement stores exactly this, as the chat's first event.
+    chat.eventSeq = 1;
     job->finish = answer<Chat>(ctx, std::move(done), "createChat",
                                [chat = std::move(chat)](PgReply&) mutable -> Result<Chat> { return std::move(chat); });
     submit(std::move(job));
@@ -242,7 +243,7 @@ void PgChatStore::listChats(boost::asio::io_context& ctx, std::string userId, Do
         std::vector<ChatSummary> chats;
         chats.reserve(static_cast<std::size_t>(rows.size()));
         for (int row = 0; row < rows.size(); ++row)
-            chats.push_back(ChatSummary{chatFrom(rows, row), rows.integer(row, 7)});
+            chats.push_back(ChatSummary{chatFrom(rows, row), rows.integer(row, 8)});
         return Result<std::vector<ChatSummary>>(std::move(chats));
     });
     submit(std::move(job));

@@ -74,7 +74,8 @@ void PgChatStore::appendMessage(boost::asio::io_context& ctx, NewMessage message
         const PgRows rows = reply.rows(0);
         if (rows.size() > 0) {
             if (!rows.boolean(0, 0)) return deliver<Appended>(ctx, done, failedWith<Appended>(Errc::Forbidden));
-            return deliver<Appended>(ctx, done, Appended{rows.boolean(0, 1), messageFrom(rows, 0, 2)});
+            return deliver<Appended>(ctx, done,
+                                     Appended{rows.boolean(0, 1), messageFrom(rows, 0, 2), rows.integer(0, 8)});
         }
         // The same retry was committed by another transaction during this one: read its copy.
         findByClientId(ctx, std::move(*self.params[kChat]), std::move(*self.params[kSender]),

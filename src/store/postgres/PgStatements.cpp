@@ -9,7 +9,8 @@ namespace {
 // The member ids of chat `c`, in join order, as one text array.
 #define PARLEY_PG_MEMBERS                                                                                              \
     "ARRAY(SELECT m.user_id FROM memberships AS m WHERE m.chat_id = c.id ORDER BY m.joined_at, m.seq)"
-#define PARLEY_PG_CHAT_COLUMNS "c.id, c.type, c.title, c.created_by, c.created_at, c.updated_at, " PARLEY_PG_MEMBERS
+#define PARLEY_PG_CHAT_COLUMNS                                                                                         \
+    "c.id, c.type, c.title, c.created_by, c.created_at, c.updated_at, " PARLEY_PG_MEMBERS ", c.event_seq"
 #define PARLEY_PG_MESSAGE_COLUMNS "id, chat_id, sender_id, body, client_id, created_at"
 #define PARLEY_PG_IS_MEMBER(chat, user)                                                                                \
     "EXISTS (SELECT 1 FROM memberships WHERE chat_id = " chat " AND user_id = " user ")"
@@ -37,8 +38,9 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     // InsertChat: $1 id, $2 type, $3 title, $4 created by, $5 created at, $6 updated at, $7 the
     // member ids (a text array, no id twice), all joined at $5 in the order given. The
     // memberships' foreign key is checked at the end of the statement, after the chat's insert.
-    "WITH chat AS (INSERT INTO chats (id, type, title, created_by, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint) RETURNING id) "
+    // Its creation is the chat's first event.
+    "WITH chat AS (INSERT INTO chats (id, type, title, created_by, created_at, updated_at, event_seq) "
+    "VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, 1) RETURNING id) "
     "INSERT INTO memberships (chat_id, user_id, joined_at) "
     "SELECT chat.id, member.id, $5::bigint FROM chat, unnest($7::text[]) WITH ORDINALITY AS member (id, position) "
     "ORDER BY member.position",
@@ -58,10 +60,12 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     "FROM memberships AS mine JOIN chats AS c ON c.id = mine.chat_id "
     "WHERE mine.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC",
     // RenameChat: $1 chat id, $2 actor id, $3 title (NULL clears it), $4 time; no row changed
-    // unless the actor is a member.
-    "UPDATE chats SET title = $3, updated_at = $4::bigint WHERE id = $1 AND " PARLEY_PG_IS_MEMBER("$1", "$2"),
+    // unless the actor is a member. A rename is an event of the chat.
+    "UPDATE chats SET title = $3, updated_at = $4::bigint, event_seq = event_seq + 1 WHERE id = $1 "
+    "AND " PARLEY_PG_IS_MEMBER("$1", "$2"),
     // AddMember (after LockChat): $1 chat id, $2 actor id, $3 new member, $4 time, $5 the most
-    // members. Adds only when every check passes; answers the checks (no row: no such chat)
+    // members. Adds only when every check passes (an add is an event of the chat); answers the checks (no row: no such
+    // chat)
     // as actor_in, is_group, user_in, has_room, added.
     "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER(
         "$1",
@@ -74,12 +78,14 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
                                                          "WHERE state.actor_in AND state.is_group AND NOT "
                                                          "state.user_in AND state.has_room "
                                                          "ON CONFLICT (chat_id, user_id) DO NOTHING RETURNING 1), "
-                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint WHERE "
+                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint, "
+                                                         "event_seq = event_seq + 1 WHERE "
                                                          "id = $1 AND EXISTS (SELECT 1 FROM added) RETURNING 1) "
                                                          "SELECT actor_in, is_group, user_in, has_room, EXISTS (SELECT "
                                                          "1 FROM added) FROM state",
     // RemoveMember (after LockChat): $1 chat id, $2 actor id, $3 member to remove, $4 time. The
-    // member's read cursor lives in the row and goes with it. Answers actor_in, is_group,
+    // member's read cursor lives in the row and goes with it; a removal is an event of the chat. Answers actor_in,
+    // is_group,
     // user_in, removed (no row: no such chat).
     "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER(
         "$1",
@@ -88,7 +94,8 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
                                                          "removed AS (DELETE FROM memberships AS m USING state WHERE "
                                                          "m.chat_id = $1 AND m.user_id = $3 "
                                                          "AND state.actor_in AND state.is_group RETURNING 1), "
-                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint WHERE "
+                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint, "
+                                                         "event_seq = event_seq + 1 WHERE "
                                                          "id = $1 AND EXISTS (SELECT 1 FROM removed) RETURNING 1) "
                                                          "SELECT actor_in, is_group, user_in, EXISTS (SELECT 1 FROM "
                                                          "removed) FROM state",
@@ -107,23 +114,30 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     // sorts after it, else at the last one's time (+1 ms when $1 does not sort after its id). The
     // batch holds the chat's order lock (LockOrderKeys), so the last message read here is the
     // last one committed by any process: a chat's places are in commit order cluster-wide.
-    // Answers is_member, created, then the message columns: the new row, or for a retry the
-    // first copy; (false, false, NULLs...) for a non-member. No row at all: the first copy was
-    // committed by another transaction after this statement's snapshot (read it again).
+    // A stored message is an event of the chat: the chat's event_seq counts it (the row's lock
+    // also orders the chat's messages after a change of it being committed, and before the next).
+    // Answers is_member, created, then the message columns, then the message's event_seq (0 for
+    // a retry): the new row, or for a retry the first copy; (false, false, NULLs...) for a
+    // non-member. No row at all: the first copy was committed by another transaction after this
+    // statement's snapshot (read it again).
     "WITH member AS (SELECT " PARLEY_PG_IS_MEMBER(
-        "$2", "$3") " AS ok), "
-                    "place AS (SELECT CASE WHEN l.created_at IS NULL OR ($6::bigint, $1::text) > (l.created_at, l.id) "
-                    "THEN $6::bigint WHEN $1::text > l.id THEN l.created_at ELSE l.created_at + 1 END AS at "
-                    "FROM (SELECT 1) AS one LEFT JOIN (SELECT created_at, id FROM messages WHERE chat_id = $2 "
-                    "ORDER BY created_at DESC, id DESC LIMIT 1) AS l ON true), "
-                    "stored AS (INSERT INTO messages (" PARLEY_PG_MESSAGE_COLUMNS ") "
-                    "SELECT $1, $2, $3, $4, $5, place.at FROM member, place WHERE member.ok "
-                    "ON CONFLICT (chat_id, sender_id, client_id) DO NOTHING RETURNING " PARLEY_PG_MESSAGE_COLUMNS ") "
-                    "SELECT true, true, " PARLEY_PG_MESSAGE_COLUMNS " FROM stored "
-                    "UNION ALL SELECT true, false, m.id, m.chat_id, m.sender_id, m.body, m.client_id, m.created_at "
-                    "FROM member, messages AS m WHERE member.ok AND NOT EXISTS (SELECT 1 FROM stored) "
-                    "AND m.chat_id = $2 AND m.sender_id = $3 AND m.client_id = $5 "
-                    "UNION ALL SELECT false, false, NULL, NULL, NULL, NULL, NULL, NULL FROM member WHERE NOT member.ok",
+        "$2",
+        "$3") " AS ok), "
+              "place AS (SELECT CASE WHEN l.created_at IS NULL OR ($6::bigint, $1::text) > (l.created_at, l.id) "
+              "THEN $6::bigint WHEN $1::text > l.id THEN l.created_at ELSE l.created_at + 1 END AS at "
+              "FROM (SELECT 1) AS one LEFT JOIN (SELECT created_at, id FROM messages WHERE chat_id = $2 "
+              "ORDER BY created_at DESC, id DESC LIMIT 1) AS l ON true), "
+              "stored AS (INSERT INTO messages (" PARLEY_PG_MESSAGE_COLUMNS ") "
+              "SELECT $1, $2, $3, $4, $5, place.at FROM member, place WHERE member.ok "
+              "ON CONFLICT (chat_id, sender_id, client_id) DO NOTHING RETURNING " PARLEY_PG_MESSAGE_COLUMNS "), "
+              "counted AS (UPDATE chats SET event_seq = event_seq + 1 WHERE id = $2 "
+              "AND EXISTS (SELECT 1 FROM stored) RETURNING event_seq) "
+              "SELECT true, true, " PARLEY_PG_MESSAGE_COLUMNS ", (SELECT event_seq FROM counted) FROM stored "
+              "UNION ALL SELECT true, false, m.id, m.chat_id, m.sender_id, m.body, m.client_id, m.created_at, "
+              "0::bigint "
+              "FROM member, messages AS m WHERE member.ok AND NOT EXISTS (SELECT 1 FROM stored) "
+              "AND m.chat_id = $2 AND m.sender_id = $3 AND m.client_id = $5 "
+              "UNION ALL SELECT false, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM member WHERE NOT member.ok",
     // FindByClientId: $1 chat id, $2 sender id, $3 client id.
     "SELECT " PARLEY_PG_MESSAGE_COLUMNS " FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_id = $3",
     // HistoryCheck: $1 chat id, $2 user id, $3 `before` (or NULL), $4 `after` (or NULL). Answers

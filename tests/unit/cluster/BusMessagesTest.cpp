@@ -51,6 +51,36 @@ TEST(BusMessagesTest, ABroadcastRoundTripsWithRoomsExceptVolatileAndAttachments)
     EXPECT_TRUE(event->opts.isVolatile);
 }
 
+TEST(BusMessagesTest, ABroadcastsOrderRoundTripsAndIsAbsentWithoutOne) {
+    auto opts = toRooms({"chat:1"});
+    opts.order = socketio::BroadcastOrder{"6b161b967c70a188acce0163", 42};
+    auto event = bus::parseBroadcast(bus::encodeBroadcast("ME0001", "/", {"ev", "1", {}}, opts), "/");
+    ASSERT_TRUE(event.has_value());
+    ASSERT_TRUE(event->opts.order.has_value());
+    EXPECT_EQ(event->opts.order->chain, "6b161b967c70a188acce0163");
+    EXPECT_EQ(event->opts.order->seq, 42);
+    // Beside rooms, except and flags: a key Node's adapter passes on and never reads.
+    std::vector<std::string> buffers;
+    auto decoded = msgpack::decode(bus::encodeBroadcast("ME0001", "/", {"ev", "1", {}}, opts), buffers);
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_EQ(decoded->at(2).at("order"), json::parse(R"(["6b161b967c70a188acce0163",42])"));
+
+    event = bus::parseBroadcast(bus::encodeBroadcast("ME0001", "/", {"ev", "1", {}}, toRooms({"chat:1"})), "/");
+    ASSERT_TRUE(event.has_value());
+    EXPECT_FALSE(event->opts.order.has_value());
+}
+
+TEST(BusMessagesTest, AMalformedOrderIsAMalformedBroadcast) {
+    const json::value packet = json::parse(R"({"type":2,"data":["e"],"nsp":"/"})");
+    for (const char* order : {R"("x")", R"(["c"])", R"(["c",0])", R"(["c",-3])", R"([7,1])", R"(["",1])",
+                              R"(["c","1"])", R"(["c",1.5e300])"}) {
+        const auto opts = json::parse(std::string(R"({"rooms":[],"except":[],"order":)") + order + "}");
+        EXPECT_EQ(bus::parseBroadcast(broadcastBytes(packet, opts), "/").error(), Malformed::Shape) << order;
+    }
+    const auto tooLong = json::value{{"rooms", json::array{}}, {"order", json::array{std::string(300, 'c'), 1}}};
+    EXPECT_EQ(bus::parseBroadcast(broadcastBytes(packet, tooLong), "/").error(), Malformed::Shape);
+}
+
 TEST(BusMessagesTest, ASingleRoomBroadcastGoesOnThatRoomsChannel) {
     EXPECT_EQ(bus::broadcastChannel("socket.io#/#", toRooms({"chat:1"})), "socket.io#/#chat:1#");
     EXPECT_EQ(bus::broadcastChannel("socket.io#/#", toRooms({"a", "b"})), "socket.io#/#");

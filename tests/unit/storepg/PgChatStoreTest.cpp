@@ -157,6 +157,45 @@ TEST_F(PgChatStoreTest, AddAndRemoveMembers) {
     EXPECT_EQ(left->chat.memberIds, (std::vector<std::string>{oid(1)}));
 }
 
+// Each event a chat broadcasts (its creation, a change, a new message) takes the next of the
+// chat's event_seq, which the cluster delivers a chat's events by; what changes nothing takes none.
+TEST_F(PgChatStoreTest, EveryEventOfAChatTakesTheNextEventSeq) {
+    auto created = AWAIT(Chat, createChat(ctx, group(oid(100), {oid(1), oid(2)}), std::move(done)));
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->eventSeq, 1);
+    auto first = send(oid(100), oid(1), "c-1", 500);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->eventSeq, 2);
+    auto retry = send(oid(100), oid(1), "c-1", 501);
+    ASSERT_TRUE(retry);
+    EXPECT_EQ(retry->eventSeq, 0); // not a new message: no event
+    auto added = AWAIT(MemberChange, addMember(ctx, oid(100), oid(1), oid(3), 2000, 10, std::move(done)));
+    ASSERT_TRUE(added);
+    EXPECT_EQ(added->chat.eventSeq, 3);
+    auto again = AWAIT(MemberChange, addMember(ctx, oid(100), oid(1), oid(3), 2001, 10, std::move(done)));
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->changed);
+    EXPECT_EQ(again->chat.eventSeq, 3);
+    auto renamed = AWAIT(Chat, renameChat(ctx, oid(100), oid(1), std::string("t"), 2002, std::move(done)));
+    ASSERT_TRUE(renamed);
+    EXPECT_EQ(renamed->eventSeq, 4);
+    auto removed = AWAIT(MemberChange, removeMember(ctx, oid(100), oid(1), oid(3), 2003, std::move(done)));
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->chat.eventSeq, 5);
+    auto second = send(oid(100), oid(2), "c-2", 502);
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->eventSeq, 6);
+    // Reads carry it too; a refused send takes none.
+    EXPECT_EQ(send(oid(100), oid(9), "c-3", 503).error(), Errc::Forbidden);
+    auto read = AWAIT(Chat, chatForMember(ctx, oid(100), oid(1), std::move(done)));
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->eventSeq, 6);
+    // Another chat counts its own.
+    auto other = AWAIT(Chat, createChat(ctx, group(oid(101), {oid(1)}), std::move(done)));
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->eventSeq, 1);
+}
+
 TEST_F(PgChatStoreTest, ContactsAreTheOthersOfEveryChat) {
     makeChat(group(oid(100), {oid(1), oid(2), oid(3)}));
     makeChat(group(oid(101), {oid(4), oid(1)}));

@@ -31,18 +31,18 @@ bool runUntil(boost::asio::io_context& ctx, Finished finished) {
     return finished();
 }
 
-// One writer thread: `count` appends issued back to back on its own io_context; the messages in
+// One writer thread: `count` appends issued back to back on its own io_context; the answers in
 // the order their acks arrived.
-std::vector<Message> writeBackToBack(ChatStore& store, const std::string& chatId, const std::string& sender,
-                                     const std::string& prefix, int count) {
+std::vector<Appended> writeBackToBack(ChatStore& store, const std::string& chatId, const std::string& sender,
+                                      const std::string& prefix, int count) {
     boost::asio::io_context& ctx = ::parley::test::longLivedContext();
-    std::vector<Message> acks;
+    std::vector<Appended> acks;
     int failures = 0;
     for (int i = 0; i < count; ++i)
         store.appendMessage(ctx, NewMessage{"", chatId, sender, "m", prefix + std::to_string(i), 0},
                             [&](Result<Appended> result) {
                                 if (!result) return void(++failures);
-                                acks.push_back(std::move(result->message));
+                                acks.push_back(std::move(*result));
                             });
     EXPECT_TRUE(runUntil(ctx, [&] { return static_cast<int>(acks.size()) + failures == count; }));
     EXPECT_EQ(failures, 0);
@@ -86,7 +86,7 @@ void appendConcurrentlyAndPage(const std::vector<ChatStore*>& stores) {
             if (last && !next->hasMore) return;
         }
     });
-    std::vector<std::vector<Message>> acks(kThreads);
+    std::vector<std::vector<Appended>> acks(kThreads);
     std::vector<std::thread> writers;
     for (int t = 0; t < kThreads; ++t)
         writers.emplace_back([&, t] {
@@ -116,13 +116,21 @@ void appendConcurrentlyAndPage(const std::vector<ChatStore*>& stores) {
     for (int t = 0; t < kThreads; ++t) {
         ASSERT_EQ(acks[t].size(), static_cast<std::size_t>(kPerThread));
         for (int i = 0; i < kPerThread; ++i) {
-            const Message& ack = acks[t][static_cast<std::size_t>(i)];
+            const Message& ack = acks[t][static_cast<std::size_t>(i)].message;
             EXPECT_EQ(ack.clientId, "t" + std::to_string(t) + "-" + std::to_string(i)) << "acks out of order";
             auto it = stored.find(ack.id);
             ASSERT_NE(it, stored.end());
             EXPECT_EQ(it->second->createdAt, ack.createdAt);
         }
     }
+    // Each message took the chat's next event number, in the order of the places: the order in
+    // which the nodes of a cluster deliver them.
+    std::unordered_map<std::string, std::int64_t> eventSeqOf;
+    for (const auto& thread : acks)
+        for (const auto& ack : thread) eventSeqOf.emplace(ack.message.id, ack.eventSeq);
+    for (std::size_t i = 0; i < history.size(); ++i)
+        ASSERT_EQ(eventSeqOf[history[i].id], seed->eventSeq + 1 + static_cast<std::int64_t>(i))
+            << "event numbers not in the order of the places at " << i;
     ASSERT_EQ(seen.size(), history.size()) << "paging forward skipped or repeated messages";
     for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].id, history[i].id);
 }
