@@ -26,7 +26,8 @@ chat::Reply<store::Chat> answerChat(const RestCall& call, bhttp::status status =
 
 } // namespace
 
-// Every chat of the user, each with its count of unread messages.
+// Every chat of the user, by last activity (newest first), each with its count of unread
+// messages and its last message (null in a chat without messages).
 void RestApi::listChats(const RestCall& call, const std::string& userId, const net::Request&, const PathParams&) {
     chat_.listChats(here(threads_), userId, [call](chat::Outcome<std::vector<store::ChatSummary>> rows) {
         if (!rows) return call.fail(rows.error().code, rows.error().message, rows.error().cause);
@@ -34,6 +35,10 @@ void RestApi::listChats(const RestCall& call, const std::string& userId, const n
         for (const auto& r : *rows) {
             auto o = chat::ChatService::chatJson(r.chat);
             o["unreadCount"] = r.unreadCount;
+            if (r.lastMessage)
+                o["lastMessage"] = chat::ChatService::messageJson(*r.lastMessage);
+            else
+                o["lastMessage"] = nullptr;
             out.push_back(std::move(o));
         }
         call.ok(std::move(out));

@@ -93,9 +93,13 @@ struct ContactSeen {
 };
 
 /// A chat of listChats with the user's count of unread messages in it.
+/// A chat of the user's chat list: the chat, its unread count, and its newest message (none in
+/// a chat without messages). The list is ordered by last activity: the later of the chat's
+/// updatedAt and its last message's createdAt, newest first.
 struct ChatSummary {
     Chat chat;
     std::int64_t unreadCount = 0;
+    std::optional<Message> lastMessage;
 };
 
 /// The answer of markRead: the cursor as committed. `advanced` is false when the message was

@@ -242,8 +242,13 @@ void PgChatStore::listChats(boost::asio::io_context& ctx, std::string userId, Do
         const PgRows rows = reply.rows(0);
         std::vector<ChatSummary> chats;
         chats.reserve(static_cast<std::size_t>(rows.size()));
-        for (int row = 0; row < rows.size(); ++row)
-            chats.push_back(ChatSummary{chatFrom(rows, row), rows.integer(row, 8)});
+        for (int row = 0; row < rows.size(); ++row) {
+            ChatSummary summary{chatFrom(rows, row), rows.integer(row, 8), std::nullopt};
+            if (!rows.isNull(row, 9))
+                summary.lastMessage = Message{rows.text(row, 9),  summary.chat.id,    rows.text(row, 10),
+                                              rows.text(row, 11), rows.text(row, 12), rows.integer(row, 13)};
+            chats.push_back(std::move(summary));
+        }
         return Result<std::vector<ChatSummary>>(std::move(chats));
     });
     submit(std::move(job));

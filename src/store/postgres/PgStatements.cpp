@@ -52,13 +52,18 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     // statements after it in the same transaction read the chat as the last change committed it.
     // NO KEY UPDATE leaves the key-share locks of inserted messages' foreign keys unblocked.
     "SELECT 1 FROM chats WHERE id = $1 FOR NO KEY UPDATE",
-    // ListChats: $1 user id. Every chat of the user, newest first, with its unread count: the
-    // others' messages after the user's cursor (all of them without one), by (created_at, id).
+    // ListChats: $1 user id. Every chat of the user with its unread count (the others' messages
+    // after the user's cursor, all of them without one, by (created_at, id)) and its last
+    // message (NULLs for none; the newest entry of the (chat_id, created_at, id) index), ordered
+    // by last activity: the later of updated_at and the last message's time, newest first.
     "SELECT " PARLEY_PG_CHAT_COLUMNS ", (SELECT count(*) FROM messages AS msg "
     "WHERE msg.chat_id = c.id AND msg.sender_id <> $1 AND (msg.created_at, msg.id) > "
-    "(COALESCE(mine.last_read_message_created_at, -9223372036854775808), COALESCE(mine.last_read_message_id, ''))) "
+    "(COALESCE(mine.last_read_message_created_at, -9223372036854775808), COALESCE(mine.last_read_message_id, ''))), "
+    "last.id, last.sender_id, last.body, last.client_id, last.created_at "
     "FROM memberships AS mine JOIN chats AS c ON c.id = mine.chat_id "
-    "WHERE mine.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC",
+    "LEFT JOIN LATERAL (SELECT id, sender_id, body, client_id, created_at FROM messages WHERE chat_id = c.id "
+    "ORDER BY created_at DESC, id DESC LIMIT 1) AS last ON true "
+    "WHERE mine.user_id = $1 ORDER BY GREATEST(c.updated_at, COALESCE(last.created_at, 0)) DESC, c.id DESC",
     // RenameChat: $1 chat id, $2 actor id, $3 title (NULL clears it), $4 time; no row changed
     // unless the actor is a member. A rename is an event of the chat.
     "UPDATE chats SET title = $3, updated_at = $4::bigint, event_seq = event_seq + 1 WHERE id = $1 "

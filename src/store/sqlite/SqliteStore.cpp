@@ -579,6 +579,8 @@ std::vector<Chat> SqliteStore::chatsOfUser(std::string_view userId) {
 
 // The unread count of a chat is the messages after the user's cursor (all without one), not
 // counting the user's own: the row-value comparison walks the (chat_id, created_at, id) index.
+// The last message is the newest entry of the same index; the list is ordered by the later of
+// the chat's updatedAt and that message's createdAt.
 std::vector<ChatSummary> SqliteStore::chatSummaries(std::string_view userId) {
     std::vector<ChatSummary> summaries;
     std::unordered_map<std::string, std::size_t> indexById;
@@ -587,19 +589,28 @@ std::vector<ChatSummary> SqliteStore::chatSummaries(std::string_view userId) {
                                    "(SELECT COUNT(*) FROM messages AS msg WHERE msg.chat_id = c.id "
                                    "AND msg.sender_id <> ?1 AND (msg.created_at, msg.id) > "
                                    "(COALESCE(m.last_read_message_created_at, -1), "
-                                   "COALESCE(m.last_read_message_id, ''))) "
+                                   "COALESCE(m.last_read_message_id, ''))), "
+                                   "last.id, last.sender_id, last.body, last.client_id, last.created_at "
                                    "FROM memberships AS m JOIN chats AS c ON c.id = m.chat_id "
-                                   "WHERE m.user_id = ?1 ORDER BY c.updated_at DESC, c.id DESC");
+                                   "LEFT JOIN messages AS last ON last.id = (SELECT newest.id FROM messages AS newest "
+                                   "WHERE newest.chat_id = c.id ORDER BY newest.created_at DESC, newest.id DESC "
+                                   "LIMIT 1) "
+                                   "WHERE m.user_id = ?1 "
+                                   "ORDER BY MAX(c.updated_at, COALESCE(last.created_at, 0)) DESC, c.id DESC");
         statement.bind(1, userId);
         while (statement.step()) {
-            summaries.push_back(ChatSummary{Chat{statement.text(0),
-                                                 statement.text(1),
-                                                 statement.optionalText(2),
-                                                 {},
-                                                 statement.text(3),
-                                                 statement.integer(4),
-                                                 statement.integer(5)},
-                                            statement.integer(6)});
+            ChatSummary summary;
+            summary.chat.id = statement.text(0);
+            summary.chat.type = statement.text(1);
+            summary.chat.title = statement.optionalText(2);
+            summary.chat.createdBy = statement.text(3);
+            summary.chat.createdAt = statement.integer(4);
+            summary.chat.updatedAt = statement.integer(5);
+            summary.unreadCount = statement.integer(6);
+            if (auto lastId = statement.optionalText(7))
+                summary.lastMessage = Message{std::move(*lastId), summary.chat.id,    statement.text(8),
+                                              statement.text(9),  statement.text(10), statement.integer(11)};
+            summaries.push_back(std::move(summary));
             indexById.emplace(summaries.back().chat.id, summaries.size() - 1);
         }
     }

@@ -76,6 +76,41 @@ describe('chats', () => {
     assert.deepEqual(empty, []);
   });
 
+  it('GET /v1/chats is ordered by last activity, each chat with its lastMessage (null without one)', async () => {
+    const a = srv.user(); const b = srv.user();
+    // Times are in milliseconds: each step starts on a later millisecond than the one before, so
+    // that the order asked for is the activity's, never a tie's (the server shares this clock).
+    const laterThan = async (iso) => { while (Date.now() <= Date.parse(iso)) await new Promise((r) => setImmediate(r)); };
+    const older = await groupOf(srv, a, [b], 'older');
+    await laterThan(older.updatedAt);
+    const newer = await groupOf(srv, a, [b], 'newer');
+    await laterThan(newer.updatedAt);
+    const ids = (list) => list.map((x) => x._id);
+    let list = assertHttpOk(await srv.api(a, 'GET', '/v1/chats'), 200);
+    assert.deepEqual(ids(list), [newer._id, older._id], 'the newest chat first');
+    for (const x of list) assert.equal(x.lastMessage, null, 'no message yet: lastMessage is null');
+
+    // A message in the older chat brings it to the top, carrying that message.
+    const sent = assertHttpOk(await postMsg(b, older._id, 'bring it up'), 201);
+    list = assertHttpOk(await srv.api(a, 'GET', '/v1/chats'), 200);
+    assert.deepEqual(ids(list), [older._id, newer._id]);
+    assertMessageShape(list[0].lastMessage, 'lastMessage');
+    assert.equal(list[0].lastMessage._id, sent.serverId);
+    assert.equal(list[0].lastMessage.chatId, older._id);
+    assert.equal(list[0].lastMessage.senderId, b.id);
+    assert.equal(list[0].lastMessage.body, 'bring it up');
+    assert.equal(list[0].unreadCount, 1);
+    assert.equal(list[1].lastMessage, null);
+    await laterThan(list[0].lastMessage.createdAt);
+
+    // A rename is activity too: the renamed chat comes first, without a message.
+    assertHttpOk(await srv.api(a, 'PATCH', `/v1/chats/${newer._id}`, { title: 'renamed' }));
+    list = assertHttpOk(await srv.api(a, 'GET', '/v1/chats'), 200);
+    assert.deepEqual(ids(list), [newer._id, older._id]);
+    assert.equal(list[0].lastMessage, null);
+    assert.equal(list[1].lastMessage._id, sent.serverId, 'the other chat keeps its last message');
+  });
+
   it('GET /v1/chats/:id for a member; 403 otherwise; 400 for a bad id', async () => {
     const a = srv.user(); const b = srv.user();
     const chat = await groupOf(srv, a, [b], 'visible');

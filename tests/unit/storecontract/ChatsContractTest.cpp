@@ -77,6 +77,48 @@ TEST_P(ChatStoreContract, ListChatsIsNewestUpdatedFirst) {
     EXPECT_TRUE(none->empty());
 }
 
+// The list a chat client's home screen shows: most recent activity first (a new message, or a
+// change of the chat), each chat with its last message.
+TEST_P(ChatStoreContract, ListChatsIsByLastActivityWithEachChatsLastMessage) {
+    const std::string me = newId(), other = newId();
+    Chat first = makeChat({me, other}, 1000);
+    Chat second = makeChat({me, other}, 2000);
+    Chat quiet = makeChat({me}, 3000);
+
+    auto list = [&] {
+        auto l = listChats(me);
+        EXPECT_TRUE(ok(l));
+        return l ? *l : std::vector<ChatSummary>{};
+    };
+    auto ids = [&] {
+        std::vector<std::string> out;
+        for (const auto& s : list()) out.push_back(s.chat.id);
+        return out;
+    };
+    EXPECT_EQ(ids(), (std::vector<std::string>{quiet.id, second.id, first.id}));
+    for (const auto& s : list()) EXPECT_FALSE(s.lastMessage.has_value()) << "no messages yet";
+
+    send(first.id, other, 4000);
+    Message latest = send(first.id, me, 4100);
+    EXPECT_EQ(ids(), (std::vector<std::string>{first.id, quiet.id, second.id}));
+    auto top = list().front();
+    ASSERT_TRUE(top.lastMessage.has_value());
+    EXPECT_EQ(top.lastMessage->id, latest.id);
+    EXPECT_EQ(top.lastMessage->chatId, first.id);
+    EXPECT_EQ(top.lastMessage->senderId, me);
+    EXPECT_EQ(top.lastMessage->body, latest.body);
+    EXPECT_EQ(top.lastMessage->clientId, latest.clientId);
+    EXPECT_EQ(top.lastMessage->createdAt, latest.createdAt);
+
+    Message inSecond = send(second.id, other, 4200);
+    EXPECT_EQ(ids(), (std::vector<std::string>{second.id, first.id, quiet.id}));
+    EXPECT_EQ(list().front().lastMessage->id, inSecond.id);
+    // A change of the chat after its last message is activity too.
+    ASSERT_TRUE(ok(renameChat(quiet.id, me, "renamed", latest.createdAt + 3'600'000)));
+    EXPECT_EQ(ids(), (std::vector<std::string>{quiet.id, second.id, first.id}));
+    EXPECT_FALSE(list().front().lastMessage.has_value());
+}
+
 TEST_P(ChatStoreContract, UnreadCountsAreOthersMessagesAfterTheReadCursor) {
     const std::string me = newId(), other = newId(), third = newId();
     Chat chat = makeChat({me, other, third}, 1000);
