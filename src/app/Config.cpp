@@ -2,6 +2,8 @@
 
 #include "net/PeerLimits.hpp"
 
+#include <toml++/toml.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
@@ -125,6 +127,157 @@ void apply(Config& c, const std::string& flag, const std::string& value) {
     throw std::invalid_argument("unknown flag --" + flag);
 }
 
+bool isKey(std::string_view key) {
+    for (const auto& [name, set] : kValueFlags)
+        if (key == name) return true;
+    return false;
+}
+
+bool repeatable(std::string_view key) { return key == "cors-origin" || key == "trusted-proxy"; }
+
+/// A TOML scalar as the text a flag would carry; nullopt for any other kind of value.
+std::optional<std::string> flagText(const toml::node& value) {
+    if (const auto* s = value.as_string()) return s->get();
+    if (const auto* i = value.as_integer()) return std::to_string(i->get());
+    if (const auto* b = value.as_boolean()) return b->get() ? "true" : "false";
+    return std::nullopt;
+}
+
+/// Applies every key of the TOML file `path` to `c`. Each key is a flag's name without its
+/// dashes; a repeatable flag takes an array of strings too. Throws naming the file, the line
+/// and the key of the first thing wrong.
+void applyFile(Config& c, const std::string& path) {
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        throw std::invalid_argument(path + ":" + std::to_string(where.line) + ": " + std::string(e.description()));
+    }
+    for (const auto& [key, value] : table) {
+        const std::string name(key.str());
+        const std::string at = path + ":" + std::to_string(key.source().begin.line) + ": " + name + ": ";
+        try {
+            if (name == "conformance") {
+                const auto text = flagText(value);
+                if (!text) throw std::invalid_argument("expected true or false");
+                c.conformance = boolean("conformance", *text);
+                continue;
+            }
+            if (name == "config") throw std::invalid_argument("a config file cannot name another");
+            if (!isKey(name))
+                throw std::invalid_argument("unknown key (keys are the flags of parley --help, without --)");
+            if (const auto* list = value.as_array(); list && repeatable(name)) {
+                for (const auto& item : *list) {
+                    const auto* s = item.as_string();
+                    if (!s) throw std::invalid_argument("expected an array of strings");
+                    apply(c, name, s->get());
+                }
+                continue;
+            }
+            const auto text = flagText(value);
+            if (!text) throw std::invalid_argument("expected a string, an integer or true/false");
+            apply(c, name, *text);
+        } catch (const std::invalid_argument& e) {
+            std::string why = e.what();
+            // apply()'s messages start with the flag ("--port: ..."): the key says it already.
+            if (why.starts_with("--" + name + ": ")) why.erase(0, name.size() + 4);
+            throw std::invalid_argument(at + why);
+        }
+    }
+}
+
+/// The file named by --config (or --config=) in argv, else PARLEY_CONFIG; empty: none.
+std::string configFileOf(int argc, char** argv) {
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--config") {
+            if (i + 1 >= argc) throw std::invalid_argument("--config needs a value");
+            return argv[i + 1];
+        }
+        if (arg.starts_with("--config=")) return std::string(arg.substr(9));
+    }
+    const char* env = std::getenv("PARLEY_CONFIG");
+    return env ? env : "";
+}
+
+std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
+std::string secs(std::chrono::seconds d) { return std::to_string(d.count()); }
+std::string quoted(const std::string& s) {
+    std::string out = "\"";
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') out.push_back('\\');
+        out.push_back(ch);
+    }
+    return out + "\"";
+}
+std::string list(const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quoted(items[i]);
+    return out + "]";
+}
+/// A URI with the password of its user info masked.
+std::string maskedUri(std::string uri) {
+    const auto scheme = uri.find("://");
+    const auto at = uri.find('@');
+    if (scheme != std::string::npos && at != std::string::npos) {
+        const auto colon = uri.find(':', scheme + 3);
+        if (colon != std::string::npos && colon < at) uri.replace(colon + 1, at - colon - 1, "***");
+    }
+    return uri;
+}
+
+using Getter = std::string (*)(const Config&);
+
+// What `parley config` prints of each key: its value as TOML, secrets masked.
+constexpr std::pair<const char*, Getter> kShown[] = {
+    {"host", [](const Config& c) { return quoted(c.host); }},
+    {"port", [](const Config& c) { return std::to_string(c.effectivePort()); }},
+    {"threads", [](const Config& c) { return std::to_string(c.threads); }},
+    {"ping-interval", [](const Config& c) { return ms(c.pingInterval); }},
+    {"ping-timeout", [](const Config& c) { return ms(c.pingTimeout); }},
+    {"connect-timeout", [](const Config& c) { return ms(c.connectTimeout); }},
+    {"max-payload", [](const Config& c) { return std::to_string(c.maxPayload); }},
+    {"max-outbound-bytes", [](const Config& c) { return std::to_string(c.maxOutboundBytes); }},
+    {"volatile-backlog-bytes", [](const Config& c) { return std::to_string(c.volatileBacklogBytes); }},
+    {"request-timeout", [](const Config& c) { return ms(c.requestTimeout); }},
+    {"max-header-bytes", [](const Config& c) { return std::to_string(c.maxHeaderBytes); }},
+    {"max-connections-per-ip", [](const Config& c) { return std::to_string(c.maxConnectionsPerIp); }},
+    {"handshakes-per-second", [](const Config& c) { return std::to_string(c.handshakesPerSecond); }},
+    {"handshake-burst", [](const Config& c) { return std::to_string(c.handshakeBurst); }},
+    {"max-namespaces", [](const Config& c) { return std::to_string(c.maxNamespaces); }},
+    {"max-rooms-per-socket", [](const Config& c) { return std::to_string(c.maxRoomsPerSocket); }},
+    {"max-pending-acks", [](const Config& c) { return std::to_string(c.maxPendingAcks); }},
+    {"recovery-window", [](const Config& c) { return secs(c.recoveryWindow); }},
+    {"drain-timeout", [](const Config& c) { return secs(c.drainTimeout); }},
+    {"login-per-ip-per-minute", [](const Config& c) { return std::to_string(c.loginPerIpPerMinute); }},
+    {"login-failures-per-account", [](const Config& c) { return std::to_string(c.loginFailuresPerAccount); }},
+    {"login-failure-window-ms", [](const Config& c) { return ms(c.loginFailureWindow); }},
+    {"login-hash-queue", [](const Config& c) { return std::to_string(c.loginHashQueue); }},
+    {"max-event-name-bytes", [](const Config& c) { return std::to_string(c.maxEventNameBytes); }},
+    {"max-json-depth", [](const Config& c) { return std::to_string(c.maxJsonDepth); }},
+    {"max-attachments", [](const Config& c) { return std::to_string(c.maxAttachments); }},
+    {"typing-timeout", [](const Config& c) { return secs(c.typingTimeout); }},
+    {"cors-origin", [](const Config& c) { return list(c.corsOrigins); }},
+    {"trusted-proxy", [](const Config& c) { return list(c.trustedProxies); }},
+    {"log-level", [](const Config& c) { return quoted(c.logLevel); }},
+    {"data-dir", [](const Config& c) { return quoted(c.dataDir); }},
+    {"store", [](const Config& c) { return quoted(c.storeDescription()); }},
+    {"redis", [](const Config& c) { return quoted(maskedUri(c.redis)); }},
+    {"store-pool", [](const Config& c) { return std::to_string(c.storePool); }},
+    {"commit-delay-us", [](const Config& c) { return std::to_string(c.commitDelay.count()); }},
+    {"slow-commit-ms", [](const Config& c) { return ms(c.slowCommit); }},
+    {"jwt-secret", [](const Config& c) { return quoted(c.jwtSecret.empty() ? "" : "***"); }},
+    {"jwt-public-key", [](const Config& c) { return quoted(c.jwtPublicKey); }},
+    {"jwt-issuer", [](const Config& c) { return quoted(c.jwtIssuer); }},
+    {"jwt-audience", [](const Config& c) { return quoted(c.jwtAudience); }},
+    {"jwt-require-exp", [](const Config& c) { return std::string(c.jwtRequireExp ? "true" : "false"); }},
+    {"jwt-leeway", [](const Config& c) { return secs(c.jwtLeeway); }},
+    {"token-renewals-per-minute", [](const Config& c) { return std::to_string(c.tokenRenewalsPerMinute); }},
+    {"socket-store-ops", [](const Config& c) { return std::to_string(c.storeOpsPer10s); }},
+};
+static_assert(std::size(kShown) == std::size(kValueFlags), "parley config shows every key");
+
 } // namespace
 
 std::size_t Config::effectiveThreads() const {
@@ -155,6 +308,9 @@ std::string Config::storeDescription() const {
 
 Config parseConfig(int argc, char** argv) {
     Config c;
+    // Lowest first: the file, then the environment, then the flags.
+    c.configFile = configFileOf(argc, argv);
+    if (!c.configFile.empty()) applyFile(c, c.configFile);
     for (const auto& [flag, set] : kValueFlags) {
         if (const char* v = std::getenv(envName(flag).c_str()); v && *v) {
             if (std::string_view(flag) == "cors-origin" || std::string_view(flag) == "trusted-proxy") {
@@ -181,6 +337,10 @@ Config parseConfig(int argc, char** argv) {
             c.conformance = true;
             continue;
         }
+        if (arg == "config" || arg.starts_with("config=")) { // read first, above
+            if (arg == "config") ++i;
+            continue;
+        }
         std::string value;
         if (arg == "jwt-require-exp" && (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--"))) {
             c.jwtRequireExp = true; // the bare flag
@@ -203,12 +363,33 @@ Config parseConfig(int argc, char** argv) {
     return c;
 }
 
+std::string describeConfig(const Config& c) {
+    std::string out = "# parley config: the settings in effect (flags over PARLEY_* over ";
+    out += c.configFile.empty() ? std::string("no config file") : "the file " + c.configFile;
+    out += " over the defaults); secrets masked\n";
+    for (const auto& [name, get] : kShown) out += std::string(name) + " = " + get(c) + "\n";
+    out += std::string("conformance = ") + (c.conformance ? "true" : "false") + "\n";
+    return out;
+}
+
+std::vector<std::string> configKeys() {
+    std::vector<std::string> keys;
+    for (const auto& [name, set] : kValueFlags) keys.emplace_back(name);
+    keys.emplace_back("conformance");
+    return keys;
+}
+
 std::string usage() {
     return R"(usage: parley serve [flags]
        parley user add --email E --password P [--name N] [flags]
        parley token --user ID [--ttl SECONDS] [flags]
        parley chat create --type dm|group --created-by ID [--title T] [--member ID]... [flags]
        parley migrate [flags]
+       parley config [flags]     the settings in effect, as a config file (secrets masked)
+
+  --config FILE          TOML file of settings: each key a flag below
+                         without its dashes (port = 3001); flags and
+                         PARLEY_* override it (none)                 PARLEY_CONFIG
 
   --host ADDR            address to listen on (127.0.0.1)            PARLEY_HOST
   --port N               port; 0 picks a free one (3001)             PARLEY_PORT

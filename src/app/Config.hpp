@@ -9,7 +9,8 @@
 namespace parley::app {
 
 /// Everything `parley serve` can be told, one commented default per field. Each flag has a
-/// PARLEY_* environment twin (--ping-interval <-> PARLEY_PING_INTERVAL); flags win.
+/// PARLEY_* environment twin (--ping-interval <-> PARLEY_PING_INTERVAL) and a config file key
+/// (ping-interval = 25000); flags win over the environment, which wins over the file.
 struct Config {
     std::string host = "127.0.0.1";                 // loopback: exposing the server is a deliberate choice
     std::optional<unsigned short> port;             // 3001 (3000 in the conformance profile); 0 picks a free port
@@ -58,6 +59,7 @@ struct Config {
     std::uint32_t tokenRenewalsPerMinute = 6;    // auth:renew per socket a minute
     std::uint32_t storeOpsPer10s = 60;           // receipt:read + typing outside its rooms, per socket
     bool conformance = false;                    // the protocol test profile of CONFORMANCE.md
+    std::string configFile;                      // the TOML file read under the environment and flags; empty: none
 
     unsigned short effectivePort() const { return port.value_or(conformance ? 3000 : 3001); }
     std::size_t effectiveThreads() const;
@@ -67,9 +69,16 @@ struct Config {
     std::string storeDescription() const;
 };
 
-/// Parses flags (argv from the first flag on) over PARLEY_* environment variables.
-/// Throws std::invalid_argument with a message naming the bad flag.
+/// Parses flags (argv from the first flag on) over PARLEY_* environment variables over the
+/// TOML file named by --config or PARLEY_CONFIG (each key a flag's name without its dashes).
+/// Throws std::invalid_argument with a message naming the bad flag, or the file, line and key.
 Config parseConfig(int argc, char** argv);
+
+/// What `parley config` prints: every key with the value in effect, as a TOML file that
+/// --config reads back (secrets masked).
+std::string describeConfig(const Config& c);
+/// Every key a config file may hold.
+std::vector<std::string> configKeys();
 
 /// The text of `--help`.
 std::string usage();

@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
         if (command == "token") return runToken(argc - 2, argv + 2);
         if (command == "chat" && sub == "create") return runChatCreate(argc - 3, argv + 3);
         if (command == "migrate") return runMigrate(argc - 2, argv + 2);
+        if (command == "config") {
+            std::fputs(describeConfig(parseConfig(argc - 2, argv + 2)).c_str(), stdout);
+            return 0;
+        }
         if (command == "--help" || command == "-h" || command == "help") {
             std::fputs(parley::app::usage().c_str(), stdout);
             return 0;

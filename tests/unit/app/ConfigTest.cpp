@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -228,3 +231,120 @@ TEST(Config, LoginLimitsHaveDefaultsFlagsAndTwins) {
 }
 
 } // namespace
+
+namespace {
+
+/// A config file with `text`, removed at the end of the test.
+class ConfigFile {
+public:
+    explicit ConfigFile(const std::string& text) {
+        path_ =
+            ::testing::TempDir() + "parley-config-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".toml";
+        std::ofstream(path_) << text;
+    }
+    ~ConfigFile() { std::remove(path_.c_str()); }
+    ConfigFile(const ConfigFile&) = delete;
+    ConfigFile& operator=(const ConfigFile&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+std::string errorOf(std::vector<std::string> args) {
+    try {
+        parse(std::move(args));
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+} // namespace
+
+TEST(ConfigFile, EveryKeyIsAFlagWithoutItsDashes) {
+    ConfigFile file(R"(# a deployment's settings
+port = 4100
+host = "0.0.0.0"
+ping-interval = 1000
+jwt-require-exp = false
+store = "postgres://u:pw@db:5432/chat"
+cors-origin = ["https://a.example", "https://b.example"]
+trusted-proxy = "10.0.0.0/8"
+recovery-window = 0
+)");
+    const Config c = parse({"--config", file.path()});
+    EXPECT_EQ(c.effectivePort(), 4100);
+    EXPECT_EQ(c.host, "0.0.0.0");
+    EXPECT_EQ(c.pingInterval, std::chrono::milliseconds(1000));
+    EXPECT_FALSE(c.jwtRequireExp);
+    EXPECT_EQ(c.store, "postgres://u:pw@db:5432/chat");
+    EXPECT_EQ(c.corsOrigins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
+    EXPECT_EQ(c.trustedProxies, (std::vector<std::string>{"10.0.0.0/8"}));
+    EXPECT_EQ(c.recoveryWindow, std::chrono::seconds(0));
+    EXPECT_EQ(c.configFile, file.path());
+    EXPECT_EQ(parse({"--config=" + file.path()}).effectivePort(), 4100);
+}
+
+TEST(ConfigFile, AFlagWinsOverTheEnvironmentWhichWinsOverTheFile) {
+    ConfigFile file("port = 4100\nthreads = 3\nlog-level = \"debug\"\n");
+    ::setenv("PARLEY_PORT", "4200", 1);
+    ::setenv("PARLEY_CONFIG", file.path().c_str(), 1);
+    const Config fromEnvFile = parse({});
+    const Config withFlag = parse({"--port", "4300"});
+    ::unsetenv("PARLEY_PORT");
+    const Config fileOnly = parse({});
+    ::unsetenv("PARLEY_CONFIG");
+    EXPECT_EQ(fromEnvFile.effectivePort(), 4200);
+    EXPECT_EQ(fromEnvFile.threads, 3u) << "what the environment does not say comes from the file";
+    EXPECT_EQ(withFlag.effectivePort(), 4300);
+    EXPECT_EQ(withFlag.logLevel, "debug");
+    EXPECT_EQ(fileOnly.effectivePort(), 4100);
+    EXPECT_EQ(parse({}).effectivePort(), 3001) << "no file: the default";
+}
+
+TEST(ConfigFile, AnUnknownKeyOrABadValueNamesTheFileTheLineAndTheKey) {
+    ConfigFile unknown("port = 4100\n\nprot = 4200\n");
+    EXPECT_EQ(errorOf({"--config", unknown.path()}),
+              unknown.path() + ":3: prot: unknown key (keys are the flags of parley --help, without --)");
+    ConfigFile range("port = 70000\n");
+    EXPECT_EQ(errorOf({"--config", range.path()}), range.path() + ":1: port: at most 65535");
+    ConfigFile negative("threads = -1\n");
+    EXPECT_NE(errorOf({"--config", negative.path()}).find(":1: threads: expected a non-negative integer"),
+              std::string::npos);
+    ConfigFile kind("host = 1.5\n");
+    EXPECT_EQ(errorOf({"--config", kind.path()}),
+              kind.path() + ":1: host: expected a string, an integer or true/false");
+    ConfigFile table("[server]\nport = 1\n");
+    EXPECT_NE(errorOf({"--config", table.path()}).find(":1: server: unknown key"), std::string::npos);
+    ConfigFile syntax("port = \n");
+    EXPECT_EQ(errorOf({"--config", syntax.path()}).rfind(syntax.path() + ":1: ", 0), 0U);
+    ConfigFile notAList("cors-origin = [1]\n");
+    EXPECT_EQ(errorOf({"--config", notAList.path()}),
+              notAList.path() + ":1: cors-origin: expected an array of strings");
+    EXPECT_NE(errorOf({"--config", "/nonexistent/parley.toml"}).find("/nonexistent/parley.toml"), std::string::npos);
+    EXPECT_EQ(errorOf({"--config"}), "--config needs a value");
+}
+
+TEST(ConfigFile, ParleyConfigPrintsEveryKeyInEffectWithSecretsMaskedAsAFileThatReadsBack) {
+    const Config c = parse({"--port", "4100", "--jwt-secret", "s3cret", "--store", "postgres://u:pw@db:5432/chat",
+                            "--redis", "redis://:hush@r:6379", "--cors-origin", "https://a.example"});
+    const std::string text = parley::app::describeConfig(c);
+    for (const auto& key : parley::app::configKeys())
+        EXPECT_NE(text.find("\n" + key + " = "), std::string::npos) << key << " is shown";
+    EXPECT_NE(text.find("\nport = 4100\n"), std::string::npos);
+    EXPECT_EQ(text.find("s3cret"), std::string::npos);
+    EXPECT_EQ(text.find("pw@"), std::string::npos);
+    EXPECT_EQ(text.find("hush"), std::string::npos);
+    EXPECT_NE(text.find("\nstore = \"postgres://u:***@db:5432/chat\"\n"), std::string::npos);
+    EXPECT_NE(text.find("\ncors-origin = [\"https://a.example\"]\n"), std::string::npos);
+
+    // Read back (its masked secrets aside), it is the same configuration.
+    ConfigFile file(parley::app::describeConfig(parse({"--port", "4100", "--cors-origin", "https://a.example"})));
+    const Config back = parse({"--config", file.path()});
+    EXPECT_EQ(back.effectivePort(), 4100);
+    EXPECT_EQ(back.corsOrigins, (std::vector<std::string>{"https://a.example"}));
+    const auto body = [](const std::string& shown) { return shown.substr(shown.find('\n')); };
+    EXPECT_EQ(body(parley::app::describeConfig(back)),
+              body(parley::app::describeConfig(parse({"--port", "4100", "--cors-origin", "https://a.example"}))));
+}
