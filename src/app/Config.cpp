@@ -100,6 +100,12 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
          c.trustedProxies.push_back(v);
      }},
     {"log-level", [](Config& c, const std::string&, const std::string& v) { c.logLevel = v; }},
+    {"log-format",
+     [](Config& c, const std::string& f, const std::string& v) {
+         if (v != "text" && v != "json") throw std::invalid_argument(f + ": expected text or json, got '" + v + "'");
+         c.logFormat = v;
+     }},
+    {"access-log", [](Config& c, const std::string& f, const std::string& v) { c.accessLog = boolean(f, v); }},
     {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
     {"redis", [](Config& c, const std::string&, const std::string& v) { c.redis = v; }},
@@ -156,7 +162,11 @@ void applyFile(Config& c, const std::string& path) {
     }
     for (const auto& [key, value] : table) {
         const std::string name(key.str());
-        const std::string at = path + ":" + std::to_string(key.source().begin.line) + ": " + name + ": ";
+        std::string at = path;
+        at += ":" + std::to_string(key.source().begin.line);
+        at += ": ";
+        at += name;
+        at += ": ";
         try {
             if (name == "conformance") {
                 const auto text = flagText(value);
@@ -213,7 +223,10 @@ std::string quoted(const std::string& s) {
 }
 std::string list(const std::vector<std::string>& items) {
     std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quoted(items[i]);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ", ";
+        out += quoted(items[i]);
+    }
     return out + "]";
 }
 /// A URI with the password of its user info masked.
@@ -261,6 +274,8 @@ constexpr std::pair<const char*, Getter> kShown[] = {
     {"cors-origin", [](const Config& c) { return list(c.corsOrigins); }},
     {"trusted-proxy", [](const Config& c) { return list(c.trustedProxies); }},
     {"log-level", [](const Config& c) { return quoted(c.logLevel); }},
+    {"log-format", [](const Config& c) { return quoted(c.logFormat); }},
+    {"access-log", [](const Config& c) { return std::string(c.accessLog ? "true" : "false"); }},
     {"data-dir", [](const Config& c) { return quoted(c.dataDir); }},
     {"store", [](const Config& c) { return quoted(c.storeDescription()); }},
     {"redis", [](const Config& c) { return quoted(maskedUri(c.redis)); }},
@@ -346,6 +361,10 @@ Config parseConfig(int argc, char** argv) {
             c.jwtRequireExp = true; // the bare flag
             continue;
         }
+        if (arg == "access-log" && (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--"))) {
+            c.accessLog = true; // the bare flag
+            continue;
+        }
         if (auto eq = arg.find('='); eq != std::string::npos) {
             value = arg.substr(eq + 1);
             arg.erase(eq);
@@ -379,8 +398,9 @@ std::vector<std::string> configKeys() {
     return keys;
 }
 
-std::string usage() {
-    return R"(usage: parley serve [flags]
+namespace {
+
+constexpr const char* kUsage = R"(usage: parley serve [flags]
        parley user add --email E --password P [--name N] [flags]
        parley token --user ID [--ttl SECONDS] [flags]
        parley chat create --type dm|group --created-by ID [--title T] [--member ID]... [flags]
@@ -433,6 +453,10 @@ std::string usage() {
   --trusted-proxy CIDR   reverse proxy whose X-Forwarded-For/Forwarded
                          names the client, repeatable (none)         PARLEY_TRUSTED_PROXY (comma list)
   --log-level LEVEL      trace|debug|info|warn|error|off (info)      PARLEY_LOG_LEVEL
+  --log-format FORMAT    text, or json: one object a line with time, level,
+                         message and the line's fields (text)        PARLEY_LOG_FORMAT
+  --access-log[=BOOL]    a line per REST request and Engine.IO handshake:
+                         method, path, status, duration (false)      PARLEY_ACCESS_LOG
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
   --store URL            sqlite:PATH or postgres://user:pass@host:port/db
                          (sqlite:DIR/parley.db)                      PARLEY_STORE
@@ -457,6 +481,9 @@ std::string usage() {
                          per socket per 10 s; 0 = no limit (60)  PARLEY_SOCKET_STORE_OPS
   --conformance          protocol conformance profile (port 3000, ping 300/200 ms, echo handlers)
 )";
-}
+
+} // namespace
+
+std::string usage() { return kUsage; }
 
 } // namespace parley::app

@@ -44,6 +44,8 @@ struct Config {
     std::chrono::seconds typingTimeout{5};                 // typing not renewed for this long is told stopped; 0: never
     std::vector<std::string> corsOrigins;                  // empty: any origin
     std::string logLevel = "info";                         // trace, debug, info, warn, error, off
+    std::string logFormat = "text";                        // text, or json: one object a line
+    bool accessLog = false;                                // a line per REST request and handshake
     std::string dataDir = "./data";                        // the SQLite file and a generated JWT secret live here
     std::string store; // "sqlite:PATH" or "postgres://user:pass@host:port/db"; empty: sqlite:<dataDir>/parley.db
     std::string redis; // "redis://host:port[/db]": join a cluster over Redis; empty: one process

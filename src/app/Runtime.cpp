@@ -4,6 +4,7 @@
 #include "cluster/LocalAdapter.hpp"
 #include "cluster/PollingForwarder.hpp"
 #include "cluster/RedisAdapter.hpp"
+#include "core/Log.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -25,12 +26,15 @@
 
 namespace parley::app {
 
-void initLogging(const std::string& level) {
+void initLogging(const std::string& level, const std::string& format) {
     const auto lvl = spdlog::level::from_str(level);
     if (lvl == spdlog::level::off && level != "off") throw std::invalid_argument("--log-level: unknown level " + level);
     auto logger = spdlog::stdout_logger_mt("parley");
     spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    if (format == "json")
+        spdlog::set_formatter(std::make_unique<core::JsonLogFormatter>());
+    else
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     spdlog::set_level(lvl);
     // Lines reach a pipe (tests, systemd) as they happen.
     spdlog::flush_on(spdlog::level::trace);
@@ -152,6 +156,7 @@ int Runtime::run() {
     limits.bodyLimit = config_.maxPayload;
     limits.requestTimeout = config_.requestTimeout;
     limits.headerLimit = config_.maxHeaderBytes;
+    limits.accessLog = config_.accessLog;
     listener_ = std::make_shared<net::Listener>(threads_, router_, limits, peers_.get(), &netMetrics_);
     const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address(config_.host), config_.effectivePort());
     const unsigned short port = listener_->listen(endpoint);

@@ -106,6 +106,6 @@ private:
 };
 
 /// Sets up spdlog with `level` (throws std::invalid_argument on an unknown level).
-void initLogging(const std::string& level);
+void initLogging(const std::string& level, const std::string& format = "text");
 
 } // namespace parley::app

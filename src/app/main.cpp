@@ -25,7 +25,7 @@ int serve(int argc, char** argv) {
         config.maxConnectionsPerIp = 0;
         config.handshakesPerSecond = 0;
     }
-    initLogging(config.logLevel);
+    initLogging(config.logLevel, config.logFormat);
     Runtime runtime(config);
     std::unique_ptr<ChatStack> chat;
     if (config.conformance)

@@ -1,5 +1,6 @@
 #include "chat/ErrorReply.hpp"
 
+#include "core/Log.hpp"
 #include "core/Uuid.hpp"
 
 #include <spdlog/spdlog.h>
@@ -141,6 +142,7 @@ std::string newCorrelationId() { return core::newUuid(); }
 
 boost::json::object errorReply(ErrorCode code, std::string_view message, std::string_view context) {
     std::string correlationId = newCorrelationId();
+    const core::LogFields fields{{"correlationId", correlationId}, {"error", std::string(toString(code))}};
     if (code == ErrorCode::Internal) {
         spdlog::error("{} correlationId={} {}: {}", toString(code), correlationId, context, message);
     } else {

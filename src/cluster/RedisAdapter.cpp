@@ -37,7 +37,7 @@ void RedisAdapter::broadcast(const socketio::BroadcastPacket& packet, const Broa
         // Encoded here, delivered from the home thread in the chain's order (the other nodes'
         // broadcasts of the chain arrive there), which the posts from it to each io thread keep.
         auto encoded = socketio::encodeEvent(nsp_, packet.event, packet.argsText, std::nullopt, packet.buffers);
-        bus_.threads().postTo(RedisBus::kHome, [this, encoded = std::move(encoded), opts]() mutable {
+        bus_.threads().postTo(RedisBus::kHome, [this, encoded = std::move(encoded), opts = opts]() mutable {
             deliverInOrder(std::move(encoded), std::move(opts));
         });
     } else {

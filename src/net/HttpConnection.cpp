@@ -1,6 +1,7 @@
 #include "net/HttpConnection.hpp"
 
 #include "core/Assert.hpp"
+#include "core/Log.hpp"
 #include "net/WsConnection.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -10,6 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 
 namespace parley::net {
 
@@ -122,7 +126,29 @@ void HttpConnection::onRead(beast::error_code ec, std::size_t) {
     dispatch(std::move(req));
 }
 
+namespace {
+
+/// What the access log records of a request: REST calls and Engine.IO handshakes (a request to
+/// the Engine.IO path without a sid), not the polls and posts of a session.
+bool logged(std::string_view target) {
+    const auto query = target.find('?');
+    const std::string_view path = target.substr(0, query);
+    if (path.starts_with("/v1/")) return true;
+    if (!path.starts_with("/socket.io")) return false;
+    const std::string_view params = query == std::string_view::npos ? std::string_view() : target.substr(query);
+    return params.find("?sid=") == std::string_view::npos && params.find("&sid=") == std::string_view::npos;
+}
+
+} // namespace
+
 void HttpConnection::dispatch(Request&& req) {
+    accessPath_.clear();
+    if (limits_.accessLog && logged(req.target())) {
+        const std::string_view target = req.target();
+        accessMethod_ = std::string(req.method_string());
+        accessPath_ = std::string(target.substr(0, target.find('?')));
+        accessStart_ = std::chrono::steady_clock::now();
+    }
     moveTo(Phase::Awaiting);
     auto self = shared_from_this();
     handler_.onRequest(self, std::move(req));
@@ -156,6 +182,19 @@ void HttpConnection::onWatch(beast::error_code ec, std::size_t bytes) {
 void HttpConnection::respond(Response&& res) {
     onAbort_ = nullptr;
     if (phase_ == Phase::Done) return;
+    if (!accessPath_.empty()) {
+        const auto took =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - accessStart_);
+        const auto status = static_cast<unsigned>(res.result_int());
+        const std::string remote = remoteAddress();
+        char ms[32];
+        std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(took.count()) / 1000.0);
+        core::LogFields fields{{"event", "http"},        {"method", accessMethod_},
+                               {"path", accessPath_},    {"status", std::to_string(status), true},
+                               {"durationMs", ms, true}, {"remote", remote}};
+        spdlog::info("{} {} {} {} ms {}", accessMethod_, accessPath_, status, ms, remote);
+        accessPath_.clear();
+    }
     moveTo(Phase::Writing);
     res.keep_alive(keepAlive_);
     res.prepare_payload();

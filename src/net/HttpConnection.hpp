@@ -26,6 +26,7 @@ struct HttpLimits {
     std::uint32_t headerLimit = 16 * 1024;            // room for cookies and long query strings, no more
     std::uint64_t bodyLimit = 1'000'000;              // the Engine.IO maxPayload by default
     std::chrono::milliseconds requestTimeout{30'000}; // idle keep-alive and slow senders (slowloris)
+    bool accessLog = false; // log each REST request and Engine.IO handshake answered (--access-log)
 };
 
 /// How long a connection refused for its address may take to send the request it is
@@ -168,6 +169,10 @@ private:
     PeerSlot slot_; ///< this connection's place in its address's count
     Phase phase_ = Phase::Reading;
     bool keepAlive_ = false; ///< the current request's: read the next one after its response
+    /// The request being answered, for the access log (limits_.accessLog): its method and path
+    /// (never the query, which may carry a token), and when it was dispatched; empty: not logged.
+    std::string accessMethod_, accessPath_;
+    std::chrono::steady_clock::time_point accessStart_;
     /// A read is pending to notice the peer leaving while a response is owed. It may outlive the
     /// Awaiting phase: its completion then starts the next request's read.
     bool watching_ = false;
