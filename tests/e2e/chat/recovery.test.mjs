@@ -11,11 +11,10 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startChatServer, closeAllSockets, connect, join, send, nextEvent, recorded, groupOf, assertMessageShape, assertError, emitAck,
+  RECONNECT, dropTransport, comeBack,
 } from '../helpers/chat.mjs';
 import { startRelay } from '../helpers/relay.mjs';
 import { freePort, metrics, scaled, until, waitFor } from '../helpers/server.mjs';
-
-const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
 
 let srv;
 let deadUrl;
@@ -25,21 +24,6 @@ before(async () => {
 });
 after(async () => { await srv?.stop(); });
 afterEach(() => closeAllSockets());
-
-/** Drops the socket's transport; it keeps trying to reconnect, to nowhere, until comeBack(). */
-async function dropTransport(socket) {
-  socket.io.uri = deadUrl;
-  const gone = waitFor(socket, 'disconnect');
-  socket.io.engine.close();
-  await gone;
-}
-
-/** Lets a dropped socket reconnect (to `url`); resolves once it is connected again. */
-async function comeBack(socket, url) {
-  const back = waitFor(socket, 'connect', 8000);
-  socket.io.uri = url;
-  await back;
-}
 
 /** The ids of every message:new the socket received, in arrival order. */
 const idsOf = (socket) => recorded(socket, 'message:new').map((m) => m._id);
@@ -66,7 +50,7 @@ describe('connection state recovery', () => {
     assertMessageShape(got, 'live message:new');
     const sid = sb.id;
 
-    await dropTransport(sb);
+    await dropTransport(sb, deadUrl);
     const missed = await sendMany(sa, chat._id, 5, 'missed');
     await comeBack(sb, srv.url);
     assert.equal(sb.recovered, true, 'recovered');
@@ -90,7 +74,7 @@ describe('connection state recovery', () => {
     await join(sb, chat._id);
     const sid = sb.id;
 
-    await dropTransport(sb);
+    await dropTransport(sb, deadUrl);
     const missed = await sendMany(sa, chat._id, 3, 'missed');
     await comeBack(sb, srv.url);
     assert.equal(sb.recovered, true);
@@ -128,7 +112,7 @@ describe('connection state recovery', () => {
     const first = (await send(sa, chat._id, 'seen')).serverId;
     await received(sb, first);
     const sid = sb.id;
-    await dropTransport(sb);
+    await dropTransport(sb, deadUrl);
     const missed = await sendMany(sa, chat._id, 2, 'missed');
 
     // sb's pid and offset (what a thief would have), with mallory's own valid token.
@@ -188,7 +172,7 @@ describe('connection state recovery', () => {
     const sb = await srv.connect(b, RECONNECT);
     await join(sb, kept._id); await join(sb, gone._id);
     const sid = sb.id;
-    await dropTransport(sb);
+    await dropTransport(sb, deadUrl);
     const res = await srv.api(a, 'DELETE', `/v1/chats/${gone._id}/members/${b.id}`);
     assert.equal(res.status, 200, 'member removed');
     await sendMany(sa, gone._id, 2, 'secret');
@@ -232,7 +216,7 @@ describe('connection state recovery: drops the server has not noticed', { skip: 
       // The old connection goes silent both ways: the server keeps its socket (default ping
       // timing: 45 s before it could notice). The client closes its side and comes back.
       relay.blackhole();
-      await dropTransport(sbr);
+      await dropTransport(sbr, deadUrl);
       const missed = (await send(sa, chat._id, 'missed')).serverId;
       await comeBack(sbr, relay.url);
       assert.equal(sbr.recovered, true);
@@ -292,7 +276,7 @@ describe('connection state recovery: window and restarts', () => {
       const sb = await short.connect(b, RECONNECT);
       await join(sb, chat._id);
       const sid = sb.id;
-      await dropTransport(sb);
+      await dropTransport(sb, deadUrl);
       await new Promise((r) => setTimeout(r, 2200));
       await comeBack(sb, short.url);
       assert.equal(sb.recovered, false);
@@ -320,7 +304,7 @@ describe('connection state recovery: window and restarts', () => {
 
       // b drops (the server sees it go); a message it does not receive; then the server dies
       // with c still connected (its record never marked disconnected).
-      await dropTransport(sb);
+      await dropTransport(sb, deadUrl);
       const beforeKill = (await send(sa, chat._id, 'before the kill')).serverId;
       await received(sc, beforeKill);
       sc.io.uri = deadUrl;

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { startCluster } from '../helpers/cluster.mjs';
-import { connect, join, nextEvent, recorded, send } from '../helpers/chat.mjs';
+import {
+  connect, join, nextEvent, recorded, send, RECONNECT, dropTransport, comeBack,
+} from '../helpers/chat.mjs';
 import { startRelay } from '../helpers/relay.mjs';
 import { freePort, metrics, scaled, until, waitFor } from '../helpers/server.mjs';
-
-const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
 
 let cluster;
 let deadUrl;
@@ -36,16 +36,11 @@ describe('connection state recovery in a cluster', () => {
     await received(sb, first);
     const sid = sb.id;
 
-    sb.io.uri = deadUrl;
-    const gone = waitFor(sb, 'disconnect');
-    sb.io.engine.close();
-    await gone;
+    await dropTransport(sb, deadUrl);
     const missed = [];
     for (let i = 0; i < 3; i++) missed.push((await send(sa, chat._id, `missed ${i}`)).serverId);
 
-    const back = waitFor(sb, 'connect', 8000);
-    sb.io.uri = nodeB.url;
-    await back;
+    await comeBack(sb, nodeB.url);
     assert.equal(sb.recovered, true, 'recovered on the other node');
     assert.equal(sb.id, sid, 'the same socket id');
     await received(sb, missed.at(-1));
@@ -72,15 +67,10 @@ describe('connection state recovery in a cluster', () => {
 
       // Silent both ways: A keeps b's socket (default ping timing, far longer than this test).
       relay.blackhole();
-      sb.io.uri = deadUrl;
-      const gone = waitFor(sb, 'disconnect');
-      sb.io.engine.close();
-      await gone;
+      await dropTransport(sb, deadUrl);
       const missed = (await send(sa, chat._id, 'missed')).serverId;
 
-      const back = waitFor(sb, 'connect', 8000);
-      sb.io.uri = nodeB.url;
-      await back;
+      await comeBack(sb, nodeB.url);
       assert.equal(sb.recovered, true, 'recovered on node B');
       assert.equal(sb.id, sid);
       await received(sb, missed);
@@ -111,9 +101,7 @@ describe('connection state recovery in a cluster', () => {
       relay.blackhole(); // no ping reaches the client, no pong node A
       await gone; // the client's own ping timeout
       const missed = (await send(sa, chat._id, 'missed')).serverId;
-      const back = waitFor(sb, 'connect', 8000);
-      sb.io.uri = quick.nodes[1].url;
-      await back;
+      await comeBack(sb, quick.nodes[1].url);
       assert.equal(sb.recovered, true, 'recovered on node B');
       assert.equal(sb.id, sid);
       await received(sb, missed);

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { ChatLoad } from '../helpers/chat-load.mjs';
 import { startCluster } from '../helpers/cluster.mjs';
 import { join } from '../helpers/chat.mjs';
-import { TIME_SCALE, scaled, sleep, until } from '../helpers/server.mjs';
+import { TIME_SCALE, metrics, scaled, sleep, until } from '../helpers/server.mjs';
 
 const NODES = 3;
 // A sanitized build (TIME_SCALE > 1) runs several times slower: a third of the clients.
@@ -38,9 +38,18 @@ describe('rolling restart of a cluster under load', () => {
       await until(() => cluster.socketCounts(), (counts) => counts.join() === even, scaled(5000), 'clients spread evenly');
       load.start();
 
+      // What each node's chat order did (counted until it stops): reported, not asserted.
+      const order = { held: 0, skipped: 0, late: 0 };
+      const countOrder = async (node) => {
+        const m = await metrics(node.url);
+        order.held += m.parley_cluster_order_held_total ?? 0;
+        order.skipped += m.parley_cluster_order_skipped_total ?? 0;
+        order.late += m.parley_cluster_order_late_total ?? 0;
+      };
       const exits = [];
       for (let i = 0; i < NODES; i++) {
         await sleep(LOAD_BETWEEN_MS);
+        await countOrder(cluster.nodes[i]);
         const { code, signal, exitMs, logs } = await cluster.restart(i);
         assert.equal(code, 0, `node ${i} exit code (signal ${signal}); its log:\n${logs.slice(-3000)}`);
         assert.ok(exitMs < DRAIN_TIMEOUT_S * 1000, `node ${i} exited ${exitMs} ms after SIGTERM`);
@@ -48,11 +57,12 @@ describe('rolling restart of a cluster under load', () => {
         exits.push(exitMs);
       }
       await sleep(LOAD_BETWEEN_MS);
+      for (const node of cluster.nodes) await countOrder(node);
       await load.stop();
       await load.settled();
       const figures = load.check();
       assert.ok(figures.reconnects >= CHATS * MEMBERS, `every client reconnected at least once (${figures.reconnects})`);
-      console.log(`rolling restart: exits ${exits.join(', ')} ms after SIGTERM; ${JSON.stringify(figures)}`);
+      console.log(`rolling restart: exits ${exits.join(', ')} ms after SIGTERM; ${JSON.stringify(figures)}; chat order ${JSON.stringify(order)}`);
     } finally {
       await cluster.stop();
     }

@@ -28,7 +28,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { startServer, binaryPath, flagValue, scaled, waitForAny } from './server.mjs';
+import { startServer, binaryPath, flagValue, scaled, waitFor, waitForAny } from './server.mjs';
 import { releaseStoreOf, storeArgsFor } from './pg.mjs';
 import { CLUSTER_NODES, startChatCluster } from './chat-cluster.mjs';
 import { Recorder } from './clients.mjs';
@@ -517,6 +517,29 @@ async function releaseDir(dir) {
  */
 export async function groupOf(ctx, owner, others, title) {
   return ctx.createChat(owner, { type: 'group', title: title ?? `g-${randomUUID().slice(0, 8)}`, memberIds: others.map((u) => u.id) });
+}
+
+// --- Connection state recovery: a client away and back ----------------------------------------
+
+/** Reconnection that retries at once and keeps retrying, for tests that make a client come back. */
+export const RECONNECT = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200, randomizationFactor: 0 };
+
+/**
+ * Drops the socket's transport (a RECONNECT socket); it keeps trying to reconnect to `deadUrl`,
+ * where nothing listens, until comeBack().
+ */
+export async function dropTransport(socket, deadUrl) {
+  socket.io.uri = deadUrl;
+  const gone = waitFor(socket, 'disconnect');
+  socket.io.engine.close();
+  await gone;
+}
+
+/** Lets a socket that is away reconnect, to `url`; resolves once it is connected again. */
+export async function comeBack(socket, url) {
+  const back = waitFor(socket, 'connect', 8000);
+  socket.io.uri = url;
+  await back;
 }
 
 export { randomUUID };
