@@ -111,6 +111,25 @@ TEST_P(SqliteStoreTest, MigrationsAreIdempotent) {
     EXPECT_EQ(applied, static_cast<std::int64_t>(kSqliteMigrations.size()));
 }
 
+// An unread count (the others' messages of a chat after a cursor, as chatSummaries counts them)
+// reads the (chat_id, created_at, id, sender_id) index alone, never the message rows.
+TEST_P(SqliteStoreTest, AnUnreadCountIsServedByAnIndexAlone) {
+    store();
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(dbPath().c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(handle,
+                                 "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM messages AS msg WHERE msg.chat_id = ?1 "
+                                 "AND msg.sender_id <> ?2 AND (msg.created_at, msg.id) > (?3, ?4)",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    std::string plan;
+    while (sqlite3_step(stmt) == SQLITE_ROW) plan += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    sqlite3_finalize(stmt);
+    sqlite3_close(handle);
+    EXPECT_NE(plan.find("USING COVERING INDEX messages_chat_place"), std::string::npos) << plan;
+}
+
 TEST_P(SqliteStoreTest, MigrateWithNothingPendingNeedsNoTransaction) {
     store().begin();
     // Nothing is pending, so nothing needs a transaction of its own: no error.
