@@ -24,14 +24,25 @@ void check(bool ok, const char* what) {
     std::abort();
 }
 
+/// The arguments as a JSON array, as deep as a bus message may be (bus::Limits).
+boost::json::value argsOf(const std::string& argsText, boost::system::error_code& ec) {
+    boost::json::parse_options deep;
+    deep.max_depth = bus::Limits{}.maxDepth;
+    return boost::json::parse("[" + argsText + "]", ec, {}, deep);
+}
+
 void checkEvent(const bus::Event& e) {
     boost::system::error_code ec;
-    const auto args = boost::json::parse("[" + e.argsText + "]", ec);
+    const auto args = argsOf(e.argsText, ec);
     check(!ec && args.is_array(), "accepted arguments are JSON");
     const parley::socketio::BroadcastPacket packet{e.event, e.argsText, e.buffers};
     const auto again = bus::parseBroadcast(bus::encodeBroadcast("fuzz", "/", packet, e.opts), "/");
     check(again.has_value(), "a re-encoded broadcast parses");
     check(again->event == e.event, "event name survives");
+    boost::system::error_code againEc;
+    const auto argsAgain = argsOf(again->argsText, againEc);
+    check(!againEc && argsAgain.is_array() && argsAgain.get_array().size() == args.get_array().size(),
+          "every argument survives");
     check(again->opts.rooms == e.opts.rooms, "rooms survive");
     check(again->buffers.size() == e.buffers.size(), "attachments survive");
 }

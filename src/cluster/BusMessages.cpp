@@ -294,7 +294,10 @@ std::string encodeBroadcast(std::string_view uid, std::string_view nsp, const so
     body.append(packet.argsText);
     body.push_back(']');
     boost::system::error_code ec;
-    const json::value args = json::parse(body, ec);
+    // As deep as a bus message may be (Limits): arguments a peer may send are re-published whole.
+    json::parse_options deep;
+    deep.max_depth = Limits{}.maxDepth;
+    const json::value args = json::parse(body, ec, {}, deep);
     std::string out;
     msgpack::Writer w(out);
     w.arrayHeader(3);

@@ -84,8 +84,12 @@ bool isTarget(std::string_view s) noexcept {
     });
 }
 
-// A header value: visible bytes, spaces and tabs (RFC 9110 field-value), nothing that ends a line.
+// A header value: visible bytes, spaces and tabs (RFC 9110 field-value), nothing that ends a line,
+// and no space or tab first or last (an HTTP parser trims those: such a value is not one a
+// request carries, and would not survive being set on one).
 bool isFieldValue(std::string_view s) noexcept {
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    if (!s.empty() && (blank(s.front()) || blank(s.back()))) return false;
     return std::all_of(s.begin(), s.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u == '\t' || (u >= 0x20 && u != 0x7f);

@@ -51,6 +51,17 @@ TEST(BusMessagesTest, ABroadcastRoundTripsWithRoomsExceptVolatileAndAttachments)
     EXPECT_TRUE(event->opts.isVolatile);
 }
 
+// Arguments as deep as a bus message may carry (deeper than a JSON parser's default) are
+// published whole, not dropped.
+TEST(BusMessagesTest, DeepArgumentsAreRepublishedWhole) {
+    std::string deep = "1";
+    for (int i = 0; i < 50; ++i) deep = "[" + deep + "]";
+    const std::string args = R"({"a":1},)" + deep;
+    auto event = bus::parseBroadcast(bus::encodeBroadcast("ME0001", "/", {"ev", args, {}}, toRooms({})), "/");
+    ASSERT_TRUE(event.has_value());
+    EXPECT_EQ(event->argsText, args);
+}
+
 TEST(BusMessagesTest, ABroadcastsOrderRoundTripsAndIsAbsentWithoutOne) {
     auto opts = toRooms({"chat:1"});
     opts.order = socketio::BroadcastOrder{"6b161b967c70a188acce0163", 42};

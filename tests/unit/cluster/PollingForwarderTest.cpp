@@ -109,6 +109,11 @@ TEST(ForwardMessages, WhatCouldReachAClientConnectionUnsafelyIsRefused) {
     EXPECT_TRUE(refused(forward::encodeRequest("NODE 1", 1, req, "")));       // not a uid
     EXPECT_TRUE(refused(forward::encodeRequest("", 1, req, "")));             // no uid
     EXPECT_TRUE(refused(forward::encodeRequest("NODE01", 1, req, "a\r\nb"))); // a line break
+    // A blank first or last: no request carries one (HTTP parsers trim it), and setting it on
+    // one would not keep it.
+    EXPECT_TRUE(refused(forward::encodeRequest("NODE01", 1, req, "10.0.0.7\t")));
+    EXPECT_TRUE(refused(forward::encodeRequest("NODE01", 1, req, " 10.0.0.7")));
+    EXPECT_FALSE(refused(forward::encodeRequest("NODE01", 1, req, "10.0.0.7")));
     req.target("/socket.io/?a b");
     EXPECT_TRUE(refused(forward::encodeRequest("NODE01", 1, req, ""))); // a space in the target
     req.target("socket.io/");
