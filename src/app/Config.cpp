@@ -291,7 +291,15 @@ constexpr std::pair<const char*, Getter> kShown[] = {
     {"token-renewals-per-minute", [](const Config& c) { return std::to_string(c.tokenRenewalsPerMinute); }},
     {"socket-store-ops", [](const Config& c) { return std::to_string(c.storeOpsPer10s); }},
 };
-static_assert(std::size(kShown) == std::size(kValueFlags), "parley config shows every key");
+// One getter per setter, in the same order: a key added to one table and not the other fails
+// to build.
+constexpr bool sameKeys() {
+    if (std::size(kShown) != std::size(kValueFlags)) return false;
+    for (std::size_t i = 0; i < std::size(kShown); ++i)
+        if (std::string_view(kShown[i].first) != std::string_view(kValueFlags[i].first)) return false;
+    return true;
+}
+static_assert(sameKeys(), "parley config shows every key, in the order of kValueFlags");
 
 } // namespace
 
