@@ -365,6 +365,12 @@ public:
     auto onSessionThread(const std::string& sid, Fn fn) -> decltype(fn(std::declval<Session&>())) {
         auto session = recorder_.session(sid);
         if (!session) throw std::runtime_error("no session " + sid);
+        return onSessionThread(session, std::move(fn));
+    }
+
+    /// The same for a session already in hand (kept alive by `session` while `fn` runs).
+    template <class Fn>
+    auto onSessionThread(const std::shared_ptr<Session>& session, Fn fn) -> decltype(fn(std::declval<Session&>())) {
         using R = decltype(fn(*session));
         auto task = std::make_shared<std::packaged_task<R()>>([session, fn] { return fn(*session); });
         auto result = task->get_future();
@@ -375,8 +381,11 @@ public:
 
     /// The session's state; Closed once it is gone.
     SessionState state(const std::string& sid) {
-        if (!recorder_.session(sid)) return SessionState::Closed;
-        return onSessionThread(sid, [](Session& s) { return s.state(); });
+        // One look-up: a session that closes between two look-ups would otherwise be found by
+        // the first and missing at the second.
+        const auto session = recorder_.session(sid);
+        if (!session) return SessionState::Closed;
+        return onSessionThread(session, [](Session& s) { return s.state(); });
     }
 
     /// Whether the session reaches `want` before the deadline (asked on its thread, repeatedly:
