@@ -98,19 +98,24 @@ void RedisPresenceState::fromRedis(const std::string& userId, const cluster::Red
     handler_(userId, out);
 }
 
-// Redis away or silent: this node's own sockets are all it knows.
-void RedisPresenceState::onlineOf(const std::vector<std::string>& userIds, OnlineDone done) {
-    auto alone = [this](const std::vector<std::string>& ids, const OnlineDone& answer) {
-        std::vector<bool> online;
-        online.reserve(ids.size());
-        for (const auto& id : ids) online.push_back(local_.isOnline(id));
-        answer(std::move(online));
+// Redis away or silent: this node's own sockets are all it knows, and when it was told is
+// unknown (atMs 0: any update wins over it).
+void RedisPresenceState::toldOf(const std::vector<std::string>& userIds, ToldDone done) {
+    auto alone = [this](const std::vector<std::string>& ids, const ToldDone& answer) {
+        std::vector<chat::ToldPresence> told;
+        told.reserve(ids.size());
+        for (const auto& id : ids) told.push_back({local_.isOnline(id), 0});
+        answer(std::move(told));
     };
     if (!redis_->available()) return alone(userIds, done);
-    redis_->onlineOf(userIds, [alone, ids = userIds, done](boost::system::result<std::vector<bool>> online) {
-        if (!online) return alone(ids, done);
-        done(std::move(*online));
-    });
+    redis_->toldOf(userIds,
+                   [alone, ids = userIds, done](boost::system::result<std::vector<cluster::RedisPresence::Told>> r) {
+                       if (!r) return alone(ids, done);
+                       std::vector<chat::ToldPresence> told;
+                       told.reserve(r->size());
+                       for (const auto& t : *r) told.push_back({t.online, t.atMs});
+                       done(std::move(told));
+                   });
 }
 
 void RedisPresenceState::prune(std::int64_t nowMs) {

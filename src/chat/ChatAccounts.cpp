@@ -85,7 +85,7 @@ void ChatService::authenticateSocket(const SocketPtr& socket, socketio::Next nex
 void ChatService::onTokenConnected(const SocketPtr& socket) {
     if (auto token = handshakeToken(socket->auth(), socket->handshake().url);
         token && auth::looksLikeSessionToken(*token))
-        socket->join(sessionRoom(auth::hashSessionToken(*token)));
+        socket->joinUncounted(sessionRoom(auth::hashSessionToken(*token)));
     if (const auto* until = socket->data().if_contains("tokenValidUntil"); until && until->is_int64())
         armExpiry(socket, until->get_int64());
 }
@@ -146,8 +146,8 @@ void ChatService::renewToken(const SocketPtr& s, const socketio::Event& e, socke
 bool ChatService::adoptToken(const SocketPtr& s, const std::string& token, std::int64_t validUntilMs) {
     std::string room;
     if (auth::looksLikeSessionToken(token)) room = sessionRoom(auth::hashSessionToken(token));
-    // Joined before the old room is left: a socket at the room cap keeps its old token.
-    if (!room.empty() && !s->inRoom(room) && !s->join(room)) return false;
+    // Joined before the old room is left (false only for a socket gone).
+    if (!room.empty() && !s->inRoom(room) && !s->joinUncounted(room)) return false;
     if (const std::string* old = sessionRoomOf(*s); old && *old != room) s->leave(std::string(*old));
     if (validUntilMs)
         s->data()["tokenValidUntil"] = validUntilMs;

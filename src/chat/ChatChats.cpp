@@ -58,7 +58,10 @@ void ChatService::createChat(boost::asio::io_context& ctx, const std::string& us
     c.createdAt = c.updatedAt = core::nowMs();
     store_.createChat(threads_.context(0), std::move(c),
                       [this, &ctx, done = std::move(done)](store::Result<store::Chat> created) {
-                          if (created) emitChatUpdate(*created);
+                          if (created) {
+                              presenceMembersChanged(*created, created->memberIds, {});
+                              emitChatUpdate(*created);
+                          }
                           answerOn(ctx, std::move(created), done);
                       });
 }
@@ -87,8 +90,10 @@ void ChatService::addMember(boost::asio::io_context& ctx, std::string userId, st
                             Reply<store::Chat> done) {
     if (auto bad = invalidId(chatId, "chatId")) return done(*bad);
     // The member cap holds on add as on create: the store checks it inside the write.
-    store_.addMember(threads_.context(0), std::move(chatId), std::move(userId), std::move(newMember), core::nowMs(),
-                     kMaxChatMembers, [this, &ctx, done = std::move(done)](store::Result<store::MemberChange> change) {
+    store_.addMember(threads_.context(0), std::move(chatId), std::move(userId), newMember, core::nowMs(),
+                     kMaxChatMembers,
+                     [this, &ctx, newMember, done = std::move(done)](store::Result<store::MemberChange> change) {
+                         if (change && change->changed) presenceMembersChanged(change->chat, {newMember}, {});
                          answerChange(ctx, std::move(change), {}, done);
                      });
 }
@@ -101,6 +106,7 @@ void ChatService::removeMember(boost::asio::io_context& ctx, std::string userId,
                         [this, &ctx, removed, done = std::move(done)](store::Result<store::MemberChange> change) {
                             // Its sockets leave the room at once, on every device.
                             if (change) nsp_.to("user:" + removed).socketsLeave({"chat:" + change->chat.id});
+                            if (change && change->changed) presenceMembersChanged(change->chat, {}, {removed});
                             answerChange(ctx, std::move(change), {removed}, done);
                         });
 }

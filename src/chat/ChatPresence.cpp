@@ -2,6 +2,17 @@
 // per window (PresenceState: this process's PresenceTracker or the cluster's, on io thread 0).
 // A socket that connects is first told where its contacts stand (presence:snapshot); the
 // presence:update events after it tell the changes.
+//
+// A user's contacts are the members of its chats, and each socket joins one presence room per
+// chat it is in ("presence:<chatId>"), so telling a user's contacts is one broadcast to the
+// rooms of its chats: no store read, and the adapter gives each socket the update once however
+// many of the rooms it is in. The chats and members come from memory (ContactDirectory).
+//
+// Two forms. By default a socket gets one presence:update per change, as the contract says. A
+// socket that asks for it in its handshake (auth {presence: "batch"}) gets presence:batch
+// instead: every change among a chat's members within presenceBatchMs, in one event per chat,
+// so a reconnect storm of a 5,000-member chat is a few frames a second to each member rather
+// than 5,000. Each socket is in one of two rooms that say which form it takes.
 
 #include "chat/ChatService.hpp"
 
@@ -10,6 +21,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 #include <spdlog/spdlog.h>
+
+#include <string_view>
 
 namespace parley::chat {
 
@@ -37,35 +50,33 @@ void ChatService::applyPresence(const std::string& userId, const PresenceState::
     }
 }
 
-void ChatService::broadcastPresence(const std::string& userId, Presence status) {
-    const std::string timestamp = core::isoTime(core::nowMs());
-    store_.contactsOf(threads_.context(0), userId,
-                      [this, userId, status, timestamp](store::Result<std::vector<std::string>> contacts) {
-                          if (!contacts) {
-                              spdlog::error("presence: contacts of {}: {}", userId, contacts.error().message());
-                              return;
-                          }
-                          if (contacts->empty()) return;
-                          socketio::BroadcastOptions opts;
-                          for (const auto& c : *contacts) opts.rooms.push_back("user:" + c);
-                          socketio::BroadcastOperator(nsp_, std::move(opts))
-                              .emit("presence:update",
-                                    boost::json::array{boost::json::object{
-                                        {"userId", userId},
-                                        {"status", status == Presence::Online ? "online" : "offline"},
-                                        {"timestamp", timestamp}}});
-                      });
-}
-
 namespace {
 
-boost::json::array snapshotArgs(const std::vector<store::ContactSeen>& contacts, const std::vector<bool>& online) {
+constexpr std::string_view kSingleForm = "presence-form:single";
+constexpr std::string_view kBatchForm = "presence-form:batch";
+
+std::string presenceRoom(std::string_view chatId) {
+    std::string room("presence:");
+    room += chatId;
+    return room;
+}
+
+bool wantsBatch(const socketio::Socket& s) {
+    const auto* form = s.auth().if_contains("presence");
+    return form && form->is_string() && form->get_string() == "batch";
+}
+
+boost::json::value isoOrNull(std::int64_t ms) { return ms ? boost::json::value(core::isoTime(ms)) : nullptr; }
+
+boost::json::array snapshotArgs(const std::vector<store::ContactSeen>& contacts,
+                                const std::vector<ToldPresence>& told) {
     boost::json::array users;
     users.reserve(contacts.size());
     for (std::size_t i = 0; i < contacts.size(); ++i) {
         const auto& c = contacts[i];
-        boost::json::object u{{"userId", c.userId}, {"status", online[i] ? "online" : "offline"}};
-        u["lastSeenAt"] = c.lastSeenAt ? boost::json::value(core::isoTime(*c.lastSeenAt)) : boost::json::value(nullptr);
+        boost::json::object u{{"userId", c.userId}, {"status", told[i].online ? "online" : "offline"}};
+        u["timestamp"] = isoOrNull(told[i].atMs);
+        u["lastSeenAt"] = isoOrNull(c.lastSeenAt.value_or(0));
         users.emplace_back(std::move(u));
     }
     return boost::json::array{boost::json::object{{"users", std::move(users)}}};
@@ -73,11 +84,83 @@ boost::json::array snapshotArgs(const std::vector<store::ContactSeen>& contacts,
 
 } // namespace
 
-// One store read (the contacts with their lastSeenAt) and one presence read (who of them is
-// online: memory, or one Redis script in a cluster), then the event on the socket's own thread.
-void ChatService::sendPresenceSnapshot(const SocketPtr& s, const std::string& userId) {
-    store_.contactsSeen(
-        threads_.context(0), userId,
+void ChatService::broadcastPresence(const std::string& userId, Presence status) {
+    boost::json::object update{{"userId", userId},
+                               {"status", status == Presence::Online ? "online" : "offline"},
+                               {"timestamp", core::isoTime(core::nowMs())}};
+    directory_.chatsOf(
+        userId, core::nowMs(),
+        [this, userId, update = std::move(update)](store::Result<std::vector<std::string>> chats) {
+            if (!chats) {
+                spdlog::error("presence: chats of {}: {}", userId, chats.error().message());
+                return;
+            }
+            if (chats->empty()) return;
+            socketio::BroadcastOptions single;
+            for (const auto& c : *chats) {
+                single.rooms.push_back(presenceRoom(c));
+                presenceBatches_[c].push_back(update);
+            }
+            single.except = {"user:" + userId, std::string(kBatchForm)};
+            socketio::BroadcastOperator(nsp_, std::move(single)).emit("presence:update", boost::json::array{update});
+            if (!presenceFlushArmed_) {
+                presenceFlushArmed_ = true;
+                presenceBatchTimer_->expires_after(std::chrono::milliseconds(config_.presenceBatchMs));
+                presenceBatchTimer_->async_wait([this](boost::system::error_code ec) {
+                    presenceFlushArmed_ = false;
+                    if (!ec) flushPresenceBatches();
+                });
+            }
+        });
+}
+
+// One presence:batch per chat with changes, to the sockets of its members that take the batched
+// form. A member of several of the chats gets a change in each chat's batch (the same change:
+// the same userId, status and timestamp).
+void ChatService::flushPresenceBatches() {
+    auto batches = std::move(presenceBatches_);
+    presenceBatches_.clear();
+    for (auto& [chatId, updates] : batches) {
+        socketio::BroadcastOptions opts;
+        opts.rooms.push_back(presenceRoom(chatId));
+        opts.except.emplace_back(kSingleForm);
+        socketio::BroadcastOperator(nsp_, std::move(opts))
+            .emit("presence:batch",
+                  boost::json::array{boost::json::object{{"chatId", chatId}, {"updates", std::move(updates)}}});
+    }
+}
+
+void ChatService::joinPresence(const SocketPtr& s, const std::string& userId) {
+    s->joinUncounted(std::string(wantsBatch(*s) ? kBatchForm : kSingleForm));
+    threads_.postTo(0, [this, weak = std::weak_ptr<socketio::Socket>(s), userId] {
+        directory_.chatsOf(userId, core::nowMs(), [this, weak, userId](store::Result<std::vector<std::string>> chats) {
+            if (!chats) {
+                spdlog::error("presence: chats of {}: {}", userId, chats.error().message());
+                return;
+            }
+            auto socket = weak.lock();
+            if (!socket) return;
+            auto& ctx = socket->context();
+            boost::asio::post(ctx, [this, socket = std::move(socket), userId, chats = std::move(*chats)] {
+                if (!socket->connected()) return;
+                for (const auto& c : chats) socket->joinUncounted(presenceRoom(c));
+                // Told after joining: a change from here on reaches the socket as an update, one
+                // before is in the snapshot.
+                threads_.postTo(0, [this, weak = std::weak_ptr<socketio::Socket>(socket), userId, chats] {
+                    if (auto live = weak.lock()) sendPresenceSnapshot(live, userId, chats);
+                });
+            });
+        });
+    });
+}
+
+// The contacts (memory, or one store read per chat shared by every connect for a moment) and who
+// of them is online (memory, or one Redis script in a cluster), then the event on the socket's
+// own thread. Runs on io thread 0.
+void ChatService::sendPresenceSnapshot(const SocketPtr& s, const std::string& userId,
+                                       const std::vector<std::string>& chatIds) {
+    directory_.contactsIn(
+        userId, chatIds, core::nowMs(),
         [this, weak = std::weak_ptr<socketio::Socket>(s),
          userId](store::Result<std::vector<store::ContactSeen>> contacts) {
             if (!contacts) {
@@ -87,16 +170,33 @@ void ChatService::sendPresenceSnapshot(const SocketPtr& s, const std::string& us
             std::vector<std::string> ids;
             ids.reserve(contacts->size());
             for (const auto& c : *contacts) ids.push_back(c.userId);
-            presence_.onlineOf(ids, [weak, contacts = std::move(*contacts)](std::vector<bool> online) mutable {
+            presence_.toldOf(ids, [weak, contacts = std::move(*contacts)](std::vector<ToldPresence> told) mutable {
                 auto socket = weak.lock();
                 if (!socket) return;
                 auto& ctx = socket->context();
-                boost::asio::post(
-                    ctx, [socket = std::move(socket), contacts = std::move(contacts), online = std::move(online)] {
-                        if (socket->connected()) socket->emit("presence:snapshot", snapshotArgs(contacts, online));
-                    });
+                boost::asio::post(ctx,
+                                  [socket = std::move(socket), contacts = std::move(contacts), told = std::move(told)] {
+                                      if (socket->connected())
+                                          socket->emit("presence:snapshot", snapshotArgs(contacts, told));
+                                  });
             });
         });
+}
+
+void ChatService::presenceMembersChanged(const store::Chat& chat, const std::vector<std::string>& joined,
+                                         const std::vector<std::string>& left) {
+    directory_.chatChanged(chat.id, chat.memberIds, left);
+    const std::string room = presenceRoom(chat.id);
+    if (!joined.empty()) {
+        socketio::BroadcastOptions opts;
+        for (const auto& id : joined) opts.rooms.push_back("user:" + id);
+        socketio::BroadcastOperator(nsp_, std::move(opts)).socketsJoin({room});
+    }
+    if (!left.empty()) {
+        socketio::BroadcastOptions opts;
+        for (const auto& id : left) opts.rooms.push_back("user:" + id);
+        socketio::BroadcastOperator(nsp_, std::move(opts)).socketsLeave({room});
+    }
 }
 
 void ChatService::schedulePrune() {
@@ -104,6 +204,7 @@ void ChatService::schedulePrune() {
     pruneTimer_->async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         presence_.prune(core::nowMs());
+        directory_.prune(core::nowMs());
         if (recovery_) recovery_->prune(threads_.context(0));
         schedulePrune();
     });

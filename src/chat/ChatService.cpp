@@ -52,6 +52,9 @@ ChatService::ChatService(net::IoThreads& threads, socketio::Namespace& nsp, stor
                              : std::make_unique<LocalSendLimit>(config.messagesPerWindow, config.rateWindowMs)),
       ownPresence_(shared.presence ? nullptr : std::make_unique<LocalPresence>(config.presenceWindowMs)),
       limit_(shared.limit ? *shared.limit : *ownLimit_), presence_(shared.presence ? *shared.presence : *ownPresence_),
+      // In a cluster another node may change a user's chats at any moment: they are read for
+      // each use (one small indexed read); a chat's members are still shared for a second.
+      directory_(store, threads.context(0), 1'000, shared.presence ? 0 : 30'000),
       typists_(threads, std::chrono::milliseconds(config.typingTimeoutMs),
                [this](const std::string& userId, const std::string& chatId) { emitTyping(userId, chatId, "stop"); }),
       metrics_(metrics),
@@ -97,10 +100,10 @@ void ChatService::install() {
     nsp_.use([this](const SocketPtr& socket, socketio::Next next) { authenticateSocket(socket, std::move(next)); });
     nsp_.onConnection([this](const SocketPtr& socket) {
         const std::string userId = userOf(socket);
-        socket->join("user:" + userId);
+        socket->joinUncounted("user:" + userId);
         onTokenConnected(socket);
         onPresenceChange(userId, true);
-        sendPresenceSnapshot(socket, userId);
+        joinPresence(socket, userId);
         if (recovery_) recovery_->onConnected(socket);
     });
     nsp_.onDisconnect([this](const SocketPtr& socket, std::string_view) {
@@ -116,6 +119,7 @@ void ChatService::install() {
     presence_.onDecision(
         [this](const std::string& userId, const PresenceState::Decision& d) { applyPresence(userId, d); });
     pruneTimer_ = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
+    presenceBatchTimer_ = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
     threads_.postTo(0, [this] { schedulePrune(); });
 }
 

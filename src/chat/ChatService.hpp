@@ -1,6 +1,7 @@
 #pragma once
 
 #include "auth/Jwt.hpp"
+#include "chat/ContactDirectory.hpp"
 #include "chat/ErrorReply.hpp"
 #include "chat/Metrics.hpp"
 #include "chat/Payloads.hpp"
@@ -14,12 +15,14 @@
 #include "socketio/Namespace.hpp"
 #include "store/ChatStore.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace parley::chat {
 
@@ -33,6 +36,7 @@ struct ChatConfig {
     StoreBudget storeBudget{};             // receipt:read + typing outside its rooms per socket: 60 per 10 s
     std::int64_t lastSeenEveryMs = 10'000; // presence:ping writes lastSeenAt at most this often per socket
     std::int64_t recoveryWindowMs = 0;     // connection state recovery for this long after a drop; 0: off
+    std::int64_t presenceBatchMs = 100;    // presence:batch gathers a chat's changes this long
 };
 
 /// The outcome of message:send (socket or REST).
@@ -199,9 +203,16 @@ private:
     void onPresenceChange(const std::string& userId, bool connected);
     void applyPresence(const std::string& userId, const PresenceState::Decision& d);
     void broadcastPresence(const std::string& userId, Presence status);
+    void flushPresenceBatches();
     void schedulePrune();
-    // presence:snapshot to a socket that has just connected.
-    void sendPresenceSnapshot(const SocketPtr& s, const std::string& userId);
+    // A socket that has just connected joins the presence rooms of its chats, then is told where
+    // its contacts stand (presence:snapshot).
+    void joinPresence(const SocketPtr& s, const std::string& userId);
+    void sendPresenceSnapshot(const SocketPtr& s, const std::string& userId, const std::vector<std::string>& chatIds);
+    // A chat's membership changed as committed (io thread 0): the directory follows, and the
+    // sockets of `joined` / `left` join / leave the chat's presence room.
+    void presenceMembersChanged(const store::Chat& chat, const std::vector<std::string>& joined,
+                                const std::vector<std::string>& left);
 
     net::IoThreads& threads_;
     socketio::Namespace& nsp_;
@@ -211,7 +222,12 @@ private:
     std::unique_ptr<SendLimit> ownLimit_;        // when no shared one is given
     std::unique_ptr<PresenceState> ownPresence_; // when no shared one is given
     SendLimit& limit_;
-    PresenceState& presence_; // io thread 0 only
+    PresenceState& presence_;    // io thread 0 only
+    ContactDirectory directory_; // io thread 0 only
+    // presence:batch: each chat's changes since the last flush, as update objects (io thread 0).
+    std::unordered_map<std::string, boost::json::array> presenceBatches_;
+    std::unique_ptr<boost::asio::steady_timer> presenceBatchTimer_;
+    bool presenceFlushArmed_ = false;
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
     TypingTracker typists_;                                     // each socket's state on its own io thread
     std::vector<std::unique_ptr<SocketTokens>> socketTokens_;   // one per io thread, used on it only

@@ -143,6 +143,10 @@ Parsed<LoginRequest> parseLoginRequest(const boost::json::object* body) {
     return request;
 }
 
+namespace {
+const std::string kTooManyMembers = "at most " + std::to_string(kMaxChatMembers) + " members";
+} // namespace
+
 Parsed<NewChatRequest> parseNewChatRequest(const boost::json::object* body, const std::string& creatorId) {
     if (!body) return invalid("Body must be a JSON object");
     auto type = stringField(*body, "type");
@@ -157,7 +161,7 @@ Parsed<NewChatRequest> parseNewChatRequest(const boost::json::object* body, cons
     // if its repeats would bring it under) costs no more than its parsing; repeats are found with
     // a hash set, so checking a list is linear in its length.
     const auto& list = members->get_array();
-    if (list.size() > kMaxChatMembers) return invalid("at most 1000 members");
+    if (list.size() > kMaxChatMembers) return invalid(kTooManyMembers);
     request.memberIds.reserve(list.size() + 1);
     request.memberIds.push_back(creatorId); // the creator is always a member
     std::unordered_set<std::string_view> seen;
@@ -169,7 +173,7 @@ Parsed<NewChatRequest> parseNewChatRequest(const boost::json::object* body, cons
         const std::string_view id(m.get_string().data(), m.get_string().size());
         if (seen.insert(id).second) request.memberIds.emplace_back(id);
     }
-    if (request.memberIds.size() > kMaxChatMembers) return invalid("at most 1000 members");
+    if (request.memberIds.size() > kMaxChatMembers) return invalid(kTooManyMembers);
     if (request.type == "dm" && request.memberIds.size() != 2) return invalid("a dm has exactly two members");
     return request;
 }

@@ -71,6 +71,12 @@ void PresenceTracker::assumeTold(std::int64_t nowMs) {
     }
 }
 
+ToldPresence PresenceTracker::told(std::string_view userId) const {
+    auto it = users_.find(std::string(userId));
+    if (it == users_.end() || !it->second.everSent) return {};
+    return {it->second.lastSent == Presence::Online, it->second.lastSentAt};
+}
+
 bool PresenceTracker::isOnline(std::string_view userId) const {
     auto it = users_.find(std::string(userId));
     return it != users_.end() && it->second.sockets > 0;

@@ -10,6 +10,12 @@ namespace parley::chat {
 
 enum class Presence { Offline, Online };
 
+/// The state a user's contacts were last told, and when (atMs 0: never told, so offline).
+struct ToldPresence {
+    bool online = false;
+    std::int64_t atMs = 0;
+};
+
 /// Online state per user across devices, with the contract's throttle: at most one
 /// broadcast per user per window (2 s). The first transition goes out at once (leading);
 /// if the state at the end of the window differs from the last one sent, exactly one
@@ -36,6 +42,9 @@ public:
     void assumeTold(std::int64_t nowMs);
 
     bool isOnline(std::string_view userId) const;
+    /// What the user's contacts were last told (not the state itself, which may be newer while a
+    /// trailing check is due).
+    ToldPresence told(std::string_view userId) const;
     /// Forgets users that are offline, said so, and whose window has passed (bounded memory;
     /// call it now and then). Returns how many were forgotten.
     std::size_t prune(std::int64_t nowMs);

@@ -39,11 +39,11 @@ void LocalPresence::onTimer(const std::string& userId, std::int64_t nowMs) {
     hand(userId, tracker_.onTimer(userId, nowMs));
 }
 
-void LocalPresence::onlineOf(const std::vector<std::string>& userIds, OnlineDone done) {
-    std::vector<bool> online;
-    online.reserve(userIds.size());
-    for (const auto& id : userIds) online.push_back(tracker_.isOnline(id));
-    done(std::move(online));
+void LocalPresence::toldOf(const std::vector<std::string>& userIds, ToldDone done) {
+    std::vector<ToldPresence> told;
+    told.reserve(userIds.size());
+    for (const auto& id : userIds) told.push_back(tracker_.told(id));
+    done(std::move(told));
 }
 
 void LocalPresence::hand(const std::string& userId, const Decision& d) {

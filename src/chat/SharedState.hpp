@@ -80,11 +80,12 @@ public:
     /// Forgets what can no longer matter (bounded memory); called now and then.
     virtual void prune(std::int64_t nowMs) = 0;
 
-    /// Whether each user is online now (a socket connected on any process), in the order of
-    /// `userIds`: the state itself, not the throttled one contacts were last told.
-    using OnlineDone = std::function<void(std::vector<bool> online)>;
+    /// What each user's contacts were last told, and when, in the order of `userIds`: the
+    /// throttled state, not the state itself, so that a snapshot and the updates after it tell
+    /// one story (a change not told yet is told later, by its trailing update).
+    using ToldDone = std::function<void(std::vector<ToldPresence> told)>;
     /// `done` runs on this thread (io thread 0), once, possibly inside the call.
-    virtual void onlineOf(const std::vector<std::string>& userIds, OnlineDone done) = 0;
+    virtual void toldOf(const std::vector<std::string>& userIds, ToldDone done) = 0;
 };
 
 /// The PresenceTracker of one process: every decision is made at once, inside the call.
@@ -97,7 +98,7 @@ public:
     void disconnect(const std::string& userId, std::int64_t nowMs) override;
     void onTimer(const std::string& userId, std::int64_t nowMs) override;
     void prune(std::int64_t nowMs) override { tracker_.prune(nowMs); }
-    void onlineOf(const std::vector<std::string>& userIds, OnlineDone done) override;
+    void toldOf(const std::vector<std::string>& userIds, ToldDone done) override;
 
 private:
     void hand(const std::string& userId, const Decision& d);

@@ -13,7 +13,7 @@ namespace parley::chat {
 inline constexpr std::size_t kMaxBodyLength = 8000;    // UTF-16 code units, as the seed (JavaScript) counts
 inline constexpr std::size_t kMaxClientIdLength = 128; // a UUID is 36; leave room for other schemes
 inline constexpr std::size_t kMaxTitleLength = 200;
-inline constexpr std::size_t kMaxChatMembers = 1000; // the creator included; also when members are added
+inline constexpr std::size_t kMaxChatMembers = 5000; // the creator included; also when members are added
 
 /// Length of UTF-8 text in UTF-16 code units (what JavaScript's string.length says):
 /// 1 per code point below U+10000, 2 above. Invalid UTF-8 counts each bad byte as 1.

@@ -153,7 +153,7 @@ void LocalAdapter::deliver(const socketio::EncodedPacket& packet, const socketio
 void LocalAdapter::addSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) {
     onEveryShard([this, opts, rooms](Shard& shard) {
         for (Socket* s : select(shard, opts))
-            for (const auto& room : rooms) s->join(room);
+            for (const auto& room : rooms) s->joinUncounted(room);
     });
 }
 

@@ -185,7 +185,7 @@ void RedisAdapter::answerRoomChange(const bus::Request& request) {
             for (Socket* s : selected) {
                 const auto keep = s->shared_from_this();
                 if (type == RequestType::RemoteJoin)
-                    s->join(room);
+                    s->joinUncounted(room);
                 else if (type == RequestType::RemoteLeave)
                     s->leave(room);
                 else

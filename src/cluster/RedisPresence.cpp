@@ -62,10 +62,15 @@ settle(KEYS[1], tonumber(ARGV[3]))
 return r
 )lua";
 
-// KEYS the users' hashes. Answers 1 (online) or 0 per key, in their order.
-const std::string kOnline = R"lua(
+// KEYS the users' hashes. Answers two integers per key, in their order: the status last told
+// (1 online, 0 offline or never) and when (0: never).
+const std::string kTold = R"lua(
 local out = {}
-for i, k in ipairs(KEYS) do out[i] = (tonumber(redis.call('HGET', k, 'total')) or 0) > 0 and 1 or 0 end
+for i, k in ipairs(KEYS) do
+  local h = redis.call('HMGET', k, 'sent', 'at')
+  out[2 * i - 1] = tonumber(h[1]) or 0
+  out[2 * i] = h[1] and (tonumber(h[2]) or 0) or 0
+end
 return out
 )lua";
 
@@ -170,7 +175,7 @@ RedisPresence::RedisPresence(boost::asio::io_context& home, std::shared_ptr<Redi
                              Options options)
     : redis_(std::move(redis)), nodeUid_(std::move(nodeUid)), nodeKey_("parley:node:" + nodeUid_),
       usersKey_(nodeKey_ + ":users"), windowArg_(std::to_string(options.windowMs)), options_(options), change_(kChange),
-      timer_(kTimer), heartbeat_(kHeartbeat), sweep_(kSweep), reregister_(kReregister), online_(kOnline),
+      timer_(kTimer), heartbeat_(kHeartbeat), sweep_(kSweep), reregister_(kReregister), told_(kTold),
       heartbeatTimer_(home), sweepTimer_(home) {}
 
 void RedisPresence::start() {
@@ -197,7 +202,7 @@ void RedisPresence::close() {
 void RedisPresence::onState(bool connected) {
     available_.store(connected, std::memory_order_relaxed);
     if (!connected) return;
-    for (auto* script : {&change_, &timer_, &heartbeat_, &sweep_, &reregister_, &online_}) script->load(*redis_);
+    for (auto* script : {&change_, &timer_, &heartbeat_, &sweep_, &reregister_, &told_}) script->load(*redis_);
     heartbeat(true);
 }
 
@@ -218,21 +223,23 @@ bool RedisPresence::timer(const std::string& userId) {
     return true;
 }
 
-void RedisPresence::onlineOf(const std::vector<std::string>& userIds, OnlineDone done) {
-    if (userIds.empty()) return done(std::vector<bool>());
+void RedisPresence::toldOf(const std::vector<std::string>& userIds, ToldDone done) {
+    if (userIds.empty()) return done(std::vector<Told>());
     if (!redis_->connected()) return done(boost::system::error_code(boost::asio::error::not_connected));
     std::vector<std::string> keys;
     keys.reserve(userIds.size());
     for (const auto& id : userIds) keys.push_back(presenceKey(id));
     const std::size_t count = keys.size();
-    online_.run(redis_, std::move(keys), count, [count, done = std::move(done)](boost::system::result<RedisReply> r) {
+    told_.run(redis_, std::move(keys), count, [count, done = std::move(done)](boost::system::result<RedisReply> r) {
         if (!r) return done(r.error());
-        if (r->type != RedisReply::Type::Array || r->elements.size() != count)
+        if (r->type != RedisReply::Type::Array || r->elements.size() != 2 * count)
             return done(boost::system::error_code(boost::asio::error::invalid_argument));
-        std::vector<bool> online;
-        online.reserve(count);
-        for (const auto& e : r->elements) online.push_back(e.integer == 1);
-        done(std::move(online));
+        std::vector<Told> told;
+        told.reserve(count);
+        for (std::size_t i = 0; i < count; ++i)
+            told.push_back(
+                {r->elements[2 * i].integer == 1, static_cast<std::int64_t>(r->elements[2 * i + 1].integer)});
+        done(std::move(told));
     });
 }
 

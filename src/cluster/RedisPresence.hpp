@@ -96,10 +96,14 @@ public:
     bool change(const std::string& userId, int delta);
     /// The check a decision asked for. false: Redis is away (the re-registration decides later).
     bool timer(const std::string& userId);
-    /// Whether each user has a socket on some node now (total > 0), in the order of `userIds`,
-    /// with one script; an error when Redis does not answer.
-    using OnlineDone = std::function<void(boost::system::result<std::vector<bool>> online)>;
-    void onlineOf(const std::vector<std::string>& userIds, OnlineDone done);
+    /// The status last told of each user (sent) and when (at, Redis's clock; 0: never told), in
+    /// the order of `userIds`, with one script; an error when Redis does not answer.
+    struct Told {
+        bool online = false;
+        std::int64_t atMs = 0;
+    };
+    using ToldDone = std::function<void(boost::system::result<std::vector<Told>> told)>;
+    void toldOf(const std::vector<std::string>& userIds, ToldDone done);
 
     const std::string& nodeUid() const noexcept { return nodeUid_; }
     std::uint64_t reregistrations() const noexcept { return reregistrations_.load(std::memory_order_relaxed); }
@@ -120,7 +124,7 @@ private:
     std::shared_ptr<RedisConnection> redis_;
     std::string nodeUid_, nodeKey_, usersKey_, windowArg_;
     Options options_;
-    RedisScript change_, timer_, heartbeat_, sweep_, reregister_, online_;
+    RedisScript change_, timer_, heartbeat_, sweep_, reregister_, told_;
     boost::asio::steady_timer heartbeatTimer_, sweepTimer_;
     std::atomic<bool> available_{false};
     std::atomic<std::uint64_t> reregistrations_{0};

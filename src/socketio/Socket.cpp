@@ -187,14 +187,25 @@ void Socket::onEvent(codec::Packet&& packet) {
 bool Socket::join(const std::string& room) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return false;
-    if (!inRoom(room) && rooms().size() >= client_->server().config().maxRoomsPerSocket) return false;
+    if (!inRoom(room) && rooms().size() - uncounted_.size() >= client_->server().config().maxRoomsPerSocket)
+        return false;
     nsp_.adapter().join(*this, room);
+    return true;
+}
+
+bool Socket::joinUncounted(const std::string& room) {
+    PARLEY_ASSERT_OWNER_THREAD();
+    if (!connected_) return false;
+    if (inRoom(room)) return true;
+    nsp_.adapter().join(*this, room);
+    uncounted_.push_back(room);
     return true;
 }
 
 void Socket::leave(const std::string& room) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
+    if (auto it = std::find(uncounted_.begin(), uncounted_.end(), room); it != uncounted_.end()) uncounted_.erase(it);
     if (nsp_.adapter().leave(*this, room)) nsp_.notifyLeave(*this, room);
 }
 

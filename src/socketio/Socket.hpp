@@ -91,8 +91,12 @@ public:
     void emitRawWithAck(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers,
                         std::chrono::milliseconds timeout, AckCallback callback);
 
-    /// Joins `room`; false (and nothing changes) if the socket is at Config::maxRoomsPerSocket.
+    /// Joins `room` for what the client asked; false (and nothing changes) if the socket is in
+    /// Config::maxRoomsPerSocket such rooms already.
     bool join(const std::string& room);
+    /// Joins `room` for the server's own purposes (a user's room, presence rooms, socketsJoin):
+    /// not limited and not counted against the limit. False only for a socket not connected.
+    bool joinUncounted(const std::string& room);
     void leave(const std::string& room);
     /// The rooms this socket is in, its own id room excluded.
     const std::vector<std::string>& rooms() const;
@@ -153,6 +157,7 @@ private:
     std::uint64_t nextAckId_ = 0;
     std::shared_ptr<Ack::PendingCounter> acksPending_; ///< client events not answered yet
     std::string pid_;
+    std::vector<std::string> uncounted_;               ///< rooms joined by joinUncounted (not in the limit)
     std::unique_ptr<std::vector<EncodedPacket>> held_; ///< set only while holding (hold())
     struct DropFilter {
         std::chrono::steady_clock::time_point until;

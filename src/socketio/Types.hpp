@@ -46,7 +46,7 @@ struct Config {
     codec::DecodeLimits decode;                       // attachments, JSON depth and event name per packet
     std::uint64_t maxAttachmentBytes = 1'000'000;     // all attachments of one packet together
     std::size_t maxNamespacesPerConnection = 8;       // CONNECTs beyond this get CONNECT_ERROR
-    std::size_t maxRoomsPerSocket = 1000;             // joins beyond this are refused (own id room not counted)
+    std::size_t maxRoomsPerSocket = 1000;             // client joins beyond this are refused (Socket::join)
     std::uint32_t maxPendingAcks = 128;               // client events awaiting our ack, per socket
     std::size_t maxHeldPackets = 10'000;              // kept for a socket during a recovery's replay
 };

@@ -80,11 +80,12 @@ public:
     virtual void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId, std::string userId,
                               std::int64_t at, Done<MemberChange> done) = 0;
     virtual void isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) = 0;
-    /// Every user sharing at least one chat with `userId`, not userId itself.
-    virtual void contactsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) = 0;
-    /// contactsOf, each with when it was last seen (touchLastSeen), in one query; by user id.
-    virtual void contactsSeen(boost::asio::io_context& ctx, std::string userId,
-                              Done<std::vector<ContactSeen>> done) = 0;
+    /// The ids of every chat `userId` is a member of, in id order (a user's contacts are the
+    /// members of these chats).
+    virtual void chatIdsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) = 0;
+    /// Every member of the chat with when it was last seen (touchLastSeen), in one query; by user
+    /// id. Empty for a chat that does not exist.
+    virtual void membersSeen(boost::asio::io_context& ctx, std::string chatId, Done<std::vector<ContactSeen>> done) = 0;
 
     // --- Messages and read cursors -------------------------------------------------------------
     /// Stores the message if its sender is a member (Forbidden otherwise). Idempotent by

@@ -68,10 +68,10 @@ public:
     virtual bool addMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) = 0;
     virtual bool removeMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) = 0;
     virtual bool isMember(std::string_view chatId, std::string_view userId) = 0;
-    /// Every user sharing at least one chat with `userId` (not userId itself).
-    virtual std::vector<std::string> contactsOf(std::string_view userId) = 0;
-    /// contactsOf with each one's last-seen time, ordered by user id.
-    virtual std::vector<ContactSeen> contactsSeen(std::string_view userId) = 0;
+    /// The ids of the chats `userId` is a member of, in id order.
+    virtual std::vector<std::string> chatIdsOf(std::string_view userId) = 0;
+    /// The members of a chat with each one's last-seen time, ordered by user id.
+    virtual std::vector<ContactSeen> membersSeen(std::string_view chatId) = 0;
 
     // --- Messages ------------------------------------------------------------------------------
     /// Throws DuplicateMessage on (chatId, senderId, clientId) collision.

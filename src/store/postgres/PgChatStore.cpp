@@ -307,10 +307,10 @@ void PgChatStore::isMember(boost::asio::io_context& ctx, std::string chatId, std
     submit(std::move(job));
 }
 
-void PgChatStore::contactsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) {
+void PgChatStore::chatIdsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) {
     auto job = newJob(false);
-    job->add(PgSql::ContactsOf, {job->param(std::move(userId))});
-    job->finish = answer<std::vector<std::string>>(ctx, std::move(done), "contactsOf", [](PgReply& reply) {
+    job->add(PgSql::ChatIdsOf, {job->param(std::move(userId))});
+    job->finish = answer<std::vector<std::string>>(ctx, std::move(done), "chatIdsOf", [](PgReply& reply) {
         const PgRows rows = reply.rows(0);
         std::vector<std::string> contacts;
         contacts.reserve(static_cast<std::size_t>(rows.size()));
@@ -320,10 +320,10 @@ void PgChatStore::contactsOf(boost::asio::io_context& ctx, std::string userId, D
     submit(std::move(job));
 }
 
-void PgChatStore::contactsSeen(boost::asio::io_context& ctx, std::string userId, Done<std::vector<ContactSeen>> done) {
+void PgChatStore::membersSeen(boost::asio::io_context& ctx, std::string chatId, Done<std::vector<ContactSeen>> done) {
     auto job = newJob(false);
-    job->add(PgSql::ContactsSeen, {job->param(std::move(userId))});
-    job->finish = answer<std::vector<ContactSeen>>(ctx, std::move(done), "contactsSeen", [](PgReply& reply) {
+    job->add(PgSql::MembersSeen, {job->param(std::move(chatId))});
+    job->finish = answer<std::vector<ContactSeen>>(ctx, std::move(done), "membersSeen", [](PgReply& reply) {
         const PgRows rows = reply.rows(0);
         std::vector<ContactSeen> contacts;
         contacts.reserve(static_cast<std::size_t>(rows.size()));

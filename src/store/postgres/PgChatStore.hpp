@@ -87,8 +87,8 @@ public:
     void removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId, std::string userId,
                       std::int64_t at, Done<MemberChange> done) override;
     void isMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<bool> done) override;
-    void contactsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) override;
-    void contactsSeen(boost::asio::io_context& ctx, std::string userId, Done<std::vector<ContactSeen>> done) override;
+    void chatIdsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) override;
+    void membersSeen(boost::asio::io_context& ctx, std::string chatId, Done<std::vector<ContactSeen>> done) override;
 
     void appendMessage(boost::asio::io_context& ctx, NewMessage message, Done<Appended> done) override;
     void findByClientId(boost::asio::io_context& ctx, std::string chatId, std::string senderId, std::string clientId,

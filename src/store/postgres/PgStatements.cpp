@@ -106,14 +106,11 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
                                                          "removed) FROM state",
     // IsMember: $1 chat id, $2 user id.
     "SELECT " PARLEY_PG_IS_MEMBER("$1", "$2"),
-    // ContactsOf: $1 user id.
-    "SELECT DISTINCT other.user_id FROM memberships AS mine "
-    "JOIN memberships AS other ON other.chat_id = mine.chat_id "
-    "WHERE mine.user_id = $1 AND other.user_id <> $1 ORDER BY other.user_id",
-    // ContactsSeen: $1 user id. Answers user id, last seen (NULL: never).
-    "SELECT contact.id, presence.last_seen_at FROM (SELECT DISTINCT other.user_id AS id FROM memberships AS mine "
-    "JOIN memberships AS other ON other.chat_id = mine.chat_id WHERE mine.user_id = $1 AND other.user_id <> $1) "
-    "AS contact LEFT JOIN presence ON presence.user_id = contact.id ORDER BY contact.id",
+    // ChatIdsOf: $1 user id.
+    "SELECT chat_id FROM memberships WHERE user_id = $1 ORDER BY chat_id",
+    // MembersSeen: $1 chat id. Answers user id, last seen (NULL: never).
+    "SELECT m.user_id, presence.last_seen_at FROM memberships AS m "
+    "LEFT JOIN presence ON presence.user_id = m.user_id WHERE m.chat_id = $1 ORDER BY m.user_id",
     // AppendMessage: $1 id, $2 chat id, $3 sender id, $4 body, $5 client id, $6 proposed time.
     // The message's place (created_at, id) comes after the chat's last message: at $6 when that
     // sorts after it, else at the last one's time (+1 ms when $1 does not sort after its id). The

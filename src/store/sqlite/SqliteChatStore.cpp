@@ -333,22 +333,21 @@ void SqliteChatStore::isMember(boost::asio::io_context& ctx, std::string chatId,
         std::move(done));
 }
 
-void SqliteChatStore::contactsOf(boost::asio::io_context& ctx, std::string userId,
-                                 Done<std::vector<std::string>> done) {
+void SqliteChatStore::chatIdsOf(boost::asio::io_context& ctx, std::string userId, Done<std::vector<std::string>> done) {
     read<std::vector<std::string>>(
         ctx,
         [userId = std::move(userId)](SqliteStore& db) -> Result<std::vector<std::string>> {
-            return db.contactsOf(userId);
+            return db.chatIdsOf(userId);
         },
         std::move(done));
 }
 
-void SqliteChatStore::contactsSeen(boost::asio::io_context& ctx, std::string userId,
-                                   Done<std::vector<ContactSeen>> done) {
+void SqliteChatStore::membersSeen(boost::asio::io_context& ctx, std::string chatId,
+                                  Done<std::vector<ContactSeen>> done) {
     read<std::vector<ContactSeen>>(
         ctx,
-        [userId = std::move(userId)](SqliteStore& db) -> Result<std::vector<ContactSeen>> {
-            return db.contactsSeen(userId);
+        [chatId = std::move(chatId)](SqliteStore& db) -> Result<std::vector<ContactSeen>> {
+            return db.membersSeen(chatId);
         },
         std::move(done));
 }

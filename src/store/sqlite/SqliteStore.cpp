@@ -668,22 +668,19 @@ bool SqliteStore::isMember(std::string_view chatId, std::string_view userId) {
     return statement.step();
 }
 
-std::vector<std::string> SqliteStore::contactsOf(std::string_view userId) {
-    Statement statement(*this, "SELECT DISTINCT other.user_id "
-                               "FROM memberships AS mine JOIN memberships AS other ON other.chat_id = mine.chat_id "
-                               "WHERE mine.user_id = ?1 AND other.user_id <> ?1 ORDER BY other.user_id");
+std::vector<std::string> SqliteStore::chatIdsOf(std::string_view userId) {
+    Statement statement(*this, "SELECT chat_id FROM memberships WHERE user_id = ?1 ORDER BY chat_id");
     statement.bind(1, userId);
-    std::vector<std::string> contacts;
-    while (statement.step()) contacts.push_back(statement.text(0));
-    return contacts;
+    std::vector<std::string> chats;
+    while (statement.step()) chats.push_back(statement.text(0));
+    return chats;
 }
 
-std::vector<ContactSeen> SqliteStore::contactsSeen(std::string_view userId) {
-    Statement statement(*this, "SELECT contact.id, presence.last_seen_at FROM (SELECT DISTINCT other.user_id AS id "
-                               "FROM memberships AS mine JOIN memberships AS other ON other.chat_id = mine.chat_id "
-                               "WHERE mine.user_id = ?1 AND other.user_id <> ?1) AS contact "
-                               "LEFT JOIN presence ON presence.user_id = contact.id ORDER BY contact.id");
-    statement.bind(1, userId);
+std::vector<ContactSeen> SqliteStore::membersSeen(std::string_view chatId) {
+    Statement statement(*this, "SELECT m.user_id, presence.last_seen_at FROM memberships AS m "
+                               "LEFT JOIN presence ON presence.user_id = m.user_id "
+                               "WHERE m.chat_id = ?1 ORDER BY m.user_id");
+    statement.bind(1, chatId);
     std::vector<ContactSeen> contacts;
     while (statement.step()) {
         auto& c = contacts.emplace_back(ContactSeen{statement.text(0), std::nullopt});

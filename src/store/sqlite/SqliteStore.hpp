@@ -109,8 +109,8 @@ public:
     bool addMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
     bool removeMember(std::string_view chatId, std::string_view userId, std::int64_t updatedAt) override;
     bool isMember(std::string_view chatId, std::string_view userId) override;
-    std::vector<std::string> contactsOf(std::string_view userId) override;
-    std::vector<ContactSeen> contactsSeen(std::string_view userId) override;
+    std::vector<std::string> chatIdsOf(std::string_view userId) override;
+    std::vector<ContactSeen> membersSeen(std::string_view chatId) override;
 
     void insertMessage(const Message& message) override;
     std::optional<Message> findMessage(std::string_view messageId) override;

@@ -1,10 +1,11 @@
-// presence:ping, presence:update and presence:snapshot.
+// presence:ping, presence:update, presence:batch and presence:snapshot.
 //
-// presence:snapshot {users:[{userId,status,lastSeenAt}]} comes right after connect: every contact,
-// online or offline, with when it was last seen (connect, disconnect, ping; null: never).
+// presence:snapshot {users:[{userId,status,timestamp,lastSeenAt}]} comes right after connect:
+// every contact, online or offline as its contacts were last told, when they were told (null:
+// never), and when it was last seen (connect, disconnect, ping; null: never).
 //
 // presence:update {userId,status,timestamp} goes to the user's contacts (users sharing a chat)
-// through their user:<id> room, at most one per 2 s per user: the first transition at once;
+// through the presence rooms of the user's chats, at most one per 2 s per user: the first transition at once;
 // if the state at the end of the window differs from the last one sent, exactly one trailing
 // update. These rules are about time, so these tests wait (with generous bounds); that nothing
 // more came is checked against a probe update that must arrive after anything decided earlier.
@@ -178,7 +179,7 @@ describe('presence:update', () => {
     assert.deepEqual(updatesFor(sb, a.id).map((p) => p.status), ['online']);
   });
 
-  it("every device of a contact gets the update through user:<id> without joining any room", async () => {
+  it('every device of a contact gets the update without joining any room', async () => {
     const a = srv.user(); const b = srv.user();
     await groupOf(srv, a, [b]);
     const b1 = await srv.connect(b); const b2 = await srv.connect(b, { transports: ['polling'] });
@@ -257,13 +258,14 @@ describe('presence:snapshot', () => {
 
     assert.deepEqual(Object.keys(snap), ['users']);
     assert.deepEqual(snap.users.map((u) => u.userId).sort(), [on.id, off.id, never.id].sort());
-    for (const u of snap.users) assert.deepEqual(Object.keys(u).sort(), ['lastSeenAt', 'status', 'userId']);
+    for (const u of snap.users) assert.deepEqual(Object.keys(u).sort(), ['lastSeenAt', 'status', 'timestamp', 'userId']);
     const byId = Object.fromEntries(snap.users.map((u) => [u.userId, u]));
     assert.equal(byId[on.id].status, 'online');
+    assertIso(byId[on.id].timestamp, 'when its contacts were told it is online');
     assertIso(byId[on.id].lastSeenAt, 'lastSeenAt of an online contact (its connect)');
     assertIso(byId[off.id].lastSeenAt, 'lastSeenAt of a JWT-only user after it disconnected');
     assert.ok(Date.parse(byId[off.id].lastSeenAt) <= Date.now());
-    assert.deepEqual(byId[never.id], { userId: never.id, status: 'offline', lastSeenAt: null });
+    assert.deepEqual(byId[never.id], { userId: never.id, status: 'offline', timestamp: null, lastSeenAt: null });
   });
 
   it('a presence:ping moves lastSeenAt forward', async () => {
@@ -280,5 +282,89 @@ describe('presence:snapshot', () => {
 
   it('a user without contacts gets an empty list', async () => {
     assert.deepEqual(await snapshotOf(srv.user()), { users: [] });
+  });
+});
+
+// A socket that connects with auth {presence: "batch"} takes presence:batch {chatId, updates} in
+// place of presence:update: every change among a chat's members within a short window, in one
+// event per chat. Sockets without it are untouched.
+describe('presence:batch (auth {presence: "batch"})', () => {
+  const batched = (who) => ({ auth: { token: who.token, presence: 'batch' } });
+  const entriesFor = (socket, userId) => recorded(socket, 'presence:batch')
+    .flatMap((b) => b.updates.map((u) => ({ chatId: b.chatId, ...u })))
+    .filter((u) => u.userId === userId);
+
+  it('a batched socket gets the changes in presence:batch, a plain one in presence:update, with the same content', async () => {
+    const a = srv.user(); const b = srv.user(); const c = srv.user();
+    const chat = await groupOf(srv, a, [b, c]);
+    const sa = await srv.connect(a, batched(a));
+    const sb = await srv.connect(b);
+    await nextEvent(sa, 'presence:batch', (p) => p.updates.some((u) => u.userId === b.id));
+    await srv.connect(c);
+    const batch = await nextEvent(sa, 'presence:batch', (p) => p.updates.some((u) => u.userId === c.id));
+    assert.deepEqual(Object.keys(batch).sort(), ['chatId', 'updates']);
+    assert.equal(batch.chatId, chat._id);
+    const entry = batch.updates.find((u) => u.userId === c.id);
+    assert.deepEqual(Object.keys(entry).sort(), ['status', 'timestamp', 'userId']);
+    assert.equal(entry.status, 'online');
+    assertIso(entry.timestamp);
+    const single = await nextEvent(sb, 'presence:update', (p) => p.userId === c.id);
+    assert.deepEqual(single, entry, 'the two forms tell the same change');
+    assert.deepEqual(recorded(sa, 'presence:update'), [], 'a batched socket gets no presence:update');
+    assert.deepEqual(recorded(sb, 'presence:batch'), [], 'a plain socket gets no presence:batch');
+  });
+
+  it('changes of many members within the window come in one event', async () => {
+    const watcher = srv.user();
+    const members = Array.from({ length: 20 }, () => srv.user());
+    const chat = await groupOf(srv, watcher, members);
+    const sw = await srv.connect(watcher, batched(watcher));
+    await Promise.all(members.map((m) => srv.connect(m)));
+    const online = new Set();
+    while (online.size < members.length) {
+      const batch = await nextEvent(sw, 'presence:batch', (p) => p.updates.some((u) => !online.has(u.userId)), 5000);
+      assert.equal(batch.chatId, chat._id);
+      for (const u of batch.updates) if (u.status === 'online') online.add(u.userId);
+    }
+    const batches = recorded(sw, 'presence:batch');
+    assert.ok(batches.length < members.length, `${members.length} changes came in ${batches.length} events`);
+    for (const m of members) assert.equal(entriesFor(sw, m.id).length, 1, 'each change once');
+  });
+
+  it('a change reaches a member of two shared chats in each chat\'s batch, and a non-member in none', async () => {
+    const a = srv.user(); const b = srv.user(); const stranger = srv.user();
+    const one = await groupOf(srv, a, [b]);
+    const two = await groupOf(srv, b, [a]);
+    const sa = await srv.connect(a, batched(a));
+    const ss = await srv.connect(stranger, batched(stranger));
+    await srv.connect(b);
+    await nextEvent(sa, 'presence:batch', (p) => p.chatId === one._id && p.updates.some((u) => u.userId === b.id));
+    await nextEvent(sa, 'presence:batch', (p) => p.chatId === two._id && p.updates.some((u) => u.userId === b.id));
+    const [x, y] = entriesFor(sa, b.id);
+    assert.equal(x.timestamp, y.timestamp, 'the same change');
+    // sentinel for the stranger: a chat:update sent to it after the presence broadcast
+    await groupOf(srv, a, [stranger]);
+    await nextEvent(ss, 'chat:update');
+    assert.deepEqual(entriesFor(ss, b.id), [], 'a non-contact got presence:batch');
+  });
+
+  it("a member added later hears the chat's changes; a removed one stops hearing them", async () => {
+    const owner = srv.user(); const late = srv.user(); const other = srv.user();
+    const chat = await groupOf(srv, owner, [other]);
+    const sl = await srv.connect(late, batched(late));
+    await srv.api(owner, 'POST', `/v1/chats/${chat._id}/members`, { userId: late.id });
+    await nextEvent(sl, 'chat:update', (p) => p.chat.memberIds.includes(late.id));
+    await srv.connect(other);
+    await nextEvent(sl, 'presence:batch', (p) => p.updates.some((u) => u.userId === other.id && u.status === 'online'));
+    await srv.api(owner, 'DELETE', `/v1/chats/${chat._id}/members/${late.id}`);
+    await nextEvent(sl, 'chat:update', (p) => !p.chat.memberIds.includes(late.id));
+    // owner comes online after the removal; a probe in a chat late still shares tells us when
+    // everything decided before it has been delivered.
+    await srv.connect(owner);
+    const probe = srv.user();
+    await groupOf(srv, probe, [late]);
+    await srv.connect(probe);
+    await nextEvent(sl, 'presence:batch', (p) => p.updates.some((u) => u.userId === probe.id));
+    assert.deepEqual(entriesFor(sl, owner.id), [], 'a removed member heard the chat\'s presence');
   });
 });

@@ -174,31 +174,31 @@ TEST(ParseNewChatRequest, RefusesBadShapes) {
     EXPECT_EQ(refuse(std::string(R"({"type":"dm","memberIds":[")") + kChat + "\"]}"), "a dm has exactly two members");
 }
 
-TEST(ParseNewChatRequest, AtMostAThousandMembers) {
+TEST(ParseNewChatRequest, AtMostFiveThousandMembers) {
     boost::json::array ids;
-    for (int i = 0; i < 1000; ++i) {
+    for (int i = 0; i < 5000; ++i) {
         char id[25];
         std::snprintf(id, sizeof id, "%024x", i + 1);
         ids.emplace_back(id);
     }
     boost::json::object body{{"type", "group"}, {"memberIds", ids}};
-    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 1000 members"); // 1000 + the creator
+    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 5000 members"); // 5000 + the creator
     ids.pop_back();
     body["memberIds"] = ids;
     EXPECT_TRUE(parseNewChatRequest(&body, kChat).has_value());
 }
 
 TEST(ParseNewChatRequest, TheCountIsCheckedBeforeAnyElement) {
-    // 1001 entries, none of them an ObjectId: the cap answers, so no entry was looked at.
-    boost::json::array junk(1001, boost::json::value("x"));
+    // 5001 entries, none of them an ObjectId: the cap answers, so no entry was looked at.
+    boost::json::array junk(5001, boost::json::value("x"));
     boost::json::object body{{"type", "group"}, {"memberIds", junk}};
-    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 1000 members");
+    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 5000 members");
     // Past the cap even when repeats would bring the members under it.
-    boost::json::array repeats(1001, boost::json::value(kUser));
+    boost::json::array repeats(5001, boost::json::value(kUser));
     body["memberIds"] = repeats;
-    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 1000 members");
+    EXPECT_EQ(failure(parseNewChatRequest(&body, kChat)), "at most 5000 members");
     // At the cap, repeats (and the creator listed again) collapse into one member each.
-    boost::json::array atCap(1000, boost::json::value(kUser));
+    boost::json::array atCap(5000, boost::json::value(kUser));
     atCap[0] = kChat;
     body["memberIds"] = atCap;
     auto r = parseNewChatRequest(&body, kChat);

@@ -112,3 +112,25 @@ TEST(PresenceTracker, DisconnectOfUnknownUserIsIgnored) {
     EXPECT_FALSE(d.broadcastNow);
     EXPECT_FALSE(d.checkAtMs);
 }
+
+// What a snapshot shows is what contacts were told: a change inside the window shows only once
+// its trailing update has been decided, so a snapshot never contradicts the updates after it.
+TEST(PresenceTracker, ToldIsTheStateLastBroadcastAndWhen) {
+    PresenceTracker t(2000);
+    EXPECT_FALSE(t.told("u").online);
+    EXPECT_EQ(t.told("u").atMs, 0) << "never told";
+    t.connect("u", 1000);
+    EXPECT_TRUE(t.told("u").online);
+    EXPECT_EQ(t.told("u").atMs, 1000);
+    t.disconnect("u", 1500); // inside the window: a trailing check at 3000
+    EXPECT_FALSE(t.isOnline("u"));
+    EXPECT_TRUE(t.told("u").online) << "not told yet";
+    t.connect("u", 1800); // back before the check: nothing will be told
+    auto d = t.onTimer("u", 3000);
+    EXPECT_FALSE(d.broadcastNow);
+    EXPECT_TRUE(t.told("u").online);
+    EXPECT_EQ(t.told("u").atMs, 1000);
+    t.disconnect("u", 3500); // the window is over: told at once
+    EXPECT_FALSE(t.told("u").online);
+    EXPECT_EQ(t.told("u").atMs, 3500);
+}

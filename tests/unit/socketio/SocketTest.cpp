@@ -215,6 +215,38 @@ TEST(SocketTest, JoinsPastTheLimitAreRefused) {
     EXPECT_EQ(joined.pop(), true) << "a room it is already in costs nothing";
 }
 
+TEST(SocketTest, TheServersOwnJoinsAreNotCountedAgainstTheLimit) {
+    Mailbox<bool> joined;
+    LoopbackServer::Options options;
+    options.socketio.maxRoomsPerSocket = 1;
+    LoopbackServer server(options);
+    auto& nsp = server.io().of("/");
+    nsp.onConnection([](const SocketPtr& s) {
+        for (const char* room : {"user:1", "presence:a", "presence:b"}) EXPECT_TRUE(s->joinUncounted(room));
+    });
+    nsp.on("join", [&](const SocketPtr& s, const socketio::Event& e, socketio::Ack) {
+        joined.push(s->join(std::string(e.args[0].as_string())));
+    });
+    nsp.on("leave", [&](const SocketPtr& s, const socketio::Event& e, socketio::Ack) {
+        s->leave(std::string(e.args[0].as_string()));
+        joined.push(s->inRoom(std::string(e.args[0].as_string())));
+    });
+    EioClient client(server.start());
+    ASSERT_TRUE(join(client, "/"));
+    client.send(R"(42["join","chat:1"])");
+    EXPECT_EQ(joined.pop(), true) << "the server's three rooms leave the client its one";
+    client.send(R"(42["join","chat:2"])");
+    EXPECT_EQ(joined.pop(), false);
+    client.send(R"(42["leave","presence:a"])");
+    EXPECT_EQ(joined.pop(), false);
+    client.send(R"(42["join","chat:2"])");
+    EXPECT_EQ(joined.pop(), false) << "leaving one of the server's rooms frees nothing for the client";
+    client.send(R"(42["leave","chat:1"])");
+    EXPECT_EQ(joined.pop(), false);
+    client.send(R"(42["join","chat:2"])");
+    EXPECT_EQ(joined.pop(), true);
+}
+
 TEST(SocketTest, AServerDisconnectSendsDisconnectAndKeepsTheConnection) {
     Mailbox<std::string> reasons;
     LoopbackServer server;

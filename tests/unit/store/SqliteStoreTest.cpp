@@ -432,28 +432,29 @@ TEST_P(SqliteStoreTest, ChatsOfUserNewestUpdateFirstWithMembers) {
     EXPECT_TRUE(store().chatsOfUser("nobody").empty());
 }
 
-TEST_P(SqliteStoreTest, ContactsAreDistinctOtherMembers) {
-    store().insertChat(makeChat("c1", "group", {"a", "b", "c"}, 10));
-    store().insertChat(makeChat("c2", "dm", {"a", "b"}, 20));
+TEST_P(SqliteStoreTest, ChatIdsOfAUserAreItsChatsInIdOrder) {
+    store().insertChat(makeChat("c2", "group", {"a", "b", "c"}, 10));
+    store().insertChat(makeChat("c1", "dm", {"a", "b"}, 20));
     store().insertChat(makeChat("c3", "dm", {"c", "d"}, 30));
-    EXPECT_EQ(store().contactsOf("a"), (std::vector<std::string>{"b", "c"}));
-    EXPECT_EQ(store().contactsOf("c"), (std::vector<std::string>{"a", "b", "d"}));
-    EXPECT_EQ(store().contactsOf("d"), (std::vector<std::string>{"c"}));
-    EXPECT_TRUE(store().contactsOf("nobody").empty());
+    EXPECT_EQ(store().chatIdsOf("a"), (std::vector<std::string>{"c1", "c2"}));
+    EXPECT_EQ(store().chatIdsOf("c"), (std::vector<std::string>{"c2", "c3"}));
+    EXPECT_TRUE(store().chatIdsOf("nobody").empty());
 }
 
-TEST_P(SqliteStoreTest, ContactsSeenCarryTheirLastSeenTimeOrNone) {
+TEST_P(SqliteStoreTest, MembersSeenCarryTheirLastSeenTimeOrNone) {
     store().insertChat(makeChat("c1", "group", {"a", "b", "c"}, 10));
-    store().insertChat(makeChat("c2", "dm", {"a", "b"}, 20));
+    store().insertChat(makeChat("c2", "dm", {"a", "d"}, 20));
     store().touchLastSeen("b", 7000);
-    store().touchLastSeen("a", 8000);
-    const auto seen = store().contactsSeen("a");
-    ASSERT_EQ(seen.size(), 2u);
-    EXPECT_EQ(seen[0].userId, "b");
-    EXPECT_EQ(seen[0].lastSeenAt, std::optional<std::int64_t>(7000));
-    EXPECT_EQ(seen[1].userId, "c");
-    EXPECT_FALSE(seen[1].lastSeenAt);
-    EXPECT_TRUE(store().contactsSeen("nobody").empty());
+    store().touchLastSeen("d", 8000);
+    const auto seen = store().membersSeen("c1");
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].userId, "a");
+    EXPECT_FALSE(seen[0].lastSeenAt);
+    EXPECT_EQ(seen[1].userId, "b");
+    EXPECT_EQ(seen[1].lastSeenAt, std::optional<std::int64_t>(7000));
+    EXPECT_EQ(seen[2].userId, "c");
+    EXPECT_FALSE(seen[2].lastSeenAt);
+    EXPECT_TRUE(store().membersSeen("nobody").empty());
 }
 
 // =============================================================================================

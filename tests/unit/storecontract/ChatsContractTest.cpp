@@ -269,18 +269,20 @@ TEST_P(ChatStoreContract, IsMemberFollowsMembership) {
     EXPECT_FALSE(member(chat.id, b));
 }
 
-TEST_P(ChatStoreContract, ContactsAreEveryoneSharingAChatOnceAndNotOneself) {
+TEST_P(ChatStoreContract, ChatIdsOfAUserAreExactlyTheChatsItIsAMemberOf) {
     const std::string me = newId(), b = newId(), c = newId(), d = newId(), stranger = newId();
-    makeChat({me, b, c}, 1000);
-    makeChat({c, me, d}, 1000);
-    makeChat({me}, 1000);
+    const auto one = makeChat({me, b, c}, 1000);
+    const auto two = makeChat({c, me, d}, 1000);
+    const auto alone = makeChat({me}, 1000);
     makeChat({stranger, b}, 1000);
-    auto contacts = contactsOf(me);
-    ASSERT_TRUE(ok(contacts));
-    EXPECT_EQ(sorted(*contacts), sorted({b, c, d}));
-    auto lonely = contactsOf(newId());
-    ASSERT_TRUE(ok(lonely));
-    EXPECT_TRUE(lonely->empty());
+    const auto left = makeChat({me, d}, 1000);
+    ASSERT_TRUE(ok(removeMember(left.id, me, me, 2000)));
+    auto chats = chatIdsOf(me);
+    ASSERT_TRUE(ok(chats));
+    EXPECT_EQ(sorted(*chats), sorted({one.id, two.id, alone.id}));
+    auto none = chatIdsOf(newId());
+    ASSERT_TRUE(ok(none));
+    EXPECT_TRUE(none->empty());
 }
 
 } // namespace

@@ -231,13 +231,13 @@ protected:
         return complete<bool>(
             ctx_, [&](Done<bool> d) { store().isMember(ctx_, std::move(chatId), std::move(userId), std::move(d)); });
     }
-    Result<std::vector<std::string>> contactsOf(std::string userId) {
+    Result<std::vector<std::string>> chatIdsOf(std::string userId) {
         return complete<std::vector<std::string>>(
-            ctx_, [&](Done<std::vector<std::string>> d) { store().contactsOf(ctx_, std::move(userId), std::move(d)); });
+            ctx_, [&](Done<std::vector<std::string>> d) { store().chatIdsOf(ctx_, std::move(userId), std::move(d)); });
     }
-    Result<std::vector<ContactSeen>> contactsSeen(std::string userId) {
+    Result<std::vector<ContactSeen>> membersSeen(std::string chatId) {
         return complete<std::vector<ContactSeen>>(ctx_, [&](Done<std::vector<ContactSeen>> d) {
-            store().contactsSeen(ctx_, std::move(userId), std::move(d));
+            store().membersSeen(ctx_, std::move(chatId), std::move(d));
         });
     }
     Result<Appended> appendMessage(NewMessage m) {

@@ -66,24 +66,26 @@ TEST_P(ChatStoreContract, TouchLastSeenSucceedsForUsersAndForIdentitiesWithoutAR
 
 // lastSeenAt is kept for every identity, with or without a users row (a JWT-only user), and
 // never moves back (two servers may write it with clocks a little apart).
-TEST_P(ChatStoreContract, ContactsSeenCarryEachOnesLastSeenTimeForAnyIdentity) {
+TEST_P(ChatStoreContract, MembersSeenCarryEachOnesLastSeenTimeForAnyIdentity) {
     User local = userWith("seen-contact@example.com");
     ASSERT_TRUE(ok(createUser(local)));
     const std::string me = newId(), jwtOnly = newId(), never = newId();
-    makeChat({me, local.id, jwtOnly, never}, 1000);
+    const auto chat = makeChat({me, local.id, jwtOnly, never}, 1000);
+    makeChat({me, newId()}, 1000); // another chat's members are not this one's
     ASSERT_TRUE(ok(touchLastSeen(local.id, 1700000005000)));
     ASSERT_TRUE(ok(touchLastSeen(jwtOnly, 1700000007000)));
     ASSERT_TRUE(ok(touchLastSeen(jwtOnly, 1700000006000)));
-    auto seen = contactsSeen(me);
+    auto seen = membersSeen(chat.id);
     ASSERT_TRUE(ok(seen));
-    ASSERT_EQ(seen->size(), 3u);
+    ASSERT_EQ(seen->size(), 4u);
     std::map<std::string, std::optional<std::int64_t>> byUser;
     for (const auto& c : *seen) byUser[c.userId] = c.lastSeenAt;
-    EXPECT_EQ(byUser, (std::map<std::string, std::optional<std::int64_t>>{
-                          {local.id, 1700000005000}, {jwtOnly, 1700000007000}, {never, std::nullopt}}));
+    EXPECT_EQ(byUser,
+              (std::map<std::string, std::optional<std::int64_t>>{
+                  {me, std::nullopt}, {local.id, 1700000005000}, {jwtOnly, 1700000007000}, {never, std::nullopt}}));
     EXPECT_TRUE(std::is_sorted(seen->begin(), seen->end(),
                                [](const ContactSeen& x, const ContactSeen& y) { return x.userId < y.userId; }));
-    auto lonely = contactsSeen(newId());
+    auto lonely = membersSeen(newId());
     ASSERT_TRUE(ok(lonely));
     EXPECT_TRUE(lonely->empty());
 }

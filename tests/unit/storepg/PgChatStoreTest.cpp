@@ -196,13 +196,13 @@ TEST_F(PgChatStoreTest, EveryEventOfAChatTakesTheNextEventSeq) {
     EXPECT_EQ(other->eventSeq, 1);
 }
 
-TEST_F(PgChatStoreTest, ContactsAreTheOthersOfEveryChat) {
-    makeChat(group(oid(100), {oid(1), oid(2), oid(3)}));
-    makeChat(group(oid(101), {oid(4), oid(1)}));
+TEST_F(PgChatStoreTest, ChatIdsOfAUserAreItsChatsInIdOrder) {
+    makeChat(group(oid(101), {oid(1), oid(2), oid(3)}));
+    makeChat(group(oid(100), {oid(4), oid(1)}));
     makeChat(group(oid(102), {oid(5), oid(6)}));
-    auto contacts = AWAIT(std::vector<std::string>, contactsOf(ctx, oid(1), std::move(done)));
-    ASSERT_TRUE(contacts);
-    EXPECT_EQ(*contacts, (std::vector<std::string>{oid(2), oid(3), oid(4)}));
+    auto chats = AWAIT(std::vector<std::string>, chatIdsOf(ctx, oid(1), std::move(done)));
+    ASSERT_TRUE(chats);
+    EXPECT_EQ(*chats, (std::vector<std::string>{oid(100), oid(101)}));
 }
 
 TEST_F(PgChatStoreTest, AppendIsIdempotentByClientId) {
