@@ -91,6 +91,19 @@ const allScenarios = {
   'acks-under-reads': {
     args: ['fanout', '--chats', '100', '--members', '10', '--duration', quick ? '5' : '10'], kind: 'fanout', readers: 50,
   },
+  // Big rooms (only when asked for: --scenarios). bigroom-storm: 5000 clients, all members of one
+  // chat (and of chats of 10), connect over 10 s and join; the clients ask for presence:batch
+  // (auth {token, presence: "batch"}; the Node peer ignores the field and sends single updates),
+  // bigroom-storm-single the same without asking. bigroom-fanout-N: N chats of 1000 members
+  // shared by 1000/2000/5000 clients, one message a second per chat (1000 deliveries each).
+  'bigroom-storm': { args: ['bigroom', '--clients', '5000', '--presence-batch', '--deadline', '600'], kind: 'bigroom', optIn: true },
+  'bigroom-storm-single': { args: ['bigroom', '--clients', '5000', '--deadline', '600'], kind: 'bigroom', optIn: true },
+  ...Object.fromEntries([[1, 1000], [5, 2000], [20, 5000]].map(([chats, clients]) => [`bigroom-fanout-${chats}`, {
+    args: ['fanout', '--members', '1000', '--chats', String(chats), '--clients', String(clients), '--chat-rate', '1',
+      '--duration', quick ? '5' : '10', '--deadline', '600'],
+    kind: 'bigroom-fanout',
+    optIn: true,
+  }])),
 };
 // --spread-phases: each chat's members send far apart in the period instead of in neighbouring
 // milliseconds (parley-bench --spread-phases), so that one commit rarely carries two messages
@@ -100,7 +113,7 @@ if (args.includes('--spread-phases'))
     allScenarios[name].args.push('--spread-phases');
 const defaultScenarios = clustered ? ['cluster-2000', 'cluster-4000']
   : postgres ? ['fanout-1000', 'fanout-2000', 'fanout-3000', 'acks-under-reads']
-    : Object.keys(allScenarios).filter((k) => k !== 'acks-under-reads' && !k.startsWith('cluster-'));
+    : Object.keys(allScenarios).filter((k) => k !== 'acks-under-reads' && !k.startsWith('cluster-') && !allScenarios[k].optIn);
 const wanted = (opt('scenarios', defaultScenarios.join(','))).split(',');
 for (const w of wanted) if (!allScenarios[w]) throw new Error(`unknown scenario ${w}: ${Object.keys(allScenarios).join(', ')}`);
 if (wanted.includes('acks-under-reads') && !wanted.includes('fanout-1000')) wanted.push('fanout-1000');
@@ -353,7 +366,7 @@ function clusterFigures(f, r) {
 }
 
 function figures(kind, r, readers) {
-  if (!r) return {};
+  if (!r || r.error) return {}; // no run (set-up failed, deadline): its note says why
   const f = {};
   if (kind === 'fanout' && clustered) {
     clusterFigures(f, r);
@@ -386,6 +399,33 @@ function figures(kind, r, readers) {
   } else if (kind === 'storm') {
     f['all back ms'] = r.allBackMs;
     f['CPU µs / reconnect'] = r.serverCpuUsPerConnection;
+  } else if (kind === 'bigroom') {
+    const pr = r.presence ?? {};
+    f['all joined ms'] = r.allJoinedMs ?? NaN; // from the first connect's start
+    f['last start → all joined ms'] = r.lastStartToAllJoinedMs ?? NaN;
+    f['join p99 ms'] = (r.joinLatencyUs?.p99 ?? NaN) / 1000;
+    f['CPU µs / connect'] = r.serverCpuUsPerConnection ?? NaN;
+    f['CPU µs / connect, to presence settled'] = r.serverCpuUsPerConnectionToSettled ?? NaN;
+    f['presence frames / client (median)'] = pr.frames?.median ?? NaN;
+    f['presence frames / client (max)'] = pr.frames?.max ?? NaN;
+    f['presence:update / client (median)'] = pr.updates?.median ?? NaN;
+    f['presence:batch / client (median)'] = pr.batches?.median ?? NaN;
+    f['batch entries / client (median)'] = pr.batchEntries?.median ?? NaN;
+    f['presence:snapshot (total)'] = pr.snapshots?.total ?? NaN;
+    f['presence settled ms'] = r.lastPresenceFrameMs ?? NaN;
+    f['wrong final views'] = r.wrongFinalViews ?? NaN;
+    f['RSS MB'] = r.serverRssKb / 1024;
+  } else if (kind === 'bigroom-fanout') {
+    f['CPU µs / delivery'] = r.serverCpuUsPerDeliveredMessage ?? NaN;
+    f['ack p50 ms'] = r.ackLatencyUs?.p50 / 1000;
+    f['ack p99 ms'] = r.ackLatencyUs?.p99 / 1000;
+    // send to the LAST recipient of each message; then over every delivery
+    f['delivery p99 ms (last recipient)'] = (r.lastDeliveryLatencyUs?.p99 ?? NaN) / 1000;
+    f['delivery p99 ms (every delivery)'] = (r.deliveryLatencyUs?.p99 ?? NaN) / 1000;
+    f['deliveries/s'] = r.deliveriesPerSec;
+    f['lost'] = r.lost;
+    f['duplicated'] = r.duplicated;
+    f['RSS MB'] = r.serverRssKb / 1024;
   }
   if ((postgres && !clustered) || readers) {
     // How busy the server's CPU was: the share of one core over the window.
@@ -652,12 +692,16 @@ for (let rep = 1; rep <= reps; ++rep) {
     const order = (clustered ? [...sides.slice((rep - 1) % 3), ...sides.slice(0, (rep - 1) % 3)]
       : rep % 2 ? sides : sides.reverse()).filter((n) => serverNames.includes(n));
     for (const server of order) {
-      const { code, result, stderr, readers } = await runOn(server, sc.args, sc.readers);
+      // A run that cannot even start (a server that does not come up) is reported and skipped.
+      const { code, result, stderr, readers } = await runOn(server, sc.args, sc.readers)
+        .catch((e) => ({ code: null, result: null, stderr: String(e?.stack ?? e) }));
       const f = figures(sc.kind, result, readers);
-      runs.push({ scenario: name, server, rep, code, result, readers, figures: f });
+      // Why a run gave no figures: the generator's error (set-up failed, deadline) or its output's end.
+      const error = result && !result.error ? null : result?.error ?? (stderr.trim().split('\n').pop() || `exit ${code}`);
+      runs.push({ scenario: name, server, rep, code, result, readers, figures: f, error });
       const brief = Object.entries(f).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(2) : v}`).join(' ');
       const load = result ? ` load average ${fmt(result.loadAverage?.[0])}..${fmt(result.loadAverage?.[1])}` : '';
-      process.stderr.write(`[rep ${rep}] ${name} ${server}: ${result ? brief + load : 'FAILED\n' + stderr.slice(-2000)}\n`);
+      process.stderr.write(`[rep ${rep}] ${name} ${server}: ${error === null ? brief + load : 'FAILED: ' + error + '\n' + stderr.slice(-2000)}\n`);
     }
   }
 }
@@ -743,7 +787,7 @@ for (const r of stalls)
 for (const r of runs.filter((x) => x.code !== 0)) {
   const refusals = Object.entries(r.result?.counts?.refusals ?? {}).map(([k, v]) => `${v} ${k}`).join(', ');
   console.log(`note: rep ${r.rep} ${r.scenario} ${r.server}: exit ${r.code}: ` +
-    `${(r.result?.failures ?? ['no result']).join('; ')}${refusals ? ` (sends refused: ${refusals})` : ''}`);
+    `${(r.result?.failures ?? [r.error ?? 'no result']).join('; ')}${refusals ? ` (sends refused: ${refusals})` : ''}`);
 }
 if (capacity) console.log(printCapacity(capacity));
 

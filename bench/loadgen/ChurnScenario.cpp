@@ -132,7 +132,7 @@ void runChurn(const Options& o, Report& report) {
     std::vector<std::unique_ptr<ChurnLoop>> loops;
     for (std::size_t i = 0; i < o.clients; ++i)
         loops.push_back(std::make_unique<ChurnLoop>(workers.context(workers.ownerOf(i)), o, roster.users[i],
-                                                    roster.chats[roster.chatOf[i]].id, state));
+                                                    roster.chats[roster.firstChatOf(i)].id, state));
 
     const Edge start = takeEdge(server, workers);
     state.capNs = start.ns + secondsToNs(o.durationSec);

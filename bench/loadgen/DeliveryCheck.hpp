@@ -41,7 +41,8 @@ struct DeliveryFigures {
     }
 };
 
-/// Compares, for every chat, what each member received with what each member sent and how the
+/// Compares, for every chat and each of its members (a client in several chats is judged in each),
+/// what each member received with what each member sent and how the
 /// sends were acknowledged. Call after the io threads have stopped.
 DeliveryFigures checkDeliveries(const Roster& roster, const std::vector<std::unique_ptr<Member>>& members);
 

@@ -146,6 +146,49 @@ std::vector<std::int64_t> deliveryLatenciesUs(const std::vector<std::unique_ptr<
     return us;
 }
 
+// Send to receipt by the LAST of its recipients other than the sender, for each message sent
+// inside the window that reached at least one of them: what a big chat's fan-out costs the
+// member served last.
+std::vector<std::int64_t> lastDeliveryLatenciesUs(const std::vector<std::unique_ptr<Member>>& members, std::int64_t t0,
+                                                  std::int64_t tEnd) {
+    std::vector<std::vector<std::int64_t>> lastNs(members.size());
+    for (std::size_t s = 0; s < members.size(); ++s) lastNs[s].assign(members[s]->sent.size(), 0);
+    for (const auto& m : members)
+        for (const Delivery& d : m->deliveries)
+            if (d.sender != m->index() && d.sender < members.size() && d.seq < lastNs[d.sender].size())
+                lastNs[d.sender][d.seq] = std::max(lastNs[d.sender][d.seq], d.receivedNs);
+    std::vector<std::int64_t> us;
+    for (std::size_t s = 0; s < members.size(); ++s)
+        for (std::size_t seq = 0; seq < lastNs[s].size(); ++seq) {
+            const std::int64_t sentNs = members[s]->sent[seq].sentNs;
+            if (lastNs[s][seq] > 0 && sentNs >= t0 && sentNs < tEnd) us.push_back((lastNs[s][seq] - sentNs) / 1000);
+        }
+    return us;
+}
+
+// --chat-rate R: chat c sends R messages/s, its members in turn (member j of M sends its chat's
+// sends j, j + M, ...), the chats' phases spread over 1/R: one slot per (member, chat), period M/R.
+std::vector<std::vector<SendSlot>> chatRateSlots(const Roster& roster, const Fleet& fleet, const Workers& workers,
+                                                 double chatRate, std::int64_t& periodNs) {
+    std::size_t most = 1;
+    for (const auto& chat : roster.chats) most = std::max(most, chat.members.size());
+    periodNs = static_cast<std::int64_t>(1e9 * static_cast<double>(most) / chatRate);
+    std::vector<std::vector<SendSlot>> byThread(workers.size());
+    const double chats = static_cast<double>(roster.chats.size());
+    for (std::size_t c = 0; c < roster.chats.size(); ++c) {
+        const auto& members = roster.chats[c].members;
+        // A smaller chat (none in fanout: every chat has --members) sends as often, in a shorter
+        // rotation: its members take more than one slot each.
+        for (std::size_t j = 0; j < most; ++j) {
+            const std::size_t client = members[j % members.size()];
+            const auto phase =
+                static_cast<std::int64_t>(1e9 * (static_cast<double>(j) + static_cast<double>(c) / chats) / chatRate);
+            byThread[workers.ownerOf(client)].push_back(SendSlot{phase, fleet.members()[client].get(), c});
+        }
+    }
+    return byThread;
+}
+
 } // namespace
 
 void runFanout(const Options& o, Report& report) {
@@ -156,7 +199,10 @@ void runFanout(const Options& o, Report& report) {
     // Set-up (not measured): users, chats over REST, connections, joins.
     const std::int64_t setupStart = nowNs();
     Roster roster = makeRoster(o.secret, o.clients, tokenTtl(o));
-    planChats(roster, chatCount);
+    if (polling)
+        planChats(roster, chatCount);
+    else
+        planSharedChats(roster, chatCount, o.members); // --clients below chats x members: members shared
     RestClient rest(o.endpoint, o.hostHeader);
     createChats(rest, roster);
     const double chatsMs = static_cast<double>(nowNs() - setupStart) / 1e6;
@@ -185,11 +231,19 @@ void runFanout(const Options& o, Report& report) {
 
     // The window: every member sends at its phase; deliveries counted as they arrive.
     std::vector<std::unique_ptr<SendScheduler>> schedulers;
-    std::vector<std::vector<Member*>> byThread(workers.size());
-    for (const auto& m : fleet.members()) byThread[workers.ownerOf(m->index())].push_back(m.get());
-    for (std::size_t t = 0; t < workers.size(); ++t)
-        schedulers.push_back(std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate,
-                                                             p.sendersRunning, o.spreadPhases));
+    if (o.chatRate > 0) {
+        std::int64_t periodNs = 0;
+        auto slots = chatRateSlots(roster, fleet, workers, o.chatRate, periodNs);
+        for (std::size_t t = 0; t < workers.size(); ++t)
+            schedulers.push_back(
+                std::make_unique<SendScheduler>(workers.context(t), std::move(slots[t]), periodNs, p.sendersRunning));
+    } else {
+        std::vector<std::vector<Member*>> byThread(workers.size());
+        for (const auto& m : fleet.members()) byThread[workers.ownerOf(m->index())].push_back(m.get());
+        for (std::size_t t = 0; t < workers.size(); ++t)
+            schedulers.push_back(std::make_unique<SendScheduler>(workers.context(t), byThread[t], o.clients, o.rate,
+                                                                 p.sendersRunning, o.spreadPhases));
+    }
     p.sendersRunning = workers.size();
     const std::int64_t t0 = nowNs() + 50000000;
     const std::int64_t tEnd = t0 + secondsToNs(o.durationSec);
@@ -233,17 +287,39 @@ void runFanout(const Options& o, Report& report) {
     auto latency = latencyJson(ackUs);
     std::vector<std::int64_t> deliveryUs = deliveryLatenciesUs(fleet.members(), t0, tEnd);
     auto deliveryLatency = latencyJson(deliveryUs);
+    std::vector<std::int64_t> lastDeliveryUs = lastDeliveryLatenciesUs(fleet.members(), t0, tEnd);
+    auto lastDeliveryLatency = latencyJson(lastDeliveryUs);
     const double windowSec = w.wallUs / 1e6;
     const double deliveriesPerSec = static_cast<double>(windowDeliveries) / windowSec;
-    const double offered = static_cast<double>(o.clients) * o.rate;
+    // Offered: --chat-rate per chat, else --rate per member (spread over the member's chats).
+    double offered = 0;
+    double offeredDeliveries = 0;
+    if (o.chatRate > 0) {
+        offered = o.chatRate * static_cast<double>(roster.chats.size());
+        for (const auto& chat : roster.chats)
+            offeredDeliveries += o.chatRate * static_cast<double>(chat.members.size());
+    } else {
+        offered = static_cast<double>(o.clients) * o.rate;
+        for (const auto& chats : roster.chatsOf) {
+            double size = 0;
+            for (auto c : chats) size += static_cast<double>(roster.chats[c].members.size());
+            if (!chats.empty()) offeredDeliveries += o.rate * size / static_cast<double>(chats.size());
+        }
+    }
+    std::uint64_t memberships = 0;
+    for (const auto& chat : roster.chats) memberships += chat.members.size();
 
     j["counts"] = toJson(d);
     j["ackLatencyUs"] = latency;
     j["deliveryLatencyUs"] = deliveryLatency;
+    j["lastDeliveryLatencyUs"] = lastDeliveryLatency;
     j["deliveriesInWindow"] = windowDeliveries;
     j["deliveriesPerSec"] = std::round(deliveriesPerSec * 10) / 10;
     j["sendsPerSec"] = std::round(static_cast<double>(d.sent) / windowSec * 10) / 10;
     j["offeredSendsPerSec"] = offered;
+    j["offeredDeliveriesPerSec"] = offeredDeliveries;
+    j["chatRate"] = o.chatRate > 0 ? boost::json::value(o.chatRate) : nullptr;
+    j["chatsPerClient"] = static_cast<double>(memberships) / static_cast<double>(o.clients);
     j["lost"] = d.lost;
     j["duplicated"] = d.duplicated;
     j["exactlyOnce"] = d.exact();
@@ -283,15 +359,25 @@ void runFanout(const Options& o, Report& report) {
     j["generatorBound"] = false;
     addWindow(report, "send", w);
 
-    report.line(format("%zu clients in %zu chats, %.2f msgs/s each (offered %.0f sends/s, %.0f deliveries/s)",
-                       o.clients, roster.chats.size(), o.rate, offered,
-                       offered * static_cast<double>(o.clients) / static_cast<double>(roster.chats.size())));
+    if (o.chatRate > 0)
+        report.line(
+            format("%zu clients in %zu chats (%.2f chats per client), %.2f msgs/s per chat, its members in turn "
+                   "(offered %.1f sends/s, %.0f deliveries/s)",
+                   o.clients, roster.chats.size(), static_cast<double>(memberships) / static_cast<double>(o.clients),
+                   o.chatRate, offered, offeredDeliveries));
+    else
+        report.line(format("%zu clients in %zu chats (%.2f chats per client), %.2f msgs/s each (offered %.0f sends/s, "
+                           "%.0f deliveries/s)",
+                           o.clients, roster.chats.size(),
+                           static_cast<double>(memberships) / static_cast<double>(o.clients), o.rate, offered,
+                           offeredDeliveries));
     report.line(format("sent %llu: acked %llu, rate-limited %llu, refused %llu, unacked %llu; skipped %llu",
                        static_cast<unsigned long long>(d.sent), static_cast<unsigned long long>(d.acked),
                        static_cast<unsigned long long>(d.rateLimited), static_cast<unsigned long long>(d.refused),
                        static_cast<unsigned long long>(d.unacked), static_cast<unsigned long long>(d.skippedSends)));
     report.line("ack latency: " + latencyLine(latency));
     report.line("delivery latency (to the other members): " + latencyLine(deliveryLatency));
+    report.line("delivery latency to the last recipient of each message: " + latencyLine(lastDeliveryLatency));
     report.line(format("deliveries: %.0f/s in the window; %llu expected, %llu received, lost %llu, duplicated %llu, "
                        "out of order %llu",
                        deliveriesPerSec, static_cast<unsigned long long>(d.expected),

@@ -27,6 +27,24 @@ void Launcher::pump() {
     }
 }
 
+void PacedLauncher::launch(std::vector<std::pair<std::int64_t, Member*>> due) {
+    queue_ = std::move(due);
+    next_ = 0;
+    arm();
+}
+
+void PacedLauncher::arm() {
+    if (next_ >= queue_.size()) return;
+    timer_.expires_at(toTimePoint(std::max(queue_[next_].first, lastWakeNs_ + 1000000)));
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        const std::int64_t now = nowNs();
+        lastWakeNs_ = now;
+        while (next_ < queue_.size() && queue_[next_].first <= now) queue_[next_++].second->start();
+        arm();
+    });
+}
+
 Fleet::Fleet(Workers& workers, RunShared& shared) : workers_(workers), shared_(shared), byThread_(workers.size()) {
     const std::size_t n = shared.roster.users.size();
     members_.reserve(n);
@@ -35,7 +53,10 @@ Fleet::Fleet(Workers& workers, RunShared& shared) : workers_(workers), shared_(s
         members_.push_back(std::make_unique<Member>(i, workers.context(owner), shared));
         byThread_[owner].push_back(members_.back().get());
     }
-    for (std::size_t t = 0; t < workers.size(); ++t) launchers_.push_back(std::make_unique<Launcher>());
+    for (std::size_t t = 0; t < workers.size(); ++t) {
+        launchers_.push_back(std::make_unique<Launcher>());
+        paced_.push_back(std::make_unique<PacedLauncher>(workers.context(t)));
+    }
 }
 
 Fleet::~Fleet() = default;
@@ -45,6 +66,19 @@ void Fleet::startAll(std::size_t concurrency) {
     for (std::size_t t = 0; t < workers_.size(); ++t)
         boost::asio::post(workers_.context(t),
                           [this, t, perThread] { launchers_[t]->launch(byThread_[t], perThread); });
+}
+
+void Fleet::startPaced(std::int64_t startNs, std::int64_t spanNs) {
+    const auto n = static_cast<double>(members_.size());
+    for (std::size_t t = 0; t < workers_.size(); ++t) {
+        std::vector<std::pair<std::int64_t, Member*>> due;
+        for (Member* m : byThread_[t])
+            due.emplace_back(
+                startNs + static_cast<std::int64_t>(static_cast<double>(spanNs) * static_cast<double>(m->index()) / n),
+                m);
+        boost::asio::post(workers_.context(t),
+                          [this, t, due = std::move(due)]() mutable { paced_[t]->launch(std::move(due)); });
+    }
 }
 
 bool Fleet::waitSettled(std::int64_t deadlineNs) const {

@@ -3,6 +3,8 @@
 #include "Member.hpp"
 #include "Workers.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,6 +28,22 @@ private:
     std::size_t limit_ = 0;
 };
 
+/// Starts members of one io thread at given times (steady clock, ascending): one timer, woken at
+/// most once a millisecond, that starts every member then due. Used only on its own thread.
+class PacedLauncher {
+public:
+    explicit PacedLauncher(boost::asio::io_context& ctx) : timer_(ctx) {}
+    void launch(std::vector<std::pair<std::int64_t, Member*>> due);
+
+private:
+    void arm();
+
+    boost::asio::steady_timer timer_;
+    std::vector<std::pair<std::int64_t, Member*>> queue_;
+    std::size_t next_ = 0;
+    std::int64_t lastWakeNs_ = 0;
+};
+
 /// Every member of a run, spread over the io threads (member i on thread i % threads).
 class Fleet {
 public:
@@ -38,6 +56,10 @@ public:
     /// Starts (or restarts, dropping current connections) every member, `concurrency` handshakes
     /// in flight at once across all threads (0: all at once). Returns at once.
     void startAll(std::size_t concurrency);
+
+    /// Starts every member at its own time: member i of N at startNs + spanNs x i / N (a connect
+    /// storm at a steady pace), whatever the others' handshakes are doing. Returns at once.
+    void startPaced(std::int64_t startNs, std::int64_t spanNs);
 
     /// Waits until every member is ready or failed, or the deadline. True if all are ready.
     bool waitSettled(std::int64_t deadlineNs) const;
@@ -55,6 +77,7 @@ private:
     std::vector<std::unique_ptr<Member>> members_;
     std::vector<std::vector<Member*>> byThread_;
     std::vector<std::unique_ptr<Launcher>> launchers_;
+    std::vector<std::unique_ptr<PacedLauncher>> paced_;
 };
 
 } // namespace parley::bench

@@ -54,6 +54,7 @@ HistoryFigures checkHistory(RestClient& rest, const Roster& roster, const std::v
                             std::string_view runTag) {
     HistoryFigures h;
     for (const auto& chat : roster.chats) {
+        const auto chatIndex = static_cast<std::uint32_t>(&chat - roster.chats.data());
         ++h.chats;
         const std::string& token = roster.users[chat.members.front()].token;
         // A bound on the walks: a server that keeps saying hasMore cannot keep us here.
@@ -117,8 +118,7 @@ HistoryFigures checkHistory(RestClient& rest, const Roster& roster, const std::v
             }
             std::uint32_t sender = 0, seq = 0;
             if (!parseClientId(s.clientId, runTag, sender, seq) || sender >= members.size() ||
-                roster.chatOf[sender] != static_cast<std::size_t>(&chat - roster.chats.data()) ||
-                seq >= members[sender]->sent.size()) {
+                seq >= members[sender]->sent.size() || members[sender]->sent[seq].chat != chatIndex) {
                 ++h.extra;
                 continue;
             }
@@ -140,7 +140,7 @@ HistoryFigures checkHistory(RestClient& rest, const Roster& roster, const std::v
         std::uint64_t ackedInChat = 0;
         for (std::size_t k : chat.members)
             for (const auto& rec : members[k]->sent)
-                if (rec.status == SendStatus::Acked) ++ackedInChat;
+                if (rec.status == SendStatus::Acked && rec.chat == chatIndex) ++ackedInChat;
         h.missing += ackedInChat - std::min(ackedInChat, matchedAcked);
     }
     return h;

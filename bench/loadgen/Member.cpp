@@ -50,7 +50,7 @@ bool parseClientId(std::string_view clientId, std::string_view runTag, std::uint
 }
 
 Member::Member(std::size_t index, boost::asio::io_context& ctx, RunShared& shared)
-    : index_(index), shared_(shared), chat_(shared.roster.chatOf[index]),
+    : index_(index), shared_(shared), chats_(shared.roster.chatsOf[index]),
       client_(ctx, targetOf(shared.options, index).endpoint, targetOf(shared.options, index).hostHeader, shared.kind,
               *this) {}
 
@@ -69,20 +69,25 @@ void Member::start(std::function<void()> settled) {
     settled_ = std::move(settled);
     phase_ = Phase::Connecting;
     startNs_ = nowNs();
-    client_.connect(shared_.roster.users[index_].token);
+    client_.connect(shared_.roster.users[index_].token, shared_.options.presenceBatch);
 }
 
 void Member::onConnect() {
-    if (chat_ == Roster::kNoChat) return settle(true);
+    if (chats_.empty()) return settle(true);
     phase_ = Phase::Joining;
-    client_.emit("room:join", boost::json::object{{"chatId", shared_.roster.chats[chat_].id}},
-                 [this](const boost::json::array& args) { onJoinAck(args); });
+    joinsPending_ = chats_.size();
+    for (const auto chat : chats_)
+        client_.emit("room:join", boost::json::object{{"chatId", shared_.roster.chats[chat].id}},
+                     [this](const boost::json::array& args) { onJoinAck(args); });
 }
 
 void Member::onJoinAck(const boost::json::array& args) {
     if (phase_ != Phase::Joining) return;
     const auto* o = firstObject(args, 0);
-    if (o && okOf(*o)) return settle(true);
+    if (o && okOf(*o)) {
+        if (--joinsPending_ == 0) settle(true);
+        return;
+    }
     lastError = o ? "room:join: " + std::string(stringAt(*o, "error")) : "room:join: bad ack";
     settle(false);
     client_.close(false);
@@ -144,12 +149,13 @@ void Member::onClose(boost::system::error_code ec) {
 // message:send and its ack
 // ---------------------------------------------------------------------------------------------
 
-void Member::sendMessage() {
-    if (phase_ != Phase::Ready || chat_ == Roster::kNoChat) {
+void Member::sendMessage(std::size_t chat) {
+    if (phase_ != Phase::Ready || chats_.empty()) {
         ++skippedSends;
         return;
     }
     const auto seq = static_cast<std::uint32_t>(sent.size());
+    if (chat == Roster::kNoChat) chat = chats_[seq % chats_.size()];
     std::string clientId = shared_.runTag;
     clientId += '-';
     clientId += std::to_string(index_);
@@ -159,14 +165,14 @@ void Member::sendMessage() {
     std::string body = "parley-bench " + clientId + ' ';
     body.resize(std::max(body.size(), shared_.options.bodyBytes), 'x');
     std::string json = "{\"chatId\":\"";
-    json += shared_.roster.chats[chat_].id;
+    json += shared_.roster.chats[chat].id;
     json += "\",\"body\":\"";
     json += body;
     json += "\",\"clientId\":\"";
     json += clientId;
     json += "\"}";
 
-    sent.push_back(SentRecord{nowNs(), 0, SendStatus::Pending, {}});
+    sent.push_back(SentRecord{nowNs(), 0, SendStatus::Pending, static_cast<std::uint32_t>(chat), {}});
     ++inFlight_;
     ++shared_.progress.acksOutstanding;
     client_.emitRaw("message:send", json, [this, seq](const boost::json::array& args) { onSendAck(seq, args); });
@@ -201,7 +207,7 @@ void Member::onSendAck(std::uint32_t seq, const boost::json::array& args) {
         q != seq)
         ++ackMismatch;
     copyId(rec.serverId, serverId);
-    shared_.progress.deliveriesExpected += shared_.roster.chats[chat_].members.size();
+    shared_.progress.deliveriesExpected += shared_.roster.chats[rec.chat].members.size();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,7 +216,65 @@ void Member::onSendAck(std::uint32_t seq, const boost::json::array& args) {
 
 void Member::onEvent(std::string_view name, const boost::json::array& args) {
     if (name == "message:new") return onMessageNew(args);
+    if (name.starts_with("presence:")) return onPresence(name, args);
     ++otherEvents;
+}
+
+// presence:update {userId,status,timestamp}; presence:batch {updates:[{userId,status,timestamp},...]};
+// presence:snapshot {users:[{userId,status,timestamp,lastSeenAt},...]}. Counted; with a view,
+// each user's newest state by timestamp is kept (an update may overtake the snapshot across a
+// cluster; no timestamp is older than any), until Progress::presenceFrozen.
+void Member::onPresence(std::string_view name, const boost::json::array& args) {
+    // The run's closes tell everyone offline: not part of what is measured.
+    if (shared_.progress.presenceFrozen.load(std::memory_order_acquire)) return;
+    shared_.progress.lastPresenceNs.store(nowNs(), std::memory_order_relaxed);
+    const auto* o = firstObject(args, 1);
+    const boost::json::array* entries = nullptr;
+    if (name == "presence:update") {
+        ++presenceUpdates;
+        if (o) seePresence(args[1]);
+        return;
+    }
+    if (name == "presence:batch") {
+        ++presenceBatches;
+        const auto* v = o ? o->if_contains("updates") : nullptr;
+        entries = v ? v->if_array() : nullptr;
+        if (entries) presenceBatchEntries += entries->size();
+    } else if (name == "presence:snapshot") {
+        ++presenceSnapshots;
+        const auto* v = o ? o->if_contains("users") : nullptr;
+        entries = v ? v->if_array() : nullptr;
+    } else {
+        ++otherEvents;
+        return;
+    }
+    if (entries)
+        for (const auto& e : *entries) seePresence(e);
+}
+
+void Member::seePresence(const boost::json::value& entry) {
+    if (!shared_.userIndex) return;
+    const auto* o = entry.if_object();
+    if (!o) return;
+    const auto it = shared_.userIndex->find(stringAt(*o, "userId"));
+    if (it == shared_.userIndex->end()) {
+        ++presenceUnknownUsers;
+        return;
+    }
+    if (presenceView.empty()) {
+        presenceView.assign(shared_.roster.users.size(), PresenceSeen::Unknown);
+        presenceAt.assign(shared_.roster.users.size(), 0);
+    }
+    // An ISO time of fixed layout (YYYY-MM-DDTHH:MM:SS.mmmZ) orders as the number its digits make.
+    std::int64_t at = 0;
+    for (char c : stringAt(*o, "timestamp"))
+        if (c >= '0' && c <= '9') at = at * 10 + (c - '0');
+    if (presenceView[it->second] != PresenceSeen::Unknown && at < presenceAt[it->second]) return;
+    presenceAt[it->second] = at;
+    const std::string_view status = stringAt(*o, "status");
+    presenceView[it->second] = status == "online"    ? PresenceSeen::Online
+                               : status == "offline" ? PresenceSeen::Offline
+                                                     : PresenceSeen::Other;
 }
 
 void Member::onMessageNew(const boost::json::array& args) {
@@ -222,14 +286,17 @@ void Member::onMessageNew(const boost::json::array& args) {
         return;
     }
     const Roster& roster = shared_.roster;
-    if (d.sender >= roster.users.size() || chat_ == Roster::kNoChat || roster.chatOf[d.sender] != chat_) {
+    // The chat it names must be one of this member's and of its sender's (whether the sender sent
+    // it to that chat is DeliveryCheck's to say: the sender's ledger is another thread's).
+    const std::size_t chat = roster.chatNamed(stringAt(*o, "chatId"));
+    if (d.sender >= roster.users.size() || chat == Roster::kNoChat || !roster.inChat(index_, chat) ||
+        !roster.inChat(d.sender, chat)) {
         ++misrouted;
         return;
     }
+    d.chat = static_cast<std::uint32_t>(chat);
     const std::string_view id = stringAt(*o, "_id");
-    if (stringAt(*o, "chatId") != roster.chats[chat_].id || stringAt(*o, "senderId") != roster.users[d.sender].id ||
-        id.size() != 24)
-        ++wrongFields;
+    if (stringAt(*o, "senderId") != roster.users[d.sender].id || id.size() != 24) ++wrongFields;
     copyId(d.serverId, id);
     d.receivedNs = now;
     deliveries.push_back(d);

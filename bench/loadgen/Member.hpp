@@ -27,7 +27,9 @@ struct Progress {
     std::atomic<std::uint64_t> deliveriesReceived{0};
     std::atomic<std::int64_t> windowStartNs{0};
     std::atomic<std::int64_t> windowEndNs{0};
-    std::atomic<std::int64_t> lastReadyNs{0}; ///< when the latest member became ready
+    std::atomic<std::int64_t> lastReadyNs{0};    ///< when the latest member became ready
+    std::atomic<std::int64_t> lastPresenceNs{0}; ///< when a presence frame last arrived (any member)
+    std::atomic<bool> presenceFrozen{false};     ///< set before the closes: presence frames are no longer counted
 };
 
 /// What every member of a run shares: read-only once the io threads run (Progress aside).
@@ -37,7 +39,13 @@ struct RunShared {
     TransportKind kind;
     std::string runTag; ///< prefix of every clientId of this run: "<runTag>-<sender>-<seq>"
     Progress progress;
+    /// userId -> client index. When set, every member keeps its view of everyone's presence
+    /// (Member::presenceView): bigroom's final check.
+    const StringMap<std::uint32_t>* userIndex = nullptr;
 };
+
+/// A member's view of one user's presence, as its snapshot and updates told it.
+enum class PresenceSeen : std::uint8_t { Unknown, Online, Offline, Other };
 
 enum class SendStatus : std::uint8_t { Pending, Acked, RateLimited, Refused };
 
@@ -46,6 +54,7 @@ struct SentRecord {
     std::int64_t sentNs = 0;
     std::int64_t ackNs = 0;
     SendStatus status = SendStatus::Pending;
+    std::uint32_t chat = 0; ///< the chat it was sent to (index in the roster)
     std::array<char, 24> serverId{};
 };
 
@@ -53,11 +62,12 @@ struct SentRecord {
 struct Delivery {
     std::uint32_t sender = 0;
     std::uint32_t seq = 0;
+    std::uint32_t chat = 0; ///< the chat its chatId names
     std::int64_t receivedNs = 0;
     std::array<char, 24> serverId{};
 };
 
-/// One simulated user on one connection: connects with its token, joins its chat (if any),
+/// One simulated user on one connection: connects with its token, joins its chats (if any),
 /// sends messages when told, and records everything it sends and receives. Lives on one io
 /// thread; its ledger is read by the main thread only after the io threads have stopped.
 class Member final : public SioHandler {
@@ -72,8 +82,9 @@ public:
     /// Closes the sockets at once, without any handshake (as a network drop looks to the
     /// server); start() may follow at once.
     void abort();
-    /// Sends one message:send to its chat (skipped, and counted, when not ready).
-    void sendMessage();
+    /// Sends one message:send to chat `chat` (a roster index; kNoChat: its chats in turn, one send
+    /// each), skipped and counted when not ready.
+    void sendMessage(std::size_t chat = Roster::kNoChat);
 
     std::size_t index() const noexcept { return index_; }
     bool isReady() const noexcept { return phase_ == Phase::Ready; }
@@ -83,14 +94,23 @@ public:
     // The ledger and counters: written by the owner thread, read after the run.
     std::vector<SentRecord> sent;
     std::vector<Delivery> deliveries;
-    std::uint64_t windowDeliveries = 0;            ///< message:new received inside the window
-    std::uint64_t skippedSends = 0;                ///< sends due while not ready
-    std::uint64_t foreign = 0;                     ///< message:new whose clientId is not of this run
-    std::uint64_t misrouted = 0;                   ///< message:new from a sender outside this member's chat
-    std::uint64_t wrongFields = 0;                 ///< message:new whose chatId/senderId/_id disagree with the sender
-    std::uint64_t ackMismatch = 0;                 ///< ok acks whose clientId/serverId are missing or wrong
-    std::uint64_t ackOutOfOrder = 0;               ///< acks that came back before those of earlier sends
-    std::uint64_t otherEvents = 0;                 ///< presence:update, chat:update, ...
+    std::uint64_t windowDeliveries = 0;     ///< message:new received inside the window
+    std::uint64_t skippedSends = 0;         ///< sends due while not ready
+    std::uint64_t foreign = 0;              ///< message:new whose clientId is not of this run
+    std::uint64_t misrouted = 0;            ///< message:new from a sender outside this member's chat
+    std::uint64_t wrongFields = 0;          ///< message:new whose chatId/senderId/_id disagree with the sender
+    std::uint64_t ackMismatch = 0;          ///< ok acks whose clientId/serverId are missing or wrong
+    std::uint64_t ackOutOfOrder = 0;        ///< acks that came back before those of earlier sends
+    std::uint64_t otherEvents = 0;          ///< chat:update, typing:update, ...
+    std::uint64_t presenceUpdates = 0;      ///< presence:update events
+    std::uint64_t presenceBatches = 0;      ///< presence:batch events
+    std::uint64_t presenceBatchEntries = 0; ///< the updates inside them
+    std::uint64_t presenceSnapshots = 0;    ///< presence:snapshot events
+    std::uint64_t presenceUnknownUsers = 0; ///< entries naming no user of the run (view kept)
+    /// With RunShared::userIndex: client index -> the presence this member was last told, and
+    /// that state's timestamp (0: none).
+    std::vector<PresenceSeen> presenceView;
+    std::vector<std::int64_t> presenceAt;
     std::uint64_t drops = 0;                       ///< connections lost while ready
     std::map<std::string, std::uint64_t> refusals; ///< error code -> count, for refused sends
     std::string lastError;
@@ -107,10 +127,13 @@ private:
     void onJoinAck(const boost::json::array& args);
     void onSendAck(std::uint32_t seq, const boost::json::array& args);
     void onMessageNew(const boost::json::array& args);
+    void onPresence(std::string_view name, const boost::json::array& args);
+    void seePresence(const boost::json::value& entry);
 
     std::size_t index_;
     RunShared& shared_;
-    std::size_t chat_;
+    const std::vector<std::uint32_t>& chats_; ///< the roster's, for this member
+    std::size_t joinsPending_ = 0;
     SioClient client_;
     Phase phase_ = Phase::Idle;
     bool open_ = false;

@@ -29,19 +29,35 @@ scenarios
   polling          a small fanout over HTTP long-polling: --clients clients in chats of --members
   reconnect-storm  connect --clients clients (joined to chats of --members), drop them all at once,
                    reconnect them all; ms until every one is connected and joined again
+  bigroom          --clients clients, all members of one big chat and also of chats of --members;
+                   the storm: every client connects (paced evenly over --storm-seconds) and
+                   joins both chats; ms until all joined, server CPU per connect, presence frames
+                   per client (presence:update, presence:batch and its entries, presence:snapshot),
+                   then, once presence is quiet (3 s without a frame, 30 s at most), how many
+                   clients' views (snapshot + updates in arrival order) miss someone online
 
 options
   --url URL[,URL...]        the server, http://HOST:PORT; loopback addresses only. Several
                             (a cluster's processes): client i connects to URL i mod N, so a
                             chat's members sit on different processes; REST goes to the first
   --secret S                the server's HS256 JWT secret (parley serve --jwt-secret)
-  --clients N               hold 1000, churn 50, polling 20, reconnect-storm 1000
+  --clients N               hold 1000, churn 50, polling 20, reconnect-storm 1000, bigroom 5000.
+                            fanout: default chats x members (each client in one chat); fewer
+                            clients P share them: chat c's members are clients (c x M + j) mod P
   --chats C                 fanout: number of chats (default 2)
-  --members M               members per chat (default 10; fanout's chats may be larger than 1000:
-                            members beyond the first 1000 are added one by one over REST)
-  --rate R                  messages/s per member (default 0.95: the limit is 10 per 10 s)
+  --members M               members per chat (default 10). A chat larger than 1000 (fanout's, or
+                            bigroom's big chat) gets the members beyond the first 1000 one by
+                            one over REST (Parley and the Node peer take up to 5000)
+  --rate R                  messages/s per member (default 0.95: the limit is 10 per 10 s); a
+                            member of several chats sends to them in turn
+  --chat-rate R             fanout: messages/s per chat instead, sent by its members in turn
+                            (member j sends the chat's sends j, j + M, ...)
+  --storm-seconds S         bigroom: connects spread evenly over S s (default 10)
+  --presence-batch          clients connect with auth {token, presence: "batch"} (the server's
+                            opt-in to presence:batch); without it, auth is {token}
   --duration S              the measured window and hard cap of its loops: hold 10, fanout 10,
-                            polling 10, churn 60 (cap), reconnect-storm 60 (cap)
+                            polling 10, churn 60 (cap), reconnect-storm 60 (cap); bigroom: the
+                            cap on the wait for all joined after the last connect starts (60)
   --cycles K                churn: total cycles (default 500)
   --threads T               io threads of the generator (default 1: one io_context)
   --server-pid PID[,PID...] sample the server's CPU (/proc/PID/stat, all threads) and RSS
@@ -167,6 +183,8 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         o.scenario = Scenario::Polling;
     else if (o.scenarioName == "reconnect-storm")
         o.scenario = Scenario::ReconnectStorm;
+    else if (o.scenarioName == "bigroom")
+        o.scenario = Scenario::BigRoom;
     else
         throw std::invalid_argument("unknown scenario: " + o.scenarioName);
 
@@ -178,6 +196,10 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         }
         if (flag == "--spread-phases") {
             o.spreadPhases = true;
+            continue;
+        }
+        if (flag == "--presence-batch") {
+            o.presenceBatch = true;
             continue;
         }
         if (i + 1 >= args.size()) throw std::invalid_argument(std::string(flag) + " needs a value");
@@ -194,6 +216,10 @@ std::optional<Options> parseOptions(int argc, char** argv) {
             o.members = toCount(flag, v);
         else if (flag == "--rate")
             o.rate = toDouble(flag, v);
+        else if (flag == "--chat-rate")
+            o.chatRate = toDouble(flag, v);
+        else if (flag == "--storm-seconds")
+            o.stormSec = toDouble(flag, v);
         else if (flag == "--duration")
             o.durationSec = toDouble(flag, v);
         else if (flag == "--cycles")
@@ -237,7 +263,11 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         break;
     case Scenario::Fanout:
         if (o.chats == 0) o.chats = 2;
-        o.clients = o.chats * o.members;
+        if (o.clients == 0) o.clients = o.chats * o.members;
+        if (o.clients > o.chats * o.members)
+            throw std::invalid_argument("fanout: --clients is at most --chats x --members (" +
+                                        std::to_string(o.chats * o.members) + ")");
+        if (o.clients < o.members) throw std::invalid_argument("fanout: --clients must be at least --members");
         if (o.durationSec == 0) o.durationSec = 10;
         break;
     case Scenario::Polling:
@@ -253,7 +283,13 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         if (o.clients == 0) o.clients = 1000;
         if (o.durationSec == 0) o.durationSec = 60;
         break;
+    case Scenario::BigRoom:
+        if (o.clients == 0) o.clients = 5000;
+        if (o.durationSec == 0) o.durationSec = 60;
+        break;
     }
+    if (o.chatRate > 0 && o.scenario != Scenario::Fanout) throw std::invalid_argument("--chat-rate is for fanout");
+    if (o.stormSec <= 0 || o.stormSec > 3600) throw std::invalid_argument("--storm-seconds must be in (0, 3600]");
 
     if (o.threads == 0 || o.threads > 64) throw std::invalid_argument("--threads must be 1..64");
     if (o.clients == 0) throw std::invalid_argument("no clients");
@@ -267,7 +303,9 @@ std::optional<Options> parseOptions(int argc, char** argv) {
         throw std::invalid_argument("--rate must be > 0");
     if (o.bodyBytes < 32 || o.bodyBytes > 8000) throw std::invalid_argument("--body-bytes must be 32..8000");
     if (o.connectConcurrency == 0) throw std::invalid_argument("--connect-concurrency must be > 0");
-    if (o.deadlineSec == 0) o.deadlineSec = o.connectTimeoutSec + o.settleSec + o.durationSec + o.drainSec + 300;
+    if (o.deadlineSec == 0)
+        o.deadlineSec = o.connectTimeoutSec + o.settleSec + o.durationSec + o.drainSec + 300 +
+                        (o.scenario == Scenario::BigRoom ? o.stormSec + 30 : 0);
     return o;
 }
 

@@ -9,7 +9,7 @@
 
 namespace parley::bench {
 
-enum class Scenario { Hold, Fanout, Churn, Polling, ReconnectStorm };
+enum class Scenario { Hold, Fanout, Churn, Polling, ReconnectStorm, BigRoom };
 
 /// One server process to connect clients to.
 struct Target {
@@ -31,10 +31,14 @@ struct Options {
     std::vector<Target> targets;
     std::string secret; ///< HS256 secret of the server's tokens
 
-    std::size_t clients = 0;              ///< hold, churn (concurrent loops), polling, reconnect-storm
+    std::size_t clients =
+        0; ///< hold, churn (concurrent loops), polling, reconnect-storm, bigroom; fanout: shared members
     std::size_t chats = 0;                ///< fanout
     std::size_t members = 0;              ///< members per chat (fanout, polling, churn, reconnect-storm)
     double rate = 0.95;                   ///< messages per second per member; 0.95 stays below the 10 per 10 s limit
+    double chatRate = 0;                  ///< fanout: messages per second per chat, its members in turn; 0: --rate
+    double stormSec = 10;                 ///< bigroom: the connects are spread evenly over this long
+    bool presenceBatch = false;           ///< CONNECT auth carries presence: "batch"
     double durationSec = 0;               ///< the measured window, and the hard cap of every loop in it
     std::size_t cycles = 0;               ///< churn: total connect..close cycles
     std::size_t threads = 1;              ///< io_contexts, one thread each

@@ -88,6 +88,7 @@ Report::Report(const Options& o) {
         params["chats"] = o.scenario == Scenario::Fanout ? o.chats : (o.clients + o.members - 1) / o.members;
         params["members"] = o.members;
         params["rate"] = o.rate;
+        params["chatRate"] = o.chatRate > 0 ? boost::json::value(o.chatRate) : nullptr;
         params["bodyBytes"] = o.bodyBytes;
         params["transport"] = o.scenario == Scenario::Polling ? "polling" : "websocket";
         break;
@@ -98,6 +99,11 @@ Report::Report(const Options& o) {
     case Scenario::ReconnectStorm:
         params["members"] = o.members;
         params["stormConcurrency"] = o.stormConcurrency;
+        break;
+    case Scenario::BigRoom:
+        params["members"] = o.members;
+        params["stormSeconds"] = o.stormSec;
+        params["presenceBatch"] = o.presenceBatch;
         break;
     case Scenario::Hold: break;
     }

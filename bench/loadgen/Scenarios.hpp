@@ -18,6 +18,7 @@ void runHold(const Options& options, Report& report);
 void runFanout(const Options& options, Report& report); ///< fanout and polling
 void runChurn(const Options& options, Report& report);
 void runReconnectStorm(const Options& options, Report& report);
+void runBigRoom(const Options& options, Report& report);
 
 // Shared by the scenarios.
 

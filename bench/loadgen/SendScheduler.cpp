@@ -25,9 +25,15 @@ SendScheduler::SendScheduler(boost::asio::io_context& ctx, const std::vector<Mem
         const std::size_t position = (m->index() * stride) % std::max<std::size_t>(totalMembers, 1);
         const auto phase = static_cast<std::int64_t>(static_cast<double>(periodNs_) * static_cast<double>(position) /
                                                      static_cast<double>(totalMembers));
-        slots_.push_back(Slot{phase, m});
+        slots_.push_back(SendSlot{phase, m, Roster::kNoChat});
     }
-    std::sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) { return a.phaseNs < b.phaseNs; });
+    std::sort(slots_.begin(), slots_.end(), [](const SendSlot& a, const SendSlot& b) { return a.phaseNs < b.phaseNs; });
+}
+
+SendScheduler::SendScheduler(boost::asio::io_context& ctx, std::vector<SendSlot> slots, std::int64_t periodNs,
+                             std::atomic<std::size_t>& running)
+    : timer_(ctx), slots_(std::move(slots)), periodNs_(std::max<std::int64_t>(periodNs, 1)), running_(running) {
+    std::sort(slots_.begin(), slots_.end(), [](const SendSlot& a, const SendSlot& b) { return a.phaseNs < b.phaseNs; });
 }
 
 std::int64_t SendScheduler::dueNs() const noexcept { return startNs_ + round_ * periodNs_ + slots_[cursor_].phaseNs; }
@@ -65,7 +71,7 @@ void SendScheduler::onTimer(boost::system::error_code ec) {
     lastWakeNs_ = now;
     for (std::int64_t due = dueNs(); due <= now && due < endNs_; due = dueNs()) {
         maxLagNs_ = std::max(maxLagNs_, now - due);
-        slots_[cursor_].member->sendMessage();
+        slots_[cursor_].member->sendMessage(slots_[cursor_].chat);
         ++sends_;
         if (++cursor_ == slots_.size()) {
             cursor_ = 0;

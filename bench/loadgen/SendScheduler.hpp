@@ -11,6 +11,14 @@ namespace parley::bench {
 
 class Member;
 
+/// One sender's place in the period: `member` sends to `chat` (a roster index; Roster::kNoChat:
+/// its chats in turn) at phaseNs + k x period.
+struct SendSlot {
+    std::int64_t phaseNs;
+    Member* member;
+    std::size_t chat;
+};
+
 /// Paces the message:send of the members of one io thread. Member i of N sends at
 /// t0 + (i / N) / rate + k / rate for k = 0, 1, ... while before the window's end: every member
 /// at the same rate, the whole fleet's sends evenly spread over each period (a deterministic
@@ -27,6 +35,9 @@ public:
     /// send far apart in the period, as unrelated senders would.
     SendScheduler(boost::asio::io_context& ctx, const std::vector<Member*>& members, std::size_t totalMembers,
                   double rate, std::atomic<std::size_t>& running, bool spread = false);
+    /// Explicit slots (phases in [0, periodNs)), e.g. --chat-rate's: each chat's members in turn.
+    SendScheduler(boost::asio::io_context& ctx, std::vector<SendSlot> slots, std::int64_t periodNs,
+                  std::atomic<std::size_t>& running);
 
     /// Starts sending at `startNs`; nothing is sent at or after `endNs`. Call on the owner thread.
     void start(std::int64_t startNs, std::int64_t endNs);
@@ -37,18 +48,13 @@ public:
     std::int64_t maxLagNs() const noexcept { return maxLagNs_; }
 
 private:
-    struct Slot {
-        std::int64_t phaseNs;
-        Member* member;
-    };
-
     std::int64_t dueNs() const noexcept;
     void arm();
     void onTimer(boost::system::error_code ec);
     void done();
 
     boost::asio::steady_timer timer_;
-    std::vector<Slot> slots_; ///< sorted by phase
+    std::vector<SendSlot> slots_; ///< sorted by phase
     std::int64_t periodNs_;
     std::int64_t startNs_ = 0;
     std::int64_t endNs_ = 0;

@@ -25,13 +25,14 @@ SioClient::~SioClient() {
     if (transport_) transport_->detach();
 }
 
-void SioClient::connect(std::string_view token) {
+void SioClient::connect(std::string_view token, bool presenceBatch) {
     if (transport_) {
         transport_->detach();
         transport_->close(false);
     }
     acks_.clear();
     token_ = std::string(token);
+    presenceBatch_ = presenceBatch;
     state_ = State::Opening;
     if (kind_ == TransportKind::WebSocket)
         transport_ = std::make_shared<WsTransport>(ctx_, endpoint_, hostHeader_);
@@ -94,7 +95,9 @@ void SioClient::onPacket(std::string_view text) {
         if (state_ == State::Opening) {
             state_ = State::Connecting;
             std::string connect = "40";
-            connect += boost::json::serialize(boost::json::object{{"token", token_}});
+            boost::json::object auth{{"token", token_}};
+            if (presenceBatch_) auth["presence"] = "batch";
+            connect += boost::json::serialize(auth);
             transport_->send(std::move(connect));
         }
         return;

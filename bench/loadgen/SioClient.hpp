@@ -32,9 +32,9 @@ public:
 };
 
 /// The client side of Socket.IO v5 on the main namespace, over one Engine.IO transport at a time,
-/// built on the project's codecs: sends `40{"token":...}` on the open packet, answers the
-/// server's pings ("2" -> "3"), matches acks to emits. connect() again starts a fresh transport
-/// (the old one is detached and dropped), so one client object serves every reconnection.
+/// built on the project's codecs: sends `40{"token":...}` (and `"presence":"batch"` when asked) on the open packet,
+/// answers the server's pings ("2" -> "3"), matches acks to emits. connect() again starts a fresh transport (the old
+/// one is detached and dropped), so one client object serves every reconnection.
 class SioClient final : public TransportListener {
 public:
     /// Receives the ack's argument array.
@@ -46,7 +46,9 @@ public:
     SioClient(const SioClient&) = delete;
     SioClient& operator=(const SioClient&) = delete;
 
-    void connect(std::string_view token);
+    /// `presenceBatch`: the CONNECT's auth also carries `presence: "batch"` (a server's opt-in to
+    /// presence:batch instead of one presence:update per change).
+    void connect(std::string_view token, bool presenceBatch = false);
     bool connected() const noexcept { return state_ == State::Connected; }
 
     /// Emits `42<id>["event",arg]`; `ack` (if any) runs when `43<id>[...]` comes back.
@@ -74,6 +76,7 @@ private:
     SioHandler& handler_;
     std::shared_ptr<Transport> transport_;
     std::string token_;
+    bool presenceBatch_ = false;
     State state_ = State::Idle;
     std::uint64_t nextAckId_ = 0;
     std::unordered_map<std::uint64_t, AckFn> acks_;

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
         case Scenario::Polling: runFanout(*options, report); break;
         case Scenario::Churn: runChurn(*options, report); break;
         case Scenario::ReconnectStorm: runReconnectStorm(*options, report); break;
+        case Scenario::BigRoom: runBigRoom(*options, report); break;
         }
     } catch (const std::exception& e) {
         // Set-up failed (server unreachable, a REST call refused, too few descriptors).

@@ -90,7 +90,7 @@ function parseArgs(argv) {
 const MAX_BODY_LENGTH = 8000; // UTF-16 code units (JavaScript string length)
 const MAX_CLIENT_ID_LENGTH = 128;
 const MAX_TITLE_LENGTH = 200;
-const MAX_MEMBERS = 1000;
+const MAX_MEMBERS = 5000;
 const RATE_LIMIT = 10;
 const RATE_WINDOW_MS = 10_000;
 const RATE_LIMITED_MESSAGE = 'Maximum 10 messages per 10 seconds';
