@@ -100,22 +100,22 @@ void RedisPresenceState::fromRedis(const std::string& userId, const cluster::Red
 
 // Redis away or silent: this node's own sockets are all it knows, and when it was told is
 // unknown (atMs 0: any update wins over it).
-void RedisPresenceState::toldOf(const std::vector<std::string>& userIds, ToldDone done) {
-    auto alone = [this](const std::vector<std::string>& ids, const ToldDone& answer) {
+void RedisPresenceState::toldOf(const std::vector<std::string_view>& userIds, ToldDone done) {
+    auto alone = [this](const auto& ids, const ToldDone& answer) {
         std::vector<chat::ToldPresence> told;
         told.reserve(ids.size());
         for (const auto& id : ids) told.push_back({local_.isOnline(id), 0});
         answer(std::move(told));
     };
     if (!redis_->available()) return alone(userIds, done);
-    redis_->toldOf(userIds,
-                   [alone, ids = userIds, done](boost::system::result<std::vector<cluster::RedisPresence::Told>> r) {
-                       if (!r) return alone(ids, done);
-                       std::vector<chat::ToldPresence> told;
-                       told.reserve(r->size());
-                       for (const auto& t : *r) told.push_back({t.online, t.atMs});
-                       done(std::move(told));
-                   });
+    std::vector<std::string> ids(userIds.begin(), userIds.end()); // kept for the fallback
+    redis_->toldOf(ids, [alone, ids, done](boost::system::result<std::vector<cluster::RedisPresence::Told>> r) {
+        if (!r) return alone(ids, done);
+        std::vector<chat::ToldPresence> told;
+        told.reserve(r->size());
+        for (const auto& t : *r) told.push_back({t.online, t.atMs});
+        done(std::move(told));
+    });
 }
 
 void RedisPresenceState::prune(std::int64_t nowMs) {

@@ -56,7 +56,7 @@ public:
     void disconnect(const std::string& userId, std::int64_t nowMs) override;
     void onTimer(const std::string& userId, std::int64_t nowMs) override;
     void prune(std::int64_t nowMs) override;
-    void toldOf(const std::vector<std::string>& userIds, ToldDone done) override;
+    void toldOf(const std::vector<std::string_view>& userIds, ToldDone done) override;
 
 private:
     void change(const std::string& userId, int delta, std::int64_t nowMs);

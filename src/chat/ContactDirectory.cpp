@@ -70,17 +70,24 @@ struct Gathering {
 
 void finish(Gathering& g) {
     if (g.failed) return g.done(*g.failed);
-    std::vector<store::ContactSeen> all;
+    ContactDirectory::Contacts out;
+    out.parts = std::move(g.parts);
     std::size_t total = 0;
-    for (const auto& p : g.parts) total += p->size();
-    all.reserve(total);
-    for (const auto& p : g.parts)
+    for (const auto& p : out.parts) total += p->size();
+    out.list.reserve(total);
+    for (const auto& p : out.parts)
         for (const auto& c : *p)
-            if (c.userId != g.userId) all.push_back(c);
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.userId < b.userId; });
-    all.erase(std::unique(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.userId == b.userId; }),
-              all.end());
-    g.done(std::move(all));
+            if (c.userId != g.userId) out.list.push_back(&c);
+    auto byId = [](const store::ContactSeen* a, const store::ContactSeen* b) { return a->userId < b->userId; };
+    // One chat's members come sorted and distinct (the store's order, checked: a collation may
+    // differ from byte order); several chats' are merged.
+    if (out.parts.size() > 1 || !std::is_sorted(out.list.begin(), out.list.end(), byId)) {
+        std::sort(out.list.begin(), out.list.end(), byId);
+        out.list.erase(std::unique(out.list.begin(), out.list.end(),
+                                   [](const auto* a, const auto* b) { return a->userId == b->userId; }),
+                       out.list.end());
+    }
+    g.done(std::move(out));
 }
 
 } // namespace

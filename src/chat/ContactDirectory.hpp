@@ -27,9 +27,15 @@ namespace parley::chat {
 class ContactDirectory {
 public:
     using Members = std::shared_ptr<const std::vector<store::ContactSeen>>;
+    /// A user's contacts, each once, by user id (byte order), the user left out: pointers into
+    /// the members lists that `parts` keeps alive (nothing is copied per request).
+    struct Contacts {
+        std::vector<Members> parts;
+        std::vector<const store::ContactSeen*> list;
+    };
     using ChatsDone = std::function<void(store::Result<std::vector<std::string>>)>;
     using MembersDone = std::function<void(store::Result<Members>)>;
-    using ContactsDone = std::function<void(store::Result<std::vector<store::ContactSeen>>)>;
+    using ContactsDone = std::function<void(store::Result<Contacts>)>;
 
     ContactDirectory(store::ChatStore& store, boost::asio::io_context& home, std::int64_t membersFreshMs = 1'000,
                      std::int64_t chatsFreshMs = 30'000);
@@ -41,6 +47,7 @@ public:
     /// The members of `chatId` with their lastSeenAt, by user id.
     void membersOf(const std::string& chatId, std::int64_t nowMs, MembersDone done);
     /// Every member of `chatIds` but `userId`, once each, by user id: the user's contacts.
+    /// `userId` and `chatIds` need only live during the call.
     void contactsIn(const std::string& userId, const std::vector<std::string>& chatIds, std::int64_t nowMs,
                     ContactsDone done);
 

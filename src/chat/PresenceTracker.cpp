@@ -72,13 +72,13 @@ void PresenceTracker::assumeTold(std::int64_t nowMs) {
 }
 
 ToldPresence PresenceTracker::told(std::string_view userId) const {
-    auto it = users_.find(std::string(userId));
+    auto it = users_.find(userId);
     if (it == users_.end() || !it->second.everSent) return {};
     return {it->second.lastSent == Presence::Online, it->second.lastSentAt};
 }
 
 bool PresenceTracker::isOnline(std::string_view userId) const {
-    auto it = users_.find(std::string(userId));
+    auto it = users_.find(userId);
     return it != users_.end() && it->second.sockets > 0;
 }
 

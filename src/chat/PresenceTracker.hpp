@@ -63,7 +63,13 @@ private:
     bool idle(const State& s, std::int64_t nowMs) const;
 
     std::int64_t windowMs_;
-    std::unordered_map<std::string, State> users_;
+    // Lookups by string_view: no std::string is built to find a key (a snapshot asks for
+    // thousands).
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+    };
+    std::unordered_map<std::string, State, KeyHash, std::equal_to<>> users_;
 };
 
 } // namespace parley::chat

@@ -39,7 +39,7 @@ void LocalPresence::onTimer(const std::string& userId, std::int64_t nowMs) {
     hand(userId, tracker_.onTimer(userId, nowMs));
 }
 
-void LocalPresence::toldOf(const std::vector<std::string>& userIds, ToldDone done) {
+void LocalPresence::toldOf(const std::vector<std::string_view>& userIds, ToldDone done) {
     std::vector<ToldPresence> told;
     told.reserve(userIds.size());
     for (const auto& id : userIds) told.push_back(tracker_.told(id));

@@ -84,8 +84,9 @@ public:
     /// throttled state, not the state itself, so that a snapshot and the updates after it tell
     /// one story (a change not told yet is told later, by its trailing update).
     using ToldDone = std::function<void(std::vector<ToldPresence> told)>;
-    /// `done` runs on this thread (io thread 0), once, possibly inside the call.
-    virtual void toldOf(const std::vector<std::string>& userIds, ToldDone done) = 0;
+    /// `done` runs on this thread (io thread 0), once, possibly inside the call; `userIds` need
+    /// only live during the call.
+    virtual void toldOf(const std::vector<std::string_view>& userIds, ToldDone done) = 0;
 };
 
 /// The PresenceTracker of one process: every decision is made at once, inside the call.
@@ -98,7 +99,7 @@ public:
     void disconnect(const std::string& userId, std::int64_t nowMs) override;
     void onTimer(const std::string& userId, std::int64_t nowMs) override;
     void prune(std::int64_t nowMs) override { tracker_.prune(nowMs); }
-    void toldOf(const std::vector<std::string>& userIds, ToldDone done) override;
+    void toldOf(const std::vector<std::string_view>& userIds, ToldDone done) override;
 
 private:
     void hand(const std::string& userId, const Decision& d);

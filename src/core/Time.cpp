@@ -37,8 +37,25 @@ std::string isoTime(std::int64_t epochMs) {
                       static_cast<int>(time.subseconds().count()));
         return buf;
     }
-    std::string out = "0000-00-00T00:00:00.000Z";
-    char* p = out.data();
+    std::string out;
+    appendIsoTime(out, epochMs);
+    return out;
+}
+
+void appendIsoTime(std::string& out, std::int64_t epochMs) {
+    using namespace std::chrono;
+    const sys_time<milliseconds> at{milliseconds{epochMs}};
+    const auto day = floor<days>(at);
+    const year_month_day date{day};
+    const hh_mm_ss<milliseconds> time{at - day};
+    const int year = static_cast<int>(date.year());
+    if (year < 0 || year > 9999) {
+        out += isoTime(epochMs);
+        return;
+    }
+    const std::size_t start = out.size();
+    out += "0000-00-00T00:00:00.000Z";
+    char* p = out.data() + start;
     digits(p + 4, static_cast<unsigned>(year), 4);
     digits(p + 7, static_cast<unsigned>(date.month()), 2);
     digits(p + 10, static_cast<unsigned>(date.day()), 2);
@@ -46,7 +63,6 @@ std::string isoTime(std::int64_t epochMs) {
     digits(p + 16, static_cast<unsigned>(time.minutes().count()), 2);
     digits(p + 19, static_cast<unsigned>(time.seconds().count()), 2);
     digits(p + 23, static_cast<unsigned>(time.subseconds().count()), 3);
-    return out;
 }
 
 } // namespace parley::core

@@ -10,5 +10,7 @@ std::int64_t nowMs() noexcept;
 
 /// ISO 8601 UTC with milliseconds, as JavaScript's Date.toISOString(): 2026-11-25T21:51:46.123Z
 std::string isoTime(std::int64_t epochMs);
+/// isoTime appended to `out` (no string of its own).
+void appendIsoTime(std::string& out, std::int64_t epochMs);
 
 } // namespace parley::core

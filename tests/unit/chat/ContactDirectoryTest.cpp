@@ -56,9 +56,9 @@ protected:
         return c.id;
     }
 
-    std::vector<std::string> idsOf(const std::vector<ContactSeen>& v) {
+    std::vector<std::string> idsOf(const std::vector<const ContactSeen*>& v) {
         std::vector<std::string> ids;
-        for (const auto& c : v) ids.push_back(c.userId);
+        for (const auto* c : v) ids.push_back(c->userId);
         return ids;
     }
 
@@ -116,13 +116,20 @@ TEST_F(ContactDirectoryTest, ContactsAreTheMembersOfTheUsersChatsOnceEachWithout
     });
     runUntil([&] { return chats.has_value(); });
     ASSERT_EQ(chats->size(), 2u);
-    std::optional<std::vector<ContactSeen>> contacts;
-    directory.contactsIn("me", *chats, 1000, [&](store::Result<std::vector<ContactSeen>> r) {
+    std::optional<ContactDirectory::Contacts> contacts;
+    directory.contactsIn("me", *chats, 1000, [&](store::Result<ContactDirectory::Contacts> r) {
         ASSERT_TRUE(r.has_value());
-        contacts = *r;
+        contacts = std::move(*r);
     });
     runUntil([&] { return contacts.has_value(); });
-    EXPECT_EQ(idsOf(*contacts), (std::vector<std::string>{"b", "c", "d"}));
+    EXPECT_EQ(idsOf(contacts->list), (std::vector<std::string>{"b", "c", "d"}));
+    std::optional<ContactDirectory::Contacts> single;
+    directory.contactsIn("me", {two}, 1000, [&](store::Result<ContactDirectory::Contacts> r) {
+        ASSERT_TRUE(r.has_value());
+        single = std::move(*r);
+    });
+    runUntil([&] { return single.has_value(); });
+    EXPECT_EQ(idsOf(single->list), (std::vector<std::string>{"c", "d"})) << "one chat: its members but me";
 }
 
 TEST_F(ContactDirectoryTest, AUsersChatsFollowTheChangesThisProcessCommits) {
