@@ -57,16 +57,29 @@ for (const path of ENDPOINTS) {
     });
 
     it('a GET held when the upgrade starts is answered promptly with "6"', T, async () => {
-      const c = await openPolling(base, { path });
-      const held = c.get();
-      assert.equal(await settlesWithin(held, 50), false, 'GET answered before anything was queued');
-      const ws = await openProbe(c);
-      await ws.send('2probe');
-      assert.equal(await ws.nextText(), '3probe');
-      const t0 = now();
-      const r = await within(held, PROMPT, 'held GET to get the noop');
-      assert.equal(r.status, 200);
-      assert.equal(r.text, '6', `held GET body ${show(r.text)} after ${(now() - t0).toFixed(0)} ms`);
+      // The server pings every PING_INTERVAL ms; on a loaded machine the first ping may answer
+      // the held GET before the probe is even sent. Then no GET was held when the upgrade
+      // started (not this rule's case): the attempt is made again, at most three times.
+      for (let attempt = 1; ; attempt += 1) {
+        const c = await openPolling(base, { path });
+        const held = c.get();
+        let settledAt = null;
+        held.then(() => { settledAt = now(); }, () => {});
+        assert.equal(await settlesWithin(held, 50), false, 'GET answered before anything was queued');
+        const ws = await openProbe(c);
+        const probeAt = now();
+        await ws.send('2probe');
+        assert.equal(await ws.nextText(), '3probe');
+        const t0 = now();
+        const r = await within(held, PROMPT, 'held GET to get the noop');
+        if (r.text === '2' && settledAt !== null && settledAt <= probeAt && attempt < 3) {
+          await closeAll();
+          continue;
+        }
+        assert.equal(r.status, 200);
+        assert.equal(r.text, '6', `held GET body ${show(r.text)} after ${(now() - t0).toFixed(0)} ms (attempt ${attempt})`);
+        return;
+      }
     });
 
     it('a new GET while the upgrade is pending is answered promptly with "6"', T, async () => {
