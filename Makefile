@@ -4,7 +4,7 @@
 PRESET ?= release
 BUILD := build/$(PRESET)
 ARGS ?=
-E2E ?= conformance protocol chat fault cluster ops
+E2E ?= conformance protocol chat fault cluster ops web
 # The protocol files run again on one io thread and on more threads than cores: requests of
 # one session that reach the server on different threads must behave as on one thread.
 E2E_THREADED ?= conformance protocol

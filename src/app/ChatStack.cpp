@@ -1,5 +1,6 @@
 #include "app/ChatStack.hpp"
 
+#include "http/WebRoot.hpp"
 #include "store/Open.hpp"
 
 #include <sodium.h>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 #include <sys/stat.h>
 
@@ -113,6 +115,26 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.peers = &runtime.peerLimits();
     if (auto* bus = runtime.bus()) rest.clusterConnected = [bus] { return bus->connected(); };
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
+    installWebClient(runtime);
+}
+
+// The web client's files on / (http::WebRoot). A missing directory is no reason not to serve the
+// API: it is said once, and / is 404 until the directory is there.
+void ChatStack::installWebClient(Runtime& runtime) {
+    const Config& config = runtime.config();
+    if (!config.servesWeb()) return;
+    http::WebRoot(config.webRoot).install(runtime.router());
+    std::error_code ec;
+    if (!std::filesystem::is_directory(config.webRoot, ec)) {
+        spdlog::warn("no web client: --web-root {} is not a directory (/ answers 404)", config.webRoot);
+        return;
+    }
+    runtime.onListening([host = config.host](unsigned short port) {
+        // A wildcard address is reached through loopback from the same machine.
+        std::string shown = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
+        if (shown.find(':') != std::string::npos) shown = "[" + shown + "]";
+        spdlog::info("web client at http://{}:{}/", shown, port);
+    });
 }
 
 ChatStack::~ChatStack() = default;

@@ -14,7 +14,7 @@
 namespace parley::app {
 
 /// The chat product wired onto a Runtime: the store, token verification, the chat handlers
-/// on "/", and the REST API.
+/// on "/", the REST API, and the web client (--web-root).
 class ChatStack {
 public:
     /// Opens the store (running migrations) and installs everything. Throws on bad config.
@@ -22,6 +22,8 @@ public:
     ~ChatStack();
 
 private:
+    void installWebClient(Runtime& runtime);
+
     // Before what counts into them; registered with the runtime's registry.
     store::Metrics storeMetrics_;
     chat::Metrics chatMetrics_;

@@ -107,6 +107,11 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
      }},
     {"access-log", [](Config& c, const std::string& f, const std::string& v) { c.accessLog = boolean(f, v); }},
     {"data-dir", [](Config& c, const std::string&, const std::string& v) { c.dataDir = v; }},
+    {"web-root",
+     [](Config& c, const std::string& f, const std::string& v) {
+         if (v.empty()) throw std::invalid_argument(f + ": expected a directory, or none");
+         c.webRoot = v;
+     }},
     {"store", [](Config& c, const std::string&, const std::string& v) { c.store = v; }},
     {"redis", [](Config& c, const std::string&, const std::string& v) { c.redis = v; }},
     {"store-pool", [](Config& c, const std::string& f, const std::string& v) { c.storePool = bounded<std::uint32_t>(f, v, 256); }},
@@ -277,6 +282,7 @@ constexpr std::pair<const char*, Getter> kShown[] = {
     {"log-format", [](const Config& c) { return quoted(c.logFormat); }},
     {"access-log", [](const Config& c) { return std::string(c.accessLog ? "true" : "false"); }},
     {"data-dir", [](const Config& c) { return quoted(c.dataDir); }},
+    {"web-root", [](const Config& c) { return quoted(c.webRoot); }},
     {"store", [](const Config& c) { return quoted(c.storeDescription()); }},
     {"redis", [](const Config& c) { return quoted(maskedUri(c.redis)); }},
     {"store-pool", [](const Config& c) { return std::to_string(c.storePool); }},
@@ -302,6 +308,13 @@ constexpr bool sameKeys() {
 static_assert(sameKeys(), "parley config shows every key, in the order of kValueFlags");
 
 } // namespace
+
+// The build passes the source tree's web/ (CMakeLists.txt of src/app); a build that does not
+// gets where a package installs it.
+#ifndef PARLEY_DEFAULT_WEB_ROOT
+#define PARLEY_DEFAULT_WEB_ROOT "/usr/share/parley/web"
+#endif
+std::string defaultWebRoot() { return PARLEY_DEFAULT_WEB_ROOT; }
 
 std::size_t Config::effectiveThreads() const {
     if (threads) return threads;
@@ -466,6 +479,9 @@ constexpr const char* kUsage = R"(usage: parley serve [flags]
   --access-log[=BOOL]    a line per REST request and Engine.IO handshake:
                          method, path, status, duration (false)      PARLEY_ACCESS_LOG
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
+  --web-root DIR         the web client's files, served on / (and the
+                         socket.io-client bundle from DIR/vendor);
+                         none = no web client (the build's web/)     PARLEY_WEB_ROOT
   --store URL            sqlite:PATH or postgres://user:pass@host:port/db
                          (sqlite:DIR/parley.db)                      PARLEY_STORE
   --store-pool N         PostgreSQL connections of this process;

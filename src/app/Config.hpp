@@ -4,9 +4,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace parley::app {
+
+/// Where the web client is served from unless --web-root says otherwise: the web/ directory of
+/// the source tree this binary was built from (a package will install it to /usr/share/parley/web).
+std::string defaultWebRoot();
 
 /// Everything `parley serve` can be told, one commented default per field. Each flag has a
 /// PARLEY_* environment twin (--ping-interval <-> PARLEY_PING_INTERVAL) and a config file key
@@ -47,6 +52,7 @@ struct Config {
     std::string logFormat = "text";                        // text, or json: one object a line
     bool accessLog = false;                                // a line per REST request and handshake
     std::string dataDir = "./data";                        // the SQLite file and a generated JWT secret live here
+    std::string webRoot = defaultWebRoot();                // the web client's files; "none": not served
     std::string store; // "sqlite:PATH" or "postgres://user:pass@host:port/db"; empty: sqlite:<dataDir>/parley.db
     std::string redis; // "redis://host:port[/db]": join a cluster over Redis; empty: one process
     std::uint32_t storePool = 0;                 // PostgreSQL connections of this process; 0: the store's default
@@ -62,6 +68,10 @@ struct Config {
     std::uint32_t storeOpsPer10s = 60;           // receipt:read + typing outside its rooms, per socket
     bool conformance = false;                    // the protocol test profile of CONFORMANCE.md
     std::string configFile;                      // the TOML file read under the environment and flags; empty: none
+
+    /// Whether the web client is served (--web-root is not "none").
+    bool servesWeb() const { return webRoot != kNoWebRoot; }
+    static constexpr std::string_view kNoWebRoot = "none";
 
     unsigned short effectivePort() const { return port.value_or(conformance ? 3000 : 3001); }
     std::size_t effectiveThreads() const;

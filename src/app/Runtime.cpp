@@ -202,6 +202,7 @@ int Runtime::run() {
         std::printf("listening on %s:%u\n", config_.host.c_str(), static_cast<unsigned>(port));
         std::fflush(stdout);
     }
+    for (auto& hook : listeningHooks_) hook(port);
 
     drain(stopped.get_future().get());
     for (auto& hook : stopHooks_) hook();

@@ -52,6 +52,10 @@ public:
     /// run (e.g. to close connections of an upper layer on their own thread). In order of adding.
     void onStop(std::function<void()> hook) { stopHooks_.push_back(std::move(hook)); }
 
+    /// Runs `hook` with the port listened on, once run() has logged "listening on" (e.g. to say
+    /// where a client is served). In order of adding.
+    void onListening(std::function<void(unsigned short port)> hook) { listeningHooks_.push_back(std::move(hook)); }
+
     /// What an upper layer does in a drain (run()). Every member is optional and runs on the
     /// thread that called run(), which the io threads must not wait for.
     struct DrainSteps {
@@ -100,6 +104,7 @@ private:
     http::Router router_;
     std::shared_ptr<net::Listener> listener_;
     std::vector<std::function<void()>> stopHooks_;
+    std::vector<std::function<void(unsigned short)>> listeningHooks_;
     std::vector<DrainSteps> drainSteps_;
     int signalled_ = 0;              // signals received (io thread 0 only)
     std::atomic<bool> hurry_{false}; // a second signal: the drain ends at once

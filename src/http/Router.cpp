@@ -108,7 +108,15 @@ Router::Match Router::match(bhttp::verb method, std::string_view path) const {
 
 void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req) {
     const std::string_view path = pathOf(req.target());
-    if (auto* engine = engineFor(path)) return engine->handle(conn, std::move(req));
+    if (auto* engine = engineFor(path)) {
+        // Clients connect to the prefix itself ("/socket.io/"): only a longer path may be a route
+        // of its own, so the engine's requests pay for no route lookup.
+        if (path.size() > engine->config().path.size()) {
+            auto found = match(req.method(), path);
+            if (found.handler) return (*found.handler)(conn, std::move(req), std::move(found.params));
+        }
+        return engine->handle(conn, std::move(req));
+    }
     if (req.method() == bhttp::verb::options) {
         for (const auto& prefix : corsPrefixes_) {
             if (!path.starts_with(prefix)) continue;
@@ -123,6 +131,8 @@ void Router::onRequest(const std::shared_ptr<net::HttpConnection>& conn, net::Re
     auto found = match(req.method(), path);
     if (found.handler) return (*found.handler)(conn, std::move(req), std::move(found.params));
     const bool pathMatched = found.pathMatched;
+    const bool readOnly = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
+    if (fallback_ && readOnly && !pathMatched) return fallback_(conn, std::move(req), PathParams{});
     const char* message = pathMatched ? "Method not allowed" : "No such route";
     conn->respond(
         jsonResponse(pathMatched ? bhttp::status::method_not_allowed : bhttp::status::not_found,

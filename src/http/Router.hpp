@@ -22,13 +22,19 @@ struct CorsHeaders {
 };
 
 /// Routes each request: Engine.IO endpoints by path prefix, other handlers by method and
-/// exact path, everything else 404 in the JSON error envelope.
+/// exact path, then GET and HEAD to the fallback if one is set, everything else 404 in the
+/// JSON error envelope.
 class Router : public net::HttpHandler {
 public:
-    /// Hands every request under `server.config().path` to `server`.
+    /// Hands every request under `server.config().path` to `server`, except those of a route
+    /// added below that prefix (the client bundle, /socket.io/socket.io.min.js, as socket.io's
+    /// serveClient answers it before its engine).
     void mount(engineio::Server& server) { engines_.push_back(&server); }
     /// `pattern` is a path whose segments may be `:name` placeholders ("/v1/chats/:chatId").
     void add(boost::beast::http::verb method, std::string pattern, RouteHandler handler);
+    /// Answers the GET and HEAD requests whose path no route and no engine has (the web
+    /// client's files), in place of the 404. Its PathParams are empty.
+    void setFallback(RouteHandler handler) { fallback_ = std::move(handler); }
     /// Answers OPTIONS (CORS preflight) for every path under `prefix`.
     void allowCors(std::string prefix) { corsPrefixes_.push_back(std::move(prefix)); }
     /// The origins REST answers are shown to (set before serving). Empty: any ("*"); else only
@@ -63,6 +69,7 @@ private:
     std::vector<std::string> corsOrigins_;
     std::vector<engineio::Server*> engines_;
     std::vector<Route> routes_;
+    RouteHandler fallback_;
 };
 
 /// The path of a request target: everything before the first '?'.

@@ -71,6 +71,7 @@ std::shared_ptr<HttpConnection> HttpConnection::refused(tcp::socket&& socket, Ht
 void HttpConnection::start() { doRead(); }
 
 void HttpConnection::doRead() {
+    method_ = http::verb::unknown;
     parser_.emplace();
     parser_->header_limit(limits_.headerLimit);
     parser_->body_limit(limits_.bodyLimit);
@@ -149,6 +150,7 @@ void HttpConnection::dispatch(Request&& req) {
         accessPath_ = std::string(target.substr(0, target.find('?')));
         accessStart_ = std::chrono::steady_clock::now();
     }
+    method_ = req.method();
     moveTo(Phase::Awaiting);
     auto self = shared_from_this();
     handler_.onRequest(self, std::move(req));
@@ -198,6 +200,8 @@ void HttpConnection::respond(Response&& res) {
     moveTo(Phase::Writing);
     res.keep_alive(keepAlive_);
     res.prepare_payload();
+    // HEAD: the header of the GET answer, Content-Length included, and no body (RFC 9110 9.3.2).
+    if (method_ == http::verb::head) res.body().clear();
     response_ = std::make_shared<Response>(std::move(res));
     const bool keepAlive = response_->keep_alive();
     stream_.expires_after(limits_.requestTimeout);

@@ -122,7 +122,8 @@ public:
     void start();
 
     /// Answers the current request. Must be called once per request, on this connection's thread;
-    /// ignored once the connection is Done (the peer left, or it was handed on).
+    /// ignored once the connection is Done (the peer left, or it was handed on). The answer to a
+    /// HEAD is sent without its body, with the Content-Length of the body it was given.
     void respond(Response&& res) override;
 
     /// Called if the peer goes away while a response is still owed (e.g. a held long-poll).
@@ -169,6 +170,9 @@ private:
     PeerSlot slot_; ///< this connection's place in its address's count
     Phase phase_ = Phase::Reading;
     bool keepAlive_ = false; ///< the current request's: read the next one after its response
+    /// The current request's method (unknown until one is dispatched): a HEAD's response goes
+    /// without its body.
+    boost::beast::http::verb method_ = boost::beast::http::verb::unknown;
     /// The request being answered, for the access log (limits_.accessLog): its method and path
     /// (never the query, which may carry a token), and when it was dispatched; empty: not logged.
     std::string accessMethod_, accessPath_;

@@ -185,6 +185,26 @@ TEST(Config, TheDrainTimeoutIsInSecondsWithAnEnvironmentTwin) {
     EXPECT_THROW(parse({"--drain-timeout", "-1"}), std::invalid_argument);
 }
 
+TEST(Config, TheWebRootIsTheBuildsWebDirectoryByDefaultNoneTurnsItOffAndItHasAnEnvironmentTwin) {
+    const Config byDefault = parse({});
+    EXPECT_EQ(byDefault.webRoot, parley::app::defaultWebRoot());
+    EXPECT_EQ(byDefault.webRoot.front(), '/') << "an absolute path: " << byDefault.webRoot;
+    EXPECT_TRUE(byDefault.webRoot.ends_with("/web")) << byDefault.webRoot;
+    EXPECT_TRUE(byDefault.servesWeb());
+    EXPECT_EQ(parse({"--web-root", "/srv/parley-web"}).webRoot, "/srv/parley-web");
+    EXPECT_FALSE(parse({"--web-root", "none"}).servesWeb());
+    ::setenv("PARLEY_WEB_ROOT", "none", 1);
+    EXPECT_FALSE(parse({}).servesWeb());
+    EXPECT_EQ(parse({"--web-root=/srv/w"}).webRoot, "/srv/w") << "a flag wins";
+    ::unsetenv("PARLEY_WEB_ROOT");
+    try {
+        parse({"--web-root", ""});
+        FAIL() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "--web-root: expected a directory, or none");
+    }
+}
+
 TEST(Config, AnEnvironmentTwinIsReadAndAFlagWins) {
     ::setenv("PARLEY_MAX_PENDING_ACKS", "11", 1);
     EXPECT_EQ(parse({}).maxPendingAcks, 11u);
