@@ -21,6 +21,12 @@ std::int64_t nowMs() noexcept {
 }
 
 std::string isoTime(std::int64_t epochMs) {
+    std::string out;
+    appendIsoTime(out, epochMs);
+    return out;
+}
+
+void appendIsoTime(std::string& out, std::int64_t epochMs) {
     // Calendar arithmetic of <chrono>: no gmtime_r (which takes glibc's time-zone lock) and no
     // printf, since every message and receipt carries one of these.
     using namespace std::chrono;
@@ -35,22 +41,7 @@ std::string isoTime(std::int64_t epochMs) {
                       static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
                       static_cast<int>(time.minutes().count()), static_cast<int>(time.seconds().count()),
                       static_cast<int>(time.subseconds().count()));
-        return buf;
-    }
-    std::string out;
-    appendIsoTime(out, epochMs);
-    return out;
-}
-
-void appendIsoTime(std::string& out, std::int64_t epochMs) {
-    using namespace std::chrono;
-    const sys_time<milliseconds> at{milliseconds{epochMs}};
-    const auto day = floor<days>(at);
-    const year_month_day date{day};
-    const hh_mm_ss<milliseconds> time{at - day};
-    const int year = static_cast<int>(date.year());
-    if (year < 0 || year > 9999) {
-        out += isoTime(epochMs);
+        out += buf;
         return;
     }
     const std::size_t start = out.size();

@@ -19,6 +19,17 @@ TEST(IsoTime, FormatsAsJavaScriptsToISOString) {
     EXPECT_EQ(isoTime(253402300799999), "9999-12-31T23:59:59.999Z"); // the last four-digit year
 }
 
+TEST(IsoTime, AppendsAfterWhatIsThereAndOnlyThat) {
+    std::string out = R"({"at":")";
+    appendIsoTime(out, 1764107506123);
+    out += '"';
+    EXPECT_EQ(out, R"({"at":"2025-11-25T21:51:46.123Z")");
+    std::string far = "x";
+    appendIsoTime(far, 253402300800000); // year 10000: the slow path, appended too
+    EXPECT_EQ(far, "x" + isoTime(253402300800000));
+    EXPECT_EQ(far.substr(0, 6), "x10000");
+}
+
 TEST(IsoTime, AgreesWithGmtimeOverTenThousandInstants) {
     std::mt19937_64 random(42);
     std::uniform_int_distribution<std::int64_t> instants(-62'135'596'800'000, 253'402'300'799'999); // years 1-9999
