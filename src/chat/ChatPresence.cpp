@@ -103,12 +103,12 @@ std::string snapshotText(const std::vector<const store::ContactSeen*>& contacts,
 } // namespace
 
 void ChatService::broadcastPresence(const std::string& userId, Presence status) {
+    const auto now = core::nowMs();
     boost::json::object update{{"userId", userId},
                                {"status", status == Presence::Online ? "online" : "offline"},
-                               {"timestamp", core::isoTime(core::nowMs())}};
+                               {"timestamp", core::isoTime(now)}};
     directory_.chatsOf(
-        userId, core::nowMs(),
-        [this, userId, update = std::move(update)](store::Result<std::vector<std::string>> chats) {
+        userId, now, [this, userId, update = std::move(update)](store::Result<std::vector<std::string>> chats) {
             if (!chats) {
                 spdlog::error("presence: chats of {}: {}", userId, chats.error().message());
                 return;
