@@ -25,6 +25,13 @@ std::string readFile(const std::string& path) {
     return ss.str();
 }
 
+// Where a browser on this machine reaches the server: a wildcard address through loopback.
+std::string baseUrl(const std::string& host, unsigned short port) {
+    std::string shown = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
+    if (shown.find(':') != std::string::npos) shown = "[" + shown + "]";
+    return "http://" + shown + ":" + std::to_string(port);
+}
+
 std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
     return s;
@@ -115,7 +122,23 @@ ChatStack::ChatStack(Runtime& runtime) {
     rest.peers = &runtime.peerLimits();
     if (auto* bus = runtime.bus()) rest.clusterConnected = [bus] { return bus->connected(); };
     rest_ = std::make_unique<http::RestApi>(runtime.router(), *chat_, runtime.threads(), rest);
+    installAdminUi(runtime);
     installWebClient(runtime);
+}
+
+// The socket.io admin UI's namespace (AdminUi); its page is served by installWebClient.
+void ChatStack::installAdminUi(Runtime& runtime) {
+    const Config& config = runtime.config();
+    if (!config.servesAdmin()) return;
+    AdminSettings settings;
+    settings.username = config.adminUsername;
+    settings.password = config.adminPassword;
+    settings.readonly = config.adminReadonly;
+    settings.verbose = config.adminMode == "development";
+    settings.cluster = runtime.bus() != nullptr;
+    admin_ = std::make_unique<AdminUi>(runtime.io(), runtime.threads(), std::move(settings));
+    admin_->start();
+    runtime.onStop([admin = admin_.get()] { admin->stop(); });
 }
 
 // The web client's files on / (http::WebRoot). A missing directory is no reason not to serve the
@@ -123,17 +146,18 @@ ChatStack::ChatStack(Runtime& runtime) {
 void ChatStack::installWebClient(Runtime& runtime) {
     const Config& config = runtime.config();
     if (!config.servesWeb()) return;
-    http::WebRoot(config.webRoot).install(runtime.router());
+    http::WebRoot web(config.webRoot);
+    if (config.servesAdmin()) web.serveAdminUi();
+    web.install(runtime.router());
     std::error_code ec;
     if (!std::filesystem::is_directory(config.webRoot, ec)) {
         spdlog::warn("no web client: --web-root {} is not a directory (/ answers 404)", config.webRoot);
         return;
     }
-    runtime.onListening([host = config.host](unsigned short port) {
-        // A wildcard address is reached through loopback from the same machine.
-        std::string shown = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
-        if (shown.find(':') != std::string::npos) shown = "[" + shown + "]";
-        spdlog::info("web client at http://{}:{}/", shown, port);
+    runtime.onListening([host = config.host, admin = config.servesAdmin()](unsigned short port) {
+        const std::string base = baseUrl(host, port);
+        spdlog::info("web client at {}/", base);
+        if (admin) spdlog::info("admin UI at {}/admin/ (namespace /admin)", base);
     });
 }
 

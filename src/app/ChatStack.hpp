@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/AdminUi.hpp"
 #include "app/ClusterChatState.hpp"
 #include "app/Runtime.hpp"
 #include "auth/Jwt.hpp"
@@ -14,7 +15,7 @@
 namespace parley::app {
 
 /// The chat product wired onto a Runtime: the store, token verification, the chat handlers
-/// on "/", the REST API, and the web client (--web-root).
+/// on "/", the REST API, the web client (--web-root) and the admin UI (--admin-password).
 class ChatStack {
 public:
     /// Opens the store (running migrations) and installs everything. Throws on bad config.
@@ -23,6 +24,7 @@ public:
 
 private:
     void installWebClient(Runtime& runtime);
+    void installAdminUi(Runtime& runtime);
 
     // Before what counts into them; registered with the runtime's registry.
     store::Metrics storeMetrics_;
@@ -33,6 +35,7 @@ private:
     std::unique_ptr<ClusterChatState> clusterState_;
     std::unique_ptr<chat::ChatService> chat_;
     std::unique_ptr<http::RestApi> rest_;
+    std::unique_ptr<AdminUi> admin_; ///< with --admin-password
 };
 
 /// The HS256 secret of this configuration: --jwt-secret, else <dataDir>/jwt-secret, created

@@ -130,6 +130,19 @@ constexpr std::pair<const char*, Setter> kValueFlags[] = {
      [](Config& c, const std::string& f, const std::string& v) { c.tokenRenewalsPerMinute = bounded<std::uint32_t>(f, v, 1u << 16); }},
     {"socket-store-ops",
      [](Config& c, const std::string& f, const std::string& v) { c.storeOpsPer10s = bounded<std::uint32_t>(f, v, 1u << 20); }},
+    {"admin-username",
+     [](Config& c, const std::string& f, const std::string& v) {
+         if (v.empty()) throw std::invalid_argument(f + ": expected a name");
+         c.adminUsername = v;
+     }},
+    {"admin-password", [](Config& c, const std::string&, const std::string& v) { c.adminPassword = v; }},
+    {"admin-readonly", [](Config& c, const std::string& f, const std::string& v) { c.adminReadonly = boolean(f, v); }},
+    {"admin-mode",
+     [](Config& c, const std::string& f, const std::string& v) {
+         if (v != "development" && v != "production")
+             throw std::invalid_argument(f + ": expected development or production, got '" + v + "'");
+         c.adminMode = v;
+     }},
 };
 
 void apply(Config& c, const std::string& flag, const std::string& value) {
@@ -296,6 +309,10 @@ constexpr std::pair<const char*, Getter> kShown[] = {
     {"jwt-leeway", [](const Config& c) { return secs(c.jwtLeeway); }},
     {"token-renewals-per-minute", [](const Config& c) { return std::to_string(c.tokenRenewalsPerMinute); }},
     {"socket-store-ops", [](const Config& c) { return std::to_string(c.storeOpsPer10s); }},
+    {"admin-username", [](const Config& c) { return quoted(c.adminUsername); }},
+    {"admin-password", [](const Config& c) { return quoted(c.adminPassword.empty() ? "" : "***"); }},
+    {"admin-readonly", [](const Config& c) { return std::string(c.adminReadonly ? "true" : "false"); }},
+    {"admin-mode", [](const Config& c) { return quoted(c.adminMode); }},
 };
 // One getter per setter, in the same order: a key added to one table and not the other fails
 // to build.
@@ -384,6 +401,10 @@ Config parseConfig(int argc, char** argv) {
         }
         if (arg == "access-log" && (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--"))) {
             c.accessLog = true; // the bare flag
+            continue;
+        }
+        if (arg == "admin-readonly" && (i + 1 >= argc || std::string_view(argv[i + 1]).starts_with("--"))) {
+            c.adminReadonly = true; // the bare flag
             continue;
         }
         if (auto eq = arg.find('='); eq != std::string::npos) {
@@ -503,6 +524,14 @@ constexpr const char* kUsage = R"(usage: parley serve [flags]
                                                               PARLEY_TOKEN_RENEWALS_PER_MINUTE
   --socket-store-ops N   receipt:read and typing:start outside the socket's rooms,
                          per socket per 10 s; 0 = no limit (60)  PARLEY_SOCKET_STORE_OPS
+  --admin-password P     turns on the socket.io admin UI: its /admin
+                         namespace, and its page on /admin/ (off)    PARLEY_ADMIN_PASSWORD
+  --admin-username NAME  the admin UI's login name (admin)           PARLEY_ADMIN_USERNAME
+  --admin-readonly[=BOOL]  the admin UI may look, not join, leave, emit
+                         or disconnect (false)                       PARLEY_ADMIN_READONLY
+  --admin-mode MODE      development: the admin UI sees sockets, rooms
+                         and events; production: server stats only
+                         (development)                               PARLEY_ADMIN_MODE
   --conformance          protocol conformance profile (port 3000, ping 300/200 ms, echo handlers)
 )";
 

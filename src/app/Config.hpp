@@ -66,9 +66,15 @@ struct Config {
     std::chrono::seconds jwtLeeway{30};          // clock skew forgiven on exp/nbf; a socket ends at exp + this
     std::uint32_t tokenRenewalsPerMinute = 6;    // auth:renew per socket a minute
     std::uint32_t storeOpsPer10s = 60;           // receipt:read + typing outside its rooms, per socket
+    std::string adminUsername = "admin";         // the socket.io admin UI's login name ...
+    std::string adminPassword;                   // ... and password; empty: no /admin namespace
+    bool adminReadonly = false;                  // the admin UI may look but not join, leave, emit or disconnect
+    std::string adminMode = "development";       // development: sockets, rooms and events too; production: stats
     bool conformance = false;                    // the protocol test profile of CONFORMANCE.md
     std::string configFile;                      // the TOML file read under the environment and flags; empty: none
 
+    /// Whether the socket.io admin UI's namespace is on (an admin password is set).
+    bool servesAdmin() const { return !adminPassword.empty(); }
     /// Whether the web client is served (--web-root is not "none").
     bool servesWeb() const { return webRoot != kNoWebRoot; }
     static constexpr std::string_view kNoWebRoot = "none";

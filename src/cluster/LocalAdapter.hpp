@@ -40,12 +40,8 @@ public:
     void delSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void disconnectSockets(const socketio::BroadcastOptions& opts, bool close) override;
 
-    /// Runs `visit` on every io thread with the sockets `opts` selects there (on their own
-    /// thread, so it may read and change them), each appending what it found to its `out`;
-    /// then `done` with everything found, on io thread `home`.
-    using SocketVisitor = std::function<void(const std::vector<socketio::Socket*>& selected, boost::json::array& out)>;
     void gather(const socketio::BroadcastOptions& opts, SocketVisitor visit, std::size_t home,
-                std::function<void(boost::json::array)> done);
+                std::function<void(boost::json::array)> done) override;
     /// The rooms with a member on any thread (socket id rooms excluded), to `done` on io thread `home`.
     void allRooms(std::size_t home, std::function<void(boost::json::array)> done);
 

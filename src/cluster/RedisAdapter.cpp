@@ -1,13 +1,11 @@
 #include "cluster/RedisAdapter.hpp"
 
 #include "cluster/RedisBus.hpp"
-#include "core/Time.hpp"
 #include "socketio/Encode.hpp"
 #include "socketio/Namespace.hpp"
 #include "socketio/Socket.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::cluster {
@@ -199,33 +197,6 @@ void RedisAdapter::answerRoomChange(const bus::Request& request) {
         });
 }
 
-namespace {
-
-/// What Node's fetchSockets() gives of a remote socket's handshake. Headers are not kept by
-/// Parley; the `token` of the auth payload does not leave the process.
-json::object handshakeJson(Socket& socket) {
-    const auto& h = socket.handshake();
-    json::object query;
-    if (auto url = boost::urls::parse_origin_form(h.url); url)
-        for (const auto& p : url->params()) query[p.key] = p.value;
-    json::object auth = socket.auth();
-    auth.erase("token");
-    const auto issuedMs = std::chrono::duration_cast<std::chrono::milliseconds>(h.issued.time_since_epoch()).count();
-    std::string address = h.remoteAddress;
-    if (auto colon = address.rfind(':'); colon != std::string::npos) address.resize(colon);
-    return json::object{{"headers", json::object{}},
-                        {"time", core::isoTime(issuedMs)},
-                        {"address", address},
-                        {"xdomain", false},
-                        {"secure", false},
-                        {"issued", issuedMs},
-                        {"url", h.url},
-                        {"query", query},
-                        {"auth", auth}};
-}
-
-} // namespace
-
 void RedisAdapter::answerFetch(const bus::Request& request) {
     local_.gather(
         request.opts,
@@ -233,8 +204,10 @@ void RedisAdapter::answerFetch(const bus::Request& request) {
             for (Socket* s : selected) {
                 json::array rooms{json::value(s->id())};
                 for (const auto& r : s->rooms()) rooms.emplace_back(r);
-                out.push_back(json::object{
-                    {"id", s->id()}, {"handshake", handshakeJson(*s)}, {"rooms", rooms}, {"data", s->data()}});
+                out.push_back(json::object{{"id", s->id()},
+                                           {"handshake", socketio::describeHandshake(*s)},
+                                           {"rooms", rooms},
+                                           {"data", s->data()}});
             }
         },
         RedisBus::kHome,

@@ -46,6 +46,11 @@ public:
     void addSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void delSockets(const socketio::BroadcastOptions& opts, std::vector<std::string> rooms) override;
     void disconnectSockets(const socketio::BroadcastOptions& opts, bool close) override;
+    /// This process's sockets only (Node's fetchSockets of another node is not asked for).
+    void gather(const socketio::BroadcastOptions& opts, SocketVisitor visit, std::size_t home,
+                std::function<void(boost::json::array)> done) override {
+        local_.gather(opts, std::move(visit), home, std::move(done));
+    }
 
     const std::string& name() const noexcept { return nsp_; }
     /// `<key>#<nsp>#`: broadcasts (followed by `<room>#` for a single room).

@@ -31,6 +31,8 @@ public:
     virtual void onMessage(std::string_view text) = 0;
     /// A binary message's raw bytes. Valid only during the call.
     virtual void onBinary(std::string_view bytes) = 0;
+    /// The session moved from polling to WebSocket.
+    virtual void onUpgrade() {}
     /// The session is gone; this is the last call.
     virtual void onClose(CloseReason reason) = 0;
 };

@@ -140,6 +140,7 @@ void Session::completeUpgrade() {
     enter(SessionState::WebSocket);
     polling_.releaseGet();
     polling_.moveQueueTo(websocket_);
+    if (handler_) handler_->onUpgrade();
 }
 
 // Ends a pending upgrade: the probe is closed and forgotten; polling goes on.

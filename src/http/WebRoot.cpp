@@ -63,6 +63,23 @@ bool holdsCurrent(const net::Request& req, std::string_view etag) {
     return false;
 }
 
+// The admin UI's page: its paths are relative (css/app.css), so /admin is sent to /admin/.
+net::Response serveAdmin(const net::Request& req, const std::filesystem::path& dir, std::string_view path) {
+    if (path == "/admin") {
+        net::Response res{bhttp::status::permanent_redirect, req.version()};
+        res.set(bhttp::field::location, "/admin/");
+        return res;
+    }
+    std::string_view rest = path.substr(std::string_view("/admin/").size());
+    if (rest.empty()) return WebRoot::serve(req, dir, "index.html");
+    if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+        const std::string_view sub = rest.substr(0, slash);
+        if (sub != "css" && sub != "js" && sub != "img") return notFound(req);
+        return WebRoot::serve(req, dir / std::string(sub), rest.substr(slash + 1));
+    }
+    return WebRoot::serve(req, dir, rest);
+}
+
 } // namespace
 
 std::optional<std::string_view> WebRoot::servableType(std::string_view name) noexcept {
@@ -122,14 +139,16 @@ void WebRoot::install(Router& router) {
             router.add(method, "/socket.io/" + std::string(bundle), std::move(answer));
         }
     }
-    router.setFallback(
-        [dir = dir_](const std::shared_ptr<net::HttpConnection>& conn, net::Request&& req, PathParams&&) {
-            const std::string_view path = pathOf(req.target());
-            if (path == "/") return conn->respond(serve(req, dir, "index.html"));
-            // The name after the one leading '/': another '/' in it makes it unservable. A target in
-            // another form (absolute, "*") names nothing here.
-            conn->respond(serve(req, dir, path.starts_with('/') ? path.substr(1) : std::string_view()));
-        });
+    router.setFallback([dir = dir_, admin = adminUi_](const std::shared_ptr<net::HttpConnection>& conn,
+                                                      net::Request&& req, PathParams&&) {
+        const std::string_view path = pathOf(req.target());
+        if (path == "/") return conn->respond(serve(req, dir, "index.html"));
+        if (admin && (path == "/admin" || path.starts_with("/admin/")))
+            return conn->respond(serveAdmin(req, dir / "vendor" / "admin", path));
+        // The name after the one leading '/': another '/' in it makes it unservable. A target in
+        // another form (absolute, "*") names nothing here.
+        conn->respond(serve(req, dir, path.starts_with('/') ? path.substr(1) : std::string_view()));
+    });
 }
 
 } // namespace parley::http

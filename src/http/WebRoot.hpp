@@ -15,6 +15,9 @@ namespace parley::http {
 /// - `/socket.io/socket.io.min.js` and `/socket.io/socket.io.js` (and their .map) answer the
 ///   socket.io-client browser bundle from its `vendor/` (scripts/install-deps copies it from npm),
 ///   as Node's socket.io does with serveClient.
+/// - with the admin UI on, `/admin/` answers the socket.io admin UI's page from `vendor/admin/`
+///   (its index.html, and a plain name directly in it or in its css/, js/ or img/), `/admin` a
+///   redirect there.
 /// Only a plain name of allowed characters and extension is looked up (servableType): no path,
 /// `..`, leading dot or percent-encoding ever reaches the file system. Everything else is 404.
 /// Files are read at each request (they are small, and a page loads them once; an edit shows on
@@ -27,6 +30,8 @@ public:
     /// Adds the bundle's routes and the fallback for `/` and `/<name>` to `router` (after which
     /// its other routes still win: the fallback only answers paths no route has).
     void install(Router& router);
+    /// Also serves the admin UI's page (before install()).
+    void serveAdminUi() noexcept { adminUi_ = true; }
 
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
@@ -42,6 +47,7 @@ public:
 
 private:
     std::filesystem::path dir_;
+    bool adminUi_ = false;
 };
 
 } // namespace parley::http

@@ -2,7 +2,10 @@
 
 #include "socketio/Types.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -71,6 +74,13 @@ public:
     virtual void delSockets(const BroadcastOptions& opts, std::vector<std::string> rooms) = 0;
     /// Disconnects every selected socket (and its whole connection when `close`).
     virtual void disconnectSockets(const BroadcastOptions& opts, bool close) = 0;
+
+    /// Runs `visit` on every io thread with the sockets of this process that `opts` selects
+    /// there (on their own thread, so it may read and change them), each appending what it found
+    /// to its `out`; then `done` with everything found, on io thread `home`.
+    using SocketVisitor = std::function<void(const std::vector<Socket*>& selected, boost::json::array& out)>;
+    virtual void gather(const BroadcastOptions& opts, SocketVisitor visit, std::size_t home,
+                        std::function<void(boost::json::array)> done) = 0;
 };
 
 } // namespace parley::socketio

@@ -16,6 +16,9 @@ Client::Client(Server& server, std::shared_ptr<engineio::Session> session)
       context_(session_->context()) {}
 
 void Client::start() {
+    polling_ = session_->transport() == engineio::TransportType::Polling;
+    server_.countClient(1, polling_);
+    if (auto* watcher = server_.watcher()) watcher->connectionOpened();
     // A connection that joins no namespace in time is closed (it holds resources for nothing).
     connectTimer_ = std::make_unique<boost::asio::steady_timer>(context_, server_.config().connectTimeout);
     connectTimer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
@@ -24,8 +27,18 @@ void Client::start() {
     });
 }
 
+std::string_view Client::sessionId() const { return session_ ? std::string_view(session_->id()) : std::string_view(); }
+
+std::string_view Client::transportName() const {
+    return session_ && session_->transport() == engineio::TransportType::WebSocket ? "websocket" : "polling";
+}
+
 void Client::send(const EncodedPacket& packet, bool isVolatile) {
     if (closed_) return;
+    if (auto* watcher = server_.watcher()) {
+        watcher->packetSent(packet.text->size());
+        for (const auto& b : packet.binaries) watcher->packetSent(b->size());
+    }
     // Volatile packets carry no attachments here (typing, presence): all or nothing is moot.
     session_->send(net::Frame{packet.text, false, isVolatile && packet.binaries.empty()});
     for (const auto& b : packet.binaries) session_->send(net::Frame{b, true});
@@ -52,6 +65,7 @@ void Client::removeSocket(const std::string& nsp) {
 
 void Client::onMessage(std::string_view text) {
     if (closed_) return;
+    if (auto* watcher = server_.watcher()) watcher->packetReceived(text.size());
     auto packet = codec::decode(text, server_.config().decode);
     // A packet that is not Socket.IO, or text while attachments are awaited: the peer is broken.
     if (!packet || (reassembler_ && reassembler_->pending())) {
@@ -73,6 +87,7 @@ void Client::onMessage(std::string_view text) {
 
 void Client::onBinary(std::string_view bytes) {
     if (closed_) return;
+    if (auto* watcher = server_.watcher()) watcher->packetReceived(bytes.size());
     // A binary frame no packet announced is as broken as one too many.
     auto done = reassembler_ ? reassembler_->add(std::string(bytes))
                              : boost::system::result<std::optional<codec::Packet>>(codec::Errc::UnexpectedBinary);
@@ -137,11 +152,22 @@ void Client::onConnect(codec::Packet&& packet) {
         self->connectTimer_.reset();
         socket->onConnected();
         self->send(encodeConnect(nsp->name(), socket->id(), socket->pid()));
+        if (auto* watcher = self->server_.watcher()) watcher->socketConnected(*socket);
         nsp->notifyConnection(socket);
     });
 }
 
+void Client::onUpgrade() {
+    if (polling_) server_.countUpgrade();
+    polling_ = false;
+    if (auto* watcher = server_.watcher())
+        for (auto& [name, socket] : sockets_) watcher->socketUpgraded(*socket);
+}
+
 void Client::onClose(engineio::CloseReason reason) {
+    server_.countClient(-1, polling_);
+    polling_ = false;
+    if (auto* watcher = server_.watcher()) watcher->connectionClosed(engineio::toString(reason));
     closed_ = true;
     connectTimer_.reset();
     reassembler_.reset();

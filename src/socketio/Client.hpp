@@ -27,6 +27,10 @@ public:
     const engineio::Handshake& handshake() const { return *handshake_; }
     boost::asio::io_context& context() { return context_; }
     Server& server() noexcept { return server_; }
+    /// The Engine.IO session id ("" once closed).
+    std::string_view sessionId() const;
+    /// "polling" or "websocket": the transport the session is on now.
+    std::string_view transportName() const;
 
     /// Sends an encoded packet (text, then its attachments). A volatile one is dropped if the
     /// client is behind.
@@ -38,6 +42,7 @@ public:
 
     void onMessage(std::string_view text) override;
     void onBinary(std::string_view bytes) override;
+    void onUpgrade() override;
     void onClose(engineio::CloseReason reason) override;
 
 private:
@@ -57,6 +62,7 @@ private:
     std::unique_ptr<boost::asio::steady_timer> connectTimer_;
     std::size_t connecting_ = 0; ///< CONNECTs whose middlewares have not answered yet
     bool closed_ = false;
+    bool polling_ = false; ///< counted in Server::pollingClientsCount()
 };
 
 } // namespace parley::socketio

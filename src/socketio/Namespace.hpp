@@ -4,6 +4,8 @@
 #include "socketio/Operators.hpp"
 #include "socketio/Socket.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +43,8 @@ public:
 
     const std::string& name() const noexcept { return name_; }
     Adapter& adapter() noexcept { return *adapter_; }
+    /// The sockets connected to this namespace in this process now. Any thread.
+    std::int64_t socketsCount() const noexcept { return sockets_.load(std::memory_order_relaxed); }
 
     void use(Middleware middleware) { middlewares_.push_back(std::move(middleware)); }
     void onConnection(ConnectionHandler handler) { onConnection_ = std::move(handler); }
@@ -61,6 +65,7 @@ public:
     }
 
     // --- For Client and Socket ------------------------------------------------------------------
+    void countSocket(int delta) noexcept { sockets_.fetch_add(delta, std::memory_order_relaxed); }
     void runMiddlewares(const std::shared_ptr<Socket>& socket, Next done, std::size_t index = 0) const;
     const EventHandler* findEvent(std::string_view name) const;
     void notifyConnection(const std::shared_ptr<Socket>& socket) const;
@@ -75,6 +80,7 @@ public:
 private:
     std::string name_;
     std::unique_ptr<Adapter> adapter_;
+    std::atomic<std::int64_t> sockets_{0};
     std::vector<Middleware> middlewares_;
     ConnectionHandler onConnection_;
     DisconnectHandler onDisconnect_;

@@ -1,6 +1,7 @@
 #include "socketio/Socket.hpp"
 
 #include "core/Assert.hpp"
+#include "core/Time.hpp"
 #include "socketio/Client.hpp"
 #include "socketio/Encode.hpp"
 #include "socketio/Namespace.hpp"
@@ -8,6 +9,7 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/json/array.hpp>
+#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -92,6 +94,7 @@ void Socket::sendNow(const EncodedPacket& packet) {
 }
 
 void Socket::deliver(const EncodedPacket& packet, bool isVolatile) {
+    if (auto* watcher = client_->server().watcher()) watcher->packetDelivered(*this, packet);
     if (rewrite_) {
         if (auto other = rewrite_(packet)) return client_->send(*other, isVolatile);
     }
@@ -169,12 +172,13 @@ void Socket::onAck(codec::Packet&& packet) {
 void Socket::onEvent(codec::Packet&& packet) {
     auto view = codec::splitEvent(packet);
     if (!view) return;
-    const EventHandler* handler = nsp_.findEvent(view->name);
-    if (!handler) return;
     const auto& arr = packet.json.get_array();
     PARLEY_ASSERT(!arr.empty(), "splitEvent accepts only an array that starts with the event name");
     Event event{view->name, std::span<const boost::json::value>(arr.data() + 1, arr.size() - 1), view->args,
                 packet.buffers};
+    if (auto* watcher = client_->server().watcher()) watcher->eventReceived(*this, event);
+    const EventHandler* handler = nsp_.findEvent(view->name);
+    if (!handler) return;
     if (!packet.id) return (*handler)(shared_from_this(), event, Ack());
     // A client may pipeline requests, but not without bound: each one holds work and memory
     // until it is answered.
@@ -189,7 +193,7 @@ bool Socket::join(const std::string& room) {
     if (!connected_) return false;
     if (!inRoom(room) && rooms().size() - uncounted_.size() >= client_->server().config().maxRoomsPerSocket)
         return false;
-    nsp_.adapter().join(*this, room);
+    if (nsp_.adapter().join(*this, room)) notifyJoined(room);
     return true;
 }
 
@@ -199,14 +203,21 @@ bool Socket::joinUncounted(const std::string& room) {
     if (inRoom(room)) return true;
     nsp_.adapter().join(*this, room);
     uncounted_.push_back(room);
+    notifyJoined(room);
     return true;
+}
+
+void Socket::notifyJoined(const std::string& room) {
+    if (auto* watcher = client_->server().watcher()) watcher->roomJoined(*this, room);
 }
 
 void Socket::leave(const std::string& room) {
     PARLEY_ASSERT_OWNER_THREAD();
     if (!connected_) return;
     if (auto it = std::find(uncounted_.begin(), uncounted_.end(), room); it != uncounted_.end()) uncounted_.erase(it);
-    if (nsp_.adapter().leave(*this, room)) nsp_.notifyLeave(*this, room);
+    if (!nsp_.adapter().leave(*this, room)) return;
+    if (auto* watcher = client_->server().watcher()) watcher->roomLeft(*this, room);
+    nsp_.notifyLeave(*this, room);
 }
 
 const std::vector<std::string>& Socket::rooms() const { return nsp_.adapter().roomsOf(*this); }
@@ -231,6 +242,7 @@ void Socket::onConnected() {
     PARLEY_ASSERT(!connected_, "a socket connects once");
     connected_ = true;
     if (auto* m = client_->server().metrics()) m->socketsConnected.fetch_add(1, std::memory_order_relaxed);
+    nsp_.countSocket(1);
     nsp_.adapter().addSocket(*this);
 }
 
@@ -254,6 +266,8 @@ void Socket::onDisconnect(std::string_view reason) {
     nsp_.adapter().removeSocket(*this);
     connected_ = false;
     if (auto* m = client_->server().metrics()) m->socketsConnected.fetch_sub(1, std::memory_order_relaxed);
+    nsp_.countSocket(-1);
+    if (auto* watcher = client_->server().watcher()) watcher->socketDisconnected(*this, reason);
     // Acks that can no longer arrive fail now rather than at their timeout.
     auto pending = std::move(pendingAcks_);
     pendingAcks_.clear();
@@ -262,6 +276,27 @@ void Socket::onDisconnect(std::string_view reason) {
         ack.callback(boost::asio::error::connection_aborted, kNoArgs, {});
     }
     nsp_.notifyDisconnect(self, reason);
+}
+
+boost::json::object describeHandshake(const Socket& socket) {
+    const auto& h = socket.handshake();
+    boost::json::object query;
+    if (auto url = boost::urls::parse_origin_form(h.url); url)
+        for (const auto& p : url->params()) query[p.key] = p.value;
+    boost::json::object auth = socket.auth();
+    auth.erase("token");
+    const auto issuedMs = std::chrono::duration_cast<std::chrono::milliseconds>(h.issued.time_since_epoch()).count();
+    std::string address = h.remoteAddress;
+    if (auto colon = address.rfind(':'); colon != std::string::npos) address.resize(colon);
+    return boost::json::object{{"headers", boost::json::object{}},
+                               {"time", core::isoTime(issuedMs)},
+                               {"address", address},
+                               {"xdomain", false},
+                               {"secure", false},
+                               {"issued", issuedMs},
+                               {"url", h.url},
+                               {"query", query},
+                               {"auth", auth}};
 }
 
 } // namespace parley::socketio

@@ -83,6 +83,8 @@ public:
     /// Application state (e.g. the authenticated user id), like socket.data in Node.
     boost::json::object& data() noexcept { return data_; }
     bool connected() const noexcept { return connected_; }
+    /// The connection this socket is on (several sockets, one per namespace, may share it).
+    const Client& client() const noexcept { return *client_; }
 
     void emit(std::string_view event, const boost::json::array& args = {});
     void emitRaw(std::string_view event, std::string_view argsText, const std::vector<std::string>& buffers = {});
@@ -142,6 +144,7 @@ public:
 
 private:
     void deliver(const EncodedPacket& packet, bool isVolatile);
+    void notifyJoined(const std::string& room);
     struct PendingAck {
         std::unique_ptr<boost::asio::steady_timer> timer;
         AckCallback callback;
@@ -167,5 +170,10 @@ private:
     Rewrite rewrite_;                        ///< setRewrite(); empty: none
     bool connected_ = false;
 };
+
+/// What Node's fetchSockets() gives of a socket's handshake: {headers, time, address, xdomain,
+/// secure, issued, url, query, auth}. Headers are not kept by Parley (an empty object); the
+/// `token` of the auth payload is left out: it never leaves the process.
+boost::json::object describeHandshake(const Socket& socket);
 
 } // namespace parley::socketio
