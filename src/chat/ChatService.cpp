@@ -15,15 +15,22 @@ using SocketPtr = std::shared_ptr<socketio::Socket>;
 
 namespace {
 
-void ackError(const socketio::Ack& ack, ErrorCode code, std::string_view message, std::string_view context) {
-    ack.send(boost::json::array{errorReply(code, message, context)});
+// An ack's arguments: the error envelope (logged with `context`), or {ok:true[,data]}.
+boost::json::array errorArgs(ErrorCode code, std::string_view message, std::string_view context) {
+    return boost::json::array{errorReply(code, message, context)};
 }
 
-void ackOk(const socketio::Ack& ack, boost::json::value data = nullptr) {
+boost::json::array okArgs(boost::json::value data = nullptr) {
     boost::json::object o{{"ok", true}};
     if (!data.is_null()) o["data"] = std::move(data);
-    ack.send(boost::json::array{std::move(o)});
+    return boost::json::array{std::move(o)};
 }
+
+void ackError(const socketio::Ack& ack, ErrorCode code, std::string_view message, std::string_view context) {
+    ack.send(errorArgs(code, message, context));
+}
+
+void ackOk(const socketio::Ack& ack, boost::json::value data = nullptr) { ack.send(okArgs(std::move(data))); }
 
 std::string userOf(const SocketPtr& s) {
     const auto* v = s->data().if_contains("userId");
@@ -126,7 +133,7 @@ void ChatService::install() {
 void ChatService::installHandlers() {
     using socketio::Ack;
     using socketio::Event;
-    nsp_.onOverload(&refuseOverload);
+    nsp_.onOverload([this](const SocketPtr& s, const Event& e, Ack ack) { refuseOverload(s, e, std::move(ack)); });
     nsp_.on("room:join", [this](const SocketPtr& s, const Event& e, Ack ack) { joinRoom(s, e, std::move(ack)); });
     nsp_.on("room:leave", [this](const SocketPtr& s, const Event& e, Ack ack) { leaveRoom(s, e, std::move(ack)); });
     nsp_.on("message:send",
@@ -139,10 +146,15 @@ void ChatService::installHandlers() {
     nsp_.on("auth:renew", [this](const SocketPtr& s, const Event& e, Ack ack) { renewToken(s, e, std::move(ack)); });
 }
 
-// A client pipelining requests past the socket's limit gets each extra one refused at once.
+// A client pipelining requests past the socket's limit gets each extra one refused at once (a
+// message:send among them is an error ack of the ack histogram like any other).
 void ChatService::refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
-    ackError(ack, ErrorCode::RateLimited, "Too many requests awaiting an answer on this connection",
-             context(e.name, userOf(s)));
+    const bool send = e.name == "message:send";
+    const auto received = send ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const auto reply = errorArgs(ErrorCode::RateLimited, "Too many requests awaiting an answer on this connection",
+                                 context(e.name, userOf(s)));
+    if (send) timeSendAck(ack, received, false);
+    ack.send(reply);
 }
 
 void ChatService::joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
@@ -176,14 +188,27 @@ void ChatService::sendFromSocket(const SocketPtr& s, const socketio::Event& e, s
     // Draining: no answer at all, so the client sends it again (same clientId) once it has
     // reconnected to another node.
     if (draining()) return;
+    const auto received = std::chrono::steady_clock::now();
     const std::string userId = userOf(s);
+    // `done` runs on the socket's io thread, whichever thread completed the store's write.
     sendMessage(s->context(), userId, e.args.empty() ? nullptr : asObject(&e.args[0]), std::nullopt,
-                [ack, userId](std::optional<Failure> failure, SendOutcome out) {
-                    if (failure)
-                        return ackError(ack, failure->code, failure->message,
-                                        withCause(context("message:send", userId), failure->cause));
-                    ackOk(ack, boost::json::object{{"clientId", out.message.clientId}, {"serverId", out.message.id}});
+                [this, ack, userId, received](std::optional<Failure> failure, SendOutcome out) {
+                    const auto reply = failure ? errorArgs(failure->code, failure->message,
+                                                           withCause(context("message:send", userId), failure->cause))
+                                               : okArgs(boost::json::object{{"clientId", out.message.clientId},
+                                                                            {"serverId", out.message.id}});
+                    timeSendAck(ack, received, !failure);
+                    ack.send(reply);
                 });
+}
+
+// parley_chat_message_ack_seconds: one more clock read, one histogram's relaxed adds. Taken
+// with the ack ready, just before it is handed to the connection, so that a client holding its
+// ack finds it counted. A send whose client asked for no ack has no ack to time.
+void ChatService::timeSendAck(const socketio::Ack& ack, std::chrono::steady_clock::time_point received,
+                              bool ok) const noexcept {
+    if (metrics_ == nullptr || !ack.requested()) return;
+    (ok ? metrics_->messageAckOk : metrics_->messageAckError).observe(std::chrono::steady_clock::now() - received);
 }
 
 void ChatService::readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {

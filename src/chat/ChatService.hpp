@@ -19,6 +19,7 @@
 #include <boost/json/object.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -170,10 +171,12 @@ private:
 
     // Registers one handler per event; each one below answers its event.
     void installHandlers();
-    static void refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    void refuseOverload(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void joinRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void leaveRoom(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
     void sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);
+    // Times a message:send answered by `ack` (just written) from `received`, the handler's start.
+    void timeSendAck(const socketio::Ack& ack, std::chrono::steady_clock::time_point received, bool ok) const noexcept;
     void typing(const SocketPtr& s, const socketio::Event& e, bool starting);
     void emitTyping(const std::string& userId, const std::string& chatId, const char* state);
     void readReceipt(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack);

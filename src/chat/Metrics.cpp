@@ -11,6 +11,11 @@ void Metrics::registerWith(core::MetricsRegistry& registry) const {
     registry.addCounter("parley_logins_refused_total",
                         "Logins refused with RATE_LIMITED: per-address or per-account limit, or the hash queue full.",
                         loginsRefused);
+    registry.addHistogram(
+        "parley_chat_message_ack_seconds",
+        "Time from a socket's message:send to its ack being sent, the sender's wait less the network; "
+        "result ok: stored, or a retry's stored copy; error: refused, or not stored.",
+        "result", {{"ok", &messageAckOk}, {"error", &messageAckError}});
 }
 
 } // namespace parley::chat

@@ -1,5 +1,6 @@
 #include "core/Metrics.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string_view>
@@ -67,18 +68,28 @@ DurationHistogram::Snapshot DurationHistogram::snapshot() const noexcept {
 }
 
 void DurationHistogram::render(std::string& out, const char* name, const char* help) const {
-    const Snapshot s = snapshot();
     header(out, name, "histogram", help);
+    renderSamples(out, name, "");
+}
+
+void DurationHistogram::renderSamples(std::string& out, const char* name, std::string_view labels) const {
+    const Snapshot s = snapshot();
+    std::string prefix = "_bucket{"; // `_bucket{labels,` before each le
+    if (!labels.empty()) {
+        prefix += labels;
+        prefix += ',';
+    }
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i <= kBounds; ++i) {
         cumulative += s.buckets[i];
-        const std::string le = std::string("_bucket{le=\"") + (i < kBounds ? kBoundLabels[i] : "+Inf") + "\"}";
+        const std::string le = prefix + "le=\"" + (i < kBounds ? kBoundLabels[i] : "+Inf") + "\"}";
         sample(out, name, le, std::to_string(cumulative));
     }
+    const std::string braced = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
     char sum[32];
     std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(s.sumNanoseconds) / 1e9);
-    sample(out, name, "_sum", sum);
-    sample(out, name, "_count", std::to_string(s.count));
+    sample(out, name, "_sum" + braced, sum);
+    sample(out, name, "_count" + braced, std::to_string(s.count));
 }
 
 namespace {
@@ -88,6 +99,31 @@ bool isMetricName(std::string_view name) noexcept {
     for (char c : name)
         if (!first(c) && !(c >= '0' && c <= '9')) return false;
     return true;
+}
+
+bool isLabelName(std::string_view name) noexcept {
+    auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    if (name.empty() || !first(name[0]) || name == "le" || name.starts_with("__")) return false;
+    for (char c : name)
+        if (!first(c) && !(c >= '0' && c <= '9')) return false;
+    return true;
+}
+
+// The text format's label value escapes: a backslash, a double quote and a line break.
+std::string escapeLabelValue(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
 }
 
 // The text format's HELP escapes: a backslash and a line break.
@@ -118,11 +154,33 @@ void MetricsRegistry::addHistogram(std::string name, std::string help, const Dur
     add(std::move(name), std::move(help), &histogram);
 }
 
+void MetricsRegistry::addHistogram(std::string name, std::string help, std::string_view label,
+                                   const std::vector<std::pair<std::string, const DurationHistogram*>>& byValue) {
+    if (!isLabelName(label)) throw std::invalid_argument("metrics: not a label name: '" + std::string(label) + "'");
+    if (byValue.empty()) throw std::invalid_argument("metrics: " + name + " has no histogram");
+    HistogramFamily family;
+    std::string twice; // a label="value" given twice, if any
+    bool null = false;
+    for (const auto& [value, histogram] : byValue) {
+        std::string pair(label);
+        pair += "=\"";
+        pair += escapeLabelValue(value);
+        pair += '"';
+        const auto same = [&pair](const auto& seen) { return seen.first == pair; };
+        if (twice.empty() && std::any_of(family.series.begin(), family.series.end(), same)) twice = pair;
+        null = null || histogram == nullptr;
+        family.series.emplace_back(std::move(pair), histogram);
+    }
+    if (!twice.empty()) throw std::invalid_argument("metrics: " + name + " has " + twice + " twice");
+    if (null) throw std::invalid_argument("metrics: " + name + " has a null histogram");
+    add(std::move(name), std::move(help), std::move(family));
+}
+
 void MetricsRegistry::add(std::string name, std::string help, Figure figure) {
     if (!isMetricName(name)) throw std::invalid_argument("metrics: not a Prometheus metric name: '" + name + "'");
     for (const auto& entry : entries_)
         if (entry.name == name) throw std::invalid_argument("metrics: " + name + " is registered twice");
-    entries_.push_back(Entry{std::move(name), escapeHelp(help), figure});
+    entries_.push_back(Entry{std::move(name), escapeHelp(help), std::move(figure)});
 }
 
 std::string MetricsRegistry::render() const {
@@ -134,8 +192,13 @@ std::string MetricsRegistry::render() const {
             renderValue(out, name, "counter", help, **counter);
         else if (const auto* const* gauge = std::get_if<const std::atomic<std::int64_t>*>(&entry.figure))
             renderValue(out, name, "gauge", help, **gauge);
-        else
-            std::get<const DurationHistogram*>(entry.figure)->render(out, name, help);
+        else if (const auto* const* histogram = std::get_if<const DurationHistogram*>(&entry.figure))
+            (*histogram)->render(out, name, help);
+        else {
+            header(out, name, "histogram", help);
+            for (const auto& [labels, h] : std::get<HistogramFamily>(entry.figure).series)
+                h->renderSamples(out, name, labels);
+        }
     }
     return out;
 }

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -34,6 +36,9 @@ public:
 
     /// Appends the HELP, TYPE, _bucket (cumulative), _sum and _count lines of `name`.
     void render(std::string& out, const char* name, const char* help) const;
+    /// Appends the _bucket, _sum and _count lines of `name` alone, each with `labels` (one or
+    /// more `key="value"` pairs, already escaped, comma-separated; "" for none) before any `le`.
+    void renderSamples(std::string& out, const char* name, std::string_view labels) const;
 
 private:
     std::array<std::atomic<std::uint64_t>, kBounds + 1> buckets_{};
@@ -56,13 +61,25 @@ public:
     void addGauge(std::string name, std::string help, const std::atomic<std::int64_t>& value);
     /// A histogram of durations, in seconds. Throws as addCounter().
     void addHistogram(std::string name, std::string help, const DurationHistogram& histogram);
+    /// Histograms of durations split by one label: one DurationHistogram per value of `label`
+    /// (e.g. result="ok" and result="error"), shown as one family under one HELP and TYPE, each
+    /// sample carrying its value. A hot path picks its histogram itself, so a label costs it
+    /// nothing. Throws as addCounter(), and std::invalid_argument when `label` is not a
+    /// Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not "le", not starting "__"), or
+    /// `byValue` is empty or names a value twice.
+    void addHistogram(std::string name, std::string help, std::string_view label,
+                      const std::vector<std::pair<std::string, const DurationHistogram*>>& byValue);
 
     /// The HELP, TYPE and sample lines of every figure, in the order of registration.
     std::string render() const;
 
 private:
-    using Figure =
-        std::variant<const std::atomic<std::uint64_t>*, const std::atomic<std::int64_t>*, const DurationHistogram*>;
+    // A labelled family: each histogram with its `label="value"`, as rendered.
+    struct HistogramFamily {
+        std::vector<std::pair<std::string, const DurationHistogram*>> series;
+    };
+    using Figure = std::variant<const std::atomic<std::uint64_t>*, const std::atomic<std::int64_t>*,
+                                const DurationHistogram*, HistogramFamily>;
     struct Entry {
         std::string name;
         std::string help; // escaped for the HELP line

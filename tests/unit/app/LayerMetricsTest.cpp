@@ -60,6 +60,7 @@ TEST(LayerMetrics, TogetherShowEveryFigureOfMetricsOnceWithItsType) {
         {"parley_volatile_dropped_total", "counter"},
         {"parley_password_hashes_total", "counter"},
         {"parley_logins_refused_total", "counter"},
+        {"parley_chat_message_ack_seconds", "histogram"},
         {"parley_store_commits_total", "counter"},
         {"parley_store_committed_writes_total", "counter"},
         {"parley_store_commit_seconds", "histogram"},
@@ -76,6 +77,7 @@ TEST(LayerMetrics, EachLayersFiguresShowWhatItCounted) {
     layers.net.connectionsRefused.fetch_add(1, std::memory_order_relaxed);
     layers.socketio.socketsConnected.fetch_add(3, std::memory_order_relaxed);
     layers.chat.loginsRefused.fetch_add(4, std::memory_order_relaxed);
+    layers.chat.messageAckError.observe(std::chrono::milliseconds(1));
     layers.store.storeCommitSeconds.observe(std::chrono::microseconds(400));
     layers.store.storeWriteSeconds.observe(std::chrono::milliseconds(2));
     layers.store.storeWriteSeconds.observe(std::chrono::milliseconds(4));
@@ -88,6 +90,8 @@ TEST(LayerMetrics, EachLayersFiguresShowWhatItCounted) {
     EXPECT_NE(out.find("\nparley_store_commit_seconds_count 1\n"), std::string::npos) << out;
     EXPECT_NE(out.find("\nparley_store_write_seconds_count 2\n"), std::string::npos) << out;
     EXPECT_NE(out.find("\nparley_store_write_seconds_bucket{le=\"0.002\"} 1\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\nparley_chat_message_ack_seconds_count{result=\"error\"} 1\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\nparley_chat_message_ack_seconds_count{result=\"ok\"} 0\n"), std::string::npos) << out;
 }
 
 TEST(LayerMetrics, ALayerRegisteredTwiceIsRefused) {

@@ -99,6 +99,50 @@ TEST(MetricsRegistry, ReadsEachFigureAtEveryRender) {
     EXPECT_EQ(lineValue(out, "x_seconds_count"), "1");
 }
 
+TEST(MetricsRegistry, RendersALabelledFamilyUnderOneHelpAndTypeEachSeriesWithItsLabel) {
+    DurationHistogram ok;
+    DurationHistogram error;
+    MetricsRegistry registry;
+    registry.addHistogram("x_seconds", "What x took, by result.", "result", {{"ok", &ok}, {"error", &error}});
+    ok.observe(microseconds(300)); // <= 0.5 ms
+    ok.observe(milliseconds(40));  // <= 50 ms
+    error.observe(seconds(6));     // +Inf
+    const std::string out = registry.render();
+    EXPECT_EQ(out.rfind("# HELP x_seconds What x took, by result.\n# TYPE x_seconds histogram\n", 0), 0u) << out;
+    EXPECT_EQ(out.find("# TYPE", 1), out.rfind("# TYPE")) << "one TYPE line: " << out;
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{result=\"ok\",le=\"0.0001\"}"), "0");
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{result=\"ok\",le=\"0.0005\"}"), "1");
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{result=\"ok\",le=\"0.05\"}"), "2");
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{result=\"ok\",le=\"+Inf\"}"), "2");
+    EXPECT_EQ(lineValue(out, "x_seconds_sum{result=\"ok\"}"), "0.040300000");
+    EXPECT_EQ(lineValue(out, "x_seconds_count{result=\"ok\"}"), "2");
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{result=\"error\",le=\"5\"}"), "0");
+    EXPECT_EQ(lineValue(out, "x_seconds_bucket{result=\"error\",le=\"+Inf\"}"), "1");
+    EXPECT_EQ(lineValue(out, "x_seconds_sum{result=\"error\"}"), "6.000000000");
+    EXPECT_EQ(lineValue(out, "x_seconds_count{result=\"error\"}"), "1");
+    EXPECT_EQ(lineValue(out, "x_seconds_count"), "") << "no unlabelled series: " << out;
+    EXPECT_LT(out.find("result=\"ok\""), out.find("result=\"error\"")) << "in the order given: " << out;
+}
+
+TEST(MetricsRegistry, EscapesALabelValueAndRefusesALabelPrometheusCannotRead) {
+    DurationHistogram a;
+    DurationHistogram b;
+    MetricsRegistry registry;
+    registry.addHistogram("x_seconds", "Escaped.", "path", {{"a\"b\\c\nd", &a}});
+    EXPECT_EQ(lineValue(registry.render(), "x_seconds_count{path=\"a\\\"b\\\\c\\nd\"}"), "0") << registry.render();
+    EXPECT_THROW(registry.addHistogram("y_seconds", "A dash.", "re-sult", {{"ok", &a}}), std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("y_seconds", "Prometheus' own.", "le", {{"ok", &a}}), std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("y_seconds", "Reserved.", "__result", {{"ok", &a}}), std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("y_seconds", "No series.", "result", {}), std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("y_seconds", "Twice.", "result", {{"ok", &a}, {"ok", &b}}),
+                 std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("y_seconds", "Null.", "result", {{"ok", nullptr}}), std::invalid_argument);
+    EXPECT_THROW(registry.addHistogram("x_seconds", "Name taken.", "result", {{"ok", &b}}), std::invalid_argument);
+    const std::string out = registry.render();
+    EXPECT_EQ(out.find("y_seconds"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Name taken"), std::string::npos) << out;
+}
+
 TEST(MetricsRegistry, RendersInTheOrderOfRegistration) {
     std::atomic<std::uint64_t> a{0};
     std::atomic<std::uint64_t> b{0};
