@@ -32,7 +32,7 @@ E2E_TIME_SCALE_asan = 3
 E2E_TIME_SCALE_tsan = 5
 E2E_TIME_SCALE ?= $(or $(E2E_TIME_SCALE_$(PRESET)),1)
 
-.PHONY: run run-cluster test test-asan test-tsan deps build unit e2e e2e-pg e2e-cluster e2e-threads bench fuzz lint format clean
+.PHONY: run run-cluster test test-asan test-tsan deps build unit e2e e2e-pg e2e-cluster e2e-threads deb test-deb bench fuzz lint format clean
 
 run: build
 	./$(BUILD)/parley serve $(ARGS)
@@ -100,6 +100,22 @@ e2e-threads:
 	  cd $(CURDIR)/tests/e2e && PARLEY_E2E_THREADS=$$t PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD) PARLEY_E2E_TIME_SCALE=$(E2E_TIME_SCALE) \
 	    node --test --test-force-exit --test-concurrency=1 --test-reporter=spec $(E2E_THREADED); \
 	done
+
+# The Debian package of this build, $(BUILD)/parley_<version>_amd64.deb (CPack, cmake/Packaging.cmake;
+# docs/packaging.md): parley, the web client with the socket.io-client bundle that deps copies
+# into web/vendor/, the systemd unit and /etc/parley/parley.toml. Meant for the release preset.
+deb: build
+	@test -f web/vendor/socket.io.min.js || { echo "deb: no web/vendor/socket.io.min.js (scripts/install-deps copies it)"; exit 1; }
+	cmake --build --preset $(PRESET) --target package
+
+# Installs that package on this machine, runs the server as its unit says (also where systemd
+# is not PID 1), chats with it through socket.io-client, stops it and purges the package
+# (tests/package/install-test.sh). It changes the machine's packages and users, so it needs root,
+# which is checked before the build.
+test-deb:
+	@[ "$$(id -u)" -eq 0 ] || { echo "test-deb: needs root (it installs and purges the parley package): sudo make test-deb"; exit 1; }
+	$(MAKE) deb
+	tests/package/install-test.sh $(BUILD)
 
 # Parley vs the Node peer under the same load (reports; never fails on a figure).
 # BENCH_ARGS="--store postgres": both on a throwaway PostgreSQL 15 (docs/bench-postgres.md).

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -331,7 +332,18 @@ static_assert(sameKeys(), "parley config shows every key, in the order of kValue
 #ifndef PARLEY_DEFAULT_WEB_ROOT
 #define PARLEY_DEFAULT_WEB_ROOT "/usr/share/parley/web"
 #endif
-std::string defaultWebRoot() { return PARLEY_DEFAULT_WEB_ROOT; }
+std::string defaultWebRoot() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return webRootFor(ec ? std::string() : self.string(), PARLEY_DEFAULT_WEB_ROOT);
+}
+
+std::string webRootFor(const std::string& executable, const std::string& built) {
+    if (executable.empty()) return built;
+    const auto installed = std::filesystem::path(executable).parent_path().parent_path() / "share/parley/web";
+    std::error_code ec;
+    return std::filesystem::is_directory(installed, ec) ? installed.string() : built;
+}
 
 std::size_t Config::effectiveThreads() const {
     if (threads) return threads;
@@ -502,7 +514,8 @@ constexpr const char* kUsage = R"(usage: parley serve [flags]
   --data-dir DIR         database and generated secret (./data)      PARLEY_DATA_DIR
   --web-root DIR         the web client's files, served on / (and the
                          socket.io-client bundle from DIR/vendor);
-                         none = no web client (the build's web/)     PARLEY_WEB_ROOT
+                         none = no web client (share/parley/web beside
+                         bin/parley, else the build's web/)          PARLEY_WEB_ROOT
   --store URL            sqlite:PATH or postgres://user:pass@host:port/db
                          (sqlite:DIR/parley.db)                      PARLEY_STORE
   --store-pool N         PostgreSQL connections of this process;

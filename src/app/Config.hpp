@@ -9,9 +9,13 @@
 
 namespace parley::app {
 
-/// Where the web client is served from unless --web-root says otherwise: the web/ directory of
-/// the source tree this binary was built from (a package will install it to /usr/share/parley/web).
+/// Where the web client is served from unless --web-root says otherwise: webRootFor() of this
+/// process's binary and the web/ directory of the source tree it was built from.
 std::string defaultWebRoot();
+/// share/parley/web beside the bin/ of `executable` when that is a directory (the package installs
+/// /usr/bin/parley and /usr/share/parley/web), else `built`: an installed binary serves its own
+/// copy even on a machine that still has the source tree, and a build's binary serves the tree's.
+std::string webRootFor(const std::string& executable, const std::string& built);
 
 /// Everything `parley serve` can be told, one commented default per field. Each flag has a
 /// PARLEY_* environment twin (--ping-interval <-> PARLEY_PING_INTERVAL) and a config file key

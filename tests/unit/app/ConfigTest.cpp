@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -203,6 +204,22 @@ TEST(Config, TheWebRootIsTheBuildsWebDirectoryByDefaultNoneTurnsItOffAndItHasAnE
     } catch (const std::invalid_argument& e) {
         EXPECT_STREQ(e.what(), "--web-root: expected a directory, or none");
     }
+}
+
+TEST(Config, AnInstalledBinaryServesTheWebClientInstalledBesideItElseTheBuildsWebDirectory) {
+    namespace fs = std::filesystem;
+    std::string pattern = (fs::temp_directory_path() / "parley-prefix-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    const fs::path prefix = pattern;
+    const std::string executable = (prefix / "bin/parley").string();
+    EXPECT_EQ(parley::app::webRootFor(executable, "/src/parley/web"), "/src/parley/web") << "nothing installed";
+    fs::create_directories(prefix / "share/parley/web");
+    EXPECT_EQ(parley::app::webRootFor(executable, "/src/parley/web"), (prefix / "share/parley/web").string());
+    EXPECT_EQ(parley::app::webRootFor("", "/src/parley/web"), "/src/parley/web") << "no executable path";
+    fs::remove_all(prefix);
+    // This test's binary lies in the build folder, with no share/ beside it.
+    EXPECT_TRUE(parley::app::defaultWebRoot().ends_with("/web")) << parley::app::defaultWebRoot();
+    EXPECT_EQ(parley::app::defaultWebRoot().find("/share/parley/"), std::string::npos);
 }
 
 TEST(Config, AnEnvironmentTwinIsReadAndAFlagWins) {
