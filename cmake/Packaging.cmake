@@ -10,12 +10,14 @@ set(parley_packaging ${PROJECT_SOURCE_DIR}/packaging)
 install(TARGETS parley RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # share/parley/web beside bin/ is where an installed parley finds it by default (webRootFor in
 # src/app/Config.hpp). The client's own files and the socket.io-client bundle that
-# scripts/install-deps copies into web/vendor/; not web/'s npm files.
+# scripts/install-deps copies into web/vendor/, with the admin UI's page; not web/'s npm files.
 install(FILES ${parley_web}/index.html ${parley_web}/app.js ${parley_web}/style.css
         DESTINATION ${CMAKE_INSTALL_DATADIR}/parley/web)
 install(FILES ${parley_web}/vendor/socket.io.min.js ${parley_web}/vendor/socket.io.min.js.map
               ${parley_web}/vendor/socket.io.js ${parley_web}/vendor/socket.io.js.map
         DESTINATION ${CMAKE_INSTALL_DATADIR}/parley/web/vendor)
+# The socket.io admin UI's page (served on /admin/ when --admin-password is set).
+install(DIRECTORY ${parley_web}/vendor/admin DESTINATION ${CMAKE_INSTALL_DATADIR}/parley/web/vendor)
 # Where Debian 12 puts both, whatever the prefix (CPack's DEB generator stages absolute
 # destinations too).
 install(FILES ${parley_packaging}/parley.service DESTINATION /lib/systemd/system)

@@ -110,7 +110,8 @@ deb=$build/parley_${version}_amd64.deb
 echo "install-test: $deb"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's#^\./#/#' >"$work/contents"
 for path in /usr/bin/parley $unit $conf /usr/share/parley/web/index.html /usr/share/parley/web/app.js \
-  /usr/share/parley/web/style.css /usr/share/parley/web/vendor/socket.io.min.js; do
+  /usr/share/parley/web/style.css /usr/share/parley/web/vendor/socket.io.min.js \
+  /usr/share/parley/web/vendor/admin/index.html; do
   grep -qx -- "$path" "$work/contents" || fail "the package has no $path"
 done
 binaries=$(grep '^/usr/bin/.' "$work/contents" || true)
