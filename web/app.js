@@ -172,6 +172,7 @@ function start() {
   });
   socket.on('auth:expired', () => logout('Your session has expired: log in again'));
 
+  // One snapshot of the contacts; with auth.presence "batch", one per chat, each with every member.
   socket.on('presence:snapshot', ({ users }) => {
     for (const u of users) applyPresence(u);
     renderPresence();

@@ -221,7 +221,8 @@ void Member::onEvent(std::string_view name, const boost::json::array& args) {
 }
 
 // presence:update {userId,status,timestamp}; presence:batch {updates:[{userId,status,timestamp},...]};
-// presence:snapshot {users:[{userId,status,timestamp,lastSeenAt},...]}. Counted; with a view,
+// presence:snapshot {users:[{userId,status,timestamp,lastSeenAt},...]}, in the batched form one per
+// chat with its chatId and every member. Counted; with a view,
 // each user's newest state by timestamp is kept (an update may overtake the snapshot across a
 // cluster; no timestamp is older than any), until Progress::presenceFrozen.
 void Member::onPresence(std::string_view name, const boost::json::array& args) {
@@ -242,6 +243,7 @@ void Member::onPresence(std::string_view name, const boost::json::array& args) {
         if (entries) presenceBatchEntries += entries->size();
     } else if (name == "presence:snapshot") {
         ++presenceSnapshots;
+        if (o && o->contains("chatId")) ++presenceChatSnapshots;
         const auto* v = o ? o->if_contains("users") : nullptr;
         entries = v ? v->if_array() : nullptr;
     } else {

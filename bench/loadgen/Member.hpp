@@ -94,19 +94,20 @@ public:
     // The ledger and counters: written by the owner thread, read after the run.
     std::vector<SentRecord> sent;
     std::vector<Delivery> deliveries;
-    std::uint64_t windowDeliveries = 0;     ///< message:new received inside the window
-    std::uint64_t skippedSends = 0;         ///< sends due while not ready
-    std::uint64_t foreign = 0;              ///< message:new whose clientId is not of this run
-    std::uint64_t misrouted = 0;            ///< message:new from a sender outside this member's chat
-    std::uint64_t wrongFields = 0;          ///< message:new whose chatId/senderId/_id disagree with the sender
-    std::uint64_t ackMismatch = 0;          ///< ok acks whose clientId/serverId are missing or wrong
-    std::uint64_t ackOutOfOrder = 0;        ///< acks that came back before those of earlier sends
-    std::uint64_t otherEvents = 0;          ///< chat:update, typing:update, ...
-    std::uint64_t presenceUpdates = 0;      ///< presence:update events
-    std::uint64_t presenceBatches = 0;      ///< presence:batch events
-    std::uint64_t presenceBatchEntries = 0; ///< the updates inside them
-    std::uint64_t presenceSnapshots = 0;    ///< presence:snapshot events
-    std::uint64_t presenceUnknownUsers = 0; ///< entries naming no user of the run (view kept)
+    std::uint64_t windowDeliveries = 0;      ///< message:new received inside the window
+    std::uint64_t skippedSends = 0;          ///< sends due while not ready
+    std::uint64_t foreign = 0;               ///< message:new whose clientId is not of this run
+    std::uint64_t misrouted = 0;             ///< message:new from a sender outside this member's chat
+    std::uint64_t wrongFields = 0;           ///< message:new whose chatId/senderId/_id disagree with the sender
+    std::uint64_t ackMismatch = 0;           ///< ok acks whose clientId/serverId are missing or wrong
+    std::uint64_t ackOutOfOrder = 0;         ///< acks that came back before those of earlier sends
+    std::uint64_t otherEvents = 0;           ///< chat:update, typing:update, ...
+    std::uint64_t presenceUpdates = 0;       ///< presence:update events
+    std::uint64_t presenceBatches = 0;       ///< presence:batch events
+    std::uint64_t presenceBatchEntries = 0;  ///< the updates inside them
+    std::uint64_t presenceSnapshots = 0;     ///< presence:snapshot events
+    std::uint64_t presenceChatSnapshots = 0; ///< ... of them a chat's (the batched form's {chatId, users})
+    std::uint64_t presenceUnknownUsers = 0;  ///< entries naming no user of the run (view kept)
     /// With RunShared::userIndex: client index -> the presence this member was last told, and
     /// that state's timestamp (0: none).
     std::vector<PresenceSeen> presenceView;

@@ -12,12 +12,15 @@
 // socket that asks for it in its handshake (auth {presence: "batch"}) gets presence:batch
 // instead: every change among a chat's members within presenceBatchMs, in one event per chat,
 // so a reconnect storm of a 5,000-member chat is a few frames a second to each member rather
-// than 5,000. Each socket is in one of two rooms that say which form it takes.
+// than 5,000. Each socket is in one of two rooms that say which form it takes. Its snapshot takes
+// the same shape: one presence:snapshot {chatId, users} per chat, every member listed (the reader
+// too), written once for all the sockets that ask for it within snapshotShareMs.
 
 #include "chat/ChatService.hpp"
 
 #include "core/Log.hpp"
 #include "core/Time.hpp"
+#include "socketio/Encode.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
@@ -77,6 +80,16 @@ void appendIsoOrNull(std::string& out, std::int64_t ms) {
     out += '"';
 }
 
+void appendSnapshotEntry(std::string& out, const store::ContactSeen& c, const ToldPresence& told) {
+    out += R"({"userId":")";
+    core::appendJsonEscaped(out, c.userId);
+    out += told.online ? R"(","status":"online","timestamp":)" : R"(","status":"offline","timestamp":)";
+    appendIsoOrNull(out, told.atMs);
+    out += R"(,"lastSeenAt":)";
+    appendIsoOrNull(out, c.lastSeenAt.value_or(0));
+    out += '}';
+}
+
 // The snapshot's arguments as JSON text, written straight into one string: a member of a
 // 5,000-member chat gets 5,000 entries, and a DOM of them per connect costs more than the rest
 // of the connect together.
@@ -86,15 +99,24 @@ std::string snapshotText(const std::vector<const store::ContactSeen*>& contacts,
     out.reserve(16 + contacts.size() * 120);
     out += R"({"users":[)";
     for (std::size_t i = 0; i < contacts.size(); ++i) {
-        const auto& c = *contacts[i];
         if (i) out += ',';
-        out += R"({"userId":")";
-        core::appendJsonEscaped(out, c.userId);
-        out += told[i].online ? R"(","status":"online","timestamp":)" : R"(","status":"offline","timestamp":)";
-        appendIsoOrNull(out, told[i].atMs);
-        out += R"(,"lastSeenAt":)";
-        appendIsoOrNull(out, c.lastSeenAt.value_or(0));
-        out += '}';
+        appendSnapshotEntry(out, *contacts[i], told[i]);
+    }
+    out += "]}";
+    return out;
+}
+
+// The batched form's snapshot of one chat: {chatId, users} with every member, the reader too.
+std::string chatSnapshotText(std::string_view chatId, const std::vector<store::ContactSeen>& members,
+                             const std::vector<ToldPresence>& told) {
+    std::string out;
+    out.reserve(48 + members.size() * 120);
+    out += R"({"chatId":")";
+    core::appendJsonEscaped(out, chatId);
+    out += R"(","users":[)";
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i) out += ',';
+        appendSnapshotEntry(out, members[i], told[i]);
     }
     out += "]}";
     return out;
@@ -165,7 +187,10 @@ void ChatService::joinPresence(const SocketPtr& s, const std::string& userId) {
                 // Told after joining: a change from here on reaches the socket as an update, one
                 // before is in the snapshot.
                 threads_.postTo(0, [this, weak = std::weak_ptr<socketio::Socket>(socket), userId, chats] {
-                    if (auto live = weak.lock()) sendPresenceSnapshot(live, userId, chats);
+                    auto live = weak.lock();
+                    if (!live) return;
+                    if (!wantsBatch(*live)) return sendPresenceSnapshot(live, userId, chats);
+                    for (const auto& c : chats) requestChatSnapshot(live, c);
                 });
             });
         });
@@ -197,6 +222,53 @@ void ChatService::sendPresenceSnapshot(const SocketPtr& s, const std::string& us
                                       if (socket->connected())
                                           socket->emitRaw("presence:snapshot", snapshotText(contacts.list, told));
                                   });
+            });
+        });
+}
+
+// A chat's snapshot is built once for the batch-form sockets whose requests came within
+// snapshotShareMs: in a connect storm of a 5,000-member chat, one build and one encoded packet
+// serve dozens of connects instead of each writing 5,000 entries. A request made while a build is
+// under way waits for the next one: every socket that shares a build had joined the chat's
+// presence room before the build read who was told what, so no change falls between the two.
+void ChatService::requestChatSnapshot(const SocketPtr& s, const std::string& chatId) {
+    auto& wait = chatSnapshots_[chatId];
+    wait.sockets.push_back(s);
+    if (wait.timer) return;
+    wait.timer = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
+    wait.timer->expires_after(std::chrono::milliseconds(config_.snapshotShareMs));
+    wait.timer->async_wait([this, chatId](boost::system::error_code ec) {
+        if (!ec) buildChatSnapshot(chatId);
+    });
+}
+
+void ChatService::buildChatSnapshot(const std::string& chatId) {
+    auto it = chatSnapshots_.find(chatId);
+    if (it == chatSnapshots_.end()) return;
+    auto sockets = std::move(it->second.sockets);
+    chatSnapshots_.erase(it);
+    directory_.membersOf(
+        chatId, core::nowMs(),
+        [this, chatId, sockets = std::move(sockets)](store::Result<ContactDirectory::Members> members) mutable {
+            if (!members) {
+                spdlog::error("presence: snapshot of chat {}: {}", chatId, members.error().message());
+                return;
+            }
+            std::vector<std::string_view> ids;
+            ids.reserve((*members)->size());
+            for (const auto& m : **members) ids.push_back(m.userId);
+            presence_.toldOf(ids, [this, chatId, sockets = std::move(sockets),
+                                   members = std::move(*members)](std::vector<ToldPresence> told) {
+                auto packet =
+                    socketio::encodeEvent(nsp_.name(), "presence:snapshot", chatSnapshotText(chatId, *members, told));
+                for (const auto& weak : sockets) {
+                    auto socket = weak.lock();
+                    if (!socket) continue;
+                    auto& ctx = socket->context();
+                    boost::asio::post(ctx, [socket = std::move(socket), packet] {
+                        if (socket->connected()) socket->send(packet);
+                    });
+                }
             });
         });
 }

@@ -38,6 +38,7 @@ struct ChatConfig {
     std::int64_t lastSeenEveryMs = 10'000; // presence:ping writes lastSeenAt at most this often per socket
     std::int64_t recoveryWindowMs = 0;     // connection state recovery for this long after a drop; 0: off
     std::int64_t presenceBatchMs = 100;    // presence:batch gathers a chat's changes this long
+    std::int64_t snapshotShareMs = 50;     // a batch-form socket's per-chat snapshot is shared this long
 };
 
 /// The outcome of message:send (socket or REST).
@@ -212,6 +213,10 @@ private:
     // its contacts stand (presence:snapshot).
     void joinPresence(const SocketPtr& s, const std::string& userId);
     void sendPresenceSnapshot(const SocketPtr& s, const std::string& userId, const std::vector<std::string>& chatIds);
+    // The batched form's snapshot: one presence:snapshot per chat, written once for every socket
+    // whose request reached io thread 0 before it was built (io thread 0).
+    void requestChatSnapshot(const SocketPtr& s, const std::string& chatId);
+    void buildChatSnapshot(const std::string& chatId);
     // A chat's membership changed as committed (io thread 0): the directory follows, and the
     // sockets of `joined` / `left` join / leave the chat's presence room.
     void presenceMembersChanged(const store::Chat& chat, const std::vector<std::string>& joined,
@@ -231,6 +236,12 @@ private:
     std::unordered_map<std::string, boost::json::array> presenceBatches_;
     std::unique_ptr<boost::asio::steady_timer> presenceBatchTimer_;
     bool presenceFlushArmed_ = false;
+    // Batch-form sockets waiting for a chat's snapshot, and the timer of its build (io thread 0).
+    struct ChatSnapshotWait {
+        std::vector<std::weak_ptr<socketio::Socket>> sockets;
+        std::unique_ptr<boost::asio::steady_timer> timer;
+    };
+    std::unordered_map<std::string, ChatSnapshotWait> chatSnapshots_;
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
     TypingTracker typists_;                                     // each socket's state on its own io thread
     std::vector<std::unique_ptr<SocketTokens>> socketTokens_;   // one per io thread, used on it only

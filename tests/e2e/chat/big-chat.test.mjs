@@ -70,6 +70,8 @@ describe('a chat of 1,000 members connecting at once', () => {
       sockets.push(s);
       s.on('presence:snapshot', (p) => {
         c.snapshots += 1;
+        c.snapshotChat = p.chatId;
+        c.snapshotHasSelf = p.users.some((u2) => u2.userId === u.id);
         for (const u2 of p.users) set(c, u2.userId, u2.status, u2.timestamp, false);
         check(c);
       });
@@ -116,6 +118,9 @@ describe('a chat of 1,000 members connecting at once', () => {
 
     for (const c of clients) {
       assert.equal(c.snapshots, 1, `client ${c.i}: one presence:snapshot`);
+      // The batched form's snapshot is the chat's, every member listed; the plain one the contacts'.
+      assert.equal(c.snapshotChat, c.single ? undefined : chat._id, `client ${c.i}: the snapshot's chatId`);
+      assert.equal(c.snapshotHasSelf, !c.single, `client ${c.i}: itself in the snapshot`);
       assert.equal(c.foreign, 0, `client ${c.i}: presence of a non-member`);
       for (let j = 0; j < N; j += 1) {
         if (j === c.i) continue;

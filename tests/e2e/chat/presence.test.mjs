@@ -13,7 +13,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, arrivedAt,
+  startChatServer, closeAllSockets, emitAck, assertOk, assertIso, nextEvent, recorded, groupOf, arrivedAt, sorted,
 } from '../helpers/chat.mjs';
 import { scaled, sleep } from '../helpers/server.mjs';
 import { WsClient, wsUrl } from '../helpers/eio.mjs';
@@ -366,5 +366,31 @@ describe('presence:batch (auth {presence: "batch"})', () => {
     await srv.connect(probe);
     await nextEvent(sl, 'presence:batch', (p) => p.updates.some((u) => u.userId === probe.id));
     assert.deepEqual(entriesFor(sl, owner.id), [], 'a removed member heard the chat\'s presence');
+  });
+  it('a batched socket\'s snapshot is one presence:snapshot {chatId, users} per chat, every member listed', async () => {
+    const a = srv.user(); const b = srv.user(); const c = srv.user();
+    const one = await groupOf(srv, a, [b]);
+    const two = await groupOf(srv, a, [b, c]);
+    const sb = await srv.connect(b);
+    const sa = await srv.connect(a, batched(a));
+    const snapOne = await nextEvent(sa, 'presence:snapshot', (p) => p.chatId === one._id);
+    const snapTwo = await nextEvent(sa, 'presence:snapshot', (p) => p.chatId === two._id);
+    assert.deepEqual(Object.keys(snapOne).sort(), ['chatId', 'users']);
+    assert.deepEqual(snapOne.users.map((u) => u.userId).sort(), sorted([a.id, b.id]));
+    assert.deepEqual(snapTwo.users.map((u) => u.userId).sort(), sorted([a.id, b.id, c.id]));
+    for (const snap of [snapOne, snapTwo]) {
+      const byId = Object.fromEntries(snap.users.map((u) => [u.userId, u]));
+      assert.deepEqual(Object.keys(byId[b.id]).sort(), ['lastSeenAt', 'status', 'timestamp', 'userId']);
+      assert.equal(byId[b.id].status, 'online', 'b was online before a connected');
+      assertIso(byId[b.id].timestamp);
+      if (byId[c.id]) assert.equal(byId[c.id].status, 'offline');
+    }
+    assert.equal(recorded(sa, 'presence:snapshot').length, 2, 'one snapshot per chat');
+    // A plain socket of the same user keeps the contract's snapshot: contacts, itself left out.
+    const plain = await srv.connect(a);
+    const contacts = await nextEvent(plain, 'presence:snapshot');
+    assert.deepEqual(Object.keys(contacts), ['users']);
+    assert.deepEqual(contacts.users.map((u) => u.userId).sort(), sorted([b.id, c.id]));
+    assert.ok(sb.connected);
   });
 });
