@@ -93,46 +93,33 @@ void DurationHistogram::renderSamples(std::string& out, const char* name, std::s
 }
 
 namespace {
-bool isMetricName(std::string_view name) noexcept {
-    auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; };
+// A name of [a-zA-Z_] (and ':' for a metric's) then those and digits.
+bool isName(std::string_view name, bool colons) noexcept {
+    auto first = [colons](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colons && c == ':');
+    };
     if (name.empty() || !first(name[0])) return false;
     for (char c : name)
         if (!first(c) && !(c >= '0' && c <= '9')) return false;
     return true;
 }
 
+bool isMetricName(std::string_view name) noexcept { return isName(name, true); }
+
 bool isLabelName(std::string_view name) noexcept {
-    auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-    if (name.empty() || !first(name[0]) || name == "le" || name.starts_with("__")) return false;
-    for (char c : name)
-        if (!first(c) && !(c >= '0' && c <= '9')) return false;
-    return true;
+    return isName(name, false) && name != "le" && !name.starts_with("__");
 }
 
-// The text format's label value escapes: a backslash, a double quote and a line break.
-std::string escapeLabelValue(std::string_view value) {
+// The text format's escapes: a backslash and a line break, and in a label value (`quotes`) a
+// double quote too.
+std::string escapeText(std::string_view text, bool quotes) {
     std::string out;
-    out.reserve(value.size());
-    for (char c : value) {
+    out.reserve(text.size());
+    for (char c : text) {
         if (c == '\\')
             out += "\\\\";
-        else if (c == '"')
+        else if (c == '"' && quotes)
             out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
-        else
-            out += c;
-    }
-    return out;
-}
-
-// The text format's HELP escapes: a backslash and a line break.
-std::string escapeHelp(std::string_view help) {
-    std::string out;
-    out.reserve(help.size());
-    for (char c : help) {
-        if (c == '\\')
-            out += "\\\\";
         else if (c == '\n')
             out += "\\n";
         else
@@ -164,7 +151,7 @@ void MetricsRegistry::addHistogram(std::string name, std::string help, std::stri
     for (const auto& [value, histogram] : byValue) {
         std::string pair(label);
         pair += "=\"";
-        pair += escapeLabelValue(value);
+        pair += escapeText(value, true);
         pair += '"';
         const auto same = [&pair](const auto& seen) { return seen.first == pair; };
         if (twice.empty() && std::any_of(family.series.begin(), family.series.end(), same)) twice = pair;
@@ -180,7 +167,7 @@ void MetricsRegistry::add(std::string name, std::string help, Figure figure) {
     if (!isMetricName(name)) throw std::invalid_argument("metrics: not a Prometheus metric name: '" + name + "'");
     for (const auto& entry : entries_)
         if (entry.name == name) throw std::invalid_argument("metrics: " + name + " is registered twice");
-    entries_.push_back(Entry{std::move(name), escapeHelp(help), std::move(figure)});
+    entries_.push_back(Entry{std::move(name), escapeText(help, false), std::move(figure)});
 }
 
 std::string MetricsRegistry::render() const {
