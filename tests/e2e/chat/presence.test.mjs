@@ -29,6 +29,18 @@ function updatesFor(watcher, userId) {
   return recorded(watcher, 'presence:update', (p) => p?.userId === userId);
 }
 
+/**
+ * Connects `who` and waits for its presence:snapshot (the first, in the batched form): the socket
+ * has joined the presence rooms of its chats by then, so every later change of a contact reaches
+ * it as an update. A watcher connected without waiting may miss a contact that connects at once
+ * (across a cluster, its chats are read from the store before it joins their rooms).
+ */
+async function watch(server, who, opts) {
+  const s = await server.connect(who, opts);
+  await nextEvent(s, 'presence:snapshot', () => true, 3000);
+  return s;
+}
+
 /** Waits for the client-side 'disconnect' of a socket we close. */
 async function closeSocket(s) {
   s.disconnect();
@@ -80,7 +92,7 @@ describe('presence:update', () => {
   it('a contact gets online at once and offline when the user leaves; a non-contact gets nothing', async () => {
     const a = srv.user(); const contact = srv.user(); const stranger = srv.user();
     await groupOf(srv, contact, [a]); // a and contact share a chat
-    const sc = await srv.connect(contact); const ss = await srv.connect(stranger);
+    const sc = await watch(srv, contact); const ss = await watch(srv, stranger);
 
     const t0 = Date.now();
     const sa = await srv.connect(a);
@@ -109,7 +121,7 @@ describe('presence:update', () => {
   it('multi-device: offline only after ALL sockets of the user disconnect', async () => {
     const a = srv.user(); const b = srv.user();
     await groupOf(srv, a, [b]);
-    const sb = await srv.connect(b);
+    const sb = await watch(srv, b);
     const a1 = await rawDevice(a);
     try {
       await nextEvent(sb, 'presence:update', (p) => p.userId === a.id && p.status === 'online', 1500);
@@ -133,7 +145,7 @@ describe('presence:update', () => {
   it('rapid cycles ending offline: one update at once, exactly one trailing update at the end of the window', async () => {
     const a = srv.user(); const b = srv.user();
     await groupOf(srv, a, [b]);
-    const sb = await srv.connect(b);
+    const sb = await watch(srv, b);
 
     const t0 = Date.now();
     const a1 = await srv.connect(a);
@@ -164,7 +176,7 @@ describe('presence:update', () => {
   it('rapid cycles ending online: just the one immediate update (final state = last sent)', async () => {
     const a = srv.user(); const b = srv.user();
     await groupOf(srv, a, [b]);
-    const sb = await srv.connect(b);
+    const sb = await watch(srv, b);
 
     const a1 = await srv.connect(a);
     await closeSocket(a1);
@@ -182,7 +194,7 @@ describe('presence:update', () => {
   it('every device of a contact gets the update without joining any room', async () => {
     const a = srv.user(); const b = srv.user();
     await groupOf(srv, a, [b]);
-    const b1 = await srv.connect(b); const b2 = await srv.connect(b, { transports: ['polling'] });
+    const b1 = await watch(srv, b); const b2 = await watch(srv, b, { transports: ['polling'] });
     await srv.connect(a);
     const u1 = await nextEvent(b1, 'presence:update', (p) => p.userId === a.id, 1500);
     const u2 = await nextEvent(b2, 'presence:update', (p) => p.userId === a.id, 1500);
@@ -199,7 +211,7 @@ describe('presence with a dead connection (heartbeat timeout)', () => {
   it('a client that stops answering pings is dropped and its contacts see it go offline', async () => {
     const a = fast.user(); const b = fast.user();
     await groupOf(fast, a, [b]);
-    const sb = await fast.connect(b); // socket.io-client answers pings: stays online
+    const sb = await watch(fast, b); // socket.io-client answers pings: stays online
     const raw = new WsClient(wsUrl(fast.url), { autoPong: false });
     try {
       await raw.open();
@@ -297,8 +309,8 @@ describe('presence:batch (auth {presence: "batch"})', () => {
   it('a batched socket gets the changes in presence:batch, a plain one in presence:update, with the same content', async () => {
     const a = srv.user(); const b = srv.user(); const c = srv.user();
     const chat = await groupOf(srv, a, [b, c]);
-    const sa = await srv.connect(a, batched(a));
-    const sb = await srv.connect(b);
+    const sa = await watch(srv, a, batched(a));
+    const sb = await watch(srv, b);
     await nextEvent(sa, 'presence:batch', (p) => p.updates.some((u) => u.userId === b.id));
     await srv.connect(c);
     const batch = await nextEvent(sa, 'presence:batch', (p) => p.updates.some((u) => u.userId === c.id));
@@ -318,7 +330,7 @@ describe('presence:batch (auth {presence: "batch"})', () => {
     const watcher = srv.user();
     const members = Array.from({ length: 20 }, () => srv.user());
     const chat = await groupOf(srv, watcher, members);
-    const sw = await srv.connect(watcher, batched(watcher));
+    const sw = await watch(srv, watcher, batched(watcher));
     await Promise.all(members.map((m) => srv.connect(m)));
     const online = new Set();
     while (online.size < members.length) {
@@ -371,7 +383,7 @@ describe('presence:batch (auth {presence: "batch"})', () => {
     const a = srv.user(); const b = srv.user(); const c = srv.user();
     const one = await groupOf(srv, a, [b]);
     const two = await groupOf(srv, a, [b, c]);
-    const sb = await srv.connect(b);
+    const sb = await watch(srv, b);
     const sa = await srv.connect(a, batched(a));
     const snapOne = await nextEvent(sa, 'presence:snapshot', (p) => p.chatId === one._id);
     const snapTwo = await nextEvent(sa, 'presence:snapshot', (p) => p.chatId === two._id);
