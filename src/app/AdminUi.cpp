@@ -162,8 +162,7 @@ void AdminUi::authenticate(const std::shared_ptr<Socket>& socket, const socketio
     const auto& auth = socket->auth();
     if (const auto* id = auth.if_contains("sessionId"); id && id->is_string() && knownSession(id->get_string()))
         return next(std::nullopt);
-    std::string address = socket->handshake().remoteAddress;
-    if (auto colon = address.rfind(':'); colon != std::string::npos) address.resize(colon);
+    const std::string address = socketio::peerAddress(*socket);
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);

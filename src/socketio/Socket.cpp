@@ -278,6 +278,12 @@ void Socket::onDisconnect(std::string_view reason) {
     nsp_.notifyDisconnect(self, reason);
 }
 
+std::string peerAddress(const Socket& socket) {
+    std::string address = socket.handshake().remoteAddress;
+    if (auto colon = address.rfind(':'); colon != std::string::npos) address.resize(colon);
+    return address;
+}
+
 boost::json::object describeHandshake(const Socket& socket) {
     const auto& h = socket.handshake();
     boost::json::object query;
@@ -286,11 +292,9 @@ boost::json::object describeHandshake(const Socket& socket) {
     boost::json::object auth = socket.auth();
     auth.erase("token");
     const auto issuedMs = std::chrono::duration_cast<std::chrono::milliseconds>(h.issued.time_since_epoch()).count();
-    std::string address = h.remoteAddress;
-    if (auto colon = address.rfind(':'); colon != std::string::npos) address.resize(colon);
     return boost::json::object{{"headers", boost::json::object{}},
                                {"time", core::isoTime(issuedMs)},
-                               {"address", address},
+                               {"address", peerAddress(socket)},
                                {"xdomain", false},
                                {"secure", false},
                                {"issued", issuedMs},

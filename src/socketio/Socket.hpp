@@ -171,6 +171,9 @@ private:
     bool connected_ = false;
 };
 
+/// The client's address without its port (the handshake's "ip:port").
+std::string peerAddress(const Socket& socket);
+
 /// What Node's fetchSockets() gives of a socket's handshake: {headers, time, address, xdomain,
 /// secure, issued, url, query, auth}. Headers are not kept by Parley (an empty object); the
 /// `token` of the auth payload is left out: it never leaves the process.
