@@ -65,9 +65,14 @@ public:
     /// The chat, if `userId` is a member (Forbidden otherwise).
     virtual void chatForMember(boost::asio::io_context& ctx, std::string chatId, std::string userId,
                                Done<Chat> done) = 0;
-    /// Every chat of the user, newest updatedAt first, each with its unread count (messages after
-    /// the user's read cursor, all when it has none, not counting the user's own). One query.
+    /// Every chat of the user by last activity (the later of updatedAt and its last message's
+    /// time), newest first, each with its last message and its unread count (messages after the
+    /// user's read cursor, all when it has none, not counting the user's own). One query.
     virtual void listChats(boost::asio::io_context& ctx, std::string userId, Done<std::vector<ChatSummary>> done) = 0;
+    /// The changes below take place at `at`, or at the chat's updatedAt when that is later (a
+    /// change timed before one committed ahead of it): a chat's updatedAt never goes back, and
+    /// members join in the order their adds commit.
+    ///
     /// Sets the title (nullopt clears it) if `actorId` is a member; the chat as committed.
     virtual void renameChat(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
                             std::optional<std::string> title, std::int64_t at, Done<Chat> done) = 0;

@@ -65,45 +65,37 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     "ORDER BY created_at DESC, id DESC LIMIT 1) AS last ON true "
     "WHERE mine.user_id = $1 ORDER BY GREATEST(c.updated_at, COALESCE(last.created_at, 0)) DESC, c.id DESC",
     // RenameChat: $1 chat id, $2 actor id, $3 title (NULL clears it), $4 time; no row changed
-    // unless the actor is a member. A rename is an event of the chat.
-    "UPDATE chats SET title = $3, updated_at = $4::bigint, event_seq = event_seq + 1 WHERE id = $1 "
-    "AND " PARLEY_PG_IS_MEMBER("$1", "$2"),
+    // unless the actor is a member. A rename is an event of the chat. Its time never goes back:
+    // a change committed after another but timed before it takes the chat's time.
+    "UPDATE chats SET title = $3, updated_at = GREATEST($4::bigint, updated_at), event_seq = event_seq + 1 "
+    "WHERE id = $1 AND " PARLEY_PG_IS_MEMBER("$1", "$2"),
+    // clang-format off
     // AddMember (after LockChat): $1 chat id, $2 actor id, $3 new member, $4 time, $5 the most
-    // members. Adds only when every check passes (an add is an event of the chat); answers the checks (no row: no such
-    // chat)
-    // as actor_in, is_group, user_in, has_room, added.
-    "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER(
-        "$1",
-        "$2") " AS actor_in, " PARLEY_PG_IS_MEMBER("$1",
-                                                   "$3") " AS user_in, "
-                                                         "(SELECT count(*) FROM memberships WHERE chat_id = $1) < "
-                                                         "$5::bigint AS has_room FROM chats AS c WHERE c.id = $1), "
-                                                         "added AS (INSERT INTO memberships (chat_id, user_id, "
-                                                         "joined_at) SELECT $1, $3, $4::bigint FROM state "
-                                                         "WHERE state.actor_in AND state.is_group AND NOT "
-                                                         "state.user_in AND state.has_room "
-                                                         "ON CONFLICT (chat_id, user_id) DO NOTHING RETURNING 1), "
-                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint, "
-                                                         "event_seq = event_seq + 1 WHERE "
-                                                         "id = $1 AND EXISTS (SELECT 1 FROM added) RETURNING 1) "
-                                                         "SELECT actor_in, is_group, user_in, has_room, EXISTS (SELECT "
-                                                         "1 FROM added) FROM state",
+    // members. Adds only when every check passes (an add is an event of the chat), at the later
+    // of $4 and the chat's time (so the member joins after every member before it); answers the
+    // checks as actor_in, is_group, user_in, has_room, added (no row: no such chat).
+    "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER("$1", "$2") " AS actor_in, "
+    PARLEY_PG_IS_MEMBER("$1", "$3") " AS user_in, "
+    "(SELECT count(*) FROM memberships WHERE chat_id = $1) < $5::bigint AS has_room, "
+    "GREATEST($4::bigint, c.updated_at) AS change_at FROM chats AS c WHERE c.id = $1), "
+    "added AS (INSERT INTO memberships (chat_id, user_id, joined_at) SELECT $1, $3, state.change_at FROM state "
+    "WHERE state.actor_in AND state.is_group AND NOT state.user_in AND state.has_room "
+    "ON CONFLICT (chat_id, user_id) DO NOTHING RETURNING 1), "
+    "touched AS (UPDATE chats SET updated_at = state.change_at, event_seq = event_seq + 1 FROM state "
+    "WHERE id = $1 AND EXISTS (SELECT 1 FROM added) RETURNING 1) "
+    "SELECT actor_in, is_group, user_in, has_room, EXISTS (SELECT 1 FROM added) FROM state",
     // RemoveMember (after LockChat): $1 chat id, $2 actor id, $3 member to remove, $4 time. The
-    // member's read cursor lives in the row and goes with it; a removal is an event of the chat. Answers actor_in,
-    // is_group,
-    // user_in, removed (no row: no such chat).
-    "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER(
-        "$1",
-        "$2") " AS actor_in, " PARLEY_PG_IS_MEMBER("$1",
-                                                   "$3") " AS user_in FROM chats AS c WHERE c.id = $1), "
-                                                         "removed AS (DELETE FROM memberships AS m USING state WHERE "
-                                                         "m.chat_id = $1 AND m.user_id = $3 "
-                                                         "AND state.actor_in AND state.is_group RETURNING 1), "
-                                                         "touched AS (UPDATE chats SET updated_at = $4::bigint, "
-                                                         "event_seq = event_seq + 1 WHERE "
-                                                         "id = $1 AND EXISTS (SELECT 1 FROM removed) RETURNING 1) "
-                                                         "SELECT actor_in, is_group, user_in, EXISTS (SELECT 1 FROM "
-                                                         "removed) FROM state",
+    // member's read cursor lives in the row and goes with it; a removal is an event of the chat,
+    // at the later of $4 and the chat's time. Answers actor_in, is_group, user_in, removed (no
+    // row: no such chat).
+    "WITH state AS (SELECT c.type = 'group' AS is_group, " PARLEY_PG_IS_MEMBER("$1", "$2") " AS actor_in, "
+    PARLEY_PG_IS_MEMBER("$1", "$3") " AS user_in FROM chats AS c WHERE c.id = $1), "
+    "removed AS (DELETE FROM memberships AS m USING state WHERE m.chat_id = $1 AND m.user_id = $3 "
+    "AND state.actor_in AND state.is_group RETURNING 1), "
+    "touched AS (UPDATE chats SET updated_at = GREATEST($4::bigint, updated_at), event_seq = event_seq + 1 "
+    "WHERE id = $1 AND EXISTS (SELECT 1 FROM removed) RETURNING 1) "
+    "SELECT actor_in, is_group, user_in, EXISTS (SELECT 1 FROM removed) FROM state",
+    // clang-format on
     // IsMember: $1 chat id, $2 user id.
     "SELECT " PARLEY_PG_IS_MEMBER("$1", "$2"),
     // ChatIdsOf: $1 user id.

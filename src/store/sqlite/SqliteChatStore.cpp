@@ -112,6 +112,12 @@ Result<Chat> memberChat(Store& db, const std::string& chatId, const std::string&
     return std::move(*chat);
 }
 
+// The time of a change to `chat` proposed at `proposed`. Callers time a change before it queues
+// for the writer, so one committed after another can carry an earlier time: it is moved up to
+// the chat's, which keeps updatedAt from going back and a member added joining after every
+// member before it (join order is commit order).
+std::int64_t changeTime(const Chat& chat, std::int64_t proposed) { return std::max(proposed, chat.updatedAt); }
+
 } // namespace
 
 template <class T>
@@ -271,13 +277,14 @@ void SqliteChatStore::listChats(boost::asio::io_context& ctx, std::string userId
 }
 
 void SqliteChatStore::renameChat(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
-                                 std::optional<std::string> title, std::int64_t at, Done<Chat> done) {
+                                 std::optional<std::string> title, std::int64_t proposed, Done<Chat> done) {
     write<Chat>(
         ctx,
         [chatId = std::move(chatId), actorId = std::move(actorId), title = std::move(title),
-         at](Store& db) -> Result<Chat> {
+         proposed](Store& db) -> Result<Chat> {
             auto chat = memberChat(db, chatId, actorId);
             if (!chat) return chat;
+            const std::int64_t at = changeTime(*chat, proposed);
             db.setTitle(chatId, title, at);
             chat->title = title;
             chat->updatedAt = at;
@@ -287,16 +294,18 @@ void SqliteChatStore::renameChat(boost::asio::io_context& ctx, std::string chatI
 }
 
 void SqliteChatStore::addMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
-                                std::string userId, std::int64_t at, std::size_t maxMembers, Done<MemberChange> done) {
+                                std::string userId, std::int64_t proposed, std::size_t maxMembers,
+                                Done<MemberChange> done) {
     write<MemberChange>(
         ctx,
-        [chatId = std::move(chatId), actorId = std::move(actorId), userId = std::move(userId), at,
+        [chatId = std::move(chatId), actorId = std::move(actorId), userId = std::move(userId), proposed,
          maxMembers](Store& db) -> Result<MemberChange> {
             auto chat = memberChat(db, chatId, actorId);
             if (!chat) return chat.error();
             if (chat->type != "group") return Errc::NotAGroup;
             if (contains(chat->memberIds, userId)) return MemberChange{std::move(*chat), false};
             if (chat->memberIds.size() >= maxMembers) return Errc::ChatFull;
+            const std::int64_t at = changeTime(*chat, proposed);
             db.addMember(chatId, userId, at);
             chat->memberIds.push_back(userId);
             chat->updatedAt = at;
@@ -306,16 +315,17 @@ void SqliteChatStore::addMember(boost::asio::io_context& ctx, std::string chatId
 }
 
 void SqliteChatStore::removeMember(boost::asio::io_context& ctx, std::string chatId, std::string actorId,
-                                   std::string userId, std::int64_t at, Done<MemberChange> done) {
+                                   std::string userId, std::int64_t proposed, Done<MemberChange> done) {
     write<MemberChange>(
         ctx,
         [chatId = std::move(chatId), actorId = std::move(actorId), userId = std::move(userId),
-         at](Store& db) -> Result<MemberChange> {
+         proposed](Store& db) -> Result<MemberChange> {
             auto chat = memberChat(db, chatId, actorId);
             if (!chat) return chat.error();
             auto it = std::find(chat->memberIds.begin(), chat->memberIds.end(), userId);
             if (it == chat->memberIds.end()) return Errc::NotFound;
             if (chat->type != "group") return Errc::NotAGroup;
+            const std::int64_t at = changeTime(*chat, proposed);
             db.removeMember(chatId, userId, at);
             chat->memberIds.erase(it);
             chat->updatedAt = at;

@@ -200,6 +200,32 @@ TEST_P(ChatStoreContract, AddMemberAppendsInJoinOrderAndTwiceChangesNothing) {
     EXPECT_EQ(describe(again->chat), describe(added->chat)) << "adding a member twice changes nothing";
 }
 
+// Changes are timed by the caller before they queue for the store, so one committed after
+// another can carry an earlier time. The chat's time never goes back, and a member added by it
+// joins after every member before it: the answer, the stored chat and the commit order agree.
+TEST_P(ChatStoreContract, AChangeTimedBeforeTheLastOneKeepsTheChatsTimeAndJoinsLast) {
+    const std::string a = newId(), b = newId(), c = newId(), d = newId();
+    Chat chat = makeChat({a, b}, 1000);
+    ASSERT_TRUE(ok(addMember(chat.id, a, c, 3000)));
+    auto late = addMember(chat.id, a, d, 2000);
+    ASSERT_TRUE(ok(late));
+    EXPECT_EQ(late->chat.updatedAt, 3000) << "the chat's time does not go back";
+    EXPECT_EQ(late->chat.memberIds, (std::vector<std::string>{a, b, c, d}));
+    auto seen = chatForMember(chat.id, d);
+    ASSERT_TRUE(ok(seen));
+    EXPECT_EQ(describe(*seen), describe(late->chat)) << "the answer is the chat as committed";
+
+    auto removed = removeMember(chat.id, a, b, 2500);
+    ASSERT_TRUE(ok(removed));
+    EXPECT_EQ(removed->chat.updatedAt, 3000);
+    auto renamed = renameChat(chat.id, a, "late", 1500);
+    ASSERT_TRUE(ok(renamed));
+    EXPECT_EQ(renamed->updatedAt, 3000);
+    seen = chatForMember(chat.id, a);
+    ASSERT_TRUE(ok(seen));
+    EXPECT_EQ(describe(*seen), describe(*renamed));
+}
+
 TEST_P(ChatStoreContract, AddMemberRefusalsForbiddenNotAGroupChatFull) {
     const std::string a = newId(), b = newId(), c = newId();
     Chat group = makeChat({a, b}, 1000);
