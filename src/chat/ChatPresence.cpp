@@ -4,15 +4,17 @@
 // presence:update events after it tell the changes.
 //
 // A user's contacts are the members of its chats, and each socket joins one presence room per
-// chat it is in ("presence:<chatId>"), so telling a user's contacts is one broadcast to the
-// rooms of its chats: no store read, and the adapter gives each socket the update once however
-// many of the rooms it is in. The chats and members come from memory (ContactDirectory).
+// chat it is in, so telling a user's contacts is one broadcast to the rooms of its chats: no
+// store read, and the adapter gives each socket the update once however many of the rooms it is
+// in. The chats and members come from memory (ContactDirectory).
 //
 // Two forms. By default a socket gets one presence:update per change, as the contract says. A
 // socket that asks for it in its handshake (auth {presence: "batch"}) gets presence:batch
 // instead: every change among a chat's members within presenceBatchMs, in one event per chat,
 // so a reconnect storm of a 5,000-member chat is a few frames a second to each member rather
-// than 5,000. Each socket is in one of two rooms that say which form it takes. Its snapshot takes
+// than 5,000. The two forms have their own presence rooms ("presence:<chatId>" and
+// "presence-batch:<chatId>"), so a change costs work for the sockets that take its form only, and
+// each socket is also in one of two rooms that say which form it takes. Its snapshot takes
 // the same shape: one presence:snapshot {chatId, users} per chat, every member listed (the reader
 // too), written once for all the sockets that ask for it within snapshotShareMs.
 
@@ -59,8 +61,9 @@ namespace {
 constexpr std::string_view kSingleForm = "presence-form:single";
 constexpr std::string_view kBatchForm = "presence-form:batch";
 
-std::string presenceRoom(std::string_view chatId) {
-    std::string room("presence:");
+// The room of a chat's members whose sockets take the batched form, or the single form.
+std::string presenceRoom(std::string_view chatId, bool batch) {
+    std::string room(batch ? "presence-batch:" : "presence:");
     room += chatId;
     return room;
 }
@@ -138,10 +141,10 @@ void ChatService::broadcastPresence(const std::string& userId, Presence status) 
             if (chats->empty()) return;
             socketio::BroadcastOptions single;
             for (const auto& c : *chats) {
-                single.rooms.push_back(presenceRoom(c));
+                single.rooms.push_back(presenceRoom(c, false));
                 presenceBatches_[c].push_back(update);
             }
-            single.except = {"user:" + userId, std::string(kBatchForm)};
+            single.except = {"user:" + userId};
             socketio::BroadcastOperator(nsp_, std::move(single)).emit("presence:update", boost::json::array{update});
             if (!presenceFlushArmed_) {
                 presenceFlushArmed_ = true;
@@ -162,8 +165,7 @@ void ChatService::flushPresenceBatches() {
     presenceBatches_.clear();
     for (auto& [chatId, updates] : batches) {
         socketio::BroadcastOptions opts;
-        opts.rooms.push_back(presenceRoom(chatId));
-        opts.except.emplace_back(kSingleForm);
+        opts.rooms.push_back(presenceRoom(chatId, true));
         socketio::BroadcastOperator(nsp_, std::move(opts))
             .emit("presence:batch",
                   boost::json::array{boost::json::object{{"chatId", chatId}, {"updates", std::move(updates)}}});
@@ -183,7 +185,8 @@ void ChatService::joinPresence(const SocketPtr& s, const std::string& userId) {
             auto& ctx = socket->context();
             boost::asio::post(ctx, [this, socket = std::move(socket), userId, chats = std::move(*chats)] {
                 if (!socket->connected()) return;
-                for (const auto& c : chats) socket->joinUncounted(presenceRoom(c));
+                const bool batch = wantsBatch(*socket);
+                for (const auto& c : chats) socket->joinUncounted(presenceRoom(c, batch));
                 // Told after joining: a change from here on reaches the socket as an update, one
                 // before is in the snapshot.
                 threads_.postTo(0, [this, weak = std::weak_ptr<socketio::Socket>(socket), userId, chats] {
@@ -276,16 +279,20 @@ void ChatService::buildChatSnapshot(const std::string& chatId) {
 void ChatService::presenceMembersChanged(const store::Chat& chat, const std::vector<std::string>& joined,
                                          const std::vector<std::string>& left) {
     directory_.chatChanged(chat.id, chat.memberIds, left);
-    const std::string room = presenceRoom(chat.id);
     if (!joined.empty()) {
-        socketio::BroadcastOptions opts;
-        for (const auto& id : joined) opts.rooms.push_back("user:" + id);
-        socketio::BroadcastOperator(nsp_, std::move(opts)).socketsJoin({room});
+        // Each socket joins the room of its form.
+        for (const bool batch : {false, true}) {
+            socketio::BroadcastOptions opts;
+            for (const auto& id : joined) opts.rooms.push_back("user:" + id);
+            opts.except.emplace_back(batch ? kSingleForm : kBatchForm);
+            socketio::BroadcastOperator(nsp_, std::move(opts)).socketsJoin({presenceRoom(chat.id, batch)});
+        }
     }
     if (!left.empty()) {
         socketio::BroadcastOptions opts;
         for (const auto& id : left) opts.rooms.push_back("user:" + id);
-        socketio::BroadcastOperator(nsp_, std::move(opts)).socketsLeave({room});
+        socketio::BroadcastOperator(nsp_, std::move(opts))
+            .socketsLeave({presenceRoom(chat.id, false), presenceRoom(chat.id, true)});
     }
 }
 

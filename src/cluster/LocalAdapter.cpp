@@ -3,6 +3,8 @@
 #include "socketio/Encode.hpp"
 #include "socketio/Socket.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -96,16 +98,23 @@ void LocalAdapter::removeSocket(Socket& socket) {
 
 std::vector<Socket*> LocalAdapter::select(Shard& shard, const socketio::BroadcastOptions& opts) const {
     std::vector<Socket*> targets;
-    auto excluded = [&](const std::string& room, Socket* s) {
-        if (room == s->id()) return true;
-        auto r = shard.rooms.find(room);
-        return r != shard.rooms.end() && r->second.contains(s);
+    // The excepted rooms and sockets, looked up once per broadcast rather than once per candidate:
+    // a presence change of a 5,000-member chat has 5,000 candidates. An excepted name may be a
+    // room or a socket's id (every socket is in the room named by its id).
+    boost::container::small_vector<const std::unordered_set<Socket*>*, 4> exceptRooms;
+    boost::container::small_vector<const Socket*, 4> exceptSockets;
+    auto except = [&](const std::string& name) {
+        if (auto r = shard.rooms.find(name); r != shard.rooms.end()) exceptRooms.push_back(&r->second);
+        if (auto s = shard.sockets.find(name); s != shard.sockets.end()) exceptSockets.push_back(s->second.socket);
     };
+    if (!opts.exceptSid.empty())
+        if (auto s = shard.sockets.find(opts.exceptSid); s != shard.sockets.end())
+            exceptSockets.push_back(s->second.socket);
+    for (const auto& name : opts.except) except(name);
     auto wanted = [&](Socket* s) {
-        if (!opts.exceptSid.empty() && s->id() == opts.exceptSid) return false;
-        for (const auto& ex : opts.except)
-            if (excluded(ex, s)) return false;
-        return true;
+        if (std::find(exceptSockets.begin(), exceptSockets.end(), s) != exceptSockets.end()) return false;
+        return std::none_of(exceptRooms.begin(), exceptRooms.end(),
+                            [s](const auto* room) { return room->contains(s); });
     };
     if (opts.rooms.empty()) {
         targets.reserve(shard.sockets.size());

@@ -178,6 +178,17 @@ TEST_F(LocalAdapterTest, ExceptLeavesOutTheMembersOfAnotherRoom) {
     for (EioClient* client : {a_.get(), b_.get(), c_.get()}) EXPECT_EQ(client->nextText(), kMarker);
 }
 
+// A socket's id names the room that only it is in: excepting it leaves that socket out, as a
+// broadcast from another node of a cluster excepts its sender.
+TEST_F(LocalAdapterTest, ExceptASocketIdLeavesOutThatSocketOnly) {
+    connectThree();
+    for (EioClient* client : {a_.get(), b_.get(), c_.get()}) joinRoom(*client, "r");
+
+    a_->send(R"(42["to","r",")" + ids_[1] + "\"]");
+    for (EioClient* member : {a_.get(), c_.get()}) EXPECT_EQ(member->nextText(), R"(42["news","to r"])");
+    for (EioClient* client : {a_.get(), b_.get(), c_.get()}) EXPECT_EQ(client->nextText(), kMarker);
+}
+
 TEST_F(LocalAdapterTest, ASocketsOwnBroadcastLeavesOutTheSender) {
     connectThree();
     for (EioClient* client : {a_.get(), b_.get(), c_.get()}) joinRoom(*client, "r");
