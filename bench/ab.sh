@@ -14,9 +14,10 @@
 #
 # Like `make bench`, the server runs with --threads 1 pinned to CPU 0 and parley-bench on CPU 1,
 # unless a configuration says otherwise.
-# Each line: server CPU µs per delivered message, ack latency, the bench's checks, and the
-# store's writes per commit over the whole run and how many commits took over 50 ms (a stalling
-# disk, not the server), both from /metrics.
+# Each line: server CPU µs per delivered message (per connect for bigroom, per cycle for churn),
+# the first latency the bench prints (ack; bigroom: connect to joined; churn: a cycle), the
+# bench's checks, and the store's writes per commit over the whole run and how many commits took
+# over 50 ms (a stalling disk, not the server), both from /metrics.
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -92,10 +93,16 @@ for ((rep = 1; rep <= reps; rep++)); do
             END {if (c) printf "writes/commit %.2f", w / c; if (t) printf "  commits>50ms %d", t - fast}')
         kill "$server"
         wait "$server" 2>/dev/null || true
+        # CPU per delivered message, or per connect for the scenarios that connect (bigroom).
+        unit=delivery
         cpu=$(grep -o "server: [0-9.]* us CPU per delivered" "$work/bench.err" | awk '{print $2}' || true)
-        latency=$(grep -o "p50 [0-9.]*  p90 [0-9.]*  p99 [0-9.]*" "$work/bench.err" || true)
+        if [ -z "$cpu" ]; then
+            cpu=$(grep -oE "server: [0-9.]+ us CPU per (connect|cycle)" "$work/bench.err" | awk '{print $2}' || true)
+            unit=$(grep -oE "server: [0-9.]+ us CPU per (connect|cycle)" "$work/bench.err" | awk '{print $6}' || true)
+        fi
+        latency=$(grep -o "p50 [0-9.]*  p90 [0-9.]*  p99 [0-9.]*" "$work/bench.err" | head -1 || true)
         checks=$(grep -o "checks: .*" "$work/bench.err" || true)
-        printf "%-10s %8s us/delivery  %s  %s  %s\n" "$name" "${cpu:--}" "$latency" "$checks" "$perCommit"
+        printf "%-10s %8s us/%s  %s  %s  %s\n" "$name" "${cpu:--}" "$unit" "$latency" "$checks" "$perCommit"
         [ -z "$cpu" ] && tail -3 "$work/bench.err"
         rm -rf "$data" "$data.log"
     done
