@@ -169,6 +169,8 @@ function start() {
   socket.on('connect_error', (err) => {
     if (err.message === 'UNAUTHORIZED') return logout('Your session has ended: log in again');
     if (!socket.active) $('banner').hidden = false;
+    // INTERNAL: the server could not check the token just now (its database); the token stands.
+    if (err.message === 'INTERNAL') setTimeout(() => { if (state.socket === socket) socket.connect(); }, 3000);
   });
   socket.on('auth:expired', () => logout('Your session has expired: log in again'));
 

@@ -34,30 +34,35 @@ const std::string* sessionRoomOf(const socketio::Socket& s) {
 
 template <class Done>
 void ChatService::resolveToken(boost::asio::io_context& ctx, std::string token, Done done) {
-    if (token.empty()) return done(std::nullopt, "Missing token");
+    auto refused = [](std::string reason) { return Failure{ErrorCode::Unauthorized, std::move(reason)}; };
+    if (token.empty()) return done(std::nullopt, refused("Missing token"));
     if (auth::looksLikeJwt(token)) {
         auto claims = jwt_.verify(token);
-        if (!claims) return done(std::nullopt, "Invalid token: " + claims.error().message());
+        if (!claims) return done(std::nullopt, refused("Invalid token: " + claims.error().message()));
         const std::int64_t validUntil = jwt_.validUntilMs(*claims);
-        return done(Identity{std::move(claims->subject), validUntil}, std::string());
+        return done(Identity{std::move(claims->subject), validUntil}, Failure{});
     }
-    if (!auth::looksLikeSessionToken(token)) return done(std::nullopt, "Invalid token");
+    if (!auth::looksLikeSessionToken(token)) return done(std::nullopt, refused("Invalid token"));
     store_.findSession(ctx, auth::hashSessionToken(token),
-                       [done = std::move(done)](store::Result<store::SessionRow> session) mutable {
+                       [done = std::move(done), refused](store::Result<store::SessionRow> session) mutable {
                            if (!session && session.error() == store::Errc::NotFound)
-                               return done(std::nullopt, "Unknown session");
-                           if (!session) return done(std::nullopt, "Session lookup failed");
-                           if (session->expiresAt <= core::nowMs()) return done(std::nullopt, "Session expired");
+                               return done(std::nullopt, refused("Unknown session"));
+                           if (!session)
+                               return done(std::nullopt,
+                                           Failure{ErrorCode::Internal, "The session could not be looked up: try again",
+                                                   session.error().message()});
+                           if (session->expiresAt <= core::nowMs())
+                               return done(std::nullopt, refused("Session expired"));
                            // expiresAt is the first ms at which the lookup above refuses it.
-                           done(Identity{std::move(session->userId), session->expiresAt}, std::string());
+                           done(Identity{std::move(session->userId), session->expiresAt}, Failure{});
                        });
 }
 
 void ChatService::authenticate(boost::asio::io_context& ctx, std::string token,
-                               std::function<void(std::optional<std::string>, std::string)> done) {
-    resolveToken(ctx, std::move(token), [done = std::move(done)](std::optional<Identity> identity, std::string reason) {
-        if (!identity) return done(std::nullopt, std::move(reason));
-        done(std::move(identity->userId), std::move(reason));
+                               std::function<void(std::optional<std::string>, Failure)> done) {
+    resolveToken(ctx, std::move(token), [done = std::move(done)](std::optional<Identity> identity, Failure failure) {
+        if (!identity) return done(std::nullopt, std::move(failure));
+        done(std::move(identity->userId), std::move(failure));
     });
 }
 
@@ -68,11 +73,12 @@ void ChatService::authenticate(boost::asio::io_context& ctx, std::string token,
 void ChatService::authenticateSocket(const SocketPtr& socket, socketio::Next next) {
     auto token = handshakeToken(socket->auth(), socket->handshake().url);
     resolveToken(socket->context(), token.value_or(""),
-                 [this, socket, next = std::move(next)](std::optional<Identity> identity, std::string reason) {
+                 [this, socket, next = std::move(next)](std::optional<Identity> identity, Failure failure) {
                      if (!identity) {
-                         auto reply = errorReply(ErrorCode::Unauthorized, reason,
-                                                 "connect from " + socket->handshake().remoteAddress);
-                         return next(socketio::ConnectError{"UNAUTHORIZED", std::move(reply)});
+                         std::string context = "connect from " + socket->handshake().remoteAddress;
+                         if (!failure.cause.empty()) context += " (" + failure.cause + ")";
+                         auto reply = errorReply(failure.code, failure.message, context);
+                         return next(socketio::ConnectError{std::string(toString(failure.code)), std::move(reply)});
                      }
                      socket->data()["userId"] = identity->userId;
                      // Read once by onTokenConnected(); only a token that expires has it.
@@ -124,12 +130,12 @@ void ChatService::renewToken(const SocketPtr& s, const socketio::Event& e, socke
     std::string copy = *token;
     resolveToken(s->context(), std::move(copy),
                  [this, weak = std::weak_ptr<socketio::Socket>(s), ack = std::move(ack), userId,
-                  token = std::move(*token)](std::optional<Identity> identity, const std::string& reason) {
+                  token = std::move(*token)](std::optional<Identity> identity, const Failure& failure) {
                      auto socket = weak.lock();
                      // A socket that disconnected meanwhile has no token state left to end.
                      if (!socket || !socket->connected()) return;
                      tokensHere().endRenewal(socket.get());
-                     if (!identity) return ackError(ack, ErrorCode::Unauthorized, reason, userId);
+                     if (!identity) return ackError(ack, failure.code, failure.message, userId);
                      if (identity->userId != userId)
                          return ackError(ack, ErrorCode::Forbidden, "The token is for another user", userId);
                      if (!adoptToken(socket, token, identity->validUntilMs))

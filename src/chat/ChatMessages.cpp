@@ -47,7 +47,7 @@ void ChatService::sendMessage(boost::asio::io_context& ctx, const std::string& u
 
 void ChatService::admitted(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
                            std::function<void(std::optional<Failure>, SendOutcome)> done) {
-    if (!admission.admitted) return answerRateLimited(ctx, std::move(m), std::move(done));
+    if (!admission.admitted) return answerRateLimited(ctx, std::move(m), admission.retryAfterMs, std::move(done));
     storeMessage(ctx, std::move(m), admission, std::move(done));
 }
 
@@ -98,18 +98,19 @@ void ChatService::storeMessage(boost::asio::io_context& ctx, store::NewMessage m
                          });
 }
 
-void ChatService::answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
+void ChatService::answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m, std::int64_t retryAfterMs,
                                     std::function<void(std::optional<Failure>, SendOutcome)> done) {
-    store_.findByClientId(ctx, m.chatId, m.senderId, m.clientId,
-                          [this, done = std::move(done)](store::Result<store::Message> first) {
-                              if (first)
-                                  done(std::nullopt, SendOutcome{false, std::move(*first)});
-                              else if (first.error() == store::Errc::NotFound)
-                                  done(Failure{ErrorCode::RateLimited, std::string(kRateLimitMessage)}, {});
-                              else
-                                  done(storeFailure(first.error()), {});
-                              sendsInFlight_.fetch_sub(1);
-                          });
+    store_.findByClientId(
+        ctx, m.chatId, m.senderId, m.clientId,
+        [this, retryAfterMs, done = std::move(done)](store::Result<store::Message> first) {
+            if (first)
+                done(std::nullopt, SendOutcome{false, std::move(*first)});
+            else if (first.error() == store::Errc::NotFound)
+                done(Failure{ErrorCode::RateLimited, std::string(kRateLimitMessage), {}, retryAfterMs}, {});
+            else
+                done(storeFailure(first.error()), {});
+            sendsInFlight_.fetch_sub(1);
+        });
 }
 
 void ChatService::history(boost::asio::io_context& ctx, std::string userId, std::string chatId,

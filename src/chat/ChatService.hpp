@@ -84,9 +84,10 @@ public:
     void install();
 
     // --- Accounts (ChatAccounts.cpp) ----------------------------------------------------------
-    /// Resolves a JWT or session token to a user id; `done` runs on `ctx`.
+    /// Resolves a JWT or session token to a user id; `done` runs on `ctx`. Without a user id, the
+    /// failure says why: Unauthorized for the token, Internal when the store could not tell.
     void authenticate(boost::asio::io_context& ctx, std::string token,
-                      std::function<void(std::optional<std::string> userId, std::string reason)> done);
+                      std::function<void(std::optional<std::string> userId, Failure failure)> done);
     /// The account of a login's email: nullopt when there is none.
     void findAccount(boost::asio::io_context& ctx, std::string email, Reply<std::optional<store::User>> done);
     /// Stores a session (the hash of its token) for a user who has just logged in.
@@ -148,8 +149,10 @@ private:
         std::string userId;
         std::int64_t validUntilMs = 0; // Unix ms at which the token stops being accepted; 0: never
     };
-    // Verifies a JWT or looks a session token up, as a CONNECT does; `done(identity, reason)`
-    // runs on `ctx` (at once for a JWT). Defined and used in ChatAccounts.cpp only.
+    // Verifies a JWT or looks a session token up, as a CONNECT does; `done(identity, failure)`
+    // runs on `ctx` (at once for a JWT). A session the store could not look up is an Internal
+    // failure, not an Unauthorized one: a client told its token is bad would log its user out
+    // over a database outage. Defined and used in ChatAccounts.cpp only.
     template <class Done>
     void resolveToken(boost::asio::io_context& ctx, std::string token, Done done);
 
@@ -193,7 +196,7 @@ private:
     void storeMessage(boost::asio::io_context& ctx, store::NewMessage m, const Admission& admission,
                       std::function<void(std::optional<Failure>, SendOutcome)> done);
     // A send the limiter refused: a retry still gets its first copy; anything else is refused.
-    void answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m,
+    void answerRateLimited(boost::asio::io_context& ctx, store::NewMessage m, std::int64_t retryAfterMs,
                            std::function<void(std::optional<Failure>, SendOutcome)> done);
     // A membership change as committed (on io thread 0): chat:update to the members (and
     // `alsoTo`), then `done` on `ctx`, the caller's io thread.

@@ -76,7 +76,7 @@ Parsed<SendRequest> parseSendRequest(const boost::json::object* payload,
     if (body->find('\0') != std::string_view::npos) return invalid("body must not contain NUL characters");
     auto clientId = stringField(*payload, "clientId");
     // No NUL: an idempotency key is an identifier (a UUID), and PostgreSQL's text cannot hold one.
-    if (!clientId || clientId->empty() || clientId->size() > kMaxClientIdLength ||
+    if (!clientId || clientId->empty() || utf16Length(*clientId) > kMaxClientIdLength ||
         clientId->find('\0') != std::string_view::npos)
         return invalid("clientId must be a non-empty string of at most 128 characters, without NUL");
     request.body = std::string(*body);

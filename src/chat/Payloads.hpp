@@ -18,7 +18,8 @@ namespace parley::chat {
 struct Failure {
     ErrorCode code;
     std::string message;
-    std::string cause{}; ///< for the log line with the correlationId (a store error), never sent
+    std::string cause{};           ///< for the log line with the correlationId (a store error), never sent
+    std::int64_t retryAfterMs = 0; ///< RateLimited: until a slot frees (REST's Retry-After), else 0
 };
 
 /// What a client sent, turned into a request, or the validation error it gets back. Pure

@@ -60,8 +60,8 @@ RouteHandler RestApi::authed(AuthedHandler handler) {
         auto request = std::make_shared<net::Request>(std::move(req));
         chat_.authenticate(here(threads_), bearerOf(*request),
                            [this, handler, call = std::move(call), request,
-                            params = std::move(params)](std::optional<std::string> userId, std::string reason) {
-                               if (!userId) return call.fail(ErrorCode::Unauthorized, reason);
+                            params = std::move(params)](std::optional<std::string> userId, chat::Failure failure) {
+                               if (!userId) return call.fail(failure.code, failure.message, failure.cause);
                                (this->*handler)(call, *userId, *request, params);
                            });
     };

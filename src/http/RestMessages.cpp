@@ -43,6 +43,8 @@ void RestApi::postMessage(const RestCall& call, const std::string& userId, const
     auto body = parseBody(req);
     chat_.sendMessage(here(threads_), userId, objectOrNull(body), std::string_view(p[0]),
                       [call](std::optional<chat::Failure> failure, chat::SendOutcome out) {
+                          if (failure && failure->code == ErrorCode::RateLimited)
+                              return call.rateLimited(failure->message, failure->retryAfterMs);
                           if (failure) return call.fail(failure->code, failure->message, failure->cause);
                           call.ok(boost::json::object{{"clientId", out.message.clientId}, {"serverId", out.message.id}},
                                   out.created ? bhttp::status::created : bhttp::status::ok);

@@ -183,7 +183,11 @@ describe('messages', () => {
     const first = await send(sa, chat._id, 's0');
     for (let i = 1; i < 5; i++) await send(sa, chat._id, `s${i}`);
     for (let i = 5; i < 10; i++) assertHttpOk(await postMsg(a, chat._id, `r${i}`), 201);
-    assertHttpError(await postMsg(a, chat._id, 'r10'), 429, 'RATE_LIMITED');
+    const limited = await postMsg(a, chat._id, 'r10');
+    assertHttpError(limited, 429, 'RATE_LIMITED');
+    // Retry-After: the whole seconds until the oldest of the ten sends leaves the 10 s window.
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 10, `Retry-After ${limited.headers.get('retry-after')}`);
     const e = assertError(await emitAck(sa, 'message:send', { chatId: chat._id, body: 's10', clientId: randomUUID() }), 'RATE_LIMITED');
     assert.equal(e.message, 'Maximum 10 messages per 10 seconds');
     // a REST retry while limited is still answered

@@ -1,12 +1,15 @@
 // PostgreSQL crashes under a message load and comes back, Parley running throughout: while the
 // database is down every send is answered (INTERNAL, within a few seconds: never silence) and
 // /readyz says not ready; once the database is back, sends succeed again and /readyz is 200,
-// without restarting Parley; every acknowledged message is in history exactly once. The
-// PostgreSQL server is this file's own (the test kills it).
+// without restarting Parley; every acknowledged message is in history exactly once. A session
+// token that cannot be looked up meanwhile is INTERNAL, not UNAUTHORIZED: a client told its token
+// is bad logs its user out. The PostgreSQL server is this file's own (the test kills it).
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChatServer, closeAllSockets, assertObjectId, randomUUID } from '../helpers/chat.mjs';
+import {
+  startChatServer, closeAllSockets, assertObjectId, randomUUID, assertHttpOk, assertHttpError,
+} from '../helpers/chat.mjs';
 import { startPgScratch } from '../helpers/pg.mjs';
 import { scaled, sleep, until } from '../helpers/server.mjs';
 import { history, assertNoDuplicates } from './lib.mjs';
@@ -42,6 +45,9 @@ describe('PostgreSQL crashes under load and restarts', () => {
     const users = Array.from({ length: USERS }, () => srv.user());
     const chat = await srv.createChat(owner, { type: 'group', title: 'outage', memberIds: users.map((u) => u.id) });
     const sockets = await Promise.all(users.map((u) => srv.connect(u)));
+    const email = `outage-${randomUUID().slice(0, 8)}@example.com`;
+    await srv.addUser({ email, password: 'outage password', name: 'Outage' });
+    const { sessionToken } = assertHttpOk(await srv.api(null, 'POST', '/v1/auth/login', { email, password: 'outage password' }), 200, 'login');
 
     // Every send: { user, clientId, body, sentAt, ack, ackAt }.
     const sends = [];
@@ -67,6 +73,10 @@ describe('PostgreSQL crashes under load and restarts', () => {
       const downAt = Date.now();
       const notReady = await until(() => readyStatus(srv.url), (s) => s !== 200, ACK_BOUND_MS, '/readyz not 200 while PostgreSQL is down');
       t.diagnostic(`/readyz during the outage: ${notReady}`);
+      assertHttpError(await srv.api(sessionToken, 'GET', '/v1/chats'), 500, 'INTERNAL', 'a session token while PostgreSQL is down');
+      const refused = await srv.connectRefused(sessionToken);
+      assert.equal(refused.message, 'INTERNAL', 'a socket with a session token while PostgreSQL is down');
+      assert.equal(refused.data?.error, 'INTERNAL');
       await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
       const upAt = Date.now();
       await pg.restart();

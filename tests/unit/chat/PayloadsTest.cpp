@@ -86,6 +86,18 @@ TEST(ParseSendRequest, CountsBodyLengthInUtf16Units) {
     EXPECT_EQ(failure(parseSendRequest(&payload)), "body must be at most 8000 characters");
 }
 
+// Characters as JavaScript counts them, as the message says: 128 accented letters are 256
+// bytes of UTF-8 and a clientId a client may well send.
+TEST(ParseSendRequest, CountsClientIdLengthInUtf16Units) {
+    std::string accented;
+    for (int i = 0; i < 128; ++i) accented += "\xC3\xA9"; // é, one unit, two bytes
+    boost::json::object payload{{"chatId", kChat}, {"body", "x"}, {"clientId", accented}};
+    EXPECT_TRUE(parseSendRequest(&payload).has_value());
+    payload["clientId"] = accented + "a";
+    EXPECT_EQ(failure(parseSendRequest(&payload)),
+              "clientId must be a non-empty string of at most 128 characters, without NUL");
+}
+
 TEST(ParseSendRequest, RestPathChatIdReplacesThePayloads) {
     const auto payload = object(R"({"chatId":"not an id","body":"x","clientId":"c"})");
     auto r = parseSendRequest(&payload, std::string_view(kChat));
