@@ -3,6 +3,7 @@
 #include "chat/ChatService.hpp"
 
 #include "auth/SessionTokens.hpp"
+#include "chat/SocketUser.hpp"
 #include "chat/StoreFailure.hpp"
 #include "core/Time.hpp"
 
@@ -14,13 +15,8 @@ namespace {
 
 constexpr std::string_view kExpiredEvent = "auth:expired";
 
-void ackError(const socketio::Ack& ack, ErrorCode code, std::string_view message, const std::string& userId) {
+void ackRenewError(const socketio::Ack& ack, ErrorCode code, std::string_view message, const std::string& userId) {
     ack.send(boost::json::array{errorReply(code, message, "auth:renew user=" + userId)});
-}
-
-std::string userOf(const std::shared_ptr<socketio::Socket>& s) {
-    const auto* v = s->data().if_contains("userId");
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 // The session room a socket is in, if any (it holds at most one: that of its token).
@@ -119,12 +115,12 @@ void ChatService::expireSocket(const SocketPtr& s, std::string_view message) {
 void ChatService::renewToken(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {
     const std::string userId = userOf(s);
     auto token = parseRenewRequest(e.args);
-    if (!token) return ackError(ack, token.error().code, token.error().message, userId);
+    if (!token) return ackRenewError(ack, token.error().code, token.error().message, userId);
     switch (tokensHere().beginRenewal(s.get(), core::nowMs(), config_.renewLimit)) {
     case SocketTokens::Renewal::Busy:
-        return ackError(ack, ErrorCode::RateLimited, "A token renewal is already in progress", userId);
+        return ackRenewError(ack, ErrorCode::RateLimited, "A token renewal is already in progress", userId);
     case SocketTokens::Renewal::OverBudget:
-        return ackError(ack, ErrorCode::RateLimited, "Too many token renewals on this connection", userId);
+        return ackRenewError(ack, ErrorCode::RateLimited, "Too many token renewals on this connection", userId);
     case SocketTokens::Renewal::Started: break;
     }
     std::string copy = *token;
@@ -135,12 +131,12 @@ void ChatService::renewToken(const SocketPtr& s, const socketio::Event& e, socke
                      // A socket that disconnected meanwhile has no token state left to end.
                      if (!socket || !socket->connected()) return;
                      tokensHere().endRenewal(socket.get());
-                     if (!identity) return ackError(ack, failure.code, failure.message, userId);
+                     if (!identity) return ackRenewError(ack, failure.code, failure.message, userId);
                      if (identity->userId != userId)
-                         return ackError(ack, ErrorCode::Forbidden, "The token is for another user", userId);
+                         return ackRenewError(ack, ErrorCode::Forbidden, "The token is for another user", userId);
                      if (!adoptToken(socket, token, identity->validUntilMs))
-                         return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
-                                         userId);
+                         return ackRenewError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
+                                              userId);
                      boost::json::object data{{"expiresAt", nullptr}};
                      if (identity->validUntilMs) data["expiresAt"] = core::isoTime(identity->validUntilMs);
                      ack.send(boost::json::array{boost::json::object{{"ok", true}, {"data", std::move(data)}}});

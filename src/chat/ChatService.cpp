@@ -1,6 +1,7 @@
 #include "chat/ChatService.hpp"
 
 #include "chat/Payloads.hpp"
+#include "chat/SocketUser.hpp"
 #include "chat/StoreFailure.hpp"
 #include "chat/Validation.hpp"
 #include "core/ObjectId.hpp"
@@ -31,11 +32,6 @@ void ackError(const socketio::Ack& ack, ErrorCode code, std::string_view message
 }
 
 void ackOk(const socketio::Ack& ack, boost::json::value data = nullptr) { ack.send(okArgs(std::move(data))); }
-
-std::string userOf(const SocketPtr& s) {
-    const auto* v = s->data().if_contains("userId");
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
 
 std::string context(std::string_view event, const std::string& userId) {
     std::string c(event);

@@ -4,20 +4,12 @@
 // (TypingTracker, on the socket's own io thread).
 
 #include "chat/ChatService.hpp"
+#include "chat/SocketUser.hpp"
 #include "core/Time.hpp"
 
 #include <boost/json/array.hpp>
 
 namespace parley::chat {
-
-namespace {
-
-std::string userOf(const std::shared_ptr<socketio::Socket>& s) {
-    const auto* v = s->data().if_contains("userId");
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-} // namespace
 
 void ChatService::emitTyping(const std::string& userId, const std::string& chatId, const char* state) {
     nsp_.to("chat:" + chatId)

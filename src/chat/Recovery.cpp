@@ -1,6 +1,7 @@
 #include "chat/Recovery.hpp"
 
 #include "chat/ChatService.hpp"
+#include "chat/SocketUser.hpp"
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
 #include "net/SharedBuffer.hpp"
@@ -35,11 +36,6 @@ constexpr std::string_view kState = "recovery";
 boost::json::object* stateOf(const SessionRecovery::SocketPtr& socket) {
     auto* v = socket->data().if_contains(kState);
     return v ? v->if_object() : nullptr;
-}
-
-std::string userOf(const SessionRecovery::SocketPtr& socket) {
-    const auto* v = socket->data().if_contains("userId");
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
 boost::json::object roomsJson(const std::vector<store::RecoveryRoom>& rooms) {

@@ -1,10 +1,10 @@
 #pragma once
 
 #include "store/ChatStore.hpp"
+#include "store/Deliver.hpp"
 #include "store/postgres/PgJob.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 
 #include <utility>
 
@@ -16,12 +16,6 @@ namespace parley::store {
 template <class T>
 Result<T> failedWith(Errc error) {
     return Result<T>(boost::system::in_place_error, make_error_code(error));
-}
-
-/// Posts `result` to `done` on `ctx`: a completion never runs inside the call that caused it.
-template <class T>
-void deliver(boost::asio::io_context& ctx, Done<T>& done, Result<T> result) {
-    boost::asio::post(ctx, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
 }
 
 /// A job's finish: `parse(reply)` when its statements ran, else the failure's Errc (Duplicate

@@ -1,5 +1,6 @@
 #include "store/postgres/PgChatStore.hpp"
 
+#include "store/Email.hpp"
 #include "store/postgres/PgAnswer.hpp"
 #include "store/postgres/PgMigrations.hpp"
 #include "store/postgres/PgPool.hpp"
@@ -20,12 +21,6 @@ namespace parley::store {
 namespace {
 
 constexpr std::chrono::milliseconds kStartTimeout{10000};
-
-std::string lowerAscii(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-    return text;
-}
 
 // A member listed twice is one member, in its first place.
 std::vector<std::string> withoutRepeats(const std::vector<std::string>& ids) {
@@ -141,7 +136,7 @@ void PgChatStore::startChatChange(const std::string& chatId, std::unique_ptr<PgJ
 
 void PgChatStore::createUser(boost::asio::io_context& ctx, User user, Done<void> done) {
     auto job = newJob(true);
-    job->add(PgSql::InsertUser, {job->param(std::move(user.id)), job->param(lowerAscii(std::move(user.email))),
+    job->add(PgSql::InsertUser, {job->param(std::move(user.id)), job->param(storedEmail(user.email)),
                                  job->param(std::move(user.displayName)), job->param(std::move(user.passwordHash)),
                                  job->param(user.createdAt)});
     job->finish = answer<void>(
@@ -162,7 +157,7 @@ void PgChatStore::findUser(boost::asio::io_context& ctx, std::string id, Done<Us
 
 void PgChatStore::findUserByEmail(boost::asio::io_context& ctx, std::string email, Done<User> done) {
     auto job = newJob(false);
-    job->add(PgSql::FindUserByEmail, {job->param(lowerAscii(std::move(email)))});
+    job->add(PgSql::FindUserByEmail, {job->param(storedEmail(email))});
     job->finish = answer<User>(ctx, std::move(done), "findUserByEmail", [](PgReply& reply) -> Result<User> {
         const PgRows rows = reply.rows(0);
         if (rows.size() == 0) return failedWith<User>(Errc::NotFound);

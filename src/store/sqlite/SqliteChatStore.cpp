@@ -2,8 +2,8 @@
 
 #include "core/ObjectId.hpp"
 #include "core/Time.hpp"
+#include "store/Deliver.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -96,11 +96,6 @@ private:
 
 namespace {
 
-template <class T>
-void deliver(boost::asio::io_context& ctx, Done<T> done, Result<T> result) {
-    boost::asio::post(ctx, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
-}
-
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
@@ -144,7 +139,7 @@ void SqliteChatStore::read(boost::asio::io_context& ctx, std::function<Result<T>
             spdlog::error("store: read failed: {}", e.what());
             result = Errc::Internal;
         }
-        deliver<T>(ctx, std::move(done), std::move(result));
+        deliver<T>(ctx, done, std::move(result));
     });
 }
 

@@ -1,6 +1,7 @@
 #include "store/sqlite/SqliteStore.hpp"
 
 #include "core/Time.hpp"
+#include "store/Email.hpp"
 #include "store/RecoveryRooms.hpp"
 #include "store/sqlite/Migrations.hpp"
 #include "store/sqlite/Synchronous.hpp"
@@ -49,13 +50,6 @@ constexpr int kWriterCatchUpPages = 64;
 void configureSqliteOnce() {
     static std::once_flag once;
     std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-}
-
-std::string lowerAscii(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-    return out;
 }
 
 std::string describe(sqlite3* db, int code, std::string_view sql) {
@@ -454,7 +448,7 @@ void SqliteStore::rollbackToSavepoint() { execute("ROLLBACK TO w"); }
 void SqliteStore::insertUser(const User& user) {
     // Lower-case on the way in and on lookup: emails compare case-insensitively. Declared
     // before the statement so that it outlives the binding.
-    std::string email = lowerAscii(user.email);
+    std::string email = storedEmail(user.email);
     Statement statement(*this, "INSERT INTO users (id, email, display_name, password_hash, created_at) "
                                "VALUES (?1, ?2, ?3, ?4, ?5)");
     statement.bind(1, user.id).bind(2, email).bind(3, user.displayName).bind(4, user.passwordHash);
@@ -473,7 +467,7 @@ std::optional<User> SqliteStore::findUser(std::string_view id) {
 }
 
 std::optional<User> SqliteStore::findUserByEmail(std::string_view email) {
-    std::string lowered = lowerAscii(email);
+    std::string lowered = storedEmail(email);
     Statement statement(*this, "SELECT id, email, display_name, password_hash, created_at FROM users WHERE email = ?1");
     statement.bind(1, lowered);
     if (!statement.step()) return std::nullopt;

@@ -40,8 +40,8 @@ constexpr std::size_t kRealFileOffset =
     (sizeof(File) + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
 
 sqlite3_vfs* wrapped = nullptr; // the default VFS; set once, before registration
-sqlite3_vfs vfs{};
-sqlite3_vfs pacedVfs{}; // the same, with paced writes to main database files
+sqlite3_vfs bufferedVfs{};      // the default VFS with WAL appends gathered (parley-wal-buffer)
+sqlite3_vfs pacedVfs{};         // the same, with paced writes to main database files
 std::atomic<unsigned long> pauses{0};
 
 File& fileOf(sqlite3_file* base) { return *reinterpret_cast<File*>(base); }
@@ -199,14 +199,14 @@ void registerOnce() {
         wrapped = sqlite3_vfs_find(nullptr);
         // The default VFS's own methods (paths, access, time, randomness) serve as they are:
         // they need nothing but its mxPathname and pAppData, which the copies keep.
-        vfs = *wrapped;
-        vfs.pNext = nullptr;
-        vfs.zName = "parley-wal-buffer";
-        vfs.szOsFile = static_cast<int>(kRealFileOffset) + wrapped->szOsFile;
-        vfs.xOpen = openFile;
-        pacedVfs = vfs;
+        bufferedVfs = *wrapped;
+        bufferedVfs.pNext = nullptr;
+        bufferedVfs.zName = "parley-wal-buffer";
+        bufferedVfs.szOsFile = static_cast<int>(kRealFileOffset) + wrapped->szOsFile;
+        bufferedVfs.xOpen = openFile;
+        pacedVfs = bufferedVfs;
         pacedVfs.zName = "parley-wal-buffer-paced";
-        sqlite3_vfs_register(&vfs, 0);
+        sqlite3_vfs_register(&bufferedVfs, 0);
         sqlite3_vfs_register(&pacedVfs, 0);
     });
 }
@@ -215,7 +215,7 @@ void registerOnce() {
 
 const char* walWriteBufferVfs() {
     registerOnce();
-    return vfs.zName;
+    return bufferedVfs.zName;
 }
 
 const char* pacedCheckpointVfs() {

@@ -1,13 +1,8 @@
 #include "http/Router.hpp"
 
+#include "HttpRequest.hpp"
 #include "support/LoopbackServer.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -22,41 +17,10 @@
 namespace {
 
 using namespace parley;
-using testsupport::kDeadline;
 using testsupport::LoopbackServer;
 namespace bhttp = boost::beast::http;
 
-using Headers = std::vector<std::pair<bhttp::field, std::string>>;
-
-/// One request on a fresh connection; the response, or a gtest failure and a 599 if none came
-/// within kDeadline.
-net::Response request(unsigned short port, bhttp::verb method, const std::string& target, const Headers& headers = {},
-                      std::string body = {}) {
-    boost::asio::io_context io;
-    boost::beast::tcp_stream stream(io);
-    stream.expires_after(kDeadline); // every step below, together
-    net::Request req{method, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    for (const auto& [field, value] : headers) req.set(field, value);
-    if (!body.empty()) req.body() = std::move(body);
-    req.prepare_payload();
-    boost::beast::flat_buffer buffer;
-    net::Response res;
-    boost::system::error_code result = boost::asio::error::timed_out;
-    stream.async_connect({boost::asio::ip::make_address("127.0.0.1"), port}, [&](boost::system::error_code ec) {
-        if (ec) return void(result = ec);
-        bhttp::async_write(stream, req, [&](boost::system::error_code wec, std::size_t) {
-            if (wec) return void(result = wec);
-            bhttp::async_read(stream, buffer, res, [&](boost::system::error_code rec, std::size_t) { result = rec; });
-        });
-    });
-    io.run();
-    if (result) {
-        ADD_FAILURE() << method << " " << target << ": " << result.message();
-        res.result(599);
-    }
-    return res;
-}
+using http::test::request;
 
 // A handler that answers `name` and its path parameters: "chats:abc,def".
 http::RouteHandler answer(std::string name) {

@@ -373,7 +373,7 @@ private:
 Frame text(const std::string& s) { return Frame{makeSharedBuffer(s), false}; }
 
 /// A client frame (masked, as a client must) with FIN and `opcode` in its first byte `b0`.
-std::string clientFrame(std::uint8_t b0, const std::string& payload) {
+std::string rawClientFrame(std::uint8_t b0, const std::string& payload) {
     EXPECT_LT(payload.size(), 126u);
     const std::array<std::uint8_t, 4> mask{0x11, 0x22, 0x33, 0x44};
     std::string frame{static_cast<char>(b0), static_cast<char>(0x80 | payload.size())};
@@ -596,15 +596,15 @@ TEST(WsCloseTest, APeersProtocolErrorIsReportedOnceAndAnsweredWithItsCloseCode) 
     };
     const std::string unmaskedText{static_cast<char>(0x81), 2, 'h', 'i'};
     for (const Case& c : {Case{unmaskedText, 1002, websocket::error::bad_opcode},
-                          Case{clientFrame(0x81, std::string(100, 'x')), 1009, websocket::error::message_too_big},
-                          Case{clientFrame(0x81, "\xC3\x28"), 1007, websocket::error::bad_frame_payload}}) {
+                          Case{rawClientFrame(0x81, std::string(100, 'x')), 1009, websocket::error::message_too_big},
+                          Case{rawClientFrame(0x81, "\xC3\x28"), 1007, websocket::error::bad_frame_payload}}) {
         WsLoopback pair(WsOptions{.maxMessage = 64});
         pair.writeRaw(c.frame);
         ASSERT_TRUE(pair.run([&] { return pair.closes() == 1; })) << c.closeCode;
         EXPECT_EQ(pair.closeEc(), c.reported) << c.closeCode;
         EXPECT_EQ(pair.readRaw(4), serverCloseFrame(c.closeCode));
         // The reader stopped: the peer's bytes are only drained, until it leaves.
-        pair.writeRaw(clientFrame(0x81, "ignored"));
+        pair.writeRaw(rawClientFrame(0x81, "ignored"));
         pair.clientSocket().close();
         ASSERT_TRUE(pair.run([&] { return pair.server().state() == State::Finished; })) << c.closeCode;
         EXPECT_TRUE(pair.delivered().empty());

@@ -1,5 +1,6 @@
 #include "socketio/codec/Packet.hpp"
 
+#include "MustDecode.hpp"
 #include "socketio/codec/Errc.hpp"
 
 #include <boost/json/array.hpp>
@@ -22,12 +23,7 @@ using parley::socketio::codec::EventView;
 using parley::socketio::codec::Packet;
 using parley::socketio::codec::PacketType;
 using parley::socketio::codec::splitEvent;
-
-Packet mustDecode(std::string_view text) {
-    auto r = decode(text);
-    EXPECT_TRUE(r) << "refused: " << text << " -> " << (r ? "" : r.error().message());
-    return r ? std::move(*r) : Packet{};
-}
+using parley::socketio::codec::test::mustDecode;
 
 struct Split {
     std::string name;

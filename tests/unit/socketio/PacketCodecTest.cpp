@@ -1,5 +1,6 @@
 #include "socketio/codec/Packet.hpp"
 
+#include "MustDecode.hpp"
 #include "socketio/codec/Errc.hpp"
 
 #include <boost/json/parse.hpp>
@@ -27,6 +28,7 @@ using parley::socketio::codec::kMaxAttachments;
 using parley::socketio::codec::Packet;
 using parley::socketio::codec::PacketType;
 using parley::socketio::codec::splitEvent;
+using parley::socketio::codec::test::mustDecode;
 
 using namespace std::string_literals;
 
@@ -34,13 +36,6 @@ const std::string kPh0 = R"({"_placeholder":true,"num":0})";
 const std::string kPh1 = R"({"_placeholder":true,"num":1})";
 
 std::string show(std::string_view s) { return ::testing::PrintToString(std::string(s)); }
-
-// Decodes `text`, failing the test (and returning an empty packet) if it is refused.
-Packet mustDecode(std::string_view text) {
-    auto r = decode(text);
-    EXPECT_TRUE(r) << "refused: " << show(text) << " -> " << (r ? "" : r.error().message());
-    return r ? std::move(*r) : Packet{};
-}
 
 void expectError(std::string_view text, Errc expected) {
     std::optional<boost::system::result<Packet>> r;

@@ -27,7 +27,8 @@ namespace {
 
 using test::TempDir;
 
-Message makeMessage(std::string id, std::string clientId, std::string senderId = "a") {
+// A message of chat c1, each one later than the one before.
+Message nextMessage(std::string id, std::string clientId, std::string senderId = "a") {
     // Atomic: one test builds a message on the store thread.
     static std::atomic<std::int64_t> clock{1000};
     return Message{std::move(id), "c1", std::move(senderId), "body", std::move(clientId), ++clock};
@@ -130,7 +131,7 @@ TEST_P(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread
     std::vector<Outcome> outcomes(kWrites);
     boost::asio::post(ctx_, [&] {
         for (int i = 0; i < kWrites; ++i)
-            writeMessage(makeMessage("m" + std::to_string(i), "k" + std::to_string(i)), outcomes[i]);
+            writeMessage(nextMessage("m" + std::to_string(i), "k" + std::to_string(i)), outcomes[i]);
     });
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (int i = 0; i < kWrites; ++i) {
@@ -148,11 +149,11 @@ TEST_P(StoreExecutorTest, TwoHundredWritesAllCommitAndCallBackOnTheCallersThread
 TEST_P(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
     auto gate = holdStoreThread();
     Outcome first, duplicate, partial, last;
-    writeMessage(makeMessage("m1", "k1"), first);
-    writeMessage(makeMessage("m2", "k1"), duplicate); // same chat, sender and clientId as m1
+    writeMessage(nextMessage("m1", "k1"), first);
+    writeMessage(nextMessage("m2", "k1"), duplicate); // same chat, sender and clientId as m1
     // A write that changes something and then throws must leave nothing behind.
-    writeThenFail(makeMessage("m3", "k3"), partial);
-    writeMessage(makeMessage("m4", "k4"), last);
+    writeThenFail(nextMessage("m3", "k3"), partial);
+    writeMessage(nextMessage("m4", "k4"), last);
     gate->set_value();
 
     ASSERT_TRUE(runUntil([&] { return first.fired && duplicate.fired && partial.fired && last.fired; }));
@@ -170,12 +171,12 @@ TEST_P(StoreExecutorTest, AFailingWriteInABatchFailsAlone) {
 // still leave nothing behind, and the next write must start on a clean connection.
 TEST_P(StoreExecutorTest, AWriteAloneThatFailsAfterWritingLeavesNothingBehind) {
     Outcome partial, next;
-    writeThenFail(makeMessage("m1", "k1"), partial);
+    writeThenFail(nextMessage("m1", "k1"), partial);
     ASSERT_TRUE(runUntil([&] { return partial.fired; }));
     EXPECT_EQ(partial.error, "failed after writing");
     EXPECT_FALSE(exists("m1"));
 
-    writeMessage(makeMessage("m2", "k1"), next); // the same clientId is free
+    writeMessage(nextMessage("m2", "k1"), next); // the same clientId is free
     ASSERT_TRUE(runUntil([&] { return next.fired; }));
     EXPECT_EQ(next.error, "");
     EXPECT_TRUE(exists("m2"));
@@ -194,9 +195,9 @@ TEST_P(StoreExecutorTest, ReadsSeeEarlierWritesInQueueOrder) {
     };
     Outcome w1, w2;
     readCount();
-    writeMessage(makeMessage("m1", "k1"), w1);
+    writeMessage(nextMessage("m1", "k1"), w1);
     readCount();
-    writeMessage(makeMessage("m2", "k2"), w2);
+    writeMessage(nextMessage("m2", "k2"), w2);
     readCount();
     gate->set_value();
 
@@ -224,7 +225,7 @@ TEST_P(StoreExecutorTest, AFailingReadReportsItsError) {
 
 TEST_P(StoreExecutorTest, RunSyncReturnsTheValue) {
     int result = executor_->runSync<int>([](Store& store) {
-        store.insertMessage(makeMessage("m1", "k1"));
+        store.insertMessage(nextMessage("m1", "k1"));
         return 42;
     });
     EXPECT_EQ(result, 42);
@@ -233,11 +234,11 @@ TEST_P(StoreExecutorTest, RunSyncReturnsTheValue) {
 
 TEST_P(StoreExecutorTest, RunSyncPropagatesStoreErrorAsAnException) {
     executor_->runSync<bool>([](Store& store) {
-        store.insertMessage(makeMessage("m1", "k1"));
+        store.insertMessage(nextMessage("m1", "k1"));
         return true;
     });
     EXPECT_THROW(executor_->runSync<bool>([](Store& store) {
-        store.insertMessage(makeMessage("m2", "k1"));
+        store.insertMessage(nextMessage("m2", "k1"));
         return true;
     }),
                  StoreError);
@@ -250,7 +251,7 @@ TEST_P(StoreExecutorTest, DestructorFinishesQueuedWork) {
     auto gate = holdStoreThread();
     std::vector<Outcome> outcomes(20);
     for (int i = 0; i < 20; ++i)
-        writeMessage(makeMessage("m" + std::to_string(i), "k" + std::to_string(i)), outcomes[i]);
+        writeMessage(nextMessage("m" + std::to_string(i), "k" + std::to_string(i)), outcomes[i]);
     gate->set_value();
     executor_.reset();
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
@@ -303,19 +304,19 @@ protected:
 };
 
 TEST_P(StoreExecutorFaultTest, AWriteThatCannotReachTheDiskFailsAndTheNextOneWorksOnceItCan) {
-    ASSERT_EQ(writeAndWait(makeMessage("m1", "k1")).error, "");
+    ASSERT_EQ(writeAndWait(nextMessage("m1", "k1")).error, "");
     {
         FileSizeLimit full(walSize());
-        Outcome failed = writeAndWait(makeMessage("m2", "k2"));
+        Outcome failed = writeAndWait(nextMessage("m2", "k2"));
         EXPECT_NE(failed.error, "") << "a write that could not be written was acknowledged";
     }
     // The same executor and store, no restart: the next write reopens the connection.
-    EXPECT_EQ(writeAndWait(makeMessage("m3", "k3")).error, "");
+    EXPECT_EQ(writeAndWait(nextMessage("m3", "k3")).error, "");
     EXPECT_TRUE(exists("m1"));
     EXPECT_FALSE(exists("m2"));
     EXPECT_TRUE(exists("m3"));
     // The same clientId as the failed write is free: nothing of it was kept.
-    EXPECT_EQ(writeAndWait(makeMessage("m2b", "k2")).error, "");
+    EXPECT_EQ(writeAndWait(nextMessage("m2b", "k2")).error, "");
 
     executor_.reset();
     SqliteStore reopened(dbPath(), storeOptions());
@@ -326,14 +327,14 @@ TEST_P(StoreExecutorFaultTest, AWriteThatCannotReachTheDiskFailsAndTheNextOneWor
 }
 
 TEST_P(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndNoneIsKept) {
-    ASSERT_EQ(writeAndWait(makeMessage("m0", "k0")).error, "");
+    ASSERT_EQ(writeAndWait(nextMessage("m0", "k0")).error, "");
     constexpr int kWrites = 20;
     std::vector<Outcome> outcomes(kWrites);
     {
         FileSizeLimit full(walSize());
         auto gate = holdStoreThread();
         for (int i = 0; i < kWrites; ++i)
-            writeMessage(makeMessage("m" + std::to_string(i + 1), "k" + std::to_string(i + 1)), outcomes[i]);
+            writeMessage(nextMessage("m" + std::to_string(i + 1), "k" + std::to_string(i + 1)), outcomes[i]);
         gate->set_value();
         ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     }
@@ -341,7 +342,7 @@ TEST_P(StoreExecutorFaultTest, AFaultAtCommitFailsEveryWriteOfTheGroupCommitAndN
         EXPECT_NE(outcomes[i].error, "") << "write " << i << " was acknowledged but its batch could not commit";
     for (int i = 0; i < kWrites; ++i) EXPECT_FALSE(exists("m" + std::to_string(i + 1))) << i;
     EXPECT_TRUE(exists("m0"));
-    EXPECT_EQ(writeAndWait(makeMessage("m21", "k21")).error, "");
+    EXPECT_EQ(writeAndWait(nextMessage("m21", "k21")).error, "");
     EXPECT_TRUE(exists("m21"));
 }
 
@@ -360,7 +361,7 @@ protected:
         // last of these writes' wait.
         std::vector<Outcome> outcomes(CommitPacer::kWindow);
         for (std::size_t i = 0; i < outcomes.size(); ++i)
-            writeMessage(makeMessage("p" + std::to_string(i), "p" + std::to_string(i)), outcomes[i]);
+            writeMessage(nextMessage("p" + std::to_string(i), "p" + std::to_string(i)), outcomes[i]);
         readAndWait();
         for (const auto& outcome : outcomes) ASSERT_TRUE(outcome.fired && outcome.error.empty());
     }
@@ -397,11 +398,11 @@ TEST_P(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
     const auto commitsBefore = commits();
     const auto writesBefore = committedWrites();
     std::vector<Outcome> outcomes(3);
-    writeMessage(makeMessage("a", "a"), outcomes[0]);
+    writeMessage(nextMessage("a", "a"), outcomes[0]);
     pause();
-    writeMessage(makeMessage("b", "b"), outcomes[1]);
+    writeMessage(nextMessage("b", "b"), outcomes[1]);
     pause();
-    writeMessage(makeMessage("c", "c"), outcomes[2]);
+    writeMessage(nextMessage("c", "c"), outcomes[2]);
     readAndWait();
     for (const auto& outcome : outcomes) EXPECT_TRUE(outcome.fired && outcome.error.empty());
     EXPECT_EQ(commits() - commitsBefore, 1u);
@@ -411,7 +412,7 @@ TEST_P(StoreExecutorPacedTest, WritesQueuedWhileABatchWaitsShareItsCommit) {
 
 TEST_P(StoreExecutorPacedTest, AReadEndsTheWaitAndRunsAfterTheWritesBeforeIt) {
     Outcome write;
-    writeMessage(makeMessage("w", "w"), write);
+    writeMessage(nextMessage("w", "w"), write);
     pause();
     bool seen = false;
     bool answered = false;
@@ -429,7 +430,7 @@ TEST_P(StoreExecutorPacedTest, AReadEndsTheWaitAndRunsAfterTheWritesBeforeIt) {
 TEST_P(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
     std::vector<Outcome> outcomes(CommitPacer::kFullBatch);
     for (std::size_t i = 0; i < outcomes.size(); ++i)
-        writeMessage(makeMessage("f" + std::to_string(i), "f" + std::to_string(i)), outcomes[i]);
+        writeMessage(nextMessage("f" + std::to_string(i), "f" + std::to_string(i)), outcomes[i]);
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
     for (const auto& outcome : outcomes) EXPECT_EQ(outcome.error, "");
 }
@@ -437,7 +438,7 @@ TEST_P(StoreExecutorPacedTest, AFullBatchCommitsWithoutWaitingForItsDeadline) {
 TEST_P(StoreExecutorPacedTest, StoppingCommitsAWaitingBatchAtOnce) {
     std::vector<Outcome> outcomes(5);
     for (std::size_t i = 0; i < outcomes.size(); ++i)
-        writeMessage(makeMessage("s" + std::to_string(i), "s" + std::to_string(i)), outcomes[i]);
+        writeMessage(nextMessage("s" + std::to_string(i), "s" + std::to_string(i)), outcomes[i]);
     pause();
     executor_.reset();
     ASSERT_TRUE(runUntil([&] { return allFired(outcomes); }));
@@ -450,7 +451,7 @@ TEST_P(StoreExecutorPacedTest, WithoutAWholeWindowOfWritesNothingWaits) {
     // A fresh executor: its pacer has seen no writes yet, so a lone write commits at once.
     restartPaced();
     Outcome write;
-    writeMessage(makeMessage("lone", "lone"), write);
+    writeMessage(nextMessage("lone", "lone"), write);
     ASSERT_TRUE(runUntil([&] { return write.fired; }));
     EXPECT_EQ(write.error, "");
 }
@@ -505,7 +506,7 @@ protected:
     // One write, committed alone: queued and waited for.
     void writeAlone(const std::string& id) {
         Outcome outcome;
-        writeMessage(makeMessage(id, id), outcome);
+        writeMessage(nextMessage(id, id), outcome);
         ASSERT_TRUE(runUntil([&] { return outcome.fired; }));
         ASSERT_EQ(outcome.error, "");
     }
@@ -521,7 +522,7 @@ TEST_P(StoreExecutorTimedTest, EachCommitIsTimedAndEachWriteFromItsQueueingOn) {
     {
         auto gate = holdStoreThread();
         for (std::size_t i = 0; i < held.size(); ++i)
-            writeMessage(makeMessage("h" + std::to_string(i), "h" + std::to_string(i)), held[i]);
+            writeMessage(nextMessage("h" + std::to_string(i), "h" + std::to_string(i)), held[i]);
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
         gate->set_value();
     }
