@@ -41,7 +41,7 @@ void checkSend(const chat::Parsed<chat::SendRequest>& r) {
     check(ObjectId::isValid(r->chatId), "send: chatId is an ObjectId");
     const std::size_t length = chat::utf16Length(r->body);
     check(length >= 1 && length <= chat::kMaxBodyLength && !chat::isBlank(r->body), "send: body length");
-    check(!r->clientId.empty() && r->clientId.size() <= chat::kMaxClientIdLength, "send: clientId length");
+    check(!r->clientId.empty() && chat::utf16Length(r->clientId) <= chat::kMaxClientIdLength, "send: clientId length");
 }
 
 void checkTitle(const std::optional<std::string>& title) {
