@@ -33,14 +33,40 @@
 namespace parley::chat {
 
 void ChatService::onPresenceChange(const std::string& userId, bool connected) {
-    // lastSeenAt is best effort: nothing waits for the disk.
-    store_.touchLastSeen(threads_.context(0), userId, core::nowMs(), [](store::Result<void>) {});
     threads_.postTo(0, [this, userId, connected] {
         const auto now = core::nowMs();
-        if (connected)
+        if (connected) {
             presence_.connect(userId, now);
-        else
+            seenAtConnect(userId, now);
+        } else {
+            // lastSeenAt is best effort: nothing waits for the disk. A disconnect's is written at
+            // once: it is what every contact's snapshot shows of the user from now on.
+            store_.touchLastSeen(threads_.context(0), {{userId, now}}, [](store::Result<void>) {});
             presence_.disconnect(userId, now);
+        }
+    });
+}
+
+// A connect's lastSeenAt matters only if the user's disconnect is never written (the process
+// dies): the user is online until then, and its snapshot entry says so. So connects' are
+// gathered and written together, one store write for a storm's connects each connectSeenMs
+// rather than one each. The store keeps the latest time, so one written after the user's
+// disconnect changes nothing.
+void ChatService::seenAtConnect(const std::string& userId, std::int64_t at) {
+    const bool armed = !connectSeen_.empty();
+    auto [it, added] = connectSeen_.try_emplace(userId, at);
+    if (!added) it->second = std::max(it->second, at);
+    if (armed) return;
+    connectSeenTimer_->expires_after(std::chrono::milliseconds(config_.connectSeenMs));
+    connectSeenTimer_->async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        std::vector<store::LastSeen> seen;
+        seen.reserve(connectSeen_.size());
+        for (auto& [user, when] : connectSeen_) seen.push_back({user, when});
+        connectSeen_.clear();
+        store_.touchLastSeen(threads_.context(0), std::move(seen), [](store::Result<void> r) {
+            if (!r) spdlog::warn("presence: could not write connects' lastSeenAt: {}", r.error().message());
+        });
     });
 }
 

@@ -123,6 +123,7 @@ void ChatService::install() {
         [this](const std::string& userId, const PresenceState::Decision& d) { applyPresence(userId, d); });
     pruneTimer_ = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
     presenceBatchTimer_ = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
+    connectSeenTimer_ = std::make_unique<boost::asio::steady_timer>(threads_.context(0));
     threads_.postTo(0, [this] { schedulePrune(); });
 }
 
@@ -250,7 +251,7 @@ void ChatService::presencePing(const SocketPtr& s, const socketio::Event& e, soc
     // lastSeenAt is best effort: the ping is answered without waiting for the disk, and written
     // at most once per lastSeenEveryMs per socket (a ping loop costs the store nothing more).
     if (budgetsHere().lastSeenDue(s.get(), now, config_.lastSeenEveryMs))
-        store_.touchLastSeen(s->context(), userId, now, [](store::Result<void>) {});
+        store_.touchLastSeen(s->context(), {{userId, now}}, [](store::Result<void>) {});
     ackOk(ack, boost::json::object{{"serverTime", core::isoTime(now)}});
 }
 

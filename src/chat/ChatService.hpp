@@ -36,6 +36,7 @@ struct ChatConfig {
     RenewLimit renewLimit{};               // auth:renew per socket: 6 a minute
     StoreBudget storeBudget{};             // receipt:read + typing outside its rooms per socket: 60 per 10 s
     std::int64_t lastSeenEveryMs = 10'000; // presence:ping writes lastSeenAt at most this often per socket
+    std::int64_t connectSeenMs = 1'000;    // connects' lastSeenAt are gathered this long, then written at once
     std::int64_t recoveryWindowMs = 0;     // connection state recovery for this long after a drop; 0: off
     std::int64_t presenceBatchMs = 100;    // presence:batch gathers a chat's changes this long
     std::int64_t snapshotShareMs = 50;     // a batch-form socket's per-chat snapshot is shared this long
@@ -211,6 +212,7 @@ private:
     void applyPresence(const std::string& userId, const PresenceState::Decision& d);
     void broadcastPresence(const std::string& userId, Presence status);
     void flushPresenceBatches();
+    void seenAtConnect(const std::string& userId, std::int64_t at);
     void schedulePrune();
     // A socket that has just connected joins the presence rooms of its chats, then is told where
     // its contacts stand (presence:snapshot).
@@ -246,6 +248,9 @@ private:
     };
     std::unordered_map<std::string, ChatSnapshotWait> chatSnapshots_;
     std::unique_ptr<boost::asio::steady_timer> pruneTimer_;
+    // Connects' lastSeenAt, not yet written, by user, and the timer of their write (io thread 0).
+    std::unordered_map<std::string, std::int64_t> connectSeen_;
+    std::unique_ptr<boost::asio::steady_timer> connectSeenTimer_;
     TypingTracker typists_;                                     // each socket's state on its own io thread
     std::vector<std::unique_ptr<SocketTokens>> socketTokens_;   // one per io thread, used on it only
     std::vector<std::unique_ptr<SocketBudgets>> socketBudgets_; // one per io thread, used on it only

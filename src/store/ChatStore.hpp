@@ -55,9 +55,10 @@ public:
     virtual void findSession(boost::asio::io_context& ctx, std::string tokenHash, Done<SessionRow> done) = 0;
     /// NotFound if there was none (a concurrent logout deleted it first).
     virtual void deleteSession(boost::asio::io_context& ctx, std::string tokenHash, Done<void> done) = 0;
-    /// Records when the user was last seen (connected, disconnected, pinged), for any identity,
-    /// with or without a users row (a JWT-only user). Never moves it back in time.
-    virtual void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at, Done<void> done) = 0;
+    /// Records when each user was last seen (connected, disconnected, pinged), for any identity,
+    /// with or without a users row (a JWT-only user), in one write for the whole list. A user may
+    /// be listed more than once: the latest time counts. Never moves a time back.
+    virtual void touchLastSeen(boost::asio::io_context& ctx, std::vector<LastSeen> seen, Done<void> done) = 0;
 
     // --- Chats and memberships -----------------------------------------------------------------
     /// Stores the chat with its members (in the order given), all joined at createdAt.

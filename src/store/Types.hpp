@@ -86,6 +86,12 @@ struct Appended {
     std::int64_t eventSeq = 0;
 };
 
+/// A user seen at a time (ChatStore::touchLastSeen).
+struct LastSeen {
+    std::string userId;
+    std::int64_t at = 0;
+};
+
 /// A contact of a user (they share a chat) and when it was last seen.
 struct ContactSeen {
     std::string userId;

@@ -1,5 +1,6 @@
 #include "store/postgres/PgChatStore.hpp"
 
+#include "store/Deliver.hpp"
 #include "store/Email.hpp"
 #include "store/postgres/PgAnswer.hpp"
 #include "store/postgres/PgMigrations.hpp"
@@ -8,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -195,9 +197,29 @@ void PgChatStore::deleteSession(boost::asio::io_context& ctx, std::string tokenH
     submit(std::move(job));
 }
 
-void PgChatStore::touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at, Done<void> done) {
+void PgChatStore::touchLastSeen(boost::asio::io_context& ctx, std::vector<LastSeen> seen, Done<void> done) {
+    // One row per user (an upsert may not touch a row twice), in user order: two nodes' lists
+    // lock the rows they share in the same order, so they cannot deadlock.
+    std::map<std::string, std::int64_t> latest;
+    for (auto& s : seen) {
+        auto [it, added] = latest.try_emplace(std::move(s.userId), s.at);
+        if (!added) it->second = std::max(it->second, s.at);
+    }
+    if (latest.empty()) {
+        deliver(ctx, done, Result<void>());
+        return;
+    }
+    std::vector<std::string> users;
+    std::string times = "{";
+    users.reserve(latest.size());
+    for (auto& [user, at] : latest) {
+        if (times.size() > 1) times += ',';
+        times += std::to_string(at);
+        users.push_back(user);
+    }
+    times += '}';
     auto job = newJob(true);
-    job->add(PgSql::TouchLastSeen, {job->param(std::move(userId)), job->param(at)});
+    job->add(PgSql::TouchLastSeen, {job->param(pgTextArray(users)), job->param(std::move(times))});
     job->finish = answer<void>(ctx, std::move(done), "touchLastSeen", [](PgReply&) { return Result<void>(); });
     submit(std::move(job));
 }

@@ -32,9 +32,11 @@ constexpr std::array<const char*, kPgSqlCount> kTexts{
     "SELECT token_hash, user_id, created_at, expires_at FROM sessions WHERE token_hash = $1",
     // DeleteSession: $1 token hash; the command's row count tells whether there was one.
     "DELETE FROM sessions WHERE token_hash = $1",
-    // TouchLastSeen: $1 user id, $2 time.
-    "INSERT INTO presence (user_id, last_seen_at) VALUES ($1, $2::bigint) ON CONFLICT (user_id) "
-    "DO UPDATE SET last_seen_at = GREATEST(presence.last_seen_at, EXCLUDED.last_seen_at)",
+    // TouchLastSeen: $1 user ids (a text array, no id twice, in order), $2 their times (a bigint
+    // array, the same length).
+    "INSERT INTO presence (user_id, last_seen_at) "
+    "SELECT seen.user_id, seen.at FROM unnest($1::text[], $2::bigint[]) AS seen (user_id, at) ORDER BY seen.user_id "
+    "ON CONFLICT (user_id) DO UPDATE SET last_seen_at = GREATEST(presence.last_seen_at, EXCLUDED.last_seen_at)",
     // InsertChat: $1 id, $2 type, $3 title, $4 created by, $5 created at, $6 updated at, $7 the
     // member ids (a text array, no id twice), all joined at $5 in the order given. The
     // memberships' foreign key is checked at the end of the statement, after the chat's insert.

@@ -225,12 +225,11 @@ void SqliteChatStore::deleteSession(boost::asio::io_context& ctx, std::string to
         std::move(done));
 }
 
-void SqliteChatStore::touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at,
-                                    Done<void> done) {
+void SqliteChatStore::touchLastSeen(boost::asio::io_context& ctx, std::vector<LastSeen> seen, Done<void> done) {
     write<void>(
         ctx,
-        [userId = std::move(userId), at](Store& db) -> Result<void> {
-            db.touchLastSeen(userId, at);
+        [seen = std::move(seen)](Store& db) -> Result<void> {
+            for (const auto& s : seen) db.touchLastSeen(s.userId, s.at);
             return {};
         },
         std::move(done));

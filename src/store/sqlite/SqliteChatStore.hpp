@@ -42,7 +42,7 @@ public:
     void createSession(boost::asio::io_context& ctx, SessionRow session, Done<void> done) override;
     void findSession(boost::asio::io_context& ctx, std::string tokenHash, Done<SessionRow> done) override;
     void deleteSession(boost::asio::io_context& ctx, std::string tokenHash, Done<void> done) override;
-    void touchLastSeen(boost::asio::io_context& ctx, std::string userId, std::int64_t at, Done<void> done) override;
+    void touchLastSeen(boost::asio::io_context& ctx, std::vector<LastSeen> seen, Done<void> done) override;
 
     void createChat(boost::asio::io_context& ctx, Chat chat, Done<Chat> done) override;
     void chatForMember(boost::asio::io_context& ctx, std::string chatId, std::string userId, Done<Chat> done) override;

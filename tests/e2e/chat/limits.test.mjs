@@ -215,19 +215,26 @@ describe('presence:ping and the store', () => {
   before(async () => { srv = await startChatServer(); });
   after(async () => { await srv?.stop(); });
 
+  const writes = async () => (await srv.metrics()).parley_store_committed_writes_total;
+  /** The store's count of committed writes once it has stayed put for a while. */
+  async function settledWrites() {
+    let count = await writes();
+    let stillSince = Date.now();
+    await until(async () => {
+      const now = await writes();
+      if (now !== count) { count = now; stillSince = Date.now(); }
+      return Date.now() - stillSince;
+    }, (quietMs) => quietMs >= scaled(1500), scaled(8000), 'the store is idle');
+    return count;
+  }
+
   it('presence:ping is always answered, and writes lastSeenAt at most once per 10 s per socket', async () => {
     const a = srv.user();
     const s = await srv.connect(a);
     assertOk(await emitAck(s, 'presence:ping', {}), 'the first ping');
-    const writes = async () => (await srv.metrics()).parley_store_committed_writes_total;
-    // The first ping's write (and the connect's) committed: the count stays put for a while.
-    let before = await writes();
-    let stillSince = Date.now();
-    await until(async () => {
-      const now = await writes();
-      if (now !== before) { before = now; stillSince = Date.now(); }
-      return Date.now() - stillSince;
-    }, (quietMs) => quietMs >= scaled(300), scaled(5000), 'the store is idle');
+    // The first ping's write and the connect's committed: the count stays put for a while. (A
+    // connect's lastSeenAt is written with other connects' within a second of it.)
+    const before = await settledWrites();
     for (let i = 0; i < 20; i++) assertOk(await emitAck(s, 'presence:ping', {}), `ping ${i}`);
     // A marker write behind the pings: once it is counted, so would theirs be.
     const chat = await groupOf(srv, a, []);
@@ -235,5 +242,23 @@ describe('presence:ping and the store', () => {
     await send(s, chat._id, 'marker');
     const after = await writes();
     assert.ok(after - before <= 3, `20 pings wrote ${after - before - 2} times (the chat and the message are 2 writes)`);
+  });
+
+  it('the lastSeenAt of a burst of connects is written in one write, each user with its connect\'s time', async () => {
+    const watcher = srv.user();
+    const users = Array.from({ length: 20 }, () => srv.user());
+    await groupOf(srv, watcher, users);
+    const before = await settledWrites();
+    const started = Date.now();
+    await Promise.all(users.map((u) => srv.connect(u)));
+    const after = await settledWrites();
+    // One write, or two when the burst straddles the end of a gathering.
+    assert.ok(after - before <= 2, `20 connects wrote lastSeenAt in ${after - before} writes`);
+    const s = await srv.connect(watcher);
+    const snap = await nextEvent(s, 'presence:snapshot');
+    for (const u of users) {
+      const entry = snap.users.find((e) => e.userId === u.id);
+      assert.ok(entry?.lastSeenAt && Date.parse(entry.lastSeenAt) >= started - 5, `lastSeenAt of a connect: ${JSON.stringify(entry)}`);
+    }
   });
 });

@@ -265,8 +265,10 @@ describe('presence:snapshot', () => {
     const soff = await srv.connect(off);
     const tOff = Date.now();
     soff.disconnect();
+    // A connect's lastSeenAt is written within a second (gathered with others'), a disconnect's at once.
     const snap = await snapshotUntil(me, (u) => u[off.id]?.status === 'offline' && u[off.id].lastSeenAt
-      && Date.parse(u[off.id].lastSeenAt) >= tOff - 5, 'off is offline with its disconnect as lastSeenAt');
+      && Date.parse(u[off.id].lastSeenAt) >= tOff - 5 && u[on.id]?.lastSeenAt,
+    'off is offline with its disconnect as lastSeenAt, and on has its connect\'s');
 
     assert.deepEqual(Object.keys(snap), ['users']);
     assert.deepEqual(snap.users.map((u) => u.userId).sort(), [on.id, off.id, never.id].sort());

@@ -194,8 +194,10 @@ protected:
         return complete<void>(ctx_, [&](Done<void> d) { store().deleteSession(ctx_, std::move(hash), std::move(d)); });
     }
     Result<void> touchLastSeen(std::string userId, std::int64_t at) {
-        return complete<void>(ctx_,
-                              [&](Done<void> d) { store().touchLastSeen(ctx_, std::move(userId), at, std::move(d)); });
+        return touchLastSeen(std::vector<LastSeen>{{std::move(userId), at}});
+    }
+    Result<void> touchLastSeen(std::vector<LastSeen> seen) {
+        return complete<void>(ctx_, [&](Done<void> d) { store().touchLastSeen(ctx_, std::move(seen), std::move(d)); });
     }
     Result<Chat> createChat(Chat c) {
         return complete<Chat>(ctx_, [&](Done<Chat> d) { store().createChat(ctx_, std::move(c), std::move(d)); });

@@ -90,6 +90,23 @@ TEST_P(ChatStoreContract, MembersSeenCarryEachOnesLastSeenTimeForAnyIdentity) {
     EXPECT_TRUE(lonely->empty());
 }
 
+// Connects' times are written as one list: a user may be in it twice, in any order, and the list
+// may be empty; each user keeps the latest of what it had and what the list says.
+TEST_P(ChatStoreContract, ALastSeenListKeepsEachUsersLatestTime) {
+    const std::string a = newId(), b = newId(), c = newId();
+    const auto chat = makeChat({a, b, c}, 1000);
+    ASSERT_TRUE(ok(touchLastSeen(c, 1700000009000)));
+    ASSERT_TRUE(ok(touchLastSeen(std::vector<LastSeen>{
+        {b, 1700000002000}, {a, 1700000003000}, {b, 1700000004000}, {c, 1700000001000}, {a, 1700000001000}})));
+    ASSERT_TRUE(ok(touchLastSeen(std::vector<LastSeen>{})));
+    auto seen = membersSeen(chat.id);
+    ASSERT_TRUE(ok(seen));
+    std::map<std::string, std::optional<std::int64_t>> byUser;
+    for (const auto& s : *seen) byUser[s.userId] = s.lastSeenAt;
+    EXPECT_EQ(byUser, (std::map<std::string, std::optional<std::int64_t>>{
+                          {a, 1700000003000}, {b, 1700000004000}, {c, 1700000009000}}));
+}
+
 TEST_P(ChatStoreContract, SessionsAreFoundByHashIncludingExpiredOnesAndDeletedOnce) {
     User u = userWith("sess@example.com");
     ASSERT_TRUE(ok(createUser(u)));

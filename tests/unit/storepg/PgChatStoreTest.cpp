@@ -60,8 +60,8 @@ TEST_F(PgChatStoreTest, UsersRoundTripWithLowerCaseEmails) {
     EXPECT_EQ(AWAIT(User, findUser(ctx, oid(3), std::move(done))).error(), Errc::NotFound);
     EXPECT_EQ(AWAIT(User, findUserByEmail(ctx, "nobody@x", std::move(done))).error(), Errc::NotFound);
     // An identity without a users row is touched without effect.
-    EXPECT_TRUE(AWAIT(void, touchLastSeen(ctx, oid(9), 5, std::move(done))));
-    EXPECT_TRUE(AWAIT(void, touchLastSeen(ctx, oid(1), 5, std::move(done))));
+    EXPECT_TRUE(AWAIT(void, touchLastSeen(ctx, {{oid(9), 5}}, std::move(done))));
+    EXPECT_TRUE(AWAIT(void, touchLastSeen(ctx, {{oid(1), 5}}, std::move(done))));
 }
 
 TEST_F(PgChatStoreTest, SessionsRoundTrip) {
