@@ -168,8 +168,8 @@ void ChatService::joinRoom(const SocketPtr& s, const socketio::Event& e, socketi
                         if (!s->join("chat:" + chatId))
                             return ackError(ack, ErrorCode::RateLimited, "Too many rooms joined on this connection",
                                             context("room:join", userId));
-                        if (recovery_) recovery_->onJoined(s, chatId);
-                        ackOk(ack);
+                        if (!recovery_) return ackOk(ack);
+                        recovery_->onJoined(s, chatId, [ack] { ackOk(ack); });
                     });
 }
 
@@ -177,8 +177,8 @@ void ChatService::leaveRoom(const SocketPtr& s, const socketio::Event& e, socket
     auto chatId = parseChatRef(e.args);
     if (!chatId) return ackError(ack, chatId.error().code, chatId.error().message, context("room:leave", userOf(s)));
     s->leave("chat:" + *chatId);
-    if (recovery_) recovery_->onLeft(s, *chatId);
-    ackOk(ack);
+    if (!recovery_) return ackOk(ack);
+    recovery_->onLeft(s, *chatId, [ack] { ackOk(ack); });
 }
 
 void ChatService::sendFromSocket(const SocketPtr& s, const socketio::Event& e, socketio::Ack ack) {

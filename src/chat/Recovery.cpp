@@ -346,20 +346,19 @@ void SessionRecovery::sendReplay(const SocketPtr& socket, const store::Replay& r
                           });
 }
 
-void SessionRecovery::onJoined(const SocketPtr& socket, const std::string& chatId) {
+void SessionRecovery::onJoined(const SocketPtr& socket, const std::string& chatId, std::function<void()> saved) {
     auto* state = stateOf(socket);
-    if (!state) return;
+    if (!state) return saved();
     auto& rooms = state->at("rooms").as_object();
-    if (rooms.contains(chatId)) return;
+    if (rooms.contains(chatId)) return saved();
     rooms[chatId] = core::nowMs();
-    save(socket);
+    save(socket, std::move(saved));
 }
 
-void SessionRecovery::onLeft(const SocketPtr& socket, const std::string& chatId) {
+void SessionRecovery::onLeft(const SocketPtr& socket, const std::string& chatId, std::function<void()> saved) {
     auto* state = stateOf(socket);
-    if (!state) return;
-    if (state->at("rooms").as_object().erase(chatId) == 0) return;
-    save(socket);
+    if (!state || state->at("rooms").as_object().erase(chatId) == 0) return saved();
+    save(socket, std::move(saved));
 }
 
 void SessionRecovery::onDisconnected(const SocketPtr& socket) {
@@ -369,7 +368,7 @@ void SessionRecovery::onDisconnected(const SocketPtr& socket) {
                        [](store::Result<void>) {});
 }
 
-void SessionRecovery::save(const SocketPtr& socket) {
+void SessionRecovery::save(const SocketPtr& socket, std::function<void()> saved) {
     auto& state = *stateOf(socket);
     const auto now = core::nowMs();
     if (state.at("createdAt").as_int64() == 0) state["createdAt"] = now;
@@ -381,8 +380,9 @@ void SessionRecovery::save(const SocketPtr& socket) {
     record.rooms = roomsOf(state.at("rooms").as_object());
     record.createdAt = state.at("createdAt").as_int64();
     record.updatedAt = now;
-    store_.saveRecovery(socket->context(), std::move(record), [](store::Result<void> r) {
+    store_.saveRecovery(socket->context(), std::move(record), [saved = std::move(saved)](store::Result<void> r) {
         if (!r) spdlog::warn("recovery: could not save a session record: {}", r.error().message());
+        if (saved) saved();
     });
 }
 

@@ -4,6 +4,7 @@
 #include "store/ChatStore.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,9 +85,12 @@ public:
     void admit(const SocketPtr& socket, const std::string& userId, socketio::Next next);
     /// At connection: a recovered socket joins its rooms again and gets its replay.
     void onConnected(const SocketPtr& socket);
-    /// After a room:join / room:leave of chat `chatId` that changed the socket's rooms.
-    void onJoined(const SocketPtr& socket, const std::string& chatId);
-    void onLeft(const SocketPtr& socket, const std::string& chatId);
+    /// After a room:join / room:leave of chat `chatId`. `saved` runs on the socket's thread once
+    /// the socket's record has the change (or its write failed, which is logged), at once when
+    /// there is nothing to write: the event's ack waits for it, so a node that dies after the ack
+    /// cannot hand a recovering client a record without a room it was told it had joined.
+    void onJoined(const SocketPtr& socket, const std::string& chatId, std::function<void()> saved);
+    void onLeft(const SocketPtr& socket, const std::string& chatId, std::function<void()> saved);
     void onDisconnected(const SocketPtr& socket);
     /// Deletes the records too old to recover; `ctx` receives the completion.
     void prune(boost::asio::io_context& ctx);
@@ -94,7 +98,7 @@ public:
 private:
     void restore(const SocketPtr& socket, const std::string& userId, store::ReplayRequest request);
     void sendReplay(const SocketPtr& socket, const store::Replay& replay);
-    void save(const SocketPtr& socket);
+    void save(const SocketPtr& socket, std::function<void()> saved = {});
     void forget(const SocketPtr& socket);
 
     socketio::Namespace& nsp_;
