@@ -41,8 +41,11 @@ void WalCheckpointer::loop() {
             phase_ = Phase::Idle;
         }
         checkpointOnce();
-        completed_.fetch_add(1, std::memory_order_acq_rel);
+        // The catch-up first: whoever sees the count move (the writer's housekeeping after its
+        // next commit, a test) must find the catch-up wanted too. The other way round, a commit
+        // in between found the count moved and no catch-up, and asked for no further pass.
         catchUp_.store(true, std::memory_order_release);
+        completed_.fetch_add(1, std::memory_order_acq_rel);
     }
 }
 
