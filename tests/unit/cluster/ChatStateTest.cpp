@@ -323,9 +323,14 @@ TEST_F(ChatStatePresence, FlappingThatEndsInTheStateToldSendsNoTrailingUpdate) {
 }
 
 TEST_F(ChatStatePresence, ADeadNodesUsersGoOfflineThroughAnotherNodesSweepExactlyOnce) {
-    auto a = node("nodeA");
-    auto b = node("nodeB");
-    auto c = node("nodeC");
+    // Ten heartbeats to a lifetime: the live nodes' heartbeats must not lapse on a slow build
+    // (ASan, a loaded machine), or a node sweeps itself and tells u offline first. (Four were
+    // not always enough there: nodeA told "u offline" before it was closed.)
+    auto options = fast();
+    options.nodeTtl = 1000ms;
+    auto a = node("nodeA", options);
+    auto b = node("nodeB", options);
+    auto c = node("nodeC", options);
     step(a, "u", +1);
     step(a, "v", +1);
     step(b, "v", +1); // v stays online on B
