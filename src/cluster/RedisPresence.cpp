@@ -187,21 +187,25 @@ void RedisPresence::every(boost::asio::steady_timer& timer, std::chrono::millise
                           void (RedisPresence::*fn)()) {
     timer.expires_after(period);
     timer.async_wait([self = shared_from_this(), &timer, period, fn](boost::system::error_code ec) {
-        if (ec) return;
+        // A wait that had completed when close() cancelled the timer still runs, with no error:
+        // the flag stops it, or a closed node would go on sweeping (itself too, once its
+        // heartbeat has lapsed) and beating.
+        if (ec || self->closed_) return;
         if (self->redis_->connected()) ((*self).*fn)();
         self->every(timer, period, fn);
     });
 }
 
 void RedisPresence::close() {
+    closed_ = true;
     heartbeatTimer_.cancel();
     sweepTimer_.cancel();
     available_.store(false, std::memory_order_relaxed);
 }
 
 void RedisPresence::onState(bool connected) {
-    available_.store(connected, std::memory_order_relaxed);
-    if (!connected) return;
+    available_.store(connected && !closed_, std::memory_order_relaxed);
+    if (!connected || closed_) return;
     for (auto* script : {&change_, &timer_, &heartbeat_, &sweep_, &reregister_, &told_}) script->load(*redis_);
     heartbeat(true);
 }

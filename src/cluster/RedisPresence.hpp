@@ -85,7 +85,8 @@ public:
     void onDecision(DecisionHandler handler) { handler_ = std::move(handler); }
     /// Starts the heartbeat and the sweep.
     void start();
-    /// Stops the timers; the node's entries then expire as a dead node's.
+    /// Stops the heartbeat and the sweep for good (a reconnection does not start them again); the
+    /// node's entries then expire as a dead node's.
     void close();
     /// The connection's state changed (its onState handler must call this).
     void onState(bool connected);
@@ -127,6 +128,7 @@ private:
     RedisScript change_, timer_, heartbeat_, sweep_, reregister_, told_;
     boost::asio::steady_timer heartbeatTimer_, sweepTimer_;
     std::atomic<bool> available_{false};
+    bool closed_ = false; // close() was called: no heartbeat, sweep or re-registration from here on
     std::atomic<std::uint64_t> reregistrations_{0};
     std::unordered_map<std::string, int> counts_; // this node's sockets per user (> 0 only)
     DecisionHandler handler_;
